@@ -1,0 +1,150 @@
+"""Lot configuration: the contract's config map, checked field by field.
+
+`LotConfig.parse(raw)` is the only way in from the outside; it raises `BadMessage` naming the
+first field that is wrong and builds nothing. Times are ms since the epoch, money integers in
+the lot's smallest unit. Every timing and outcome parameter is per lot, never code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from auction.errors import BadMessage
+
+__all__ = ["CATEGORIES", "MODES", "LotConfig"]
+
+CATEGORIES = ("land", "property", "emission", "other")
+MODES = ("listing", "auction", "sealed", "dutch")
+AFTER_CAP = ("lottery", "secondary")
+MAX_MONEY = 2**53 - 1  # exact in JSON numbers, Lua doubles and msgpack alike
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotConfig:
+    title: str
+    category: str
+    mode: str
+    quote_unit: str
+    start_price: int
+    increment: int
+    reserve: int | None = None
+    cap: int | None = None
+    after_cap: str = "lottery"
+    secondary_increment: int = 1
+    deposit: int = 0
+    opens_at: int = 0
+    free_ends_at: int = 0
+    countdown_s: int = 300
+    inquiry_s: int = 180
+    dutch_step: int = 0
+    dutch_tick_s: int = 0
+    dutch_floor: int = 0
+
+    @classmethod
+    def parse(cls, raw: object) -> LotConfig:
+        """Check a client's config map; raise BadMessage naming the field, or return it."""
+        if not isinstance(raw, Mapping):
+            raise BadMessage("config", "须为 JSON 对象", "must be a JSON object")
+        known = set(cls.__dataclass_fields__)
+        for key in raw:
+            if key not in known:
+                raise BadMessage(str(key), "未知字段", "unknown field")
+        values = {name: _field(raw, name) for name in known if name in raw}
+        for name in ("title", "category", "mode", "quote_unit", "start_price", "increment"):
+            if name not in values:
+                raise BadMessage(name, "缺少必填字段", "is required")
+        config = cls(**values)
+        config._check()
+        return config
+
+    def public(self) -> dict[str, Any]:
+        """The config as the public may see it: everything but the reserve value."""
+        shown = asdict(self)
+        del shown["reserve"]
+        return shown
+
+    def _check(self) -> None:
+        _one_of("category", self.category, CATEGORIES)
+        _one_of("mode", self.mode, MODES)
+        _one_of("after_cap", self.after_cap, AFTER_CAP)
+        _positive("start_price", self.start_price)
+        _positive("increment", self.increment)
+        _positive("secondary_increment", self.secondary_increment)
+        _at_least("deposit", self.deposit, 0)
+        _at_least("opens_at", self.opens_at, 0)
+        if self.free_ends_at < self.opens_at:
+            raise BadMessage("free_ends_at", "不得早于 opens_at", "must not be before opens_at")
+        {"listing": self._check_listing, "auction": self._check_auction,
+         "sealed": self._check_sealed, "dutch": self._check_dutch}[self.mode]()  # fmt: skip
+        if self.reserve is not None:
+            _positive("reserve", self.reserve)
+        if self.cap is not None:
+            if self.cap <= self.start_price:
+                raise BadMessage("cap", "最高限价须高于起始价", "must be above start_price")
+            if self.reserve is not None and self.reserve > self.cap:
+                raise BadMessage("reserve", "底价不得高于最高限价", "must not exceed cap")
+
+    def _check_listing(self) -> None:
+        self._check_window()
+        _positive("countdown_s", self.countdown_s)
+        _positive("inquiry_s", self.inquiry_s)
+
+    def _check_auction(self) -> None:
+        _positive("countdown_s", self.countdown_s)
+
+    def _check_sealed(self) -> None:
+        self._check_window()
+        self._refuse_cap()
+
+    def _check_dutch(self) -> None:
+        _positive("dutch_step", self.dutch_step)
+        _positive("dutch_tick_s", self.dutch_tick_s)
+        _positive("dutch_floor", self.dutch_floor)
+        if self.dutch_floor >= self.start_price:
+            raise BadMessage("dutch_floor", "须低于起始价", "must be below start_price")
+        if self.reserve is not None:
+            raise BadMessage("reserve", "荷兰式以 dutch_floor 为底", "dutch lots use dutch_floor")
+        self._refuse_cap()
+
+    def _check_window(self) -> None:
+        if self.free_ends_at <= self.opens_at:
+            raise BadMessage("free_ends_at", "须晚于 opens_at", "must be after opens_at")
+
+    def _refuse_cap(self) -> None:
+        if self.cap is not None:
+            raise BadMessage("cap", "此方式不设最高限价", f"a {self.mode} lot has no cap")
+
+
+_TEXT_FIELDS = {"title", "category", "mode", "quote_unit", "after_cap"}
+_OPTIONAL = {"reserve", "cap"}
+
+
+def _field(raw: Mapping[str, Any], name: str) -> Any:
+    value = raw[name]
+    if name in _TEXT_FIELDS:
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+            raise BadMessage(name, "须为非空文本", f"must be text of 1 to {MAX_TEXT} characters")
+        return value
+    if value is None and name in _OPTIONAL:
+        return None
+    # bool is an int in Python; a price of `true` is a client bug, not 1 fen.
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_MONEY:
+        raise BadMessage(name, "须为整数", "must be an integer")
+    return value
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise BadMessage(name, f"须为 {'/'.join(allowed)} 之一", f"must be one of {allowed}")
+
+
+def _positive(name: str, value: int) -> None:
+    _at_least(name, value, 1)
+
+
+def _at_least(name: str, value: int, low: int) -> None:
+    if value < low:
+        raise BadMessage(name, f"须不小于 {low}", f"must be at least {low}")

@@ -1,0 +1,123 @@
+"""Every error OpenBid reports to a client, each with its stable code.
+
+Hierarchy::
+
+    OpenBidError                 base; `code`, `http_status`, `ws_close`, bilingual message
+    ├── Unauthorized             UNAUTHORIZED   401  no or unknown token
+    ├── Forbidden                FORBIDDEN      403  token valid, role may not do this
+    ├── NotFound                 NOT_FOUND      404  no such lot, bidder or opening
+    ├── BadMessage               BAD_MESSAGE    422  malformed input; names the `field`
+    ├── Conflict                 CONFLICT       409  clashes with existing data
+    ├── RateLimited              RATE_LIMITED   429  too many commands too fast
+    └── Refused                  409  a well-formed command the rules refuse:
+                                 NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
+                                 CAP_REACHED, ALREADY_SUBMITTED
+
+Refusals are decisions: the bid book records them in the lot's log. The other errors are
+raised at the boundary before anything is decided, and change nothing. Translate them to
+HTTP or WebSocket only at that boundary, with `message_for(accept_language)`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "REFUSAL_CODES",
+    "BadMessage",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "OpenBidError",
+    "RateLimited",
+    "Refused",
+    "Unauthorized",
+]
+
+# Refusal code -> (zh-CN, en). The wording follows what bidders see on real platforms.
+REFUSAL_CODES: dict[str, tuple[str, str]] = {
+    "NOT_QUALIFIED": (
+        "您未取得竞买资格（保证金未足额到账或未确认继续竞价）",
+        "You are not qualified to bid",
+    ),
+    "PHASE_CLOSED": ("当前阶段不接受此操作", "This phase does not accept that command"),
+    "TOO_LOW": ("报价低于当前可接受的最低价", "The price is below the lowest acceptable bid"),
+    "OFF_INCREMENT": ("报价须为增价幅度的整数倍", "The price is not on the increment grid"),
+    "CAP_REACHED": ("已达最高限价，不接受报价", "The price cap has been reached"),
+    "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
+}
+
+
+class OpenBidError(Exception):
+    """Base of every client-facing error; carries a code and a message in zh-CN and en."""
+
+    code = "INTERNAL"
+    http_status = 500
+    ws_close = 1011
+
+    def __init__(self, message_zh: str, message_en: str | None = None) -> None:
+        super().__init__(message_en or message_zh)
+        self.message_zh = message_zh
+        self.message_en = message_en or message_zh
+
+    def message_for(self, accept_language: str | None) -> str:
+        """The message in the caller's language: English only when asked for first."""
+        lang = (accept_language or "").strip().lower()
+        return self.message_en if lang.startswith("en") else self.message_zh
+
+    def to_dict(self, accept_language: str | None = None) -> dict[str, object]:
+        return {"code": self.code, "message": self.message_for(accept_language)}
+
+
+class Unauthorized(OpenBidError):
+    code, http_status, ws_close = "UNAUTHORIZED", 401, 4401
+
+    def __init__(self) -> None:
+        super().__init__("身份验证失败", "Missing or unknown token")
+
+
+class Forbidden(OpenBidError):
+    code, http_status, ws_close = "FORBIDDEN", 403, 4403
+
+    def __init__(self) -> None:
+        super().__init__("无权执行此操作", "Your role may not do this")
+
+
+class NotFound(OpenBidError):
+    code, http_status, ws_close = "NOT_FOUND", 404, 4404
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"未找到：{what}", f"Not found: {what}")
+
+
+class BadMessage(OpenBidError):
+    """Malformed input. `field` names the offending field so a form can point at it."""
+
+    code, http_status, ws_close = "BAD_MESSAGE", 422, 4400
+
+    def __init__(self, field: str, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{field}: {message_zh}", f"{field}: {message_en}")
+        self.field = field
+
+    def to_dict(self, accept_language: str | None = None) -> dict[str, object]:
+        return {**super().to_dict(accept_language), "field": self.field}
+
+
+class Conflict(OpenBidError):
+    code, http_status, ws_close = "CONFLICT", 409, 4409
+
+
+class RateLimited(OpenBidError):
+    code, http_status, ws_close = "RATE_LIMITED", 429, 4429
+
+    def __init__(self) -> None:
+        super().__init__("操作过于频繁，请稍后再试", "Too many commands; slow down")
+
+
+class Refused(OpenBidError):
+    """A command the rules refuse. `code` is one of REFUSAL_CODES."""
+
+    http_status, ws_close = 409, 4409
+
+    def __init__(self, code: str) -> None:
+        zh, en = REFUSAL_CODES[code]
+        super().__init__(zh, en)
+        self.code = code

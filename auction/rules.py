@@ -1,0 +1,407 @@
+"""The reference rules of a lot: `(state, command, now) -> (state, entries, answer)`.
+
+Theory of operation
+-------------------
+A lot is a state machine whose phases move for two reasons: a command, or the clock.
+`step` first lets the clock act (`advance`): while `now >= state.deadline`, the phase that
+owned the deadline ends, with the entry stamped at the deadline itself (never later work's
+time), so a lot that nobody touched for an hour still closes at the right moment in the log.
+Then the command is decided against that state. A refused command changes no state and adds
+one `refused` entry; a resent bid_id or deposit ref adds nothing and gets its first answer.
+
+Phases and their deadlines::
+
+    scheduled --opens_at--> free (listing, auction) | limited (auction, no free time)
+                            | sealed | dutch
+    free      --free_ends_at--> inquiry (listing) | limited (auction)
+    inquiry   --end--> limited (someone continued) | closed
+    limited   --deadline, reset to bid time + countdown on every bid--> closed
+    sealed    --free_ends_at--> closed (highest wins, earlier bid wins a tie)
+    dutch     --first accept--> closed sold; --past the floor--> closed failed
+    any price phase --a bid reaching the cap--> capped --deadline--> closed
+                      (lottery among the acceptors, or a secondary round on `indicator`)
+
+The same decisions are made by the bid book's Lua script in Redis; the test suite holds
+the two to identical entries and answers, and `openbid verify` replays logs through this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from auction.commit import created_fields, lottery_index
+from auction.config import LotConfig
+from auction.errors import Conflict, NotFound, OpenBidError, Refused
+from auction.state import (
+    Accept,
+    Bidder,
+    Command,
+    Continue,
+    Deposit,
+    Entry,
+    LotState,
+    PlaceBid,
+    Register,
+    Secrets,
+    Tick,
+)
+
+__all__ = ["Step", "advance", "create", "dutch_price", "next_min", "settle", "step"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: LotState
+    entries: list[Entry]
+    answer: dict[str, Any]
+
+
+class _Log:
+    """Entries of one step, numbered from the state's seq."""
+
+    def __init__(self, state: LotState) -> None:
+        self.seq, self.ts, self.entries = state.seq, state.ts, list[Entry]()
+
+    def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
+        self.seq += 1
+        self.ts = max(self.ts, ts)
+        self.entries.append({"seq": self.seq, "ts": self.ts, "kind": kind, "pub": pub, **fields})
+        return self.seq
+
+    def stamp(self, state: LotState) -> LotState:
+        return replace(state, seq=self.seq, ts=self.ts)
+
+
+def step(state: LotState, command: Command, now: int) -> Step:
+    """Advance to `now`, then decide `command`. Never raises: what the clock did stays done,
+    and an error outside the rules (unknown bidder, plate taken, deposit after the close)
+    comes back as `{"accepted": False, "code": ...}` with no entry, like a refusal with none."""
+    now = max(now, state.ts)  # the log's time never runs backwards, whatever the clock does
+    log = _Log(state)
+    state = advance(state, now, log)
+    try:
+        match command:
+            case PlaceBid():
+                state, answer = _bid(state, command, now, log)
+            case Continue() | Accept():
+                state, answer = _refusable(state, command, now, log)
+            case Deposit():
+                state, answer = _deposit(state, command, now, log)
+            case Register():
+                state, answer = _register(state, command, now, log)
+            case Tick():
+                answer = {}
+    except OpenBidError as error:
+        answer = {"accepted": False, "code": error.code}
+    return Step(log.stamp(state), log.entries, answer)
+
+
+def create(config: LotConfig, secrets: Secrets, now: int) -> Step:
+    """A new lot in `scheduled`, with its public `created` entry (the commitments in it)."""
+    state = LotState(config=config, secrets=secrets, deadline=config.opens_at)
+    log = _Log(state)
+    log.add(now, "created", True, **created_fields(config, secrets))
+    return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
+
+
+# ---- the clock ---------------------------------------------------------------------------
+
+
+def advance(state: LotState, now: int, log: _Log) -> LotState:
+    """Apply every deadline that has passed by `now`, each stamped at its own time."""
+    while state.deadline is not None and now >= state.deadline:
+        state = _expire(state, state.deadline, log)
+    return state
+
+
+def _expire(s: LotState, due: int, log: _Log) -> LotState:
+    c = s.config
+    if s.phase == "scheduled":
+        return _open(s, due, log)
+    if s.phase == "free" and c.mode == "listing":
+        return _phase(s, "inquiry", due + c.inquiry_s * 1000, due, log)
+    if s.phase == "free":
+        return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
+    if s.phase == "inquiry" and any(b.continued for b in s.bidders.values()):
+        return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
+    if s.phase == "sealed":
+        return _settle_sealed(s, due, log)
+    if s.phase == "capped" and c.after_cap == "lottery":
+        return _draw(s, due, log)
+    if s.phase == "dutch":
+        return _close(s, due, log, None)
+    return settle(s, due, log)  # inquiry with nobody continuing, limited, capped secondary
+
+
+def _open(s: LotState, due: int, log: _Log) -> LotState:
+    c = s.config
+    if c.mode == "sealed":
+        return _phase(s, "sealed", c.free_ends_at, due, log)
+    if c.mode == "dutch":
+        return _phase(s, "dutch", _dutch_end(s), due, log)
+    if c.free_ends_at > c.opens_at:
+        return _phase(s, "free", c.free_ends_at, due, log)
+    return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
+
+
+def _phase(s: LotState, phase: str, deadline: int, ts: int, log: _Log) -> LotState:
+    log.add(ts, "phase", True, phase=phase, deadline=deadline)
+    return replace(s, phase=phase, deadline=deadline)
+
+
+def _dutch_end(s: LotState) -> int:
+    c = s.config
+    steps = -(-(c.start_price - c.dutch_floor) // c.dutch_step)
+    return c.opens_at + (steps + 1) * c.dutch_tick_s * 1000
+
+
+def dutch_price(s: LotState, now: int) -> int:
+    c = s.config
+    ticks = max(0, now - c.opens_at) // (c.dutch_tick_s * 1000)
+    return max(c.dutch_floor, c.start_price - ticks * c.dutch_step)
+
+
+# ---- closing -----------------------------------------------------------------------------
+
+
+def settle(s: LotState, due: int, log: _Log) -> LotState:
+    """Close on the highest bid: sold unless there is none or it is under the reserve."""
+    reserve = s.config.reserve
+    if s.leader is None or (reserve is not None and s.price is not None and s.price < reserve):
+        return _close(s, due, log, None)
+    winner = s.indicator_leader or s.leader
+    return _close(s, due, log, winner)
+
+
+def _settle_sealed(s: LotState, due: int, log: _Log) -> LotState:
+    sealed = [b for b in s.bidders.values() if b.sealed_price is not None]
+    sealed.sort(key=lambda b: (-(b.sealed_price or 0), b.sealed_seq))
+    rows = [[b.plate, b.sealed_price, b.sealed_seq] for b in sealed]
+    if rows:
+        log.add(due, "revealed", True, rows=rows)
+    if sealed:
+        s = replace(s, leader=sealed[0].bidder_id, price=sealed[0].sealed_price)
+    return settle(s, due, log)
+
+
+def _draw(s: LotState, due: int, log: _Log) -> LotState:
+    pool = list(s.acceptors)
+    winner = pool[lottery_index(s.secrets.lottery_seed, len(pool))]
+    plates = [s.bidders[b].plate for b in pool]
+    return _close(s, due, log, winner, lottery_plates=plates if len(pool) > 1 else None)
+
+
+def _close(
+    s: LotState, due: int, log: _Log, winner: str | None, lottery_plates: list[str] | None = None
+) -> LotState:
+    c, sold = s.config, winner is not None
+    log.add(
+        due, "closed", True,
+        outcome="sold" if sold else "failed",
+        price=s.price if sold else None,
+        winner_plate=s.bidders[winner].plate if winner else None,
+        indicator=s.indicator if s.indicator_leader else None,
+        reserve=c.reserve,
+        reserve_salt=s.secrets.reserve_salt if c.reserve is not None else None,
+        lottery_seed=s.secrets.lottery_seed,
+        lottery_plates=lottery_plates,
+    )  # fmt: skip
+    return replace(
+        s, phase="closed", deadline=None, outcome="sold" if sold else "failed", winner=winner
+    )
+
+
+# ---- commands ----------------------------------------------------------------------------
+
+
+def _bidder(s: LotState, bidder_id: str) -> Bidder:
+    bidder = s.bidders.get(bidder_id)
+    if bidder is None:
+        raise NotFound("bidder")
+    return bidder
+
+
+def _with_bidder(s: LotState, bidder: Bidder, **changes: Any) -> LotState:
+    return replace(s, bidders={**s.bidders, bidder.bidder_id: replace(bidder, **changes)})
+
+
+def _bid(s: LotState, cmd: PlaceBid, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+    bidder = _bidder(s, cmd.bidder_id)
+    key = f"{cmd.bidder_id}|{cmd.bid_id}"
+    if key in s.answers:
+        return s, s.answers[key]
+    try:
+        s, answer = _decide_bid(s, bidder, cmd, now, log)
+    except Refused as refusal:
+        seq = log.add(
+            now, "refused", False, plate=bidder.plate, command="bid", code=refusal.code,
+            bid_id=cmd.bid_id, price=cmd.price, indicator=cmd.indicator,
+        )  # fmt: skip
+        answer = {"accepted": False, "code": refusal.code, "seq": seq}
+    return replace(s, answers={**s.answers, key: answer}), answer
+
+
+def _decide_bid(
+    s: LotState, bidder: Bidder, cmd: PlaceBid, now: int, log: _Log
+) -> tuple[LotState, dict[str, Any]]:
+    if s.phase == "capped" and s.config.after_cap == "secondary" and cmd.indicator is not None:
+        return _indicator(s, bidder, cmd.bid_id, cmd.indicator, now, log)
+    if s.phase == "capped" and cmd.price is not None:
+        raise Refused("CAP_REACHED")
+    if s.phase not in ("free", "limited", "sealed") or cmd.price is None:
+        raise Refused("PHASE_CLOSED")
+    if not bidder.qualified:
+        raise Refused("NOT_QUALIFIED")
+    if s.phase == "sealed":
+        return _sealed(s, bidder, cmd.bid_id, cmd.price, now, log)
+    if s.phase == "limited" and s.config.mode == "listing" and not _in_round(s, bidder):
+        raise Refused("NOT_QUALIFIED")
+    return _price(s, bidder, cmd.bid_id, cmd.price, now, log)
+
+
+def _in_round(s: LotState, bidder: Bidder) -> bool:
+    """A listing's 限时 round is for those who continued, and for the leader of the listing."""
+    return bidder.continued or s.leader == bidder.bidder_id
+
+
+def _check_grid(base: int, price: int, increment: int, first: bool) -> None:
+    low = base if first else base + increment
+    if price < low:
+        raise Refused("TOO_LOW")
+    if (price - base) % increment:
+        raise Refused("OFF_INCREMENT")
+
+
+def next_min(s: LotState) -> int | None:
+    """The lowest price the lot would accept next, or None where no price bid is taken."""
+    if s.phase in ("scheduled", "free", "inquiry", "limited", "sealed"):
+        return s.config.start_price if s.price is None else s.price + s.config.increment
+    return None
+
+
+def _price(
+    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: _Log
+) -> tuple[LotState, dict[str, Any]]:
+    c = s.config
+    capped = c.cap is not None and price >= c.cap
+    if capped and c.cap is not None:
+        price = c.cap
+    else:
+        base = c.start_price if s.price is None else s.price
+        _check_grid(base, price, c.increment, s.price is None)
+    deadline = now + c.countdown_s * 1000 if s.phase == "limited" else s.deadline
+    s = replace(s, price=price, leader=bidder.bidder_id, deadline=deadline)
+    seq = log.add(
+        now, "bid", True, plate=bidder.plate, bid_id=bid_id, price=price, phase=s.phase,
+        deadline=deadline,
+    )  # fmt: skip
+    if capped:
+        s = replace(s, acceptors=(bidder.bidder_id,))
+        s = _phase(s, "capped", now + c.countdown_s * 1000, now, log)
+    return s, {"accepted": True, "seq": seq, "price": price, "deadline": s.deadline}
+
+
+def _sealed(
+    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: _Log
+) -> tuple[LotState, dict[str, Any]]:
+    if bidder.sealed_price is not None:
+        raise Refused("ALREADY_SUBMITTED")
+    _check_grid(s.config.start_price, price, s.config.increment, True)
+    seq = log.add(
+        now, "bid", False, plate=bidder.plate, bid_id=bid_id, price=price, phase="sealed",
+        deadline=s.deadline,
+    )  # fmt: skip
+    s = _with_bidder(s, bidder, sealed_price=price, sealed_seq=seq)
+    return s, {"accepted": True, "seq": seq, "price": price, "deadline": s.deadline}
+
+
+def _indicator(
+    s: LotState, bidder: Bidder, bid_id: str, value: int, now: int, log: _Log
+) -> tuple[LotState, dict[str, Any]]:
+    if not bidder.qualified:
+        raise Refused("NOT_QUALIFIED")
+    _check_grid(s.indicator, value, s.config.secondary_increment, False)
+    deadline = now + s.config.countdown_s * 1000
+    seq = log.add(
+        now, "indicator", True, plate=bidder.plate, bid_id=bid_id, indicator=value,
+        deadline=deadline,
+    )  # fmt: skip
+    s = replace(s, indicator=value, indicator_leader=bidder.bidder_id, deadline=deadline)
+    return s, {"accepted": True, "seq": seq, "indicator": value, "deadline": deadline}
+
+
+def _refusable(
+    s: LotState, cmd: Continue | Accept, now: int, log: _Log
+) -> tuple[LotState, dict[str, Any]]:
+    bidder = _bidder(s, cmd.bidder_id)
+    name = "continue" if isinstance(cmd, Continue) else "accept"
+    try:
+        if isinstance(cmd, Continue):
+            return _continue(s, bidder, now, log)
+        return _accept(s, bidder, now, log)
+    except Refused as refusal:
+        seq = log.add(now, "refused", False, plate=bidder.plate, command=name, code=refusal.code)
+        return s, {"accepted": False, "code": refusal.code, "seq": seq}
+
+
+def _continue(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+    if s.phase != "inquiry":
+        raise Refused("PHASE_CLOSED")
+    if not bidder.qualified:
+        raise Refused("NOT_QUALIFIED")
+    if bidder.continued:
+        raise Refused("ALREADY_SUBMITTED")
+    seq = log.add(now, "continue", False, plate=bidder.plate)
+    return _with_bidder(s, bidder, continued=True), {"accepted": True, "seq": seq}
+
+
+def _accept(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+    lottery = s.phase == "capped" and s.config.after_cap == "lottery"
+    if s.phase != "dutch" and not lottery:
+        raise Refused("PHASE_CLOSED")
+    if not bidder.qualified:
+        raise Refused("NOT_QUALIFIED")
+    if lottery:
+        if bidder.bidder_id in s.acceptors:
+            raise Refused("ALREADY_SUBMITTED")
+        seq = log.add(now, "accept", False, plate=bidder.plate, price=s.price)
+        s = replace(s, acceptors=(*s.acceptors, bidder.bidder_id))
+        return s, {"accepted": True, "seq": seq, "price": s.price}
+    price = dutch_price(s, now)
+    seq = log.add(now, "accept", False, plate=bidder.plate, price=price)
+    s = replace(s, price=price, leader=bidder.bidder_id)
+    return _close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}
+
+
+def _deposit(s: LotState, cmd: Deposit, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+    bidder = _bidder(s, cmd.bidder_id)
+    if cmd.ref in s.refs:
+        return s, s.refs[cmd.ref]
+    if s.phase == "closed":
+        raise Refused("PHASE_CLOSED")
+    total = bidder.deposit + cmd.amount
+    qualified = total >= s.config.deposit
+    seq = log.add(
+        now, "deposit", False, plate=bidder.plate, amount=cmd.amount, deposit_kind=cmd.kind,
+        ref=cmd.ref, total=total, qualified=qualified,
+    )  # fmt: skip
+    answer = {"accepted": True, "seq": seq, "total": total, "qualified": qualified}
+    s = _with_bidder(s, bidder, deposit=total, qualified=qualified)
+    return replace(s, refs={**s.refs, cmd.ref: answer}), answer
+
+
+def _register(s: LotState, cmd: Register, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+    if s.phase == "closed":
+        raise Refused("PHASE_CLOSED")
+    if cmd.bidder_id in s.bidders or cmd.plate in s.plates:
+        raise Conflict("号牌或竞买人已存在", "plate or bidder already registered")
+    qualified = s.config.deposit == 0
+    seq = log.add(now, "registered", False, bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name)
+    bidder = Bidder(bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name, qualified=qualified)
+    s = replace(
+        s,
+        bidders={**s.bidders, cmd.bidder_id: bidder},
+        plates={**s.plates, cmd.plate: cmd.bidder_id},
+    )
+    return s, {"accepted": True, "seq": seq, "plate": cmd.plate}

@@ -1,0 +1,156 @@
+"""The lot's state and the commands that act on it: frozen values, built only valid.
+
+A `LotState` is everything the rules need to decide the next command; nothing in it is
+derived from the clock. Commands are what a bidder or the bank callback asks; `Tick` asks
+nothing and only lets time move the lot on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auction.config import LotConfig
+from auction.errors import BadMessage
+
+__all__ = [
+    "Accept",
+    "Bidder",
+    "Command",
+    "Continue",
+    "Deposit",
+    "Entry",
+    "LotState",
+    "PlaceBid",
+    "Register",
+    "Secrets",
+    "Tick",
+]
+
+Entry = dict[str, Any]  # one log entry: seq, ts, kind, pub and the kind's fields
+MAX_ID = 64
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Secrets:
+    """What stays hidden until the close: the reserve's salt and the lottery seed (hex)."""
+
+    reserve_salt: str
+    lottery_seed: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bidder:
+    bidder_id: str
+    plate: str
+    name: str
+    deposit: int = 0
+    qualified: bool = False
+    continued: bool = False
+    accepted: bool = False
+    sealed_price: int | None = None
+    sealed_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotState:
+    config: LotConfig
+    secrets: Secrets
+    phase: str = "scheduled"
+    deadline: int | None = None
+    seq: int = 0
+    ts: int = 0
+    price: int | None = None
+    leader: str | None = None
+    indicator: int = 0
+    indicator_leader: str | None = None
+    acceptors: tuple[str, ...] = ()
+    outcome: str | None = None
+    winner: str | None = None
+    bidders: Mapping[str, Bidder] = field(default_factory=dict)
+    plates: Mapping[str, str] = field(default_factory=dict)
+    answers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    refs: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _check_id(name: str, value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
+        raise BadMessage(name, f"须为 1 到 {MAX_ID} 个字符", f"must be 1 to {MAX_ID} characters")
+    return value
+
+
+def _check_int(name: str, value: object, low: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**53:
+        raise BadMessage(name, "须为正整数", "must be a positive integer")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Register:
+    bidder_id: str
+    plate: str
+    name: str
+
+    def __post_init__(self) -> None:
+        _check_id("bidder_id", self.bidder_id)
+        _check_id("plate", self.plate)
+        if not isinstance(self.name, str) or not 0 < len(self.name.strip()) <= 200:
+            raise BadMessage("name", "须为非空文本", "must be non-empty text")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deposit:
+    bidder_id: str
+    amount: int
+    kind: str
+    ref: str
+
+    def __post_init__(self) -> None:
+        _check_id("bidder_id", self.bidder_id)
+        _check_int("amount", self.amount)
+        if self.kind not in ("cash", "guarantee"):
+            raise BadMessage("kind", "须为 cash 或 guarantee", "must be cash or guarantee")
+        _check_id("ref", self.ref)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceBid:
+    """A price bid, or in a capped lot's secondary round an `indicator` bid."""
+
+    bidder_id: str
+    bid_id: str
+    price: int | None = None
+    indicator: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_id("bidder_id", self.bidder_id)
+        _check_id("bid_id", self.bid_id)
+        if (self.price is None) == (self.indicator is None):
+            raise BadMessage("price", "须给出 price 或 indicator 之一", "give price or indicator")
+        if self.price is not None:
+            _check_int("price", self.price)
+        if self.indicator is not None:
+            _check_int("indicator", self.indicator)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Continue:
+    """In a listing's inquiry: this bidder wants the 限时竞价 round."""
+
+    bidder_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Accept:
+    """In a dutch lot: take the current price. In a capped lottery lot: join the draw."""
+
+    bidder_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    """No command: only let the clock move the lot to where it should be."""
+
+
+Command = Register | Deposit | PlaceBid | Continue | Accept | Tick

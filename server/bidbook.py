@@ -1,0 +1,185 @@
+"""The bid book: the Python face of the Lua scripts that decide every command on a lot.
+
+One `BidBook` per process, over one redis-py asyncio client (standalone or cluster). Every
+key of a lot carries the hash tag `{lot_id}`, so a lot lives in one cluster slot and one
+script call decides atomically. The due set `ob:due` (lot id -> next deadline) lets any
+process's timer find lots whose phase must move; on a standalone server the script keeps it,
+on a cluster (where it sits in another slot) this class does, right after the script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import msgpack
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+
+from auction.config import LotConfig
+from auction.state import Secrets
+
+__all__ = ["DUE_KEY", "BidBook", "Reply", "lot_keys", "token_hash"]
+
+DUE_KEY = "ob:due"
+_LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens")
+
+AnyRedis = Redis | RedisCluster
+
+
+def lot_keys(lot_id: str) -> dict[str, str]:
+    """All keys of one lot, under one hash tag."""
+    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*_LOT_PARTS, "chain", "meta")}
+
+
+def channel(lot_id: str) -> str:
+    return f"ob:{{{lot_id}}}:ev"
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored only as their SHA-256: a leaked dump gives no one a way in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What one script call decided: the answer, the lot's state after it, and the entries
+    it appended, as the exact bytes in the log (the audit chain hashes these)."""
+
+    answer: dict[str, Any]
+    state: dict[str, Any]
+    raw_entries: list[bytes]
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        return [unpack(raw) for raw in self.raw_entries]
+
+
+def unpack(raw: bytes) -> Any:
+    return msgpack.unpackb(raw, raw=False)
+
+
+def _script(client: AnyRedis, name: str) -> AsyncScript:
+    source = resources.files("server").joinpath("lua", f"{name}.lua").read_text()
+    return client.register_script(source)
+
+
+class BidBook:
+    def __init__(self, client: AnyRedis) -> None:
+        self.client = client
+        self.cluster = isinstance(client, RedisCluster)
+        self._lot = _script(client, "lot")
+        self._create = _script(client, "create")
+        self._chain = _script(client, "chain")
+
+    def _keys(self, lot_id: str, with_due: bool = True) -> list[str]:
+        keys = lot_keys(lot_id)
+        names = [keys[part] for part in _LOT_PARTS]
+        return names if self.cluster or not with_due else [*names, DUE_KEY]
+
+    async def create(
+        self,
+        lot_id: str,
+        config: LotConfig,
+        secrets: Secrets,
+        created: dict[str, Any],
+        *,
+        manual_clock: bool = False,
+        now: int | None = None,
+    ) -> Reply:
+        """Store a new lot. `manual_clock` lots take `now` from each call instead of the
+        server's TIME: for tests that must step time, never for a real lot."""
+        stored = {k: v for k, v in _config_map(config).items() if v is not None}
+        stored |= {"reserve_salt": secrets.reserve_salt, "lottery_seed": secrets.lottery_seed}
+        if manual_clock:
+            stored["manual_clock"] = True
+        keys = lot_keys(lot_id)
+        names = [keys["cfg"], keys["st"], keys["log"]]
+        if not self.cluster:
+            names.append(DUE_KEY)
+        args = [_pack(stored), _pack(created), now or 0, channel(lot_id), lot_id]
+        reply = self._reply(await self._create(keys=names, args=args))
+        if self.cluster and not manual_clock:
+            await self.client.zadd(DUE_KEY, {lot_id: config.opens_at})
+        return reply
+
+    async def command(
+        self, lot_id: str, name: str, args: dict[str, Any] | None = None, now: int | None = None
+    ) -> Reply:
+        """Decide one command (`tick`, `bid`, `continue`, `accept`, `deposit`, `register`)."""
+        packed = _pack(args) if args else b""
+        argv = [name, now or 0, packed, channel(lot_id), lot_id]
+        reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
+        if self.cluster and reply.raw_entries:
+            await self._track_due(lot_id, reply.state)
+        return reply
+
+    async def _track_due(self, lot_id: str, state: dict[str, Any]) -> None:
+        deadline = state.get("deadline")
+        if deadline is None:
+            await self.client.zrem(DUE_KEY, lot_id)
+        else:
+            await self.client.zadd(DUE_KEY, {lot_id: deadline})
+
+    @staticmethod
+    def _reply(raw: list[bytes]) -> Reply:
+        answer = unpack(raw[0])
+        return Reply(answer if isinstance(answer, dict) else {}, unpack(raw[1]), list(raw[2:]))
+
+    async def exists(self, lot_id: str) -> bool:
+        return bool(await self.client.exists(lot_keys(lot_id)["cfg"]))
+
+    async def config(self, lot_id: str) -> dict[str, Any] | None:
+        """The stored config, secrets included: for the server's own use, never to send."""
+        raw = await self.client.get(lot_keys(lot_id)["cfg"])
+        return None if raw is None else dict(unpack(raw))
+
+    async def bidder_for_token(self, lot_id: str, token: str) -> str | None:
+        found = await self.client.hget(lot_keys(lot_id)["tokens"], token_hash(token))
+        return None if found is None else found.decode()
+
+    async def bidders(self, lot_id: str) -> dict[str, dict[str, Any]]:
+        raw = await self.client.hgetall(lot_keys(lot_id)["bidders"])
+        return {k.decode(): unpack(v) for k, v in raw.items()}
+
+    async def log(self, lot_id: str, since: int = 0, count: int | None = None) -> list[bytes]:
+        """Raw entries with seq > `since`, oldest first."""
+        rows = await self.client.xrange(lot_keys(lot_id)["log"], f"{since + 1}-0", "+", count)
+        return [fields[b"e"] for _, fields in rows]
+
+    async def chain_state(self, lot_id: str) -> tuple[int, str]:
+        n, head = await self.client.hmget(lot_keys(lot_id)["chain"], ["n", "h"])
+        return int(n or 0), (head or b"").decode()
+
+    async def chain_hashes(self, lot_id: str) -> dict[int, str]:
+        raw = await self.client.hgetall(lot_keys(lot_id)["chain"])
+        return {int(k): v.decode() for k, v in raw.items() if k not in (b"n", b"h")}
+
+    async def extend_chain(self, lot_id: str, first: int, head: str, hashes: list[str]) -> int:
+        """Compare-and-set; returns where the chain stands (moved by another if not ours)."""
+        keys = [lot_keys(lot_id)["chain"]]
+        return int(await self._chain(keys=keys, args=[first, head, *hashes]))
+
+    async def due(self, until: int, count: int = 100) -> list[str]:
+        found = await self.client.zrangebyscore(DUE_KEY, "-inf", until, start=0, num=count)
+        return [lot.decode() for lot in found]
+
+    async def next_due(self) -> int | None:
+        first = await self.client.zrange(DUE_KEY, 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    async def server_time(self) -> int:
+        seconds, micros = await self.client.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+
+def _config_map(config: LotConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in config.__dataclass_fields__}
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed

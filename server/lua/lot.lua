@@ -1,0 +1,349 @@
+-- The bid book: every decision on one lot, atomically, where the lot's data lives.
+-- A port of auction/rules.py (read its "theory of operation"); the test suite holds the two
+-- to identical entries and answers. Keep them in step: change both or neither.
+--
+-- KEYS (one hash tag, so one cluster slot): 1 cfg, 2 st, 3 bidders, 4 plates, 5 answers,
+--   6 log (stream, entry id = seq-0), 7 tokens, 8 due (the timer's sorted set; given only on
+--   a standalone server, where it may share a script with the lot's keys)
+-- ARGV: 1 command (tick|bid|continue|accept|deposit|register), 2 now (honoured only for
+--   lots created with a manual clock, i.e. by tests), 3 msgpack args, 4 pub/sub channel,
+--   5 the lot id (the due set's member)
+-- Returns {answer (msgpack), state (msgpack), entry 1 (msgpack), entry 2, ...}; the entries
+-- are the exact bytes appended to the log, which is what the audit chain hashes.
+
+local NULL = cjson.null
+local function nn(v) if v == nil then return NULL end return v end
+
+local cfg_raw = redis.call('GET', KEYS[1])
+if not cfg_raw then return redis.error_reply('NOT_FOUND lot') end
+local cfg = cmsgpack.unpack(cfg_raw)
+local st = cmsgpack.unpack(redis.call('GET', KEYS[2]))
+local now
+if cfg.manual_clock then
+  now = tonumber(ARGV[2])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if now < st.ts then now = st.ts end  -- the log's time never runs backwards
+local cmd = ARGV[1]
+local args = {}
+if ARGV[3] ~= '' then args = cmsgpack.unpack(ARGV[3]) end
+
+local written = {}
+local function add(ts, kind, pub, fields)
+  st.seq = st.seq + 1
+  if ts > st.ts then st.ts = ts end
+  fields.seq = st.seq; fields.ts = st.ts; fields.kind = kind; fields.pub = pub
+  local packed = cmsgpack.pack(fields)
+  redis.call('XADD', KEYS[6], st.seq .. '-0', 'e', packed)
+  written[#written + 1] = packed
+  return st.seq
+end
+
+local function get_bidder(id)
+  local raw = redis.call('HGET', KEYS[3], id)
+  if not raw then return nil end
+  return cmsgpack.unpack(raw)
+end
+local function put_bidder(b) redis.call('HSET', KEYS[3], b.bidder_id, cmsgpack.pack(b)) end
+local function all_bidders()
+  local out = {}
+  for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do out[#out + 1] = cmsgpack.unpack(raw) end
+  return out
+end
+
+local function refusal(code) error({refused = code}) end
+
+-- ---- the clock -------------------------------------------------------------------------
+
+local function set_phase(phase, deadline, ts)
+  add(ts, 'phase', true, {phase = phase, deadline = deadline})
+  st.phase = phase; st.deadline = deadline
+end
+
+local function dutch_end()
+  local steps = math.ceil((cfg.start_price - cfg.dutch_floor) / cfg.dutch_step)
+  return cfg.opens_at + (steps + 1) * cfg.dutch_tick_s * 1000
+end
+
+local function dutch_price(t)
+  local elapsed = t - cfg.opens_at
+  if elapsed < 0 then elapsed = 0 end
+  local ticks = math.floor(elapsed / (cfg.dutch_tick_s * 1000))
+  return math.max(cfg.dutch_floor, cfg.start_price - ticks * cfg.dutch_step)
+end
+
+local function close(due, winner, lottery_plates)
+  local sold = winner ~= nil
+  local plate = nil
+  if sold then plate = get_bidder(winner).plate end
+  local indicator = nil
+  if st.indicator_leader then indicator = st.indicator end
+  local salt = nil
+  if cfg.reserve then salt = cfg.reserve_salt end
+  add(due, 'closed', true, {
+    outcome = sold and 'sold' or 'failed', price = nn(sold and st.price or nil),
+    winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(cfg.reserve),
+    reserve_salt = nn(salt), lottery_seed = cfg.lottery_seed, lottery_plates = nn(lottery_plates),
+  })
+  st.phase = 'closed'; st.deadline = nil; st.outcome = sold and 'sold' or 'failed'; st.winner = winner
+end
+
+local function settle(due)
+  if st.leader == nil or (cfg.reserve and st.price and st.price < cfg.reserve) then
+    return close(due, nil, nil)
+  end
+  return close(due, st.indicator_leader or st.leader, nil)
+end
+
+local function settle_sealed(due)
+  local sealed = {}
+  for _, b in ipairs(all_bidders()) do
+    if b.sealed_price then sealed[#sealed + 1] = b end
+  end
+  table.sort(sealed, function(a, b)
+    if a.sealed_price ~= b.sealed_price then return a.sealed_price > b.sealed_price end
+    return a.sealed_seq < b.sealed_seq
+  end)
+  if #sealed > 0 then
+    local rows = {}
+    for i, b in ipairs(sealed) do rows[i] = {b.plate, b.sealed_price, b.sealed_seq} end
+    add(due, 'revealed', true, {rows = rows})
+    st.leader = sealed[1].bidder_id; st.price = sealed[1].sealed_price
+  end
+  return settle(due)
+end
+
+local function draw(due)
+  local pool = st.acceptors
+  local index = tonumber(string.sub(cfg.lottery_seed, 1, 12), 16) % #pool
+  local plates = nil
+  if #pool > 1 then
+    plates = {}
+    for i, id in ipairs(pool) do plates[i] = get_bidder(id).plate end
+  end
+  return close(due, pool[index + 1], plates)
+end
+
+local function open(due)
+  if cfg.mode == 'sealed' then return set_phase('sealed', cfg.free_ends_at, due) end
+  if cfg.mode == 'dutch' then return set_phase('dutch', dutch_end(), due) end
+  if cfg.free_ends_at > cfg.opens_at then return set_phase('free', cfg.free_ends_at, due) end
+  return set_phase('limited', due + cfg.countdown_s * 1000, due)
+end
+
+local function anyone_continued()
+  for _, b in ipairs(all_bidders()) do
+    if b.continued then return true end
+  end
+  return false
+end
+
+local function expire(due)
+  local phase = st.phase
+  if phase == 'scheduled' then return open(due) end
+  if phase == 'free' and cfg.mode == 'listing' then
+    return set_phase('inquiry', due + cfg.inquiry_s * 1000, due)
+  end
+  if phase == 'free' then return set_phase('limited', due + cfg.countdown_s * 1000, due) end
+  if phase == 'inquiry' and anyone_continued() then
+    return set_phase('limited', due + cfg.countdown_s * 1000, due)
+  end
+  if phase == 'sealed' then return settle_sealed(due) end
+  if phase == 'capped' and cfg.after_cap == 'lottery' then return draw(due) end
+  if phase == 'dutch' then return close(due, nil, nil) end
+  return settle(due)
+end
+
+local function advance()
+  while st.deadline ~= nil and now >= st.deadline do expire(st.deadline) end
+end
+
+-- ---- commands --------------------------------------------------------------------------
+
+local function check_grid(base, price, increment, first)
+  local low = base
+  if not first then low = base + increment end
+  if price < low then refusal('TOO_LOW') end
+  if (price - base) % increment ~= 0 then refusal('OFF_INCREMENT') end
+end
+
+local function in_round(b)
+  return b.continued or st.leader == b.bidder_id
+end
+
+local function bid_price(b, price)
+  local capped = cfg.cap and price >= cfg.cap
+  if capped then
+    price = cfg.cap
+  else
+    local base = st.price or cfg.start_price
+    check_grid(base, price, cfg.increment, st.price == nil)
+  end
+  if st.phase == 'limited' then st.deadline = now + cfg.countdown_s * 1000 end
+  st.price = price; st.leader = b.bidder_id
+  local seq = add(now, 'bid', true,
+    {plate = b.plate, bid_id = args.bid_id, price = price, phase = st.phase,
+     deadline = nn(st.deadline)})
+  if capped then
+    st.acceptors = {b.bidder_id}
+    set_phase('capped', now + cfg.countdown_s * 1000, now)
+  end
+  return {accepted = true, seq = seq, price = price, deadline = nn(st.deadline)}
+end
+
+local function bid_sealed(b, price)
+  if b.sealed_price then refusal('ALREADY_SUBMITTED') end
+  check_grid(cfg.start_price, price, cfg.increment, true)
+  local seq = add(now, 'bid', false,
+    {plate = b.plate, bid_id = args.bid_id, price = price, phase = 'sealed',
+     deadline = nn(st.deadline)})
+  b.sealed_price = price; b.sealed_seq = seq
+  put_bidder(b)
+  return {accepted = true, seq = seq, price = price, deadline = nn(st.deadline)}
+end
+
+local function bid_indicator(b, value)
+  if not b.qualified then refusal('NOT_QUALIFIED') end
+  check_grid(st.indicator, value, cfg.secondary_increment, false)
+  local deadline = now + cfg.countdown_s * 1000
+  local seq = add(now, 'indicator', true,
+    {plate = b.plate, bid_id = args.bid_id, indicator = value, deadline = deadline})
+  st.indicator = value; st.indicator_leader = b.bidder_id; st.deadline = deadline
+  return {accepted = true, seq = seq, indicator = value, deadline = deadline}
+end
+
+local function decide_bid(b)
+  if st.phase == 'capped' and cfg.after_cap == 'secondary' and args.indicator then
+    return bid_indicator(b, args.indicator)
+  end
+  if st.phase == 'capped' and args.price then refusal('CAP_REACHED') end
+  local phase = st.phase
+  if (phase ~= 'free' and phase ~= 'limited' and phase ~= 'sealed') or not args.price then
+    refusal('PHASE_CLOSED')
+  end
+  if not b.qualified then refusal('NOT_QUALIFIED') end
+  if phase == 'sealed' then return bid_sealed(b, args.price) end
+  if phase == 'limited' and cfg.mode == 'listing' and not in_round(b) then
+    refusal('NOT_QUALIFIED')
+  end
+  return bid_price(b, args.price)
+end
+
+local function continue_(b)
+  if st.phase ~= 'inquiry' then refusal('PHASE_CLOSED') end
+  if not b.qualified then refusal('NOT_QUALIFIED') end
+  if b.continued then refusal('ALREADY_SUBMITTED') end
+  local seq = add(now, 'continue', false, {plate = b.plate})
+  b.continued = true
+  put_bidder(b)
+  return {accepted = true, seq = seq}
+end
+
+local function accept(b)
+  local lottery = st.phase == 'capped' and cfg.after_cap == 'lottery'
+  if st.phase ~= 'dutch' and not lottery then refusal('PHASE_CLOSED') end
+  if not b.qualified then refusal('NOT_QUALIFIED') end
+  if lottery then
+    for _, id in ipairs(st.acceptors) do
+      if id == b.bidder_id then refusal('ALREADY_SUBMITTED') end
+    end
+    local seq = add(now, 'accept', false, {plate = b.plate, price = st.price})
+    st.acceptors[#st.acceptors + 1] = b.bidder_id
+    return {accepted = true, seq = seq, price = st.price}
+  end
+  local price = dutch_price(now)
+  local seq = add(now, 'accept', false, {plate = b.plate, price = price})
+  st.price = price; st.leader = b.bidder_id
+  close(now, b.bidder_id, nil)
+  return {accepted = true, seq = seq, price = price}
+end
+
+-- A bidder command: decided, or refused with one `refused` entry.
+local function refusable(b, name, decide)
+  local ok, result = pcall(decide, b)
+  if ok then return result end
+  if type(result) ~= 'table' or not result.refused then error(result) end
+  local fields = {plate = b.plate, command = name, code = result.refused}
+  if name == 'bid' then
+    fields.bid_id = args.bid_id; fields.price = nn(args.price); fields.indicator = nn(args.indicator)
+  end
+  return {accepted = false, code = result.refused, seq = add(now, 'refused', false, fields)}
+end
+
+local function on_bid(b)
+  local key = args.bidder_id .. '|' .. args.bid_id
+  local first = redis.call('HGET', KEYS[5], key)
+  if first then return cmsgpack.unpack(first) end
+  local answer = refusable(b, 'bid', decide_bid)
+  redis.call('HSET', KEYS[5], key, cmsgpack.pack(answer))
+  return answer
+end
+
+local function on_deposit(b)
+  local key = 'ref|' .. args.ref
+  local first = redis.call('HGET', KEYS[5], key)
+  if first then return cmsgpack.unpack(first) end
+  if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  local total = b.deposit + args.amount
+  local qualified = total >= cfg.deposit
+  local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
+    deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified})
+  local answer = {accepted = true, seq = seq, total = total, qualified = qualified}
+  b.deposit = total; b.qualified = qualified
+  put_bidder(b)
+  redis.call('HSET', KEYS[5], key, cmsgpack.pack(answer))
+  return answer
+end
+
+local function on_register()
+  if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  if redis.call('HEXISTS', KEYS[3], args.bidder_id) == 1
+    or redis.call('HEXISTS', KEYS[4], args.plate) == 1 then
+    return {accepted = false, code = 'CONFLICT'}
+  end
+  local seq = add(now, 'registered', false,
+    {bidder_id = args.bidder_id, plate = args.plate, name = args.name})
+  put_bidder({bidder_id = args.bidder_id, plate = args.plate, name = args.name, deposit = 0,
+    qualified = cfg.deposit == 0, continued = false})
+  redis.call('HSET', KEYS[4], args.plate, args.bidder_id)
+  redis.call('HSET', KEYS[7], args.token_hash, args.bidder_id)
+  return {accepted = true, seq = seq, plate = args.plate}
+end
+
+-- ---- dispatch --------------------------------------------------------------------------
+
+advance()
+local answer = {}
+if cmd == 'register' then
+  answer = on_register()
+elseif cmd ~= 'tick' then
+  local b = get_bidder(args.bidder_id)
+  if b == nil then
+    answer = {accepted = false, code = 'NOT_FOUND'}
+  elseif cmd == 'bid' then
+    answer = on_bid(b)
+  elseif cmd == 'continue' then
+    answer = refusable(b, 'continue', continue_)
+  elseif cmd == 'accept' then
+    answer = refusable(b, 'accept', accept)
+  elseif cmd == 'deposit' then
+    answer = on_deposit(b)
+  else
+    return redis.error_reply('BAD_MESSAGE unknown command')
+  end
+end
+
+local packed_state = cmsgpack.pack(st)
+if #written > 0 then
+  redis.call('SET', KEYS[2], packed_state)
+  redis.call('PUBLISH', ARGV[4], cmsgpack.pack(written))
+  if KEYS[8] and not cfg.manual_clock then
+    if st.deadline then redis.call('ZADD', KEYS[8], st.deadline, ARGV[5])
+    else redis.call('ZREM', KEYS[8], ARGV[5]) end
+  end
+end
+local reply = {cmsgpack.pack(answer), packed_state}
+for i, e in ipairs(written) do reply[i + 2] = e end
+return reply
