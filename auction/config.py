@@ -60,6 +60,11 @@ class LotConfig:
         config._check()
         return config
 
+    @classmethod
+    def stored(cls, fields: Mapping[str, Any]) -> LotConfig:
+        """Rebuild a config the bid book stored (already checked; extra keys ignored)."""
+        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
+
     def public(self) -> dict[str, Any]:
         """The config as the public may see it: everything but the reserve value."""
         shown = asdict(self)

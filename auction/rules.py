@@ -156,8 +156,8 @@ def _dutch_end(s: LotState) -> int:
     return c.opens_at + (steps + 1) * c.dutch_tick_s * 1000
 
 
-def dutch_price(s: LotState, now: int) -> int:
-    c = s.config
+def dutch_price(c: LotConfig, now: int) -> int:
+    """A dutch lot's price at `now`: one step down per tick, never under the floor."""
     ticks = max(0, now - c.opens_at) // (c.dutch_tick_s * 1000)
     return max(c.dutch_floor, c.start_price - ticks * c.dutch_step)
 
@@ -273,10 +273,14 @@ def _check_grid(base: int, price: int, increment: int, first: bool) -> None:
         raise Refused("OFF_INCREMENT")
 
 
-def next_min(s: LotState) -> int | None:
+def next_min(c: LotConfig, phase: str, price: int | None, now: int) -> int | None:
     """The lowest price the lot would accept next, or None where no price bid is taken."""
-    if s.phase in ("scheduled", "free", "inquiry", "limited", "sealed"):
-        return s.config.start_price if s.price is None else s.price + s.config.increment
+    if phase == "dutch":
+        return dutch_price(c, now)
+    if phase in ("scheduled", "free", "inquiry", "limited") and price is not None:
+        return price + c.increment
+    if phase in ("scheduled", "free", "inquiry", "limited", "sealed"):
+        return c.start_price
     return None
 
 
@@ -368,7 +372,7 @@ def _accept(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotState,
         seq = log.add(now, "accept", False, plate=bidder.plate, price=s.price)
         s = replace(s, acceptors=(*s.acceptors, bidder.bidder_id))
         return s, {"accepted": True, "seq": seq, "price": s.price}
-    price = dutch_price(s, now)
+    price = dutch_price(s.config, now)
     seq = log.add(now, "accept", False, plate=bidder.plate, price=price)
     s = replace(s, price=price, leader=bidder.bidder_id)
     return _close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}

@@ -62,14 +62,17 @@ def unpack(raw: bytes) -> Any:
     return msgpack.unpackb(raw, raw=False)
 
 
-def _script(client: AnyRedis, name: str) -> AsyncScript:
+def _script(client: Any, name: str) -> AsyncScript:
     source = resources.files("server").joinpath("lua", f"{name}.lua").read_text()
-    return client.register_script(source)
+    script: AsyncScript = client.register_script(source)
+    return script
 
 
 class BidBook:
     def __init__(self, client: AnyRedis) -> None:
-        self.client = client
+        # redis-py's return types are unions of every decoding mode; we never decode, so
+        # we hold the client untyped and type what each method returns.
+        self.client: Any = client
         self.cluster = isinstance(client, RedisCluster)
         self._lot = _script(client, "lot")
         self._create = _script(client, "create")
@@ -100,7 +103,13 @@ class BidBook:
         names = [keys["cfg"], keys["st"], keys["log"]]
         if not self.cluster:
             names.append(DUE_KEY)
-        args = [_pack(stored), _pack(created), now or 0, channel(lot_id), lot_id]
+        args: list[bytes | str | int] = [
+            _pack(stored),
+            _pack(created),
+            now or 0,
+            channel(lot_id),
+            lot_id,
+        ]
         reply = self._reply(await self._create(keys=names, args=args))
         if self.cluster and not manual_clock:
             await self.client.zadd(DUE_KEY, {lot_id: config.opens_at})
@@ -111,7 +120,7 @@ class BidBook:
     ) -> Reply:
         """Decide one command (`tick`, `bid`, `continue`, `accept`, `deposit`, `register`)."""
         packed = _pack(args) if args else b""
-        argv = [name, now or 0, packed, channel(lot_id), lot_id]
+        argv: list[bytes | str | int] = [name, now or 0, packed, channel(lot_id), lot_id]
         reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
         if self.cluster and reply.raw_entries:
             await self._track_due(lot_id, reply.state)

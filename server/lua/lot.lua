@@ -82,7 +82,7 @@ local function close(due, winner, lottery_plates)
   if st.indicator_leader then indicator = st.indicator end
   local salt = nil
   if cfg.reserve then salt = cfg.reserve_salt end
-  add(due, 'closed', true, {
+  st.closed_seq = add(due, 'closed', true, {
     outcome = sold and 'sold' or 'failed', price = nn(sold and st.price or nil),
     winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(cfg.reserve),
     reserve_salt = nn(salt), lottery_seed = cfg.lottery_seed, lottery_plates = nn(lottery_plates),

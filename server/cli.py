@@ -1,0 +1,97 @@
+"""The `openbid` command: `serve` and `verify`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from auction.audit import Discrepancy
+from server.app import create_app
+from server.embedded import EmbeddedValkey
+from server.verify import verify_file
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="openbid")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, default=Path("openbid-data"))
+    serve.add_argument("--redis-url", default=os.environ.get("OPENBID_REDIS_URL"))
+    serve.add_argument("--demo", action="store_true", help="seed a demo lot")
+    check = commands.add_parser("verify", help="check an exported audit log")
+    check.add_argument("audit_file", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "verify":
+        return _verify(args.audit_file)
+    return _serve(args)
+
+
+def _verify(path: Path) -> int:
+    try:
+        print(verify_file(path))
+        return 0
+    except Discrepancy as fault:
+        print(f"FAILED at {fault}", file=sys.stderr)
+        return 1
+
+
+def _admin_token(data_dir: Path) -> str:
+    token = os.environ.get("OPENBID_ADMIN_TOKEN")
+    if token:
+        return token
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "admin-token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24) + "\n")
+        path.chmod(0o600)
+    token = path.read_text().strip()
+    print(f"admin token: {token} (in {path})", flush=True)
+    return token
+
+
+def _serve(args: argparse.Namespace) -> int:
+    token = _admin_token(args.data_dir)
+    embedded = None
+    url = args.redis_url
+    if not url:
+        embedded = EmbeddedValkey(args.data_dir / "valkey")
+        url = embedded.start()
+    try:
+        asyncio.run(_run(args, url, token))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _run(args: argparse.Namespace, url: str, token: str) -> None:
+    app = create_app(url, token)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.01)  # uvicorn exposes no startup event to await
+    if serving.done():
+        await serving
+        return
+    port = server.servers[0].sockets[0].getsockname()[1]
+    print(f"openbid listening on http://{args.host}:{port}", flush=True)
+    if args.demo:
+        from server.demo import seed
+
+        with contextlib.suppress(Exception):
+            print(await seed(f"http://{args.host}:{port}", token), flush=True)
+    await serving

@@ -1,0 +1,192 @@
+"""What the server does for a caller, whatever the transport: check input, ask the bid
+book, shape the answer. HTTP routes (and later WebSocket handlers) only decode and encode.
+
+Raises OpenBidError subclasses for anything a client did wrong; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+from auction import commit
+from auction.config import LotConfig
+from auction.errors import BadMessage, Conflict, Forbidden, NotFound, Refused, Unauthorized
+from auction.state import Deposit, PlaceBid
+from server import views
+from server.bidbook import BidBook, Reply, token_hash, unpack
+from server.chainer import Chainer
+
+__all__ = ["AUDIT_FORMAT", "Service"]
+
+AUDIT_FORMAT = "openbid-audit/1"
+PLATE_TRIES = 50
+
+
+class Service:
+    def __init__(self, book: BidBook, admin_token: str) -> None:
+        self.book = book
+        self.chainer = Chainer(book)
+        self._admin_token = admin_token
+
+    # ---- who is asking ---------------------------------------------------------------
+
+    def is_admin(self, token: str | None) -> bool:
+        return token is not None and secrets.compare_digest(token, self._admin_token)
+
+    def require_admin(self, token: str | None) -> None:
+        if token is None:
+            raise Unauthorized()
+        if not self.is_admin(token):
+            raise Forbidden()
+
+    async def bidder(self, lot_id: str, token: str | None) -> str:
+        await self._lot_config(lot_id)
+        found = await self.book.bidder_for_token(lot_id, token) if token else None
+        if found is None:
+            raise Unauthorized()
+        return found
+
+    # ---- lots ------------------------------------------------------------------------
+
+    async def create_lot(self, raw: object) -> str:
+        config = LotConfig.parse(raw)
+        lot_id = secrets.token_hex(5)
+        hidden = commit.new_secrets()
+        await self.book.create(lot_id, config, hidden, commit.created_fields(config, hidden))
+        self.chainer.poke(lot_id)
+        return lot_id
+
+    async def _lot_config(self, lot_id: str) -> LotConfig:
+        stored = await self.book.config(lot_id)
+        if stored is None:
+            raise NotFound("lot")
+        return LotConfig.stored(stored)
+
+    async def command(self, lot_id: str, name: str, args: dict[str, Any] | None = None) -> Reply:
+        reply = await self.book.command(lot_id, name, args)
+        if reply.raw_entries:
+            self.chainer.poke(lot_id)
+        return reply
+
+    async def snapshot(self, lot_id: str) -> dict[str, Any]:
+        config = await self._lot_config(lot_id)
+        reply = await self.command(lot_id, "tick")  # a read also moves a lot past its deadline
+        leader = reply.state.get("leader")
+        plate = (await self.book.bidders(lot_id)).get(leader, {}).get("plate") if leader else None
+        return views.snapshot(config, reply.state, plate, await self.book.server_time())
+
+    # ---- bidders and deposits --------------------------------------------------------
+
+    async def register(self, lot_id: str, raw: object) -> dict[str, Any]:
+        await self._lot_config(lot_id)
+        body = _object(raw)
+        name, public_key = body.get("name"), body.get("public_key")
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
+            raise BadMessage("name", "须为非空文本", "must be non-empty text")
+        if public_key is not None and (not isinstance(public_key, str) or len(public_key) > 8192):
+            raise BadMessage("public_key", "须为 PEM 文本", "must be PEM text")
+        bidder_id, token = "b" + secrets.token_hex(6), secrets.token_urlsafe(24)
+        for _ in range(PLATE_TRIES):
+            plate = str(secrets.randbelow(9900) + 100)  # 3 or 4 digits, says nothing of order
+            args = {"bidder_id": bidder_id, "plate": plate, "name": name}
+            reply = await self.command(lot_id, "register", args | {"token_hash": token_hash(token)})
+            if reply.answer.get("accepted"):
+                return {"bidder_id": bidder_id, "plate": plate, "token": token}
+            if reply.answer.get("code") != "CONFLICT":
+                raise _refusal(reply.answer)
+        raise Conflict("号牌已用尽", "no free plate left in this lot")
+
+    async def deposit(self, lot_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
+        await self._lot_config(lot_id)
+        body = _object(raw)
+        command = Deposit(
+            bidder_id=bidder_id,
+            amount=_field(body, "amount"),  # checked by Deposit itself
+            kind=_field(body, "kind"),
+            ref=_field(body, "ref"),
+        )
+        args = {"bidder_id": bidder_id, "amount": command.amount}
+        reply = await self.command(
+            lot_id, "deposit", args | {"kind": command.kind, "ref": command.ref}
+        )
+        if not reply.answer.get("accepted"):
+            raise _refusal(reply.answer)
+        return reply.answer
+
+    # ---- bidding ---------------------------------------------------------------------
+
+    async def bid(self, lot_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
+        body = _object(raw)
+        bid = PlaceBid(
+            bidder_id=bidder_id,
+            bid_id=_field(body, "bid_id"),  # checked by PlaceBid itself
+            price=_field(body, "price"),
+            indicator=_field(body, "indicator"),
+        )
+        args = {k: getattr(bid, k) for k in ("bidder_id", "bid_id", "price", "indicator")}
+        reply = await self.command(lot_id, "bid", {k: v for k, v in args.items() if v is not None})
+        return reply.answer
+
+    async def simple(self, lot_id: str, bidder_id: str, name: str) -> dict[str, Any]:
+        """`continue` or `accept`."""
+        return (await self.command(lot_id, name, {"bidder_id": bidder_id})).answer
+
+    # ---- reading the log -------------------------------------------------------------
+
+    async def events(self, lot_id: str, since: int) -> list[dict[str, Any]]:
+        await self._lot_config(lot_id)
+        await self.command(lot_id, "tick")
+        shown = (views.public_event(unpack(raw)) for raw in await self.book.log(lot_id, since))
+        return [event for event in shown if event is not None]
+
+    async def result(self, lot_id: str, admin: bool) -> dict[str, Any]:
+        config = await self._lot_config(lot_id)
+        reply = await self.command(lot_id, "tick")
+        if reply.state["phase"] != "closed":
+            raise Conflict("竞价尚未结束", "the lot has not closed yet")
+        closed_seq = reply.state["closed_seq"]
+        closed = unpack((await self.book.log(lot_id, closed_seq - 1, count=1))[0])
+        shown = views.result(closed, await self.book.bidders(lot_id), config.deposit, admin)
+        seq, head = await self.chainer.catch_up(lot_id)
+        return shown | {"audit_seq": seq, "audit_head": head}
+
+    async def audit(self, lot_id: str) -> dict[str, Any]:
+        """The full hash-chained log, as `openbid verify` reads it."""
+        await self._lot_config(lot_id)
+        seq, head = await self.chainer.catch_up(lot_id)
+        raws = await self.book.log(lot_id)
+        hashes = await self.book.chain_hashes(lot_id)
+        rows = []
+        for raw in raws[:seq]:
+            entry = unpack(raw)
+            rows.append(
+                {
+                    "seq": entry["seq"],
+                    "hash": hashes.get(entry["seq"]),
+                    "raw": base64.b64encode(raw).decode(),
+                    "entry": entry,
+                }
+            )
+        return {"format": AUDIT_FORMAT, "lot_id": lot_id, "head": head, "entries": rows}
+
+
+def _object(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise BadMessage("body", "须为 JSON 对象", "must be a JSON object")
+    return raw
+
+
+def _field(body: dict[str, Any], name: str) -> Any:
+    """A field as sent, None when absent; the command built from it checks its type."""
+    return body.get(name)
+
+
+def _refusal(answer: dict[str, Any]) -> Exception:
+    code = answer.get("code", "")
+    if code == "NOT_FOUND":
+        return NotFound("bidder")
+    if code == "CONFLICT":
+        return Conflict("与已有数据冲突", "conflicts with existing data")
+    return Refused(code)

@@ -1,0 +1,60 @@
+"""`openbid verify FILE`: check an exported audit log on its own, with no server.
+
+Three checks, each stopping at the first fault: every entry's readable form is its raw
+bytes decoded; the hash chain links every raw entry from the lot's genesis to the head;
+the reference rules, replaying every logged command at its logged time, write exactly
+the logged entries, outcome included.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from auction.audit import Discrepancy, genesis, link, replay
+from server.bidbook import unpack
+from server.service import AUDIT_FORMAT
+
+__all__ = ["verify_document", "verify_file"]
+
+
+def verify_file(path: Path) -> str:
+    """Return a one-line summary when the file holds; raise Discrepancy otherwise."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise Discrepancy(0, f"cannot read {path}: {error}") from None
+    return verify_document(document)
+
+
+def verify_document(document: Any) -> str:
+    if not isinstance(document, dict) or document.get("format") != AUDIT_FORMAT:
+        raise Discrepancy(0, f"not an {AUDIT_FORMAT} document")
+    lot_id, rows = document.get("lot_id", ""), document.get("entries") or []
+    entries, previous = [], genesis(str(lot_id))
+    for number, row in enumerate(rows, start=1):
+        raw, entry = _decode(row, number)
+        if entry != row.get("entry") or entry.get("seq") != number:
+            raise Discrepancy(number, "the readable entry is not its raw bytes, or out of order")
+        previous = link(previous, raw)
+        if row.get("hash") != previous:
+            raise Discrepancy(number, "the hash chain breaks here")
+        entries.append(entry)
+    if previous != (document.get("head") or genesis(str(lot_id))):
+        raise Discrepancy(len(rows), "the chain does not end at the exported head")
+    state = replay(entries)
+    outcome = state.outcome or f"open, in phase {state.phase}"
+    return f"ok: lot {lot_id}, {len(entries)} entries, chain head {previous[:16]}…, {outcome}"
+
+
+def _decode(row: Any, number: int) -> tuple[bytes, dict[str, Any]]:
+    try:
+        raw = base64.b64decode(row["raw"], validate=True)
+        entry = unpack(raw)
+    except Exception:
+        raise Discrepancy(number, "the raw entry does not decode") from None
+    if not isinstance(entry, dict):
+        raise Discrepancy(number, "the raw entry is not a map")
+    return raw, entry

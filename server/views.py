@@ -1,0 +1,69 @@
+"""What each audience may see of a lot: public events, the snapshot, the result.
+
+Public viewers get only entries marked public, without the client's own `bid_id`; never a
+bidder's name, never the reserve before the `closed` entry reveals it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auction import rules
+from auction.config import LotConfig
+
+__all__ = ["public_event", "result", "snapshot"]
+
+_PRIVATE_FIELDS = ("pub", "bid_id")
+
+
+def public_event(entry: dict[str, Any]) -> dict[str, Any] | None:
+    if not entry.get("pub"):
+        return None
+    return {k: v for k, v in entry.items() if k not in _PRIVATE_FIELDS}
+
+
+def snapshot(
+    config: LotConfig, state: dict[str, Any], leader_plate: str | None, now: int
+) -> dict[str, Any]:
+    phase, price = state["phase"], state.get("price")
+    if phase == "dutch":
+        price = rules.dutch_price(config, now)
+    return {
+        "phase": phase,
+        "price": price,
+        "leader": leader_plate,
+        "next_min": rules.next_min(config, phase, state.get("price"), now),
+        "deadline": state.get("deadline"),
+        "seq": state["seq"],
+        "has_reserve": config.reserve is not None,
+        "title": config.title,
+        "mode": config.mode,
+        "quote_unit": config.quote_unit,
+        "increment": config.increment,
+        "indicator": state.get("indicator") if phase == "capped" else None,
+        "server_now": now,
+    }
+
+
+def result(
+    closed: dict[str, Any], bidders: dict[str, dict[str, Any]], deposit: int, admin: bool
+) -> dict[str, Any]:
+    """The result after the close; the admin also sees each bidder's refund (the winner's
+    deposit is kept as earnest money, 定金, toward the price)."""
+    winner = next((b for b in bidders.values() if b["plate"] == closed["winner_plate"]), None)
+    shown = {k: v for k, v in closed.items() if k not in _PRIVATE_FIELDS}
+    shown["winner_name"] = winner["name"] if winner else None
+    if admin:
+        shown["refunds"] = [
+            {
+                "bidder_id": b["bidder_id"],
+                "plate": b["plate"],
+                "name": b["name"],
+                "paid": b["deposit"],
+                "retained": b["deposit"] if b is winner else 0,
+                "refund": 0 if b is winner else b["deposit"],
+            }
+            for b in sorted(bidders.values(), key=lambda b: b["plate"])
+        ]
+    shown["lot_deposit"] = deposit
+    return shown
