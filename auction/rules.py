@@ -124,6 +124,8 @@ def _expire(s: LotState, due: int, log: _Log) -> LotState:
     if s.phase == "free":
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
     if s.phase == "inquiry" and any(b.continued for b in s.bidders.values()):
+        if s.leader is not None:  # the listing's leader is in the round without asking
+            s = _with_bidder(s, s.bidders[s.leader], continued=True)
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
     if s.phase == "sealed":
         return _settle_sealed(s, due, log)
@@ -255,22 +257,19 @@ def _decide_bid(
         raise Refused("NOT_QUALIFIED")
     if s.phase == "sealed":
         return _sealed(s, bidder, cmd.bid_id, cmd.price, now, log)
-    if s.phase == "limited" and s.config.mode == "listing" and not _in_round(s, bidder):
-        raise Refused("NOT_QUALIFIED")
+    if s.phase == "limited" and s.config.mode == "listing" and not bidder.continued:
+        raise Refused("NOT_QUALIFIED")  # the 限时 round is for those who continued
     return _price(s, bidder, cmd.bid_id, cmd.price, now, log)
 
 
-def _in_round(s: LotState, bidder: Bidder) -> bool:
-    """A listing's 限时 round is for those who continued, and for the leader of the listing."""
-    return bidder.continued or s.leader == bidder.bidder_id
-
-
 def _check_grid(base: int, price: int, increment: int, first: bool) -> None:
-    low = base if first else base + increment
-    if price < low:
+    # Under the standing price (or the start) is plainly too low; above it, the grid decides.
+    if price < base:
         raise Refused("TOO_LOW")
     if (price - base) % increment:
         raise Refused("OFF_INCREMENT")
+    if not first and price == base:
+        raise Refused("TOO_LOW")
 
 
 def next_min(c: LotConfig, phase: str, price: int | None, now: int) -> int | None:

@@ -63,6 +63,7 @@ class EmbeddedValkey:
     def _flags(self) -> list[str]:
         sock = self.data_dir.resolve() / "valkey.sock"
         flags = ["--dir", str(self.data_dir.resolve()), "--bind", "127.0.0.1"]
+        flags += ["--pidfile", str(self.data_dir.resolve() / "valkey.pid")]
         flags += ["--save", "", "--protected-mode", "yes", "--databases", "1"]
         if self.persist:
             flags += ["--appendonly", "yes", "--appendfsync", self.fsync]

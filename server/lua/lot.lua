@@ -148,6 +148,11 @@ local function expire(due)
   end
   if phase == 'free' then return set_phase('limited', due + cfg.countdown_s * 1000, due) end
   if phase == 'inquiry' and anyone_continued() then
+    if st.leader then  -- the listing's leader is in the round without asking
+      local leader = get_bidder(st.leader)
+      leader.continued = true
+      put_bidder(leader)
+    end
     return set_phase('limited', due + cfg.countdown_s * 1000, due)
   end
   if phase == 'sealed' then return settle_sealed(due) end
@@ -163,14 +168,10 @@ end
 -- ---- commands --------------------------------------------------------------------------
 
 local function check_grid(base, price, increment, first)
-  local low = base
-  if not first then low = base + increment end
-  if price < low then refusal('TOO_LOW') end
+  -- Under the standing price (or the start) is plainly too low; above it, the grid decides.
+  if price < base then refusal('TOO_LOW') end
   if (price - base) % increment ~= 0 then refusal('OFF_INCREMENT') end
-end
-
-local function in_round(b)
-  return b.continued or st.leader == b.bidder_id
+  if not first and price == base then refusal('TOO_LOW') end
 end
 
 local function bid_price(b, price)
@@ -225,7 +226,7 @@ local function decide_bid(b)
   end
   if not b.qualified then refusal('NOT_QUALIFIED') end
   if phase == 'sealed' then return bid_sealed(b, args.price) end
-  if phase == 'limited' and cfg.mode == 'listing' and not in_round(b) then
+  if phase == 'limited' and cfg.mode == 'listing' and not b.continued then
     refusal('NOT_QUALIFIED')
   end
   return bid_price(b, args.price)

@@ -1,0 +1,82 @@
+"""Lot configs: the contract's example parses; each kind of mistake names its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auction.config import LotConfig
+from auction.errors import BadMessage
+from tests.conftest import lot_config
+
+DUTCH = {"mode": "dutch", "dutch_step": 100, "dutch_tick_s": 60, "dutch_floor": 1000}
+
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("increment zero", {"increment": 0}, "increment"),
+    ("increment negative", {"increment": -5}, "increment"),
+    ("cap at start", {"cap": 34_380_000}, "cap"),
+    ("cap below start", {"cap": 1}, "cap"),
+    ("reserve above cap", {"cap": 40_000_000, "reserve": 41_000_000}, "reserve"),
+    ("float price", {"start_price": 343.8}, "start_price"),
+    ("boolean price", {"start_price": True}, "start_price"),
+    ("string price", {"start_price": "343800"}, "start_price"),
+    ("unknown mode", {"mode": "english"}, "mode"),
+    ("unknown category", {"category": "cars"}, "category"),
+    ("unknown after_cap", {"after_cap": "coin"}, "after_cap"),
+    ("unknown field", {"reserve_price": 1}, "reserve_price"),
+    ("empty title", {"title": " "}, "title"),
+    ("window reversed", {"opens_at": 2000, "free_ends_at": 1000}, "free_ends_at"),
+    (
+        "listing without a window",
+        {"mode": "listing", "opens_at": 5, "free_ends_at": 5},
+        "free_ends_at",
+    ),
+    (
+        "listing without inquiry",
+        {"mode": "listing", "free_ends_at": 9, "inquiry_s": 0},
+        "inquiry_s",
+    ),
+    ("auction without countdown", {"countdown_s": 0}, "countdown_s"),
+    ("sealed with a cap", {"mode": "sealed", "free_ends_at": 9, "cap": 40_000_000}, "cap"),
+    ("dutch without a step", DUTCH | {"dutch_step": 0}, "dutch_step"),
+    ("dutch without a tick", DUTCH | {"dutch_tick_s": 0}, "dutch_tick_s"),
+    ("dutch floor above start", DUTCH | {"dutch_floor": 34_380_000}, "dutch_floor"),
+    ("dutch with a reserve", DUTCH | {"reserve": 2000}, "reserve"),
+    ("negative deposit", {"deposit": -1}, "deposit"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BAD, ids=[b[0] for b in BAD])
+def test_bad_config_names_its_field(case: str, change: dict[str, Any], field: str) -> None:
+    with pytest.raises(BadMessage) as caught:
+        LotConfig.parse(lot_config(**change))
+    assert caught.value.field == field
+    assert caught.value.to_dict("en")["code"] == "BAD_MESSAGE"
+
+
+@pytest.mark.parametrize("missing", ["title", "mode", "start_price", "increment"])
+def test_missing_required_field(missing: str) -> None:
+    raw = lot_config()
+    del raw[missing]
+    with pytest.raises(BadMessage) as caught:
+        LotConfig.parse(raw)
+    assert caught.value.field == missing
+
+
+def test_not_an_object() -> None:
+    with pytest.raises(BadMessage):
+        LotConfig.parse([1, 2])
+
+
+def test_contract_example_parses_and_hides_the_reserve() -> None:
+    example = {
+        "title": "...", "category": "land", "mode": "listing", "quote_unit": "万元",
+        "start_price": 343800000, "increment": 5000000, "reserve": 350000000, "cap": None,
+        "after_cap": "lottery", "deposit": 100000000, "opens_at": 0, "free_ends_at": 1,
+        "countdown_s": 300, "inquiry_s": 180, "dutch_step": 0, "dutch_tick_s": 0,
+        "dutch_floor": 0,
+    }  # fmt: skip
+    config = LotConfig.parse(example)
+    assert config.reserve == 350000000 and "reserve" not in config.public()
+    assert LotConfig.parse(lot_config(**DUTCH)).mode == "dutch"

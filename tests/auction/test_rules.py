@@ -1,0 +1,313 @@
+"""The reference rules on the real fixtures of RULES.md §4, as tables of moves.
+
+A play is a config plus moves `(at_ms, command, expected)`, where `expected` is "ok" or a
+refusal code; after the moves, the lot is ticked far into the future and its close checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from auction import rules
+from auction.commit import lottery_index, reserve_commitment
+from auction.config import LotConfig
+from auction.state import (
+    Accept,
+    Command,
+    Continue,
+    Deposit,
+    LotState,
+    PlaceBid,
+    Register,
+    Secrets,
+    Tick,
+)
+
+WAN = 1_000_000  # 1 万元 in fen
+MIN = 60_000
+SECRETS = Secrets(reserve_salt="00" * 16, lottery_seed="a1b2c3d4e5f6" + "00" * 10)
+
+# Fixture L1: Baoshan auction, 34.38万元 start, 0.5万元 increment, 10万元 deposit.
+L1 = dict(
+    title="GB00047", category="land", mode="auction", quote_unit="元",
+    start_price=int(34.38 * WAN), increment=WAN // 2, deposit=10 * WAN,
+    opens_at=0, free_ends_at=60 * MIN, countdown_s=300,
+)  # fmt: skip
+# Fixture L2: Jiangsu industrial listing per 亩: 14.0万元/亩 start, 0.2万元/亩 steps, 240 s.
+L2 = dict(
+    title="2025B2", category="land", mode="listing", quote_unit="万元/亩",
+    start_price=14 * WAN, increment=WAN // 5, deposit=60 * WAN,
+    opens_at=0, free_ends_at=100 * MIN, inquiry_s=180, countdown_s=240,
+)  # fmt: skip
+# Fixture P1: Zhongshan LED lease, 26180.00 元/月 start, 100 元 steps, no reserve.
+P1 = dict(
+    title="LED lease", category="property", mode="auction", quote_unit="元/月",
+    start_price=2_618_000, increment=10_000, deposit=7_500_000,
+    opens_at=0, free_ends_at=30 * MIN, countdown_s=300,
+)  # fmt: skip
+
+
+@dataclass
+class Play:
+    config: dict[str, Any]
+    moves: list[tuple[int, Command, str]]
+    outcome: str
+    price: int | None = None
+    winner: str | None = None
+    bidders: tuple[str, ...] = ("A", "B", "C")
+
+
+def bid(who: str, price: int, at: int, expect: str = "ok", bid_id: str | None = None) -> Any:
+    return (at, PlaceBid(bidder_id=who, bid_id=bid_id or f"{who}{at}{price}", price=price), expect)
+
+
+def run(play: Play) -> tuple[LotState, list[dict[str, Any]]]:
+    state = rules.create(LotConfig.parse(play.config), SECRETS, 0).state
+    log: list[dict[str, Any]] = []
+    deposit = play.config.get("deposit", 0)
+    for i, who in enumerate(play.bidders):
+        state = rules.step(state, Register(bidder_id=who, plate=f"{101 + i}", name=who), 0).state
+        if deposit:
+            dep = Deposit(bidder_id=who, amount=deposit, kind="cash", ref=f"r{who}")
+            state = rules.step(state, dep, 0).state
+    for at, command, expected in play.moves:
+        result = rules.step(state, command, at)
+        got = "ok" if result.answer.get("accepted") else result.answer.get("code")
+        assert got == expected, f"{command} at {at}: {result.answer}"
+        state, log = result.state, log + result.entries
+    final = rules.step(state, Tick(), 10**12)
+    return final.state, log + final.entries
+
+
+def price_of(wan: float) -> int:
+    return round(wan * WAN)
+
+
+PLAYS = {
+    # RULES L1 checks: 34.38 accepted; 34.88 next; 35.00 off grid; 34.38 again not greater.
+    "L1 grid": Play(
+        L1,
+        [
+            bid("A", price_of(34.38), 1000),
+            bid("B", price_of(34.88), 2000),
+            bid("C", price_of(35.00), 3000, "OFF_INCREMENT"),
+            bid("C", price_of(34.38), 4000, "TOO_LOW"),
+            bid("C", price_of(34.88), 5000, "TOO_LOW"),
+        ],
+        "sold",
+        price_of(34.88),
+        "B",
+    ),
+    "L1 first bid below start": Play(L1, [bid("A", price_of(34.0), 1000, "TOO_LOW")], "failed"),
+    "L1 reserve above highest fails": Play(
+        L1 | {"reserve": price_of(36.0)},
+        [
+            bid("A", price_of(34.38), 1000),
+            bid("B", price_of(35.38), 2000),
+        ],
+        "failed",
+    ),
+    "L1 reserve reached sells": Play(
+        L1 | {"reserve": price_of(36.0)},
+        [
+            bid("A", price_of(34.38), 1000),
+            bid("B", price_of(36.38), 2000),
+        ],
+        "sold",
+        price_of(36.38),
+        "B",
+    ),
+    # Countdown resets to bid time + 300 s: a bid 299 s after the last is in time, and the
+    # lot closes 300 s after the last bid, not after the first limited deadline.
+    "L1 countdown reset": Play(
+        L1 | {"free_ends_at": 0},
+        [
+            bid("A", price_of(34.38), 299_000),
+            bid("B", price_of(34.88), 598_000),
+            bid("A", price_of(35.38), 897_999),
+            bid("B", price_of(35.88), 1_197_999, "PHASE_CLOSED"),
+        ],
+        "sold",
+        price_of(35.38),
+        "A",
+    ),
+    "L1 no bid at all": Play(L1, [], "failed"),
+    "P1 no reserve, single bidder sells at start": Play(
+        P1, [bid("A", 2_618_000, 1000)], "sold", 2_618_000, "A"
+    ),
+    # L2: listing → inquiry with nobody continuing → settles on the listing's highest.
+    "L2 inquiry with no continue": Play(
+        L2,
+        [
+            bid("A", 14 * WAN, 1000),
+            bid("B", 14 * WAN + WAN // 5, 2000),
+            (101 * MIN, PlaceBid(bidder_id="A", bid_id="late", price=15 * WAN), "PHASE_CLOSED"),
+        ],
+        "sold",
+        14 * WAN + WAN // 5,
+        "B",
+    ),
+    # L2: one continues → 限时; a bidder who did not continue (and does not lead) may not bid.
+    "L2 continue into limited": Play(
+        L2,
+        [
+            bid("A", 14 * WAN, 1000),
+            bid("B", 14 * WAN + WAN // 5, 2000),
+            (100 * MIN + 1000, Continue(bidder_id="A"), "ok"),
+            (100 * MIN + 2000, Continue(bidder_id="A"), "ALREADY_SUBMITTED"),
+            bid("C", 15 * WAN, 104 * MIN, "NOT_QUALIFIED"),
+            bid("A", 14 * WAN + 2 * WAN // 5, 104 * MIN),
+            bid("B", 14 * WAN + 3 * WAN // 5, 106 * MIN),  # the former leader stays in the round
+        ],
+        "sold",
+        14 * WAN + 3 * WAN // 5,
+        "B",
+    ),
+    # Cap + lottery: the bid above the cap is clamped; others join; the seed decides.
+    "L1 cap and lottery": Play(
+        L1 | {"cap": price_of(40.0)},
+        [
+            bid("A", price_of(34.38), 1000),
+            bid("B", price_of(45.0), 2000),
+            bid("C", price_of(40.5), 3000, "CAP_REACHED"),
+            (4000, Accept(bidder_id="C"), "ok"),
+            (5000, Accept(bidder_id="A"), "ok"),
+            (6000, Accept(bidder_id="A"), "ALREADY_SUBMITTED"),
+        ],
+        "sold",
+        price_of(40.0),
+        ("B", "C", "A")[lottery_index(SECRETS.lottery_seed, 3)],
+    ),
+    "L1 cap, nobody joins: the capper wins": Play(
+        L1 | {"cap": price_of(40.0)},
+        [
+            bid("A", price_of(40.0), 1000),
+        ],
+        "sold",
+        price_of(40.0),
+        "A",
+    ),
+    "L1 cap then secondary indicator round": Play(
+        L1 | {"cap": price_of(40.0), "after_cap": "secondary", "secondary_increment": 10},
+        [
+            bid("A", price_of(40.0), 1000),
+            (2000, PlaceBid(bidder_id="B", bid_id="i1", indicator=10), "ok"),
+            (3000, PlaceBid(bidder_id="C", bid_id="i2", indicator=15), "OFF_INCREMENT"),
+            (4000, PlaceBid(bidder_id="C", bid_id="i3", indicator=30), "ok"),
+        ],
+        "sold",
+        price_of(40.0),
+        "C",
+    ),
+    # Sealed: one bid each, equal prices go to the earlier bid.
+    "sealed ties go to the earlier bid": Play(
+        P1 | {"mode": "sealed", "free_ends_at": 10 * MIN},
+        [
+            bid("A", 2_718_000, 1000),
+            bid("B", 2_718_000, 500 + 1000),
+            bid("C", 2_618_000, 3000),
+            bid("A", 2_818_000, 4000, "ALREADY_SUBMITTED"),
+            bid("C", 2_618_001, 5000, "ALREADY_SUBMITTED"),
+        ],
+        "sold",
+        2_718_000,
+        "A",
+    ),
+    "sealed off grid": Play(
+        P1 | {"mode": "sealed", "free_ends_at": 10 * MIN},
+        [bid("A", 2_618_050, 1000, "OFF_INCREMENT")],
+        "failed",
+    ),
+    # Dutch: from the start, one step per tick; the first accept takes the current price.
+    "dutch first accept": Play(
+        P1 | {"mode": "dutch", "dutch_step": 100_000, "dutch_tick_s": 60, "dutch_floor": 2_000_000},
+        [
+            (2 * MIN + 5, Accept(bidder_id="B"), "ok"),
+            (2 * MIN + 6, Accept(bidder_id="A"), "PHASE_CLOSED"),
+        ],
+        "sold",
+        2_618_000 - 2 * 100_000,
+        "B",
+    ),
+    "dutch nobody accepts": Play(
+        P1 | {"mode": "dutch", "dutch_step": 300_000, "dutch_tick_s": 60, "dutch_floor": 2_000_000},
+        [bid("A", 2_618_000, 1000, "PHASE_CLOSED")],
+        "failed",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PLAYS))
+def test_play(name: str) -> None:
+    play = PLAYS[name]
+    state, log = run(play)
+    closed = next(e for e in log if e["kind"] == "closed")
+    assert state.phase == "closed"
+    assert closed["outcome"] == play.outcome
+    assert closed["price"] == (play.price if play.outcome == "sold" else None)
+    assert state.winner == (play.winner if play.outcome == "sold" else None)
+    assert [e["seq"] for e in log] == list(range(log[0]["seq"], log[0]["seq"] + len(log)))
+
+
+def test_a_bidder_without_the_full_deposit_may_not_bid() -> None:
+    state = rules.create(LotConfig.parse(P1), SECRETS, 0).state
+    state = rules.step(state, Register(bidder_id="D", plate="555", name="D"), 0).state
+    short = Deposit(bidder_id="D", amount=P1["deposit"] - 1, kind="guarantee", ref="r")
+    state = rules.step(state, short, 0).state
+    step = rules.step(state, PlaceBid(bidder_id="D", bid_id="x", price=2_618_000), 1000)
+    assert step.answer["code"] == "NOT_QUALIFIED" and step.state.price is None
+
+
+def test_deposit_qualifies_only_once_the_sum_is_reached() -> None:
+    state = rules.create(LotConfig.parse(P1), SECRETS, 0).state
+    state = rules.step(state, Register(bidder_id="A", plate="555", name="A"), 0).state
+    half = P1["deposit"] // 2
+    for ref, qualified in (("r1", False), ("r1", False), ("r2", True)):
+        step = rules.step(state, Deposit(bidder_id="A", amount=half, kind="cash", ref=ref), 0)
+        assert step.answer["qualified"] is qualified
+        state = step.state
+    assert state.bidders["A"].deposit == P1["deposit"]  # the resent ref counted once
+
+
+def test_refusal_changes_nothing_but_the_log() -> None:
+    state = run(Play(L1, [bid("A", price_of(34.38), 1000)], "sold"))[0]
+    before = rules.create(LotConfig.parse(L1), SECRETS, 0).state
+    assert before.price is None and state.price == price_of(34.38)
+    step = rules.step(state, PlaceBid(bidder_id="B", bid_id="x", price=1), state.ts)
+    assert step.answer["code"] == "PHASE_CLOSED"  # closed by the final tick
+    assert step.state.price == state.price and step.state.phase == state.phase
+    assert [e["kind"] for e in step.entries] == ["refused"]
+
+
+def test_resent_bid_id_returns_the_first_answer_and_logs_nothing() -> None:
+    state = rules.create(LotConfig.parse(L1), SECRETS, 0).state
+    state = rules.step(state, Register(bidder_id="A", plate="555", name="A"), 0).state
+    state = rules.step(
+        state, Deposit(bidder_id="A", amount=10 * WAN, kind="cash", ref="r"), 0
+    ).state
+    first = rules.step(state, PlaceBid(bidder_id="A", bid_id="same", price=price_of(34.38)), 5)
+    again = rules.step(first.state, PlaceBid(bidder_id="A", bid_id="same", price=1), 6)
+    assert again.answer == first.answer and again.entries == []
+
+
+def test_reserve_commitment_is_revealed_at_close() -> None:
+    state, log = run(Play(L1 | {"reserve": price_of(36.0)}, [], "failed"))
+    created, closed = rules.create(state.config, SECRETS, 0).entries[0], log[-1]
+    assert closed["reserve"] == price_of(36.0)
+    assert created["reserve_commitment"] == reserve_commitment(
+        closed["reserve"], closed["reserve_salt"]
+    )
+    assert "reserve" not in created["config"]
+
+
+def test_deadlines_are_stamped_at_their_own_time() -> None:
+    state = rules.create(LotConfig.parse(L1), SECRETS, 0).state
+    entries = rules.step(state, Tick(), 10**9).entries
+    assert [(e["kind"], e.get("phase"), e["ts"]) for e in entries] == [
+        ("phase", "free", 0),
+        ("phase", "limited", 60 * MIN),
+        ("closed", None, 60 * MIN + 300_000),
+    ]

