@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from starlette.applications import Starlette
 
@@ -16,12 +16,15 @@ from server.http import routes
 from server.service import Service
 from server.timer import Timer
 
-__all__ = ["connect", "create_app"]
+__all__ = ["POOL_SIZE", "connect", "create_app"]
+
+
+POOL_SIZE = 64  # concurrent commands wait for a connection rather than fail
 
 
 async def connect(url: str) -> Redis | RedisCluster:
     """A client for `url`, a cluster client when the server says it is in a cluster."""
-    client = Redis.from_url(url)
+    client = Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE))
     info = await client.info("cluster")
     if info.get("cluster_enabled"):
         await client.aclose()

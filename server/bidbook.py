@@ -22,7 +22,16 @@ from redis.commands.core import AsyncScript
 from auction.config import LotConfig
 from auction.state import Secrets
 
-__all__ = ["DUE_KEY", "BidBook", "Reply", "lot_keys", "token_hash"]
+__all__ = [
+    "DUE_KEY",
+    "BidBook",
+    "Reply",
+    "channel",
+    "lot_keys",
+    "published",
+    "token_hash",
+    "unpack",
+]
 
 DUE_KEY = "ob:due"
 _LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens")
@@ -60,6 +69,12 @@ class Reply:
 
 def unpack(raw: bytes) -> Any:
     return msgpack.unpackb(raw, raw=False)
+
+
+def published(message: bytes) -> list[bytes]:
+    """The raw entries of one pub/sub message (Lua packs them as msgpack strings)."""
+    entries: list[bytes] = msgpack.unpackb(message, raw=True)
+    return entries
 
 
 def _script(client: Any, name: str) -> AsyncScript:

@@ -95,3 +95,7 @@ async def _run(args: argparse.Namespace, url: str, token: str) -> None:
         with contextlib.suppress(Exception):
             print(await seed(f"http://{args.host}:{port}", token), flush=True)
     await serving
+
+
+if __name__ == "__main__":
+    sys.exit(main())

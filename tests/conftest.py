@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
-from server.app import create_app
+from server.app import connect, create_app
 from server.bidbook import BidBook
 from server.embedded import EmbeddedValkey, free_port
 
@@ -32,7 +32,8 @@ def valkey_url() -> Iterator[str]:
 
 @pytest.fixture
 async def redis(valkey_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(valkey_url)
+    client = await connect(valkey_url)
+    assert isinstance(client, Redis)
     yield client
     await client.aclose()
 

@@ -1,0 +1,34 @@
+"""Small steps the server tests share: make a lot, register and qualify bidders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import lot_config
+
+
+async def make_lot(admin: httpx.AsyncClient, **overrides: Any) -> str:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    config = lot_config(opens_at=now, free_ends_at=now + 600_000) | overrides
+    made = await admin.post("/api/lots", json=config)
+    assert made.status_code == 201, made.text
+    lot_id: str = made.json()["lot_id"]
+    return lot_id
+
+
+async def qualified_bidder(admin: httpx.AsyncClient, lot_id: str, name: str) -> dict[str, Any]:
+    made = await admin.post(f"/api/lots/{lot_id}/bidders", json={"name": name})
+    assert made.status_code == 201, made.text
+    bidder: dict[str, Any] = made.json()
+    paid = await admin.post(
+        f"/api/lots/{lot_id}/bidders/{bidder['bidder_id']}/deposit",
+        json={"amount": 10_000_000, "kind": "cash", "ref": f"bank-{bidder['bidder_id']}"},
+    )
+    assert paid.json()["qualified"] is True
+    return bidder
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

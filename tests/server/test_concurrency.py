@@ -1,0 +1,54 @@
+"""200 bidders race on one lot in 限时竞价: the book serialises them into one clean ladder."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+
+from auction.commit import created_fields, new_secrets
+from auction.config import LotConfig
+from server.bidbook import BidBook, unpack
+from tests.conftest import lot_config
+
+BIDDERS, ROUNDS = 200, 4
+
+
+async def test_two_hundred_bidders_racing(book: BidBook) -> None:
+    now = await book.server_time()
+    config = LotConfig.parse(lot_config(deposit=0, opens_at=now, free_ends_at=now))
+    hidden, lot = new_secrets(), "race-" + secrets.token_hex(4)
+    await book.create(lot, config, hidden, created_fields(config, hidden))
+    for i in range(BIDDERS):
+        args = {
+            "bidder_id": f"b{i}",
+            "plate": str(1000 + i),
+            "name": f"n{i}",
+            "token_hash": f"t{i}",
+        }
+        assert (await book.command(lot, "register", args)).answer["accepted"]
+    standing = {"price": config.start_price - config.increment}
+    acks: list[dict[str, int]] = []
+
+    async def bidder(i: int) -> None:
+        for round_ in range(ROUNDS):
+            price = standing["price"] + config.increment  # what this bidder last saw, raced
+            args = {"bidder_id": f"b{i}", "bid_id": f"{i}-{round_}", "price": price}
+            answer = (await book.command(lot, "bid", args)).answer
+            if answer["accepted"]:
+                acks.append(answer)
+                standing["price"] = max(standing["price"], answer["price"])
+
+    await asyncio.gather(*(bidder(i) for i in range(BIDDERS)))
+    log = [unpack(raw) for raw in await book.log(lot)]
+    assert [e["seq"] for e in log] == list(range(1, len(log) + 1))  # gapless
+    accepted = [e for e in log if e["kind"] == "bid"]
+    prices = [e["price"] for e in accepted]
+    assert prices == sorted(set(prices)) and len(prices) == len(acks) > ROUNDS
+    assert all(b - a == config.increment for a, b in itertools.pairwise(prices))
+    by_seq = {e["seq"]: e for e in accepted}
+    assert all(by_seq[ack["seq"]]["price"] == ack["price"] for ack in acks)
+    refused = [e for e in log if e["kind"] == "refused"]
+    assert len(refused) + len(acks) == BIDDERS * ROUNDS
+    assert {e["code"] for e in refused} == {"TOO_LOW"}
+    assert len({e["deadline"] for e in accepted}) > 1  # every bid reset the countdown

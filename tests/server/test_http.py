@@ -1,0 +1,128 @@
+"""The contract's HTTP API against the real app and a real Valkey."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import lot_config
+from tests.server.helpers import bearer, make_lot, qualified_bidder
+
+
+async def test_health(public: httpx.AsyncClient) -> None:
+    body = (await public.get("/api/health")).json()
+    assert body["ok"] is True and body["server_now"] > 1_700_000_000_000
+
+
+async def test_a_lot_played_over_http(admin: httpx.AsyncClient, public: httpx.AsyncClient) -> None:
+    lot = await make_lot(admin, reserve=34_880_000)
+    a = await qualified_bidder(admin, lot, "甲公司")
+    b = await qualified_bidder(admin, lot, "乙公司")
+    first = await public.post(
+        f"/api/lots/{lot}/bids",
+        json={"bid_id": "1", "price": 34_380_000},
+        headers=bearer(a["token"]),
+    )
+    assert first.status_code == 200 and first.json()["accepted"] is True
+    low = await public.post(
+        f"/api/lots/{lot}/bids",
+        json={"bid_id": "2", "price": 34_380_000},
+        headers=bearer(b["token"]),
+    )
+    assert low.status_code == 409 and low.json()["code"] == "TOO_LOW"
+    again = await public.post(
+        f"/api/lots/{lot}/bids", json={"bid_id": "1", "price": 99}, headers=bearer(a["token"])
+    )
+    assert again.json()["seq"] == first.json()["seq"]  # the first answer, not a new decision
+    snap = (await public.get(f"/api/lots/{lot}")).json()
+    assert snap["price"] == 34_380_000 and snap["leader"] == a["plate"]
+    assert snap["next_min"] == 34_880_000 and snap["has_reserve"] is True
+    assert (await public.get(f"/api/lots/{lot}/result")).json()["code"] == "CONFLICT"
+
+
+async def test_english_messages_on_request(admin: httpx.AsyncClient) -> None:
+    bad = await admin.post("/api/lots", json=lot_config(increment=0),
+                           headers={"accept-language": "en-US,en"})  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json() | {"message": ""} == {
+        "code": "BAD_MESSAGE",
+        "field": "increment",
+        "message": "",
+        "server_now": bad.json()["server_now"],
+    }
+    assert "increment" in bad.json()["message"] and "须" not in bad.json()["message"]
+
+
+BAD_BIDS: list[tuple[Any, str]] = [
+    ({"bid_id": "x", "price": 34_380_000.5}, "BAD_MESSAGE"),
+    ({"bid_id": "x", "price": "34380000"}, "BAD_MESSAGE"),
+    ({"bid_id": "", "price": 34_380_000}, "BAD_MESSAGE"),
+    ({"price": 34_380_000}, "BAD_MESSAGE"),
+    ({"bid_id": "x" * 65, "price": 34_380_000}, "BAD_MESSAGE"),
+    ([1, 2, 3], "BAD_MESSAGE"),
+    ({"bid_id": "y", "price": 34_380_001}, "OFF_INCREMENT"),
+    ({"bid_id": "z", "price": 1}, "TOO_LOW"),
+]
+
+
+async def test_bad_bids_change_nothing(admin: httpx.AsyncClient, public: httpx.AsyncClient) -> None:
+    lot = await make_lot(admin)
+    a = await qualified_bidder(admin, lot, "甲")
+    for body, code in BAD_BIDS:
+        before = (await public.get(f"/api/lots/{lot}")).json()
+        answer = await public.post(f"/api/lots/{lot}/bids", json=body, headers=bearer(a["token"]))
+        assert answer.json()["code"] == code, body
+        after = (await public.get(f"/api/lots/{lot}")).json()
+        assert after["price"] == before["price"] is None
+        # malformed input never reaches the book; rule refusals are logged, privately
+        assert after["seq"] == before["seq"] + (0 if code == "BAD_MESSAGE" else 1)
+    raw = await public.post(f"/api/lots/{lot}/bids", content=b"{not json",
+                            headers=bearer(a["token"]))  # fmt: skip
+    assert raw.status_code == 422 and raw.json()["field"] == "body"
+
+
+async def test_who_may_do_what(admin: httpx.AsyncClient, public: httpx.AsyncClient) -> None:
+    lot = await make_lot(admin)
+    a = await qualified_bidder(admin, lot, "甲")
+    assert (await public.post("/api/lots", json=lot_config())).json()["code"] == "UNAUTHORIZED"
+    as_bidder = await public.post("/api/lots", json=lot_config(), headers=bearer(a["token"]))
+    assert as_bidder.status_code == 403 and as_bidder.json()["code"] == "FORBIDDEN"
+    forged = await public.post(f"/api/lots/{lot}/bids", json={"bid_id": "1", "price": 34_380_000},
+                               headers=bearer("not-a-token"))  # fmt: skip
+    assert forged.status_code == 401
+    assert (await public.get("/api/lots/nope")).json()["code"] == "NOT_FOUND"
+    assert (await public.get(f"/api/lots/{lot}/audit")).status_code == 401
+
+
+async def test_unpaid_bidder_is_not_qualified(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    lot = await make_lot(admin)
+    made = (await admin.post(f"/api/lots/{lot}/bidders", json={"name": "丙"})).json()
+    assert made["plate"].isdigit() and 3 <= len(made["plate"]) <= 4
+    half = {"amount": 5_000_000, "kind": "guarantee", "ref": "g-1"}
+    paid = await admin.post(f"/api/lots/{lot}/bidders/{made['bidder_id']}/deposit", json=half)
+    assert paid.json()["qualified"] is False
+    bid = await public.post(f"/api/lots/{lot}/bids", json={"bid_id": "1", "price": 34_380_000},
+                            headers=bearer(made["token"]))  # fmt: skip
+    assert bid.json()["code"] == "NOT_QUALIFIED"
+
+
+@pytest.mark.parametrize("names", [["甲公司", "乙公司"]])
+async def test_public_sees_no_name_and_no_reserve_before_the_result(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient, names: list[str]
+) -> None:
+    reserve = 36_123_000  # a value that appears nowhere else
+    lot = await make_lot(admin, reserve=reserve)
+    bidders = [await qualified_bidder(admin, lot, name) for name in names]
+    await public.post(f"/api/lots/{lot}/bids", json={"bid_id": "1", "price": 34_380_000},
+                      headers=bearer(bidders[0]["token"]))  # fmt: skip
+    seen = json.dumps([(await public.get(path)).json() for path in (
+        f"/api/lots/{lot}", f"/api/lots/{lot}/events?since=0", f"/api/lots/{lot}/result",
+    )], ensure_ascii=False)  # fmt: skip
+    assert bidders[0]["plate"] in seen  # the plate is public, so the check can see bids
+    for secret in [*names, str(reserve), bidders[0]["bidder_id"], bidders[0]["token"]]:
+        assert secret not in seen
