@@ -55,12 +55,17 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What one script call decided: the answer, the lot's state after it, and the entries
-    it appended, as the exact bytes in the log (the audit chain hashes these)."""
+    """What one script call decided: one answer per command, the lot's state after them,
+    and the entries appended, as the exact bytes in the log (the audit chain hashes these)."""
 
-    answer: dict[str, Any]
+    answers: list[dict[str, Any]]
     state: dict[str, Any]
     raw_entries: list[bytes]
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        """The answer to the first (for `command`, the only) command."""
+        return self.answers[0] if self.answers else {}
 
     @property
     def entries(self) -> list[dict[str, Any]]:
@@ -134,8 +139,13 @@ class BidBook:
         self, lot_id: str, name: str, args: dict[str, Any] | None = None, now: int | None = None
     ) -> Reply:
         """Decide one command (`tick`, `bid`, `continue`, `accept`, `deposit`, `register`)."""
-        packed = _pack(args) if args else b""
-        argv: list[bytes | str | int] = [name, now or 0, packed, channel(lot_id), lot_id]
+        return await self.decide(lot_id, [(name, args or {})], now)
+
+    async def decide(
+        self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None = None
+    ) -> Reply:
+        """Decide commands in order in one atomic call; `answers[i]` is the i-th one's."""
+        argv: list[bytes | str | int] = [_pack(commands), now or 0, channel(lot_id), lot_id]
         reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
         if self.cluster and reply.raw_entries:
             await self._track_due(lot_id, reply.state)
@@ -150,8 +160,9 @@ class BidBook:
 
     @staticmethod
     def _reply(raw: list[bytes]) -> Reply:
-        answer = unpack(raw[0])
-        return Reply(answer if isinstance(answer, dict) else {}, unpack(raw[1]), list(raw[2:]))
+        # Lua packs an empty table (a tick's answer) as an empty list
+        answers = [a if isinstance(a, dict) else {} for a in unpack(raw[0])]
+        return Reply(answers, unpack(raw[1]), list(raw[2:]))
 
     async def exists(self, lot_id: str) -> bool:
         return bool(await self.client.exists(lot_keys(lot_id)["cfg"]))

@@ -15,6 +15,7 @@ from auction.config import LotConfig
 from auction.errors import BadMessage, Conflict, Forbidden, NotFound, Refused, Unauthorized
 from auction.state import Deposit, PlaceBid
 from server import views
+from server.batcher import Batcher
 from server.bidbook import BidBook, Reply, token_hash, unpack
 from server.chainer import Chainer
 
@@ -28,6 +29,7 @@ class Service:
     def __init__(self, book: BidBook, admin_token: str) -> None:
         self.book = book
         self.chainer = Chainer(book)
+        self.batcher = Batcher(book, self._logged)
         self._admin_token = admin_token
 
     # ---- who is asking ---------------------------------------------------------------
@@ -65,10 +67,18 @@ class Service:
         return LotConfig.stored(stored)
 
     async def command(self, lot_id: str, name: str, args: dict[str, Any] | None = None) -> Reply:
+        """One command, decided alone; its reply carries the lot's state after it."""
         reply = await self.book.command(lot_id, name, args)
+        self._logged(lot_id, reply)
+        return reply
+
+    async def decide(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """One command, batched with any others arriving on the lot; returns its answer."""
+        return await self.batcher.submit(lot_id, name, args)
+
+    def _logged(self, lot_id: str, reply: Reply) -> None:
         if reply.raw_entries:
             self.chainer.poke(lot_id)
-        return reply
 
     async def snapshot(self, lot_id: str) -> dict[str, Any]:
         config = await self._lot_config(lot_id)
@@ -126,12 +136,11 @@ class Service:
             indicator=_field(body, "indicator"),
         )
         args = {k: getattr(bid, k) for k in ("bidder_id", "bid_id", "price", "indicator")}
-        reply = await self.command(lot_id, "bid", {k: v for k, v in args.items() if v is not None})
-        return reply.answer
+        return await self.decide(lot_id, "bid", {k: v for k, v in args.items() if v is not None})
 
     async def simple(self, lot_id: str, bidder_id: str, name: str) -> dict[str, Any]:
         """`continue` or `accept`."""
-        return (await self.command(lot_id, name, {"bidder_id": bidder_id})).answer
+        return await self.decide(lot_id, name, {"bidder_id": bidder_id})
 
     # ---- reading the log -------------------------------------------------------------
 

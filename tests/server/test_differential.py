@@ -87,6 +87,55 @@ def _args(command: Command) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+async def _created(book: BidBook, rng: random.Random, seed: int) -> tuple[str, LotState]:
+    config = draw_config(rng)
+    hidden = Secrets(reserve_salt=secrets.token_hex(4), lottery_seed=secrets.token_hex(16))
+    lot_id = f"diff-{seed}-{secrets.token_hex(4)}"
+    model = rules.create(config, hidden, 0)
+    made = await book.create(
+        lot_id, config, hidden, created_fields(config, hidden), manual_clock=True, now=0
+    )
+    assert made.entries == model.entries
+    return lot_id, model.state
+
+
+def _opening() -> list[Command]:
+    """Everyone registers; b1 and b2 pay in full, b3 only if the plan's deposits say so."""
+    made: list[Command] = [
+        Register(bidder_id=name, plate=str(100 + i), name=name.upper())
+        for i, name in enumerate(BIDDERS)
+    ]
+    return made + [Deposit(bidder_id=b, amount=DEPOSIT, kind="cash", ref=b) for b in BIDDERS[:2]]
+
+
+def _wire(command: Command) -> tuple[str, dict[str, Any]]:
+    name = "register" if isinstance(command, Register) else NAMES[type(command)]
+    return name, _args(command) | ({"token_hash": command.bidder_id} if name == "register" else {})
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1))
+async def test_batches_decide_as_if_sent_one_by_one(book: BidBook, seed: int) -> None:
+    """Commands batched into one script call get the answers and entries they would get
+    one after the other at the same time."""
+    rng = random.Random(seed)
+    lot_id, state = await _created(book, rng, seed)
+    now = 0
+    pending = _opening()
+    while pending or rng.random() < 0.97:
+        batch = pending or [draw_command(rng, state) for _ in range(rng.randint(1, 12))]
+        pending, now = [], now + draw_step(rng)
+        expected_entries, expected_answers = [], []
+        for command in batch:  # the model sees each command against the state before it
+            step = rules.step(state, command, now)
+            state = step.state
+            expected_entries += step.entries
+            expected_answers.append(step.answer)
+        got = await book.decide(lot_id, [_wire(c) for c in batch], now=now)
+        assert got.answers == expected_answers, (batch, now)
+        assert got.entries == expected_entries, (batch, now)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(0, 2**32 - 1))
 async def test_lua_and_python_decide_alike(book: BidBook, seed: int) -> None:
