@@ -89,3 +89,13 @@ async def test_a_rechained_forgery_still_fails_the_replay(
                      "raw": base64.b64encode(raw).decode()})  # fmt: skip
     forged = document | {"entries": rows, "head": previous}
     assert main(["verify", str(save(tmp_path, forged))]) == 1
+
+
+async def test_an_open_lot_verifies_too(admin: httpx.AsyncClient, tmp_path: Path) -> None:
+    lot = await make_lot(admin, reserve=36_000_000)
+    bidder = await qualified_bidder(admin, lot, "甲")
+    await admin.post(f"/api/lots/{lot}/bids", json={"bid_id": "1", "price": 34_380_000},
+                     headers=bearer(bidder["token"]))  # fmt: skip
+    document = (await admin.get(f"/api/lots/{lot}/audit")).json()
+    assert main(["verify", str(save(tmp_path, document))]) == 0
+    assert "36000000" not in json.dumps(document)  # the reserve stays hidden until the close
