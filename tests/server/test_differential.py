@@ -140,27 +140,13 @@ async def test_batches_decide_as_if_sent_one_by_one(book: BidBook, seed: int) ->
 @given(seed=st.integers(0, 2**32 - 1))
 async def test_lua_and_python_decide_alike(book: BidBook, seed: int) -> None:
     rng = random.Random(seed)
-    config = draw_config(rng)
-    hidden = Secrets(reserve_salt=secrets.token_hex(4), lottery_seed=secrets.token_hex(16))
-    lot_id = f"diff-{seed}-{secrets.token_hex(4)}"
-    model = rules.create(config, hidden, 0)
-    made = await book.create(
-        lot_id, config, hidden, created_fields(config, hidden), manual_clock=True, now=0
-    )
-    assert made.entries == model.entries
-    state, now = model.state, 0
-    opening: list[Command] = [
-        Register(bidder_id=name, plate=str(100 + i), name=name.upper())
-        for i, name in enumerate(BIDDERS)
-    ]  # b1 and b2 pay in full; b3 only if the plan's deposits happen to say so
-    opening += [Deposit(bidder_id=b, amount=DEPOSIT, kind="cash", ref=b) for b in BIDDERS[:2]]
+    lot_id, state = await _created(book, rng, seed)
+    now, opening = 0, _opening()
     for i in range(len(opening) + rng.randint(10, 80)):
         command = opening[i] if i < len(opening) else draw_command(rng, state)
         now += 0 if i < len(opening) else draw_step(rng)
         expected = rules.step(state, command, now)
-        name = "register" if isinstance(command, Register) else NAMES[type(command)]
-        args = _args(command) | ({"token_hash": command.bidder_id} if name == "register" else {})
-        got = await book.command(lot_id, name, args, now=now)
+        got = await book.command(lot_id, *_wire(command), now=now)
         assert got.entries == expected.entries, (command, now)
         assert got.answer == expected.answer, (command, now)
         state = expected.state
