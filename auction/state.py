@@ -48,7 +48,6 @@ class Bidder:
     deposit: int = 0
     qualified: bool = False
     continued: bool = False
-    accepted: bool = False
     sealed_price: int | None = None
     sealed_seq: int | None = None
 

@@ -41,7 +41,7 @@ AnyRedis = Redis | RedisCluster
 
 def lot_keys(lot_id: str) -> dict[str, str]:
     """All keys of one lot, under one hash tag."""
-    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*_LOT_PARTS, "chain", "meta")}
+    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*_LOT_PARTS, "chain")}
 
 
 def channel(lot_id: str) -> str:
