@@ -29,7 +29,8 @@ class Batcher:
         self.calls = 0
 
     async def submit(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Decide one command; returns its answer. Raises what the script call raised."""
+        """Decide one command; returns its answer with the `server_now` it was decided at.
+        Raises what the script call raised (NotFound for an unknown lot)."""
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         queue = self._queues.get(lot_id)
         if queue is None:  # nothing in flight for this lot: this caller drives
@@ -53,6 +54,6 @@ class Batcher:
                 continue
             self.calls += 1
             for (_, _, answer), result in zip(batch, reply.answers, strict=True):
-                answer.set_result(result)
+                answer.set_result(result | {"server_now": reply.now})
             self.on_reply(lot_id, reply)
         del self._queues[lot_id]

@@ -18,8 +18,10 @@ import msgpack
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
 
 from auction.config import LotConfig
+from auction.errors import Conflict, NotFound
 from auction.state import Secrets
 
 __all__ = [
@@ -60,6 +62,7 @@ class Reply:
 
     answers: list[dict[str, Any]]
     state: dict[str, Any]
+    now: int  # the server's TIME the commands were decided at
     raw_entries: list[bytes]
 
     @property
@@ -130,7 +133,12 @@ class BidBook:
             channel(lot_id),
             lot_id,
         ]
-        reply = self._reply(await self._create(keys=names, args=args))
+        try:
+            reply = self._reply(await self._create(keys=names, args=args))
+        except ResponseError as error:
+            if "CONFLICT" in str(error):
+                raise Conflict("标的已存在", "lot exists") from None
+            raise
         if self.cluster and not manual_clock:
             await self.client.zadd(DUE_KEY, {lot_id: config.opens_at})
         return reply
@@ -146,7 +154,12 @@ class BidBook:
     ) -> Reply:
         """Decide commands in order in one atomic call; `answers[i]` is the i-th one's."""
         argv: list[bytes | str | int] = [_pack(commands), now or 0, channel(lot_id), lot_id]
-        reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
+        try:
+            reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
+        except ResponseError as error:
+            if "NOT_FOUND" in str(error):
+                raise NotFound("lot") from None
+            raise
         if self.cluster and reply.raw_entries:
             await self._track_due(lot_id, reply.state)
         return reply
@@ -162,7 +175,7 @@ class BidBook:
     def _reply(raw: list[bytes]) -> Reply:
         # Lua packs an empty table (a tick's answer) as an empty list
         answers = [a if isinstance(a, dict) else {} for a in unpack(raw[0])]
-        return Reply(answers, unpack(raw[1]), list(raw[2:]))
+        return Reply(answers, unpack(raw[1]), int(raw[2]), list(raw[3:]))
 
     async def exists(self, lot_id: str) -> bool:
         return bool(await self.client.exists(lot_keys(lot_id)["cfg"]))
@@ -175,6 +188,10 @@ class BidBook:
     async def bidder_for_token(self, lot_id: str, token: str) -> str | None:
         found = await self.client.hget(lot_keys(lot_id)["tokens"], token_hash(token))
         return None if found is None else found.decode()
+
+    async def bidder(self, lot_id: str, bidder_id: str) -> dict[str, Any] | None:
+        raw = await self.client.hget(lot_keys(lot_id)["bidders"], bidder_id)
+        return None if raw is None else dict(unpack(raw))
 
     async def bidders(self, lot_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.client.hgetall(lot_keys(lot_id)["bidders"])

@@ -90,8 +90,7 @@ async def deposit(request: Request) -> Response:
     service = _service(request)
     service.require_admin(_token(request))
     lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
-    answer = await service.deposit(lot_id, bidder_id, await _body(request))
-    return _json(request, answer | {"server_now": await _now(request)})
+    return _json(request, await service.deposit(lot_id, bidder_id, await _body(request)))
 
 
 def _bidder_command(name: str) -> Handler:
@@ -102,11 +101,10 @@ def _bidder_command(name: str) -> Handler:
             answer = await service.bid(lot_id, bidder_id, await _body(request))
         else:
             answer = await service.simple(lot_id, bidder_id, name)
-        if not answer.get("accepted"):
-            error = Refused(answer["code"])
-            body = error.to_dict(request.headers.get("accept-language")) | answer
-            return _json(request, body | {"server_now": await _now(request)}, 409)
-        return _json(request, answer | {"server_now": await _now(request)})
+        if not answer.get("accepted"):  # a refusal: the decision's own seq and time go along
+            message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
+            return _json(request, message | answer, 409)
+        return _json(request, answer)
 
     return handle
 

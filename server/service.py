@@ -44,10 +44,10 @@ class Service:
             raise Forbidden()
 
     async def bidder(self, lot_id: str, token: str | None) -> str:
-        await self._lot_config(lot_id)
+        """The bidder a token acts for on this lot; one lookup on the way to every bid."""
         found = await self.book.bidder_for_token(lot_id, token) if token else None
         if found is None:
-            raise Unauthorized()
+            raise Unauthorized() if await self.book.exists(lot_id) else NotFound("lot")
         return found
 
     # ---- lots ------------------------------------------------------------------------
@@ -81,16 +81,16 @@ class Service:
             self.chainer.poke(lot_id)
 
     async def snapshot(self, lot_id: str) -> dict[str, Any]:
-        config = await self._lot_config(lot_id)
         reply = await self.command(lot_id, "tick")  # a read also moves a lot past its deadline
+        config = await self._lot_config(lot_id)
         leader = reply.state.get("leader")
-        plate = (await self.book.bidders(lot_id)).get(leader, {}).get("plate") if leader else None
-        return views.snapshot(config, reply.state, plate, await self.book.server_time())
+        found = await self.book.bidder(lot_id, leader) if leader else None
+        plate = found["plate"] if found else None
+        return views.snapshot(config, reply.state, plate, reply.now)
 
     # ---- bidders and deposits --------------------------------------------------------
 
     async def register(self, lot_id: str, raw: object) -> dict[str, Any]:
-        await self._lot_config(lot_id)
         body = _object(raw)
         name, public_key = body.get("name"), body.get("public_key")
         if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
@@ -109,7 +109,6 @@ class Service:
         raise Conflict("号牌已用尽", "no free plate left in this lot")
 
     async def deposit(self, lot_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
-        await self._lot_config(lot_id)
         body = _object(raw)
         command = Deposit(
             bidder_id=bidder_id,
@@ -123,7 +122,7 @@ class Service:
         )
         if not reply.answer.get("accepted"):
             raise _refusal(reply.answer)
-        return reply.answer
+        return reply.answer | {"server_now": reply.now}
 
     # ---- bidding ---------------------------------------------------------------------
 
@@ -145,8 +144,7 @@ class Service:
     # ---- reading the log -------------------------------------------------------------
 
     async def events(self, lot_id: str, since: int) -> list[dict[str, Any]]:
-        await self._lot_config(lot_id)
-        await self.command(lot_id, "tick")
+        await self.command(lot_id, "tick")  # NotFound for an unknown lot
         shown = (views.public_event(unpack(raw)) for raw in await self.book.log(lot_id, since))
         return [event for event in shown if event is not None]
 
@@ -163,7 +161,8 @@ class Service:
 
     async def audit(self, lot_id: str) -> dict[str, Any]:
         """The full hash-chained log, as `openbid verify` reads it."""
-        await self._lot_config(lot_id)
+        if not await self.book.exists(lot_id):
+            raise NotFound("lot")
         seq, head = await self.chainer.catch_up(lot_id)
         raws = await self.book.log(lot_id)
         hashes = await self.book.chain_hashes(lot_id)

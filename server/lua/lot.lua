@@ -10,8 +10,9 @@
 --   manual clock, i.e. by tests); 3 pub/sub channel; 4 the lot id (the due set's member)
 -- The commands are decided one after the other, at one `now`, as if sent one by one: a
 -- batch only saves the per-call cost when many bids arrive together.
--- Returns {answers (msgpack list), state (msgpack), entry 1 (msgpack), entry 2, ...}; the
--- entries are the exact bytes appended to the log, which is what the audit chain hashes.
+-- Returns {answers (msgpack list), state (msgpack), now (ms), entry 1 (msgpack), entry 2,
+-- ...}; the entries are the exact bytes appended to the log, which the audit chain hashes.
+-- An unknown lot is the error reply `NOT_FOUND lot`.
 
 local NULL = cjson.null
 local function nn(v) if v == nil then return NULL end return v end
@@ -346,6 +347,6 @@ if #written > 0 then
     else redis.call('ZREM', KEYS[8], ARGV[4]) end
   end
 end
-local reply = {cmsgpack.pack(answers), packed_state}
-for i, e in ipairs(written) do reply[i + 2] = e end
+local reply = {cmsgpack.pack(answers), packed_state, now}
+for i, e in ipairs(written) do reply[i + 3] = e end
 return reply

@@ -126,3 +126,45 @@ async def test_public_sees_no_name_and_no_reserve_before_the_result(
     assert bidders[0]["plate"] in seen  # the plate is public, so the check can see bids
     for secret in [*names, str(reserve), bidders[0]["bidder_id"], bidders[0]["token"]]:
         assert secret not in seen
+
+
+async def test_unknown_lot_is_not_found_on_every_path(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    deposit = {"amount": 1, "kind": "cash", "ref": "r"}
+    calls: list[tuple[httpx.AsyncClient, str, str, Any]] = [
+        (admin, "POST", "/api/lots/nope/bidders", {"name": "甲"}),
+        (admin, "POST", "/api/lots/nope/bidders/b1/deposit", deposit),
+        (admin, "POST", "/api/lots/nope/bids", {"bid_id": "1", "price": 1}),
+        (public, "GET", "/api/lots/nope/events?since=0", None),
+        (public, "GET", "/api/lots/nope/result", None),
+        (admin, "GET", "/api/lots/nope/audit", None),
+    ]
+    for client, method, path, body in calls:
+        answer = await client.request(method, path, json=body)
+        assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND"), path
+    lot = await make_lot(admin)
+    stranger = await admin.post(f"/api/lots/{lot}/bidders/nobody/deposit", json=deposit)
+    assert stranger.status_code == 404
+
+
+async def test_a_bid_carries_the_time_it_was_decided_at(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    lot = await make_lot(admin, opens_at=now, free_ends_at=now)  # straight into 限时
+    a = await qualified_bidder(admin, lot, "甲")
+    answer = (
+        await public.post(
+            f"/api/lots/{lot}/bids",
+            json={"bid_id": "1", "price": 34_380_000},
+            headers=bearer(a["token"]),
+        )
+    ).json()
+    assert answer["deadline"] == answer["server_now"] + 300_000  # reset from the decision's TIME
+    refused = (
+        await public.post(
+            f"/api/lots/{lot}/bids", json={"bid_id": "2", "price": 1}, headers=bearer(a["token"])
+        )
+    ).json()
+    assert refused["code"] == "TOO_LOW" and refused["server_now"] >= answer["server_now"]
