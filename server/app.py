@@ -1,25 +1,35 @@
-"""`create_app()`: the Starlette application and the lifespan that owns its resources:
-the Redis client, the bid book's scripts, the chainer and the timer task."""
+"""`create_app()`: the Starlette application and the lifespan that owns its resources: the
+Redis clients, the bid book's scripts, the chainer, the timer, the fan-out hub and the open
+WebSockets. `Server` is uvicorn's server with a shutdown that says "going away" first."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+import uvicorn
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
 
 from server.bidbook import BidBook
 from server.http import routes
+from server.limits import Limits
+from server.metrics import Metrics
 from server.service import Service
 from server.timer import Timer
+from server.ws import Rooms, lot_socket
+from streaming.hub import Hub
 
-__all__ = ["POOL_SIZE", "connect", "create_app"]
-
+__all__ = ["POOL_SIZE", "Server", "connect", "create_app", "server_config"]
 
 POOL_SIZE = 64  # concurrent commands wait for a connection rather than fail
+SHUTDOWN_GRACE_S = 10.0
 
 
 async def connect(url: str) -> Redis | RedisCluster:
@@ -32,25 +42,82 @@ async def connect(url: str) -> Redis | RedisCluster:
     return client
 
 
-def create_app(redis_url: str, admin_token: str, *, timer: bool = True) -> Starlette:
+def subscriber(client: Redis | RedisCluster, url: str) -> Redis:
+    """A plain client for pub/sub: on a cluster, classic PUBLISH reaches every node, so any
+    one node will do."""
+    if isinstance(client, RedisCluster):
+        node = client.get_default_node()
+        return Redis(host=node.host, port=int(node.port))
+    return Redis.from_url(url)
+
+
+async def metrics(request: Request) -> Response:
+    service: Service = request.app.state.service
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(
+    redis_url: str, admin_token: str, *, timer: bool = True, limits: Limits | None = None
+) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = await connect(redis_url)
-        service = Service(BidBook(client), admin_token)
+        if isinstance(client, RedisCluster):
+            await client.initialize()
+        service = Service(BidBook(client), admin_token, limits, Metrics())
+        listener = subscriber(client, redis_url)
         app.state.service = service
+        app.state.hub = Hub(listener, service.book.log, service.metrics)
+        app.state.rooms = Rooms()
         task = None
         if timer:
             task = asyncio.create_task(Timer(service.book, service.chainer.poke).run())
         try:
             yield
         finally:
+            await app.state.rooms.shutdown(SHUTDOWN_GRACE_S)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.hub.close()
             await service.chainer.close()
+            await listener.aclose()
             await client.aclose()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    every = [
+        *routes,
+        Route("/metrics", metrics),
+        WebSocketRoute("/ws/lots/{lot}", lot_socket),
+    ]
+    return Starlette(routes=every, lifespan=lifespan)
+
+
+def server_config(app: Starlette, host: str, port: int, limits: Limits | None = None) -> Any:
+    """uvicorn's settings: the websockets sans-I/O protocol (the stack's `websockets`, with
+    no extra task per frame), no per-message compression (binary frames don't shrink and
+    deflate costs CPU per viewer), frames capped at `limits.max_frame`."""
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+        ws_max_size=(limits or Limits()).max_frame, ws_per_message_deflate=False,
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S), lifespan="on",
+    )  # fmt: skip
+
+
+class Server(uvicorn.Server):
+    """On SIGTERM, close every WebSocket with 1001 "going away" (after answering the
+    command in hand) before uvicorn's own shutdown, which would say 1012."""
+
+    def __init__(self, app: Starlette, host: str, port: int, limits: Limits | None = None):
+        super().__init__(server_config(app, host, port, limits))
+        self.app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        for server in self.servers:
+            server.close()  # no new connections while the rooms empty
+        rooms = getattr(self.app.state, "rooms", None)
+        if isinstance(rooms, Rooms):
+            await rooms.shutdown(SHUTDOWN_GRACE_S)
+        await super().shutdown(sockets)

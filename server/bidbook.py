@@ -29,6 +29,7 @@ __all__ = [
     "BidBook",
     "Reply",
     "channel",
+    "control_channel",
     "lot_keys",
     "published",
     "token_hash",
@@ -43,11 +44,16 @@ AnyRedis = Redis | RedisCluster
 
 def lot_keys(lot_id: str) -> dict[str, str]:
     """All keys of one lot, under one hash tag."""
-    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*_LOT_PARTS, "chain")}
+    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*_LOT_PARTS, "chain", "sessions")}
 
 
 def channel(lot_id: str) -> str:
     return f"ob:{{{lot_id}}}:ev"
+
+
+def control_channel(lot_id: str) -> str:
+    """Messages between server processes about a lot (a bidder signed in elsewhere)."""
+    return f"ob:{{{lot_id}}}:ctl"
 
 
 def token_hash(token: str) -> str:
@@ -79,10 +85,11 @@ def unpack(raw: bytes) -> Any:
     return msgpack.unpackb(raw, raw=False)
 
 
-def published(message: bytes) -> list[bytes]:
-    """The raw entries of one pub/sub message (Lua packs them as msgpack strings)."""
-    entries: list[bytes] = msgpack.unpackb(message, raw=True)
-    return entries
+def published(message: bytes) -> tuple[int, list[bytes]]:
+    """One pub/sub message of a lot's channel: the decision's server time and the raw
+    entries it appended, as stored in the log (Lua packs them as msgpack strings)."""
+    now, entries = msgpack.unpackb(message, raw=True)
+    return int(now), list(entries)
 
 
 def _script(client: Any, name: str) -> AsyncScript:

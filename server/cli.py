@@ -10,11 +10,11 @@ import secrets
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from auction.audit import Discrepancy
-from server.app import create_app
+from server.app import Server, create_app
 from server.embedded import EmbeddedValkey
+from server.limits import Limits
+from server.logs import configure as configure_logs
 from server.verify import verify_file
 
 __all__ = ["main"]
@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=Path("openbid-data"))
     serve.add_argument("--redis-url", default=os.environ.get("OPENBID_REDIS_URL"))
     serve.add_argument("--demo", action="store_true", help="seed a demo lot")
+    serve.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        help="a browser origin allowed to open WebSockets besides this server's own",
+    )  # fmt: skip
     check = commands.add_parser("verify", help="check an exported audit log")
     check.add_argument("audit_file", type=Path)
     args = parser.parse_args(argv)
@@ -78,9 +82,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, url: str, token: str) -> None:
-    app = create_app(url, token)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
-    server = uvicorn.Server(config)
+    configure_logs()
+    limits = Limits(origins=tuple(args.allow_origin))
+    app = create_app(url, token, limits=limits)
+    server = Server(app, args.host, args.port, limits)
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.01)  # uvicorn exposes no startup event to await

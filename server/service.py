@@ -12,12 +12,22 @@ from typing import Any
 
 from auction import commit
 from auction.config import LotConfig
-from auction.errors import BadMessage, Conflict, Forbidden, NotFound, Refused, Unauthorized
+from auction.errors import (
+    BadMessage,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Refused,
+    Unauthorized,
+)
 from auction.state import Deposit, PlaceBid
 from server import views
 from server.batcher import Batcher
-from server.bidbook import BidBook, Reply, token_hash, unpack
+from server.bidbook import BidBook, Reply, lot_keys, token_hash, unpack
 from server.chainer import Chainer
+from server.limits import Limiter, Limits
+from server.metrics import Metrics
 
 __all__ = ["AUDIT_FORMAT", "Service"]
 
@@ -26,11 +36,20 @@ PLATE_TRIES = 50
 
 
 class Service:
-    def __init__(self, book: BidBook, admin_token: str) -> None:
+    def __init__(
+        self,
+        book: BidBook,
+        admin_token: str,
+        limits: Limits | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.book = book
+        self.limits = limits or Limits()
+        self.metrics = metrics or Metrics()
         self.chainer = Chainer(book)
         self.batcher = Batcher(book, self._logged)
         self._admin_token = admin_token
+        self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
 
     # ---- who is asking ---------------------------------------------------------------
 
@@ -73,8 +92,14 @@ class Service:
         return reply
 
     async def decide(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        """One command, batched with any others arriving on the lot; returns its answer."""
-        return await self.batcher.submit(lot_id, name, args)
+        """One bidder command, batched with any others arriving on the lot; returns its
+        answer. RateLimited (nothing decided) when the bidder sends too fast."""
+        if not self._limiter.take((lot_id, args["bidder_id"])):
+            self.metrics.decisions.labels(name, "RATE_LIMITED").inc()
+            raise RateLimited()
+        answer = await self.batcher.submit(lot_id, name, args)
+        self.metrics.decisions.labels(name, answer.get("code", "ACCEPTED")).inc()
+        return answer
 
     def _logged(self, lot_id: str, reply: Reply) -> None:
         if reply.raw_entries:
@@ -87,6 +112,14 @@ class Service:
         found = await self.book.bidder(lot_id, leader) if leader else None
         plate = found["plate"] if found else None
         return views.snapshot(config, reply.state, plate, reply.now)
+
+    async def claim_session(self, lot_id: str, bidder_id: str, session: str) -> None:
+        """Make `session` the bidder's only live session on the lot."""
+        await self.book.client.hset(lot_keys(lot_id)["sessions"], bidder_id, session)
+
+    async def session_is_current(self, lot_id: str, bidder_id: str, session: str) -> bool:
+        current = await self.book.client.hget(lot_keys(lot_id)["sessions"], bidder_id)
+        return current is not None and current.decode() == session
 
     # ---- bidders and deposits --------------------------------------------------------
 

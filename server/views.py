@@ -1,7 +1,9 @@
 """What each audience may see of a lot: public events, the snapshot, the result.
 
 Public viewers get only entries marked public, without the client's own `bid_id`; never a
-bidder's name, never the reserve before the `closed` entry reveals it.
+bidder's name, never the reserve before the `closed` entry reveals it. A bidder also sees
+its own private entries (its refusals, deposits, sealed bid) and its own `bid_id`s; the
+admin sees every entry.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from auction import rules
 from auction.config import LotConfig
 
-__all__ = ["public_event", "result", "snapshot"]
+__all__ = ["admin_event", "bidder_event", "public_event", "result", "snapshot"]
 
 _PRIVATE_FIELDS = ("pub", "bid_id")
 
@@ -20,6 +22,16 @@ def public_event(entry: dict[str, Any]) -> dict[str, Any] | None:
     if not entry.get("pub"):
         return None
     return {k: v for k, v in entry.items() if k not in _PRIVATE_FIELDS}
+
+
+def bidder_event(entry: dict[str, Any], plate: str) -> dict[str, Any] | None:
+    if entry.get("plate") != plate:
+        return public_event(entry)
+    return admin_event(entry)
+
+
+def admin_event(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "pub"}
 
 
 def snapshot(

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
-from server.app import connect, create_app
+from server.app import Server, connect, create_app
 from server.bidbook import BidBook
 from server.embedded import EmbeddedValkey, free_port
+from server.limits import Limits
 
 TIMEOUT = 10.0  # seconds; every wait in the suite scales from this
 ADMIN = "test-admin-token"
@@ -45,12 +45,11 @@ def book(redis: Redis) -> BidBook:
 
 
 @contextlib.asynccontextmanager
-async def serving(redis_url: str) -> AsyncIterator[str]:
+async def serving(redis_url: str, limits: Limits | None = None) -> AsyncIterator[str]:
     """The real app on `redis_url`, served by uvicorn on a free port, timer running;
     yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(redis_url, ADMIN), port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = Server(create_app(redis_url, ADMIN, limits=limits), "127.0.0.1", port, limits)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(TIMEOUT):
         while not server.started:

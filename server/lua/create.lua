@@ -20,5 +20,5 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], cmsgpack.pack(st))
 redis.call('XADD', KEYS[3], '1-0', 'e', packed)
 if KEYS[4] and not cfg.manual_clock then redis.call('ZADD', KEYS[4], cfg.opens_at, ARGV[5]) end
-redis.call('PUBLISH', ARGV[4], cmsgpack.pack({packed}))
+redis.call('PUBLISH', ARGV[4], cmsgpack.pack({now, {packed}}))
 return {cmsgpack.pack({{accepted = true, seq = 1}}), cmsgpack.pack(st), now, packed}

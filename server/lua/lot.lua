@@ -10,6 +10,7 @@
 --   manual clock, i.e. by tests); 3 pub/sub channel; 4 the lot id (the due set's member)
 -- The commands are decided one after the other, at one `now`, as if sent one by one: a
 -- batch only saves the per-call cost when many bids arrive together.
+-- Publishes {now, {entry, ...}} (msgpack) on the lot's channel.
 -- Returns {answers (msgpack list), state (msgpack), now (ms), entry 1 (msgpack), entry 2,
 -- ...}; the entries are the exact bytes appended to the log, which the audit chain hashes.
 -- An unknown lot is the error reply `NOT_FOUND lot`.
@@ -340,7 +341,7 @@ end
 local packed_state = cmsgpack.pack(st)
 if #written > 0 then
   redis.call('SET', KEYS[2], packed_state)
-  redis.call('PUBLISH', ARGV[3], cmsgpack.pack(written))
+  redis.call('PUBLISH', ARGV[3], cmsgpack.pack({now, written}))
   -- Bids only push a deadline later; a due time left early costs the timer one idle tick.
   if moved and KEYS[8] and not cfg.manual_clock then
     if st.deadline then redis.call('ZADD', KEYS[8], st.deadline, ARGV[4])

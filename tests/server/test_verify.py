@@ -33,7 +33,7 @@ async def closed_lot(admin: httpx.AsyncClient, redis: Redis) -> str:
     async with asyncio.timeout(TIMEOUT):
         async for message in pubsub.listen():
             if message["type"] == "message":
-                kinds = [unpack(raw)["kind"] for raw in published(message["data"])]
+                kinds = [unpack(raw)["kind"] for raw in published(message["data"])[1]]
                 if "closed" in kinds:
                     break
     await pubsub.aclose()

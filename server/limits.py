@@ -1,0 +1,59 @@
+"""How much one client may ask of a server process, and the token bucket that counts it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["Bucket", "Limiter", "Limits"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_frame: int = 4096  # bytes in one client frame (uvicorn's ws_max_size)
+    queue: int = 1024  # frames a client may fall behind before it is closed
+    max_connections: int = 20_000  # WebSocket connections per process
+    frames_per_s: float = 20.0  # any frame, per connection
+    frame_burst: int = 60
+    bids_per_s: float = 5.0  # commands that reach the bid book, per bidder
+    bid_burst: int = 10
+    hello_timeout_s: float = 10.0
+    origins: tuple[str, ...] = ()  # browser origins allowed besides the server's own
+
+
+@dataclass(slots=True)
+class Bucket:
+    """Holds up to `burst` tokens, refilled at `rate` per second; a command takes one."""
+
+    rate: float
+    burst: int
+    tokens: float = field(init=False)
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Limiter:
+    """One bucket per key (a lot's bidder), kept while it is in use."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[tuple[str, str], Bucket] = {}
+
+    def take(self, key: tuple[str, str]) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 100_000:  # forget idle bidders rather than grow forever
+                self._buckets.clear()
+            bucket = self._buckets[key] = Bucket(self.rate, self.burst)
+        return bucket.take()

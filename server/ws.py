@@ -1,0 +1,346 @@
+"""`/ws/lots/{lot}`: one connection's life, from hello to close.
+
+A connection says `hello` (with a token to act, with `since` to catch up), gets `welcome`,
+then every event after `since` from the log, then live events from the hub, with no gap and
+no duplicate: the hub subscription is confirmed before the log is read, and live events up
+to what the log gave are dropped by `seq`. Frames are read one at a time, so a client's own
+commands are decided in the order it sent them. Every frame that acts checks that this
+session is still the bidder's current one; rates, frame sizes, origins and the number of
+connections are limited (see `server/limits.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from starlette.websockets import WebSocket
+
+from auction.errors import REFUSAL_CODES, BadMessage, Forbidden, NotFound, OpenBidError, Refused
+from server.bidbook import unpack
+from server.limits import Bucket
+from server.service import Service
+from streaming.codec import JSON, Close, Codec, negotiate
+from streaming.hub import Hub, audience, entry_view, event_message
+from streaming.outbox import Frame, Outbox
+
+__all__ = ["Rooms", "lot_socket"]
+
+log = structlog.get_logger("openbid.ws")
+REPLAY_CHUNK = 1000
+
+
+class Rooms:
+    """This process's open connections, for the connection cap and a graceful shutdown."""
+
+    def __init__(self) -> None:
+        self.open: set[Connection] = set()
+        self.closing = False
+
+    async def shutdown(self, timeout: float) -> None:
+        """Close every connection with "going away" once its command in hand is answered
+        and its queued frames are sent."""
+        self.closing = True
+        for conn in list(self.open):
+            conn.finish(Close.GOING_AWAY, "server shutting down")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self.open:
+                    await asyncio.sleep(0.01)  # connections leave on their own tasks
+
+
+class Connection:
+    """One client: implements the hub's Member."""
+
+    def __init__(self, ws: WebSocket, codec: Codec, lot_id: str, service: Service) -> None:
+        self.ws, self.codec, self.lot_id, self.service = ws, codec, lot_id, service
+        self.role = "public"
+        self.plate: str | None = None
+        self.bidder_id: str | None = None
+        self.session = secrets.token_hex(8)
+        self.language = ws.headers.get("accept-language")
+        self.outbox = Outbox(self._send, service.limits.queue, self._overflowed)
+        self.frames = Bucket(service.limits.frames_per_s, service.limits.frame_burst)
+        self.last = -1  # the last seq handed to the client; later ones only
+        self.held: list[tuple[int, Frame]] | None = []  # live frames while the log replays
+        self.done = asyncio.Event()
+        self.close_code, self.close_reason = 1000, ""
+        self.client_gone = False  # no close frame to send
+        self.busy = False  # a command is in hand: let it be answered before closing
+        self.counted = False  # in the connections gauge
+        self.writer: asyncio.Task[None] | None = None
+
+    # ---- what the hub calls ----------------------------------------------------------
+
+    def deliver(self, seq: int, frame: Frame) -> None:
+        if seq <= self.last:
+            return
+        if self.held is not None:
+            self.held.append((seq, frame))
+            if len(self.held) > self.service.limits.queue:
+                self._overflowed()
+            return
+        self.last = seq
+        self.outbox.put(frame)
+
+    def replaced(self) -> None:
+        self.finish(Close.REPLACED, "signed in elsewhere")
+
+    def _overflowed(self) -> None:
+        self.service.metrics.queue_drops.inc()
+        self.finish(Close.TOO_SLOW, "fell behind; reconnect with since")
+
+    def finish(self, code: int, reason: str) -> None:
+        if not self.done.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.done.set()
+
+    # ---- sending ---------------------------------------------------------------------
+
+    async def _send(self, frame: Frame) -> None:
+        if isinstance(frame, bytes):
+            await self.ws.send_bytes(frame)
+        else:
+            await self.ws.send_text(frame)
+
+    async def reply(self, message: dict[str, Any]) -> None:
+        """A direct answer to this client, in order with its events."""
+        frame = self.codec.encode(message)
+        if self.held is None:
+            self.outbox.put(frame)
+        else:
+            await self._send(frame)
+
+    async def error(self, error: OpenBidError, **extra: Any) -> None:
+        self.service.metrics.bad_frames.labels(error.code).inc()
+        body = error.to_dict(self.language) | extra
+        await self.reply({"type": "error", **body, "server_now": await self._now()})
+
+    async def _now(self) -> int:
+        return await self.service.book.server_time()
+
+    # ---- hello -----------------------------------------------------------------------
+
+    async def hello(self, hub: Hub, message: dict[str, Any]) -> None:
+        """Authenticate, join the hub, welcome, replay since `since`, then go live."""
+        token, since = message.get("token"), message.get("since")
+        if token is not None and not isinstance(token, str):
+            raise BadMessage("token", "须为文本", "must be a string")
+        if since is not None and (type(since) is not int or since < 0):
+            raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
+        await self._authenticate(token)
+        await hub.join(self.lot_id, self)
+        snapshot = await self.service.snapshot(self.lot_id)
+        floor = snapshot["seq"]
+        welcome = {"type": "welcome", "role": self.role, "seq": floor, "lot": snapshot}
+        if self.plate is not None:
+            welcome |= {"plate": self.plate, "bidder_id": self.bidder_id}
+        await self._send(self.codec.encode(welcome | {"server_now": snapshot["server_now"]}))
+        if since is not None:
+            floor = max(floor, await self._replay(since, snapshot["server_now"]))
+        self.last = floor
+        held, self.held = self.held or [], None
+        for seq, frame in held:
+            self.deliver(seq, frame)
+
+    async def _authenticate(self, token: str | None) -> None:
+        service = self.service
+        if token is None:
+            if not await service.book.exists(self.lot_id):
+                raise NotFound("lot")
+        elif service.is_admin(token):
+            self.role = "admin"
+        else:
+            self.bidder_id = await service.bidder(self.lot_id, token)
+            found = await service.book.bidder(self.lot_id, self.bidder_id)
+            self.role, self.plate = "bidder", found["plate"] if found else None
+            await service.claim_session(self.lot_id, self.bidder_id, self.session)
+            await hub_of(self.ws).kick(self.lot_id, self.bidder_id, self.session)
+
+    async def _replay(self, since: int, now: int) -> int:
+        """Send every entry after `since` this client may see; returns the last seq read."""
+        last = since
+        while True:
+            raws = await self.service.book.log(self.lot_id, last, REPLAY_CHUNK)
+            for raw in raws:
+                entry = unpack(raw)
+                last = entry["seq"]
+                view = entry_view(entry, audience(self.role, self.plate, entry))
+                if view is not None:
+                    await self._send(self.codec.encode(event_message(view, now)))
+            if len(raws) < REPLAY_CHUNK:
+                return last
+
+    # ---- commands --------------------------------------------------------------------
+
+    async def command(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "ping":
+            t = message.get("t")
+            if type(t) not in (int, float):
+                raise BadMessage("t", "须为数字", "must be a number")
+            await self.reply({"type": "pong", "t": t, "server_now": await self._now()})
+        elif kind in ("bid", "continue", "accept"):
+            await self._act(kind, message)
+        elif kind == "hello":
+            raise BadMessage("type", "已经 hello 过了", "hello was already said")
+        else:
+            raise BadMessage("type", "未知的消息类型", "unknown message type")
+
+    async def _act(self, kind: str, message: dict[str, Any]) -> None:
+        bid_id = message.get("bid_id") if kind == "bid" else None
+        about = {"bid_id": bid_id} if kind == "bid" else {"command": kind}
+        try:
+            if self.role != "bidder" or self.bidder_id is None:
+                raise Forbidden()
+            if not await self.service.session_is_current(self.lot_id, self.bidder_id, self.session):
+                self.replaced()
+                return
+            if kind == "bid":
+                answer = await self.service.bid(self.lot_id, self.bidder_id, message)
+            else:
+                answer = await self.service.simple(self.lot_id, self.bidder_id, kind)
+        except OpenBidError as error:
+            self.service.metrics.bad_frames.labels(error.code).inc()
+            body = error.to_dict(self.language)
+            await self.reply({"type": "nack", **about, **body, "server_now": await self._now()})
+            return
+        if answer.get("accepted"):
+            shown = {k: v for k, v in answer.items() if k != "accepted"}
+            await self.reply({"type": "ack", **about, **shown})
+        else:
+            code = answer["code"]
+            refusal = Refused(code) if code in REFUSAL_CODES else NotFound("bidder")
+            body = refusal.to_dict(self.language)
+            shown = {k: v for k, v in answer.items() if k not in ("accepted", "code")}
+            await self.reply({"type": "nack", **about, **body, **shown})
+
+
+def hub_of(ws: WebSocket) -> Hub:
+    hub: Hub = ws.app.state.hub
+    return hub
+
+
+def _origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:  # not a browser: browsers always send Origin on a WebSocket
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host") or origin in allowed
+
+
+async def lot_socket(ws: WebSocket) -> None:
+    service: Service = ws.app.state.service
+    rooms: Rooms = ws.app.state.rooms
+    offered = ws.scope.get("subprotocols") or []
+    codec = negotiate(offered) if offered else JSON
+    if codec is None or not _origin_allowed(ws, service.limits.origins):
+        await ws.close(Close.POLICY)  # before accept: the handshake gets 403
+        return
+    await ws.accept(subprotocol=codec.subprotocol if offered else None)
+    if rooms.closing or len(rooms.open) >= service.limits.max_connections:
+        await ws.close(Close.GOING_AWAY if rooms.closing else Close.TRY_LATER, "server full")
+        return
+    conn = Connection(ws, codec, ws.path_params["lot"], service)
+    rooms.open.add(conn)
+    try:
+        await _serve(conn, hub_of(ws))
+    finally:
+        rooms.open.discard(conn)
+
+
+async def _serve(conn: Connection, hub: Hub) -> None:
+    reader = asyncio.create_task(_read(conn, hub))
+    try:
+        await conn.done.wait()
+    finally:
+        if not conn.busy:
+            reader.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await reader
+        hub.leave(conn.lot_id, conn)
+        if conn.counted:
+            conn.service.metrics.connections.labels(conn.role).dec()
+        await _close(conn)
+
+
+class _Gone(Exception):
+    """The client closed its side."""
+
+
+async def _read(conn: Connection, hub: Hub) -> None:
+    with contextlib.suppress(_Gone):
+        await _converse(conn, hub)
+
+
+async def _converse(conn: Connection, hub: Hub) -> None:
+    """Hello first, then one command at a time until the client leaves or `done`."""
+    limits, metrics = conn.service.limits, conn.service.metrics
+    try:
+        async with asyncio.timeout(limits.hello_timeout_s):
+            first = await _receive(conn)
+        message = conn.codec.decode(first)
+        if message["type"] != "hello":
+            raise BadMessage("type", "第一条消息须为 hello", "the first message must be hello")
+        await conn.hello(hub, message)
+    except OpenBidError as error:
+        await conn.error(error)
+        code = Close.NO_HELLO if isinstance(error, BadMessage) else error.ws_close
+        return conn.finish(code, error.code)
+    except TimeoutError:
+        return conn.finish(Close.NO_HELLO, "no hello")
+    metrics.connections.labels(conn.role).inc()
+    conn.counted = True
+    conn.writer = asyncio.create_task(conn.outbox.run())
+    conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
+    while not conn.done.is_set():
+        frame = await _receive(conn)
+        if not conn.frames.take():
+            metrics.bad_frames.labels("RATE_LIMITED").inc()
+            continue  # dropped unread: a flood gets no answer to amplify it
+        conn.busy = True
+        try:
+            await conn.command(conn.codec.decode(frame))
+        except OpenBidError as error:
+            await conn.error(error)
+        finally:
+            conn.busy = False
+
+
+async def _receive(conn: Connection) -> bytes | str | None:
+    message = await conn.ws.receive()
+    if message["type"] == "websocket.disconnect":
+        conn.client_gone = True
+        conn.finish(message.get("code", 1000), "client left")
+        raise _Gone
+    frame: bytes | str | None = message.get("bytes")
+    return frame if frame is not None else message.get("text")
+
+
+def _writer_done(conn: Connection, task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:  # the socket broke mid-send
+        conn.client_gone = True
+        conn.finish(1006, "send failed")
+
+
+async def _close(conn: Connection) -> None:
+    """Send what is queued (unless the client fell behind), then the close frame."""
+    grace = conn.service.limits.hello_timeout_s
+    if conn.writer is not None and not conn.writer.done():
+        if conn.close_code == Close.TOO_SLOW:
+            conn.writer.cancel()  # what it holds is stale; the client resumes with since
+        else:
+            conn.outbox.close()
+        with contextlib.suppress(Exception, asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(grace):
+                await conn.writer
+    if not conn.client_gone:
+        conn.service.metrics.closes.labels(str(conn.close_code)).inc()
+        with contextlib.suppress(Exception, TimeoutError):
+            async with asyncio.timeout(grace):
+                await conn.ws.close(conn.close_code, conn.close_reason)
+    log.info("ws closed", lot=conn.lot_id, role=conn.role, plate=conn.plate,
+             code=conn.close_code, reason=conn.close_reason)  # fmt: skip

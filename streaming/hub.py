@@ -1,0 +1,221 @@
+"""Fan-out: each server process subscribes once per lot and hands every entry to its local
+connections, each shaped for its audience and encoded once per audience and codec.
+
+Members join a room (one per lot). The first member subscribes the process to the lot's
+channels and waits for Redis to confirm, so anything published after `join` returns reaches
+the member; it reads the log for what came before (see `server/ws.py`), and `deliver`'s
+`seq` lets it drop what it already has. The hub keeps each room gapless: when an entry
+arrives past a hole (pub/sub is at most once, a reconnect loses messages) it reads the
+hole from the log first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgpack
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from server.bidbook import channel, control_channel, published, unpack
+from server.metrics import Metrics
+from server.views import admin_event, bidder_event, public_event
+from streaming.codec import Codec
+from streaming.outbox import Frame
+
+__all__ = ["Hub", "Member", "audience", "entry_view", "event_message"]
+
+log = logging.getLogger("openbid.hub")
+ReadLog = Callable[[str, int], Awaitable[list[bytes]]]
+
+
+class Member(Protocol):
+    """A connection as the hub sees it."""
+
+    role: str  # "public", "bidder" or "admin"
+    plate: str | None
+    bidder_id: str | None
+    session: str
+    codec: Codec
+
+    def deliver(self, seq: int, frame: Frame) -> None: ...
+
+    def replaced(self) -> None: ...
+
+
+def audience(role: str, plate: str | None, entry: dict[str, Any]) -> str:
+    """Which view of `entry` a member sees: "admin", "own" (its own entry) or "public"."""
+    if role == "admin":
+        return "admin"
+    if plate is not None and entry.get("plate") == plate:
+        return "own"
+    return "public"
+
+
+def entry_view(entry: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The entry as audience `key` sees it; None when it may not see it at all."""
+    if key == "admin":
+        return admin_event(entry)
+    if key == "own":
+        return bidder_event(entry, entry["plate"])
+    return public_event(entry)
+
+
+def event_message(view: dict[str, Any], now: int) -> dict[str, Any]:
+    return {"type": "event", **view, "server_now": now}
+
+
+@dataclass(eq=False)
+class _Room:
+    lot_id: str
+    members: set[Member] = field(default_factory=set)
+    ready: asyncio.Future[None] = field(default_factory=asyncio.Future)
+    last_seq: int = 0  # the last seq handed out; 0 until the first entry arrives
+
+
+class Hub:
+    def __init__(self, subscriber: Redis, read_log: ReadLog, metrics: Metrics) -> None:
+        self._redis = subscriber
+        self._pubsub: PubSub = subscriber.pubsub()
+        self._read_log = read_log
+        self._metrics = metrics
+        self._rooms: dict[str, _Room] = {}
+        self._pending: deque[tuple[bytes, _Room]] = deque()  # SUBSCRIBEs awaiting confirmation
+        self._reader: asyncio.Task[None] | None = None
+
+    def members(self) -> Iterable[Member]:
+        for room in list(self._rooms.values()):
+            yield from list(room.members)
+
+    async def join(self, lot_id: str, member: Member) -> None:
+        """Add a member; returns once the process is subscribed to the lot."""
+        room = self._rooms.get(lot_id)
+        if room is None:
+            room = self._rooms[lot_id] = _Room(lot_id)
+            for name in (channel(lot_id), control_channel(lot_id)):
+                self._pending.append((name.encode(), room))
+            await self._pubsub.subscribe(channel(lot_id), control_channel(lot_id))
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read())
+        room.members.add(member)
+        await asyncio.shield(room.ready)
+
+    def leave(self, lot_id: str, member: Member) -> None:
+        room = self._rooms.get(lot_id)
+        if room is None:
+            return
+        room.members.discard(member)
+        if not room.members and room.ready.done():
+            del self._rooms[lot_id]
+            task = asyncio.ensure_future(
+                self._pubsub.unsubscribe(channel(lot_id), control_channel(lot_id))
+            )
+            task.add_done_callback(_log_failure)
+
+    async def kick(self, lot_id: str, bidder_id: str, session: str) -> None:
+        """Tell every process that `session` is now the bidder's only session."""
+        notice = msgpack.packb({"kick": bidder_id, "session": session})
+        await self._redis.publish(control_channel(lot_id), notice)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    # ---- reading pub/sub -------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+                if message is not None:
+                    await self._on_message(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pub/sub read failed; reconnecting")
+                await asyncio.sleep(0.5)  # back off from a failing server
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        kind, name = message["type"], message["channel"]
+        if kind == "subscribe":
+            await self._confirmed(name)
+        elif kind == "message":
+            lot_id = name.decode().split("{", 1)[1].rsplit("}", 1)[0]
+            room = self._rooms.get(lot_id)
+            if room is None:
+                return
+            if name.endswith(b":ctl"):
+                self._control(room, message["data"])
+            else:
+                now, raws = published(message["data"])
+                await self._fill(room, [unpack(raw) for raw in raws], now)
+
+    async def _confirmed(self, name: bytes) -> None:
+        if self._pending and self._pending[0][0] == name:
+            _, room = self._pending.popleft()
+            if not room.ready.done():
+                room.ready.set_result(None)
+            return
+        # not one we asked for: redis-py resubscribed after a reconnect, and whatever was
+        # published meanwhile is lost to pub/sub; the log has it
+        lot_id = name.decode().split("{", 1)[1].rsplit("}", 1)[0]
+        found = self._rooms.get(lot_id)
+        if found is not None and found.last_seq and not name.endswith(b":ctl"):
+            await self._fill(found, [], int(time.time() * 1000))
+
+    def _control(self, room: _Room, data: bytes) -> None:
+        notice = msgpack.unpackb(data)
+        for member in list(room.members):
+            if member.bidder_id == notice["kick"] and member.session != notice["session"]:
+                member.replaced()
+
+    async def _fill(self, room: _Room, entries: list[dict[str, Any]], now: int) -> None:
+        """Hand out `entries`, first reading from the log any hole before them."""
+        first = entries[0]["seq"] if entries else None
+        if room.last_seq and (first is None or first > room.last_seq + 1):
+            missed = [unpack(raw) for raw in await self._read_log(room.lot_id, room.last_seq)]
+            entries = [e for e in missed if first is None or e["seq"] < first] + entries
+        self.dispatch(room, entries, now)
+
+    def dispatch(self, room: _Room, entries: list[dict[str, Any]], now: int) -> None:
+        """Hand entries to the room's members, each view encoded once per codec."""
+        wall, delivered = time.time(), 0
+        for entry in entries:
+            seq, plate = entry["seq"], entry.get("plate")
+            if seq <= room.last_seq:
+                continue
+            room.last_seq = seq
+            self._metrics.fanout_lag.observe(max(0.0, wall - entry["ts"] / 1000))
+            frames: dict[tuple[str, Codec], Frame | None] = {}
+            for member in room.members:
+                if member.role == "admin":
+                    key = "admin"
+                elif plate is not None and member.plate == plate:
+                    key = "own"
+                else:
+                    key = "public"
+                try:
+                    frame = frames[(key, member.codec)]
+                except KeyError:
+                    view = entry_view(entry, key)
+                    frame = None if view is None else member.codec.encode(event_message(view, now))
+                    frames[(key, member.codec)] = frame
+                if frame is not None:
+                    member.deliver(seq, frame)
+                    delivered += 1
+        self._metrics.delivered.inc(delivered)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("unsubscribe failed: %s", task.exception())
