@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.conftest import lot_config
+from tests.conftest import ADMIN, TIMEOUT, lot_config
 
 
 async def make_lot(admin: httpx.AsyncClient, **overrides: Any) -> str:
@@ -32,3 +39,29 @@ async def qualified_bidder(admin: httpx.AsyncClient, lot_id: str, name: str) -> 
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def openbid_serve(
+    data_dir: Path, *extra: str
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """`openbid serve` as its own process, on a free port; yields its URL and process."""
+    command = [sys.executable, "-m", "server.cli", "serve", "--port", "0"]
+    command += ["--data-dir", str(data_dir), *extra]
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, env=os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN}
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(TIMEOUT):
+        while not (line := (await process.stdout.readline()).decode()).startswith(
+            "openbid listening"
+        ):
+            assert line, "openbid serve exited before listening"
+    url = re.search(r"http://\S+", line)
+    assert url is not None
+    try:
+        yield url.group(0), process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()

@@ -3,50 +3,14 @@ every acknowledged bid is there, and the lot goes on."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ADMIN, TIMEOUT
-from tests.server.helpers import bearer, make_lot, qualified_bidder
-
-
-@asynccontextmanager
-async def openbid_serve(data_dir: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    command = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-    ]
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, env=os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN}
-    )
-    assert process.stdout is not None
-    async with asyncio.timeout(TIMEOUT):
-        while not (line := (await process.stdout.readline()).decode()).startswith(
-            "openbid listening"
-        ):
-            assert line, "openbid serve exited before listening"
-    url = re.search(r"http://\S+", line)
-    assert url is not None
-    try:
-        yield url.group(0), process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            await process.wait()
+from tests.conftest import ADMIN
+from tests.server.helpers import bearer, make_lot, openbid_serve, qualified_bidder
 
 
 async def test_acknowledged_bids_survive_sigkill(tmp_path: Path) -> None:
