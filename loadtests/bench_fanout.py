@@ -1,0 +1,231 @@
+"""Fan-out to N public viewers on one server process, beside python-socketio.
+
+    python loadtests/bench_fanout.py [--viewers 1000 5000] [--seconds 10] [--rate 10]
+
+For each N and each server (OpenBid's `/ws/lots/{lot}` in msgpack, and the python-socketio
+relay in socketio_baseline.py, both on uvicorn, both fed by the same Redis channel), in the
+same run on the same machine (load generator included):
+- latency from each event's server `ts` (Redis TIME at the decision) to its receipt at each
+  viewer: p50 and p99 over every delivery;
+- the server's CPU per delivered message: its user+system time over the bidding, divided
+  by the deliveries;
+- memory per idle connection: the server's RSS with N idle viewers, minus before, over N.
+Bids are decided straight on the bid book at `--rate` per second (each one public event).
+Viewers are picows clients (a Cython WebSocket client: the load generator must not be the
+bottleneck); the socket.io viewers speak Engine.IO 4 over a WebSocket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from auction.commit import created_fields, new_secrets
+from auction.config import LotConfig
+from server.app import connect
+from server.bidbook import BidBook
+from server.embedded import EmbeddedValkey, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = "bench-admin"
+CONNECT_AT_ONCE = 100
+
+
+@dataclass
+class Tally:
+    expected_last: str = ""
+    latencies: list[float] = field(default_factory=list)
+    delivered: int = 0
+    done: int = 0  # viewers that saw the last bid
+    ready: int = 0
+
+
+class OpenBidViewer(WSListener):  # type: ignore[misc]
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        transport.send(WSMsgType.BINARY, msgpack.packb({"type": "hello"}))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type != WSMsgType.BINARY:
+            return
+        message = msgpack.unpackb(frame.get_payload_as_bytes())
+        self._seen(message)
+
+    def _seen(self, message: dict[str, Any]) -> None:
+        tally = self.tally
+        if message.get("kind") == "bid":
+            tally.latencies.append(time.time() * 1000 - message["ts"])
+            tally.delivered += 1
+            if message["bid_id" if "bid_id" in message else "price"] == tally.expected_last:
+                tally.done += 1
+        elif message.get("type") == "welcome":
+            tally.ready += 1
+
+
+class SocketIOViewer(OpenBidViewer):
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        pass  # the server speaks first (Engine.IO open packet)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type != WSMsgType.TEXT:
+            return
+        text = frame.get_payload_as_utf8_text()
+        if text.startswith("42"):
+            self._seen(json.loads(text[2:])[1])
+        elif text == "2":
+            transport.send(WSMsgType.TEXT, b"3")  # Engine.IO ping -> pong
+        elif text.startswith("0"):
+            transport.send(WSMsgType.TEXT, b"40")  # join the default namespace
+        elif text.startswith("40"):
+            self.tally.ready += 1
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def start_server(kind: str, redis_url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    if kind == "openbid":
+        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+                   "--redis-url", redis_url, "--data-dir", str(tmp / "data")]  # fmt: skip
+    else:
+        command = [sys.executable, str(ROOT / "loadtests" / "socketio_baseline.py"),
+                   "--redis-url", redis_url, "--port", str(port)]  # fmt: skip
+    env = os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    for _ in range(500):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return process, port
+        except OSError:
+            await asyncio.sleep(0.02)  # a starting process: no event to await
+    raise RuntimeError(f"{kind} server did not start")
+
+
+async def make_lot(book: BidBook) -> str:
+    now = await book.server_time()
+    config = LotConfig.parse({
+        "title": "bench", "category": "land", "mode": "auction", "quote_unit": "元",
+        "start_price": 10_000_000, "increment": 1, "deposit": 0,
+        "opens_at": now, "free_ends_at": now + 3_600_000, "countdown_s": 300,
+    })  # fmt: skip
+    hidden = new_secrets()
+    await book.create("fan", config, hidden, created_fields(config, hidden))
+    args = {"bidder_id": "b", "plate": "1234", "name": "n", "token_hash": "x"}
+    await book.command("fan", "register", args)
+    return "fan"
+
+
+async def one(kind: str, viewers: int, seconds: float, rate: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedValkey(Path(tmp) / "v", persist=False) as v:
+        client = await connect(v.url)
+        book = BidBook(client)  # type: ignore[arg-type]
+        lot = await make_lot(book)
+        process, port = await start_server(kind, v.url, Path(tmp))
+        try:
+            return await measure(kind, book, lot, process.pid, port, viewers, seconds, rate)
+        finally:
+            process.terminate()
+            process.wait()
+            await client.aclose()
+
+
+async def measure(kind: str, book: BidBook, lot: str, pid: int, port: int, viewers: int,
+                  seconds: float, rate: int) -> dict[str, float]:  # fmt: skip
+    tally = Tally()
+    if kind == "openbid":
+        url, listener, headers = f"ws://127.0.0.1:{port}/ws/lots/{lot}", OpenBidViewer, {
+            "Sec-WebSocket-Protocol": "openbid.msgpack.v1"}  # fmt: skip
+    else:
+        url, listener, headers = (f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
+                                  SocketIOViewer, {})  # fmt: skip
+    await asyncio.sleep(1.0)  # let the server settle before the baseline RSS
+    before = rss_bytes(pid)
+    transports = []
+    for start in range(0, viewers, CONNECT_AT_ONCE):
+        batch = range(start, min(viewers, start + CONNECT_AT_ONCE))
+        made = await asyncio.gather(
+            *(ws_connect(lambda: listener(tally), url, extra_headers=headers) for _ in batch)
+        )
+        transports += [t for t, _ in made]
+    waited = time.perf_counter() + 60
+    while tally.ready < viewers:
+        if time.perf_counter() > waited:
+            raise RuntimeError(f"only {tally.ready} of {viewers} viewers were welcomed")
+        await asyncio.sleep(0.05)  # welcomes arrive on the listeners' callbacks
+    await asyncio.sleep(1.0)
+    idle = (rss_bytes(pid) - before) / viewers
+    cpu0, total = cpu_seconds(pid), int(seconds * rate)
+    price, start = 10_000_000, time.perf_counter()
+    for i in range(total):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        price += 1
+        if i == total - 1:
+            tally.expected_last = "last"
+        await book.command(lot, "bid", {"bidder_id": "b", "bid_id": "last" if i == total - 1
+                                        else str(i), "price": price})  # fmt: skip
+    deadline = time.perf_counter() + 60
+    while tally.done < viewers and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    cpu = cpu_seconds(pid) - cpu0
+    for transport in transports:
+        transport.disconnect()
+    lat = sorted(tally.latencies)
+    return {
+        "p50_ms": lat[len(lat) // 2], "p99_ms": lat[int(len(lat) * 0.99)],
+        "us_per_message": cpu / max(1, tally.delivered) * 1e6,
+        "kib_per_idle_conn": idle / 1024, "delivered": tally.delivered,
+        "expected": total * viewers,
+    }  # fmt: skip
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, default=10)
+    parser.add_argument("--servers", nargs="+", default=["openbid", "socketio"])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    report: dict[str, dict[str, float]] = {}
+    print(f"{'server':<9} {'viewers':>7} {'p50 ms':>8} {'p99 ms':>8} {'µs/msg':>7} "
+          f"{'KiB/conn':>8} {'delivered':>10}")  # fmt: skip
+    for n in args.viewers:
+        for kind in args.servers:
+            r = report[f"{kind}-{n}"] = await one(kind, n, args.seconds, args.rate)
+            print(f"{kind:<9} {n:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+                  f"{r['us_per_message']:>7.1f} {r['kib_per_idle_conn']:>8.1f} "
+                  f"{r['delivered']:>6.0f}/{r['expected']:.0f}", flush=True)  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
