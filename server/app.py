@@ -24,6 +24,7 @@ from server.metrics import Metrics
 from server.service import Service
 from server.timer import Timer
 from server.ws import Rooms, lot_socket
+from server.wsproto import RawWebSocketProtocol
 from streaming.hub import Hub
 
 __all__ = ["POOL_SIZE", "Server", "connect", "create_app", "server_config"]
@@ -97,10 +98,11 @@ def create_app(
 
 def server_config(app: Starlette, host: str, port: int, limits: Limits | None = None) -> Any:
     """uvicorn's settings: the websockets sans-I/O protocol (the stack's `websockets`, with
-    no extra task per frame), no per-message compression (binary frames don't shrink and
-    deflate costs CPU per viewer), frames capped at `limits.max_frame`."""
+    no extra task per frame) letting the fan-out write whole frames (server/wsproto.py); no
+    per-message compression (binary frames don't shrink and deflate costs CPU per viewer);
+    client frames capped at `limits.max_frame`."""
     return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+        app, host=host, port=port, log_level="warning", ws=RawWebSocketProtocol,
         ws_max_size=(limits or Limits()).max_frame, ws_per_message_deflate=False,
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S), lifespan="on",
     )  # fmt: skip

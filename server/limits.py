@@ -11,7 +11,8 @@ __all__ = ["Bucket", "Limiter", "Limits"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     max_frame: int = 4096  # bytes in one client frame (uvicorn's ws_max_size)
-    queue: int = 1024  # frames a client may fall behind before it is closed
+    queue: int = 1024  # frames a client may fall behind before it is closed (ASGI path)
+    send_buffer: int = 1 << 20  # bytes unsent to a client before it is closed (raw path)
     max_connections: int = 20_000  # WebSocket connections per process
     frames_per_s: float = 20.0  # any frame, per connection
     frame_burst: int = 60

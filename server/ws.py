@@ -24,6 +24,7 @@ from auction.errors import REFUSAL_CODES, BadMessage, Forbidden, NotFound, OpenB
 from server.bidbook import unpack
 from server.limits import Bucket
 from server.service import Service
+from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.codec import JSON, Close, Codec, negotiate
 from streaming.hub import Hub, audience, entry_view, event_message
 from streaming.outbox import Frame, Outbox
@@ -63,10 +64,12 @@ class Connection:
         self.bidder_id: str | None = None
         self.session = secrets.token_hex(8)
         self.language = ws.headers.get("accept-language")
+        raw = ws.scope.get("extensions", {}).get(RAW_EXTENSION)
+        self.raw: RawWebSocketProtocol | None = raw  # write frames straight to the socket
         self.outbox = Outbox(self._send, service.limits.queue, self._overflowed)
         self.frames = Bucket(service.limits.frames_per_s, service.limits.frame_burst)
         self.last = -1  # the last seq handed to the client; later ones only
-        self.held: list[tuple[int, Frame]] | None = []  # live frames while the log replays
+        self.held: list[tuple[int, Frame, bytes]] | None = []  # live events during the replay
         self.done = asyncio.Event()
         self.close_code, self.close_reason = 1000, ""
         self.client_gone = False  # no close frame to send
@@ -76,16 +79,28 @@ class Connection:
 
     # ---- what the hub calls ----------------------------------------------------------
 
-    def deliver(self, seq: int, frame: Frame) -> None:
+    def deliver(self, seq: int, payload: Frame, wire: bytes) -> None:
         if seq <= self.last:
             return
         if self.held is not None:
-            self.held.append((seq, frame))
+            self.held.append((seq, payload, wire))
             if len(self.held) > self.service.limits.queue:
                 self._overflowed()
             return
         self.last = seq
-        self.outbox.put(frame)
+        self._emit(payload, wire)
+
+    def _emit(self, payload: Frame, wire: bytes | None = None) -> None:
+        """Queue a frame without waiting; a client too far behind is dropped."""
+        raw = self.raw
+        if raw is None:
+            self.outbox.put(payload)
+            return
+        if raw.close_sent or raw.transport.is_closing() or self.done.is_set():
+            return
+        if raw.transport.get_write_buffer_size() > self.service.limits.send_buffer:
+            return self._overflowed()
+        raw.transport.write(wire if wire is not None else self.codec.wire(payload))
 
     def replaced(self) -> None:
         self.finish(Close.REPLACED, "signed in elsewhere")
@@ -102,7 +117,12 @@ class Connection:
     # ---- sending ---------------------------------------------------------------------
 
     async def _send(self, frame: Frame) -> None:
-        if isinstance(frame, bytes):
+        """Send now, waiting while the socket is full: for the welcome and the replay."""
+        if self.raw is not None:
+            await self.raw.writable.wait()
+            if not (self.raw.close_sent or self.raw.transport.is_closing()):
+                self.raw.transport.write(self.codec.wire(frame))
+        elif isinstance(frame, bytes):
             await self.ws.send_bytes(frame)
         else:
             await self.ws.send_text(frame)
@@ -111,7 +131,7 @@ class Connection:
         """A direct answer to this client, in order with its events."""
         frame = self.codec.encode(message)
         if self.held is None:
-            self.outbox.put(frame)
+            self._emit(frame)
         else:
             await self._send(frame)
 
@@ -144,8 +164,8 @@ class Connection:
             floor = max(floor, await self._replay(since, snapshot["server_now"]))
         self.last = floor
         held, self.held = self.held or [], None
-        for seq, frame in held:
-            self.deliver(seq, frame)
+        for seq, payload, wire in held:
+            self.deliver(seq, payload, wire)
 
     async def _authenticate(self, token: str | None) -> None:
         service = self.service
@@ -294,8 +314,9 @@ async def _converse(conn: Connection, hub: Hub) -> None:
         return conn.finish(Close.NO_HELLO, "no hello")
     metrics.connections.labels(conn.role).inc()
     conn.counted = True
-    conn.writer = asyncio.create_task(conn.outbox.run())
-    conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
+    if conn.raw is None:  # plain ASGI: one task drains the outbox
+        conn.writer = asyncio.create_task(conn.outbox.run())
+        conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
     while not conn.done.is_set():
         frame = await _receive(conn)
         if not conn.frames.take():

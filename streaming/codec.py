@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import Any
 
 import msgpack
+from websockets.frames import Frame, Opcode
 
 from auction.errors import BadMessage
 
@@ -43,6 +44,13 @@ class Codec:
             packed: bytes = msgpack.packb(message, use_bin_type=True)
             return packed
         return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+    def wire(self, payload: bytes | str) -> bytes:
+        """The whole WebSocket frame (server to client, unmasked) carrying `payload`:
+        built once, written to every viewer's transport as is."""
+        if isinstance(payload, str):
+            return Frame(Opcode.TEXT, payload.encode()).serialize(mask=False)
+        return Frame(Opcode.BINARY, payload).serialize(mask=False)
 
     def decode(self, frame: bytes | str | None) -> dict[str, Any]:
         """The message in a frame; BadMessage for a frame of the wrong kind or shape."""

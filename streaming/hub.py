@@ -45,7 +45,8 @@ class Member(Protocol):
     session: str
     codec: Codec
 
-    def deliver(self, seq: int, frame: Frame) -> None: ...
+    def deliver(self, seq: int, payload: Frame, wire: bytes) -> None:
+        """Take an event: its payload, and the same as a whole WebSocket frame."""
 
     def replaced(self) -> None: ...
 
@@ -196,7 +197,7 @@ class Hub:
                 continue
             room.last_seq = seq
             self._metrics.fanout_lag.observe(max(0.0, wall - entry["ts"] / 1000))
-            frames: dict[tuple[str, Codec], Frame | None] = {}
+            frames: dict[tuple[str, Codec], tuple[Frame, bytes] | None] = {}
             for member in room.members:
                 if member.role == "admin":
                     key = "admin"
@@ -207,13 +208,19 @@ class Hub:
                 try:
                     frame = frames[(key, member.codec)]
                 except KeyError:
-                    view = entry_view(entry, key)
-                    frame = None if view is None else member.codec.encode(event_message(view, now))
-                    frames[(key, member.codec)] = frame
+                    frame = frames[(key, member.codec)] = _encode(entry, key, member.codec, now)
                 if frame is not None:
-                    member.deliver(seq, frame)
+                    member.deliver(seq, *frame)
                     delivered += 1
         self._metrics.delivered.inc(delivered)
+
+
+def _encode(entry: dict[str, Any], key: str, codec: Codec, now: int) -> tuple[Frame, bytes] | None:
+    view = entry_view(entry, key)
+    if view is None:
+        return None
+    payload = codec.encode(event_message(view, now))
+    return payload, codec.wire(payload)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
