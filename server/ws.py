@@ -66,7 +66,9 @@ class Connection:
         self.language = ws.headers.get("accept-language")
         raw = ws.scope.get("extensions", {}).get(RAW_EXTENSION)
         self.raw: RawWebSocketProtocol | None = raw  # write frames straight to the socket
-        self.outbox = Outbox(self._send, service.limits.queue, self._overflowed)
+        self.outbox: Outbox | None = None  # only without the raw transport
+        if raw is None:
+            self.outbox = Outbox(self._send, service.limits.queue, self._overflowed)
         self.frames = Bucket(service.limits.frames_per_s, service.limits.frame_burst)
         self.last = -1  # the last seq handed to the client; later ones only
         self.held: list[tuple[int, Frame, bytes]] | None = []  # live events during the replay
@@ -94,6 +96,7 @@ class Connection:
         """Queue a frame without waiting; a client too far behind is dropped."""
         raw = self.raw
         if raw is None:
+            assert self.outbox is not None
             self.outbox.put(payload)
             return
         if raw.close_sent or raw.transport.is_closing() or self.done.is_set():
@@ -314,7 +317,7 @@ async def _converse(conn: Connection, hub: Hub) -> None:
         return conn.finish(Close.NO_HELLO, "no hello")
     metrics.connections.labels(conn.role).inc()
     conn.counted = True
-    if conn.raw is None:  # plain ASGI: one task drains the outbox
+    if conn.outbox is not None:  # plain ASGI: one task drains the outbox
         conn.writer = asyncio.create_task(conn.outbox.run())
         conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
     while not conn.done.is_set():
@@ -354,6 +357,7 @@ async def _close(conn: Connection) -> None:
         if conn.close_code == Close.TOO_SLOW:
             conn.writer.cancel()  # what it holds is stale; the client resumes with since
         else:
+            assert conn.outbox is not None
             conn.outbox.close()
         with contextlib.suppress(Exception, asyncio.CancelledError, TimeoutError):
             async with asyncio.timeout(grace):

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from redis.asyncio import Redis
 
 from server.app import Server, connect, create_app
@@ -45,11 +46,17 @@ def book(redis: Redis) -> BidBook:
 
 
 @contextlib.asynccontextmanager
-async def serving(redis_url: str, limits: Limits | None = None) -> AsyncIterator[str]:
+async def serving(
+    redis_url: str, limits: Limits | None = None, *, plain: bool = False
+) -> AsyncIterator[str]:
     """The real app on `redis_url`, served by uvicorn on a free port, timer running;
-    yields its base URL."""
+    yields its base URL. `plain`: stock uvicorn, so the app has only ASGI to send with."""
     port = free_port()
-    server = Server(create_app(redis_url, ADMIN, limits=limits), "127.0.0.1", port, limits)
+    app = create_app(redis_url, ADMIN, limits=limits)
+    if plain:
+        server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))
+    else:
+        server = Server(app, "127.0.0.1", port, limits)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(TIMEOUT):
         while not server.started:

@@ -114,3 +114,20 @@ async def test_sigterm_closes_sockets_with_going_away(
     acked = {"0"} | {m["bid_id"] for m in got if m["type"] == "ack"}
     logged = {e["bid_id"] for e in map(unpack, await book.log(lot)) if e["kind"] == "bid"}
     assert acked == logged  # an answered bid is in the log, and nothing unanswered is
+
+
+async def test_on_a_plain_asgi_server_events_go_through_the_outbox(
+    valkey_url: str,
+) -> None:
+    async with serving(valkey_url, plain=True) as url, admin_client(url) as admin:
+        lot = await limited_lot(admin)
+        a = await qualified_bidder(admin, lot, "甲")
+        async with client(url, lot) as bidder, client(url, lot, "openbid.json.v1") as viewer:
+            await bidder.hello(a["token"])
+            await viewer.hello(since=0)
+            ack = await bid(bidder, "1", 34_380_000)
+            seen = await viewer.until(lambda m: m.get("kind") == "bid")
+            assert seen[-1]["seq"] == ack["seq"]
+            assert seen[0]["kind"] == "created"  # the replay, then live, in order
+            seqs = [m["seq"] for m in seen]
+            assert seqs == sorted(set(seqs))
