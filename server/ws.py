@@ -26,7 +26,7 @@ from server.limits import Bucket
 from server.service import Service
 from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.codec import JSON, Close, Codec, negotiate
-from streaming.hub import Hub, audience, entry_view, event_message
+from streaming.hub import Hub, audience, encode_event
 from streaming.outbox import Frame, Outbox
 
 __all__ = ["Rooms", "lot_socket"]
@@ -192,9 +192,10 @@ class Connection:
             for raw in raws:
                 entry = unpack(raw)
                 last = entry["seq"]
-                view = entry_view(entry, audience(self.role, self.plate, entry))
-                if view is not None:
-                    await self._send(self.codec.encode(event_message(view, now)))
+                key = audience(self.role, self.plate, entry.get("plate"))
+                frame = encode_event(entry, key, self.codec, now)
+                if frame is not None:
+                    await self._send(frame[0])
             if len(raws) < REPLAY_CHUNK:
                 return last
 

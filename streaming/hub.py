@@ -30,7 +30,7 @@ from server.views import admin_event, bidder_event, public_event
 from streaming.codec import Codec
 from streaming.outbox import Frame
 
-__all__ = ["Hub", "Member", "audience", "entry_view", "event_message"]
+__all__ = ["Hub", "Member", "audience", "encode_event", "entry_view", "event_message"]
 
 log = logging.getLogger("openbid.hub")
 ReadLog = Callable[[str, int], Awaitable[list[bytes]]]
@@ -51,11 +51,12 @@ class Member(Protocol):
     def replaced(self) -> None: ...
 
 
-def audience(role: str, plate: str | None, entry: dict[str, Any]) -> str:
-    """Which view of `entry` a member sees: "admin", "own" (its own entry) or "public"."""
+def audience(role: str, plate: str | None, entry_plate: str | None) -> str:
+    """Which view of an entry (by `entry_plate`, its bidder's plate) a member sees:
+    "admin", "own" (its own entry) or "public"."""
     if role == "admin":
         return "admin"
-    if plate is not None and entry.get("plate") == plate:
+    if plate is not None and entry_plate == plate:
         return "own"
     return "public"
 
@@ -199,23 +200,24 @@ class Hub:
             self._metrics.fanout_lag.observe(max(0.0, wall - entry["ts"] / 1000))
             frames: dict[tuple[str, Codec], tuple[Frame, bytes] | None] = {}
             for member in room.members:
-                if member.role == "admin":
-                    key = "admin"
-                elif plate is not None and member.plate == plate:
-                    key = "own"
-                else:
-                    key = "public"
+                key = audience(member.role, member.plate, plate)
                 try:
                     frame = frames[(key, member.codec)]
                 except KeyError:
-                    frame = frames[(key, member.codec)] = _encode(entry, key, member.codec, now)
+                    frame = frames[(key, member.codec)] = encode_event(
+                        entry, key, member.codec, now
+                    )
                 if frame is not None:
                     member.deliver(seq, *frame)
                     delivered += 1
         self._metrics.delivered.inc(delivered)
 
 
-def _encode(entry: dict[str, Any], key: str, codec: Codec, now: int) -> tuple[Frame, bytes] | None:
+def encode_event(
+    entry: dict[str, Any], key: str, codec: Codec, now: int
+) -> tuple[Frame, bytes] | None:
+    """An entry as audience `key` sees it: the payload and the whole WebSocket frame, or
+    None when that audience may not see it."""
     view = entry_view(entry, key)
     if view is None:
         return None
