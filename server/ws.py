@@ -75,7 +75,8 @@ class Connection:
         self.done = asyncio.Event()
         self.close_code, self.close_reason = 1000, ""
         self.client_gone = False  # no close frame to send
-        self.busy = False  # a command is in hand: let it be answered before closing
+        self.receiving = False  # the task waits for the client's next frame
+        self.task: asyncio.Task[Any] | None = None  # the ASGI task serving this connection
         self.counted = False  # in the connections gauge
         self.writer: asyncio.Task[None] | None = None
 
@@ -113,9 +114,13 @@ class Connection:
         self.finish(Close.TOO_SLOW, "fell behind; reconnect with since")
 
     def finish(self, code: int, reason: str) -> None:
+        """Close this connection: at once if it is waiting for a frame, else once the
+        command in hand is answered."""
         if not self.done.is_set():
             self.close_code, self.close_reason = code, reason
             self.done.set()
+            if self.receiving and self.task is not None:
+                self.task.cancel()
 
     # ---- sending ---------------------------------------------------------------------
 
@@ -277,14 +282,17 @@ async def lot_socket(ws: WebSocket) -> None:
 
 
 async def _serve(conn: Connection, hub: Hub) -> None:
-    reader = asyncio.create_task(_read(conn, hub))
+    """Read in this (the ASGI) task until the client leaves or `finish` is called; no
+    second task per connection, which is memory at thousands of viewers."""
+    task = conn.task = asyncio.current_task()
     try:
-        await conn.done.wait()
+        await _read(conn, hub)
+    except asyncio.CancelledError:
+        if not conn.done.is_set() or task is None:
+            raise  # cancelled from outside: not ours to swallow
+        task.uncancel()  # `finish` interrupted a wait for the next frame
     finally:
-        if not conn.busy:
-            reader.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await reader
+        conn.task = None
         hub.leave(conn.lot_id, conn)
         if conn.counted:
             conn.service.metrics.connections.labels(conn.role).dec()
@@ -326,17 +334,18 @@ async def _converse(conn: Connection, hub: Hub) -> None:
         if not conn.frames.take():
             metrics.bad_frames.labels("RATE_LIMITED").inc()
             continue  # dropped unread: a flood gets no answer to amplify it
-        conn.busy = True
         try:
             await conn.command(conn.codec.decode(frame))
         except OpenBidError as error:
             await conn.error(error)
-        finally:
-            conn.busy = False
 
 
 async def _receive(conn: Connection) -> bytes | str | None:
-    message = await conn.ws.receive()
+    conn.receiving = True
+    try:
+        message = await conn.ws.receive()
+    finally:
+        conn.receiving = False
     if message["type"] == "websocket.disconnect":
         conn.client_gone = True
         conn.finish(message.get("code", 1000), "client left")
