@@ -70,7 +70,7 @@ def create_app(
         service = Service(BidBook(client), admin_token, limits, Metrics())
         listener = subscriber(client, redis_url)
         app.state.service = service
-        app.state.hub = Hub(listener, service.book.log, service.metrics)
+        app.state.hub = Hub(listener, service.book, service.metrics)
         app.state.rooms = Rooms()
         task = None
         if timer:

@@ -209,6 +209,11 @@ class BidBook:
         rows = await self.client.xrange(lot_keys(lot_id)["log"], f"{since + 1}-0", "+", count)
         return [fields[b"e"] for _, fields in rows]
 
+    async def last_seq(self, lot_id: str) -> int:
+        """The seq of the newest entry in the log; 0 for none."""
+        newest = await self.client.xrevrange(lot_keys(lot_id)["log"], "+", "-", 1)
+        return int(newest[0][0].split(b"-")[0]) if newest else 0
+
     async def chain_state(self, lot_id: str) -> tuple[int, str]:
         n, head = await self.client.hmget(lot_keys(lot_id)["chain"], ["n", "h"])
         return int(n or 0), (head or b"").decode()

@@ -41,17 +41,24 @@ class Rooms:
     def __init__(self) -> None:
         self.open: set[Connection] = set()
         self.closing = False
+        self._emptied = asyncio.Event()
+
+    def leave(self, conn: Connection) -> None:
+        self.open.discard(conn)
+        if not self.open:
+            self._emptied.set()
 
     async def shutdown(self, timeout: float) -> None:
         """Close every connection with "going away" once its command in hand is answered
-        and its queued frames are sent."""
+        and its queued frames are sent; returns when all are closed or after `timeout`."""
         self.closing = True
+        if not self.open:
+            return
+        self._emptied.clear()
         for conn in list(self.open):
             conn.finish(Close.GOING_AWAY, "server shutting down")
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                while self.open:
-                    await asyncio.sleep(0.01)  # connections leave on their own tasks
+            await asyncio.wait_for(self._emptied.wait(), timeout)
 
 
 class Connection:
@@ -278,7 +285,7 @@ async def lot_socket(ws: WebSocket) -> None:
     try:
         await _serve(conn, hub_of(ws))
     finally:
-        rooms.open.discard(conn)
+        rooms.leave(conn)
 
 
 async def _serve(conn: Connection, hub: Hub) -> None:

@@ -16,7 +16,6 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,7 +23,7 @@ import msgpack
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from server.bidbook import channel, control_channel, published, unpack
+from server.bidbook import BidBook, channel, control_channel, published, unpack
 from server.metrics import Metrics
 from server.views import admin_event, bidder_event, public_event
 from streaming.codec import Codec
@@ -33,7 +32,6 @@ from streaming.outbox import Frame
 __all__ = ["Hub", "Member", "audience", "encode_event", "entry_view", "event_message"]
 
 log = logging.getLogger("openbid.hub")
-ReadLog = Callable[[str, int], Awaitable[list[bytes]]]
 
 
 class Member(Protocol):
@@ -79,22 +77,18 @@ class _Room:
     lot_id: str
     members: set[Member] = field(default_factory=set)
     ready: asyncio.Future[None] = field(default_factory=asyncio.Future)
-    last_seq: int = 0  # the last seq handed out; 0 until the first entry arrives
+    last_seq: int = 0  # the last seq handed out (or in the log when the room opened)
 
 
 class Hub:
-    def __init__(self, subscriber: Redis, read_log: ReadLog, metrics: Metrics) -> None:
+    def __init__(self, subscriber: Redis, book: BidBook, metrics: Metrics) -> None:
         self._redis = subscriber
         self._pubsub: PubSub = subscriber.pubsub()
-        self._read_log = read_log
+        self._book = book
         self._metrics = metrics
         self._rooms: dict[str, _Room] = {}
         self._pending: deque[tuple[bytes, _Room]] = deque()  # SUBSCRIBEs awaiting confirmation
         self._reader: asyncio.Task[None] | None = None
-
-    def members(self) -> Iterable[Member]:
-        for room in list(self._rooms.values()):
-            yield from list(room.members)
 
     async def join(self, lot_id: str, member: Member) -> None:
         """Add a member; returns once the process is subscribed to the lot."""
@@ -106,6 +100,11 @@ class Hub:
             await self._pubsub.subscribe(channel(lot_id), control_channel(lot_id))
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read())
+            room.members.add(member)
+            await asyncio.shield(room.ready)
+            # from here on an entry past a hole is noticed, even the room's first
+            room.last_seq = max(room.last_seq, await self._book.last_seq(lot_id))
+            return
         room.members.add(member)
         await asyncio.shield(room.ready)
 
@@ -185,7 +184,7 @@ class Hub:
         """Hand out `entries`, first reading from the log any hole before them."""
         first = entries[0]["seq"] if entries else None
         if room.last_seq and (first is None or first > room.last_seq + 1):
-            missed = [unpack(raw) for raw in await self._read_log(room.lot_id, room.last_seq)]
+            missed = [unpack(raw) for raw in await self._book.log(room.lot_id, room.last_seq)]
             entries = [e for e in missed if first is None or e["seq"] < first] + entries
         self.dispatch(room, entries, now)
 

@@ -29,13 +29,8 @@ class Outbox:
         self._on_overflow = on_overflow
         self._queue: deque[Frame] = deque()
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self.overflowed = False
         self.closed = False
-
-    def __len__(self) -> int:
-        return len(self._queue)
 
     def put(self, frame: Frame) -> bool:
         """Queue a frame; False (and the frame dropped) once the client is too far behind."""
@@ -46,7 +41,6 @@ class Outbox:
             self._on_overflow()
             return False
         self._queue.append(frame)
-        self._idle.clear()
         self._wake.set()
         return True
 
@@ -58,7 +52,6 @@ class Outbox:
             self._wake.clear()
             while self._queue:
                 await self._send(self._queue.popleft())
-            self._idle.set()
             if self.closed:
                 return
 
@@ -66,7 +59,3 @@ class Outbox:
         """Take no more frames; `run` returns once those queued are sent."""
         self.closed = True
         self._wake.set()
-
-    async def drained(self) -> None:
-        """Wait until every frame queued so far has been handed to the socket."""
-        await self._idle.wait()

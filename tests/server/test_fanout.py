@@ -10,6 +10,8 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
+import msgpack
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -131,3 +133,27 @@ async def test_on_a_plain_asgi_server_events_go_through_the_outbox(
             assert seen[0]["kind"] == "created"  # the replay, then live, in order
             seqs = [m["seq"] for m in seen]
             assert seqs == sorted(set(seqs))
+
+
+async def test_entries_pub_sub_lost_are_read_from_the_log(
+    served: str, admin: httpx.AsyncClient, book: BidBook
+) -> None:
+    lot = await limited_lot(admin)
+    a = await qualified_bidder(admin, lot, "甲")
+    async with client(served, lot) as viewer:
+        first = (await viewer.hello())["seq"]
+        lost = [("bid", {"bidder_id": a["bidder_id"], "bid_id": f"lost{i}",
+                         "price": 34_380_000 + i * 500_000}) for i in range(3)]  # fmt: skip
+        # the script publishes on the channel it is given: these reach no one
+        await book._lot(keys=book._keys(lot), args=[msgpack.packb(lost), 0, "nowhere", lot])
+        await bid_directly(book, lot, a["bidder_id"], "seen", 36_380_000)
+        seen = await viewer.until(lambda m: m.get("price") == 36_380_000)
+    assert [m["seq"] for m in seen] == list(range(first + 1, first + 5))
+    assert [m["price"] for m in seen] == [34_380_000, 34_880_000, 35_380_000, 36_380_000]
+
+
+async def bid_directly(book: BidBook, lot: str, bidder_id: str, bid_id: str, price: int) -> None:
+    reply = await book.command(
+        lot, "bid", {"bidder_id": bidder_id, "bid_id": bid_id, "price": price}
+    )
+    assert reply.answer["accepted"]

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from server.bidbook import BidBook, unpack
+from server.limits import Limits
 from streaming.codec import Close
-from tests.conftest import TIMEOUT
 from tests.server.helpers import make_lot, qualified_bidder
 from tests.server.wsclient import Client, Message, client
 
@@ -197,4 +198,29 @@ async def test_a_browser_from_another_origin_is_refused(
         assert (await c.hello())["type"] == "welcome"
 
 
-assert TIMEOUT > 1  # the one-second countdowns above close well within every wait
+async def test_a_bidder_sending_too_fast_is_rate_limited_and_nothing_is_decided(
+    served: str, admin: httpx.AsyncClient, book: BidBook
+) -> None:
+    lot = await limited_lot(admin)
+    a = await qualified_bidder(admin, lot, "甲")
+    async with client(served, lot) as c:
+        await c.hello(a["token"])
+        answers = [
+            await bid(c, str(i), 34_380_000 + i * 500_000) for i in range(Limits().bid_burst + 2)
+        ]
+    codes = [m.get("code", "ACK") for m in answers]
+    assert "RATE_LIMITED" in codes  # the burst is spent long before the bucket refills
+    logged = {e["bid_id"] for e in map(unpack, await book.log(lot)) if "bid_id" in e}
+    assert logged == {m["bid_id"] for m in answers if m["type"] == "ack"}
+
+
+async def test_a_frame_over_the_size_limit_closes_the_socket(
+    served: str, admin: httpx.AsyncClient
+) -> None:
+    lot = await limited_lot(admin)
+    async with client(served, lot) as c:
+        await c.hello()
+        await c.ws.send(b"\x00" * (Limits().max_frame + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await c.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == Close.TOO_BIG
