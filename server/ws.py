@@ -79,7 +79,7 @@ class Connection:
         self.frames = Bucket(service.limits.frames_per_s, service.limits.frame_burst)
         self.last = -1  # the last seq handed to the client; later ones only
         self.held: list[tuple[int, Frame, bytes]] | None = []  # live events during the replay
-        self.done = asyncio.Event()
+        self.done = False  # closing: no more frames out, no more commands in
         self.close_code, self.close_reason = 1000, ""
         self.client_gone = False  # no close frame to send
         self.receiving = False  # the task waits for the client's next frame
@@ -107,7 +107,7 @@ class Connection:
             assert self.outbox is not None
             self.outbox.put(payload)
             return
-        if raw.close_sent or raw.transport.is_closing() or self.done.is_set():
+        if raw.close_sent or raw.transport.is_closing() or self.done:
             return
         if raw.transport.get_write_buffer_size() > self.service.limits.send_buffer:
             return self._overflowed()
@@ -123,9 +123,9 @@ class Connection:
     def finish(self, code: int, reason: str) -> None:
         """Close this connection: at once if it is waiting for a frame, else once the
         command in hand is answered."""
-        if not self.done.is_set():
+        if not self.done:
             self.close_code, self.close_reason = code, reason
-            self.done.set()
+            self.done = True
             if self.receiving and self.task is not None:
                 self.task.cancel()
 
@@ -295,7 +295,7 @@ async def _serve(conn: Connection, hub: Hub) -> None:
     try:
         await _read(conn, hub)
     except asyncio.CancelledError:
-        if not conn.done.is_set() or task is None:
+        if not conn.done or task is None:
             raise  # cancelled from outside: not ours to swallow
         task.uncancel()  # `finish` interrupted a wait for the next frame
     finally:
@@ -336,7 +336,7 @@ async def _converse(conn: Connection, hub: Hub) -> None:
     if conn.outbox is not None:  # plain ASGI: one task drains the outbox
         conn.writer = asyncio.create_task(conn.outbox.run())
         conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
-    while not conn.done.is_set():
+    while not conn.done:
         frame = await _receive(conn)
         if not conn.frames.take():
             metrics.bad_frames.labels("RATE_LIMITED").inc()
