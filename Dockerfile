@@ -2,20 +2,28 @@
 #   docker build -t openbid .
 #   docker run -p 8000:8000 -e OPENBID_ADMIN_TOKEN=... openbid              (embedded Valkey)
 #   docker run -p 8000:8000 -e OPENBID_REDIS_URL=redis://host:6379/0 openbid  (external)
-FROM python:3.12-slim AS build
+# BASE may name any Debian-like image with python3 >= 3.11 and its venv module, such as a
+# mirror's copy of python:3.12-slim where Docker Hub is out of reach:
+#   docker build --build-arg BASE=registry.example/python:3.12-slim -t openbid .
+ARG BASE=python:3.12-slim
+
+FROM ${BASE} AS build
 WORKDIR /src
+RUN python3 -m venv /opt/openbid
 COPY pyproject.toml README.md ./
 COPY auction auction
 COPY server server
 COPY streaming streaming
-RUN pip install --no-cache-dir --prefix=/install .
+RUN /opt/openbid/bin/pip install --no-cache-dir .
 
-FROM python:3.12-slim
-RUN useradd --create-home --uid 10001 openbid
-COPY --from=build /install /usr/local
+FROM ${BASE}
+# The data dir exists and is the user's before VOLUME: else Docker makes it root's
+RUN useradd --create-home --uid 10001 openbid \
+ && install -d -o openbid -g openbid /home/openbid/openbid-data
+COPY --from=build /opt/openbid /opt/openbid
+ENV PATH=/opt/openbid/bin:$PATH PYTHONUNBUFFERED=1
 USER openbid
 WORKDIR /home/openbid
-ENV PYTHONUNBUFFERED=1
 EXPOSE 8000
 VOLUME ["/home/openbid/openbid-data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
