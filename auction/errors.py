@@ -11,7 +11,9 @@ Hierarchy::
     ├── RateLimited              RATE_LIMITED   429  too many commands too fast
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
-                                 CAP_REACHED, ALREADY_SUBMITTED
+                                 CAP_REACHED, ALREADY_SUBMITTED; openings add
+                                 NO_ENVELOPE, NOT_READY, OBJECTION_OPEN,
+                                 NO_PLATFORM_FAULT
 
 Refusals are decisions: the bid book records them in the lot's log. The other errors are
 raised at the boundary before anything is decided, and change nothing. Translate them to
@@ -43,6 +45,14 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "OFF_INCREMENT": ("报价须为增价幅度的整数倍", "The price is not on the increment grid"),
     "CAP_REACHED": ("已达最高限价，不接受报价", "The price cap has been reached"),
     "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
+    # remote bid opening (不见面开标)
+    "NO_ENVELOPE": ("您未在投标截止时间前递交投标文件", "You have no envelope in this opening"),
+    "NOT_READY": ("尚有投标人未完成解密，解密时间未结束", "Bidders are still decrypting"),
+    "OBJECTION_OPEN": ("尚有异议未答复", "An objection is still unanswered"),
+    "NO_PLATFORM_FAULT": (
+        "仅在认定平台原因解密失败后方可使用备用解密",
+        "The backup path needs a declared platform-side fault",
+    ),
 }
 
 

@@ -1,0 +1,420 @@
+"""The reference rules of a remote bid opening (不见面开标): `(state, command, now) -> Step`.
+
+Theory of operation
+-------------------
+The host drives an opening from phase to phase with `Advance`; the clock moves it twice: at
+the bid deadline (no more envelopes; too few of them aborts the opening, 条例 第44条) and at
+the end of the decryption window (whoever has not decrypted has failed, on the bidder's side
+unless the host declared a platform fault). Like a lot, `step` first applies every passed
+deadline, stamped at the deadline, then decides the command; a refusal changes no state and
+writes one private `refused` entry carrying the command, so a replay can decide it again.
+
+Phases, and what moves them::
+
+    scheduled --bid_deadline--> sign_in | aborted (fewer envelopes than min_bidders)
+    sign_in --advance--> bidders_published (公布投标人) | aborted (too few signed in)
+    bidders_published --advance--> decryption (window; pause / resume)
+    decryption --advance, once nobody is pending or the window closed--> read_out (唱标)
+    read_out --advance--> confirmation (开标记录表 issued and hashed into the log)
+    confirmation --advance, every objection answered--> ended --reopen--> confirmation (复会)
+
+Decryption failures carry their side: a wrong key, a corrupt envelope or a missed window is
+the bidder's (撤销, 电子招标投标办法 第31条); a fault the host declares is the platform's
+(撤回), and only then may the host open the envelope with the bidder's backup key (备用解密).
+Entries share the lot log's form (`seq`, `ts`, `kind`, `pub`, `plate`); `key` and `bid` are
+never shown to the public (server/views.py), which sees the prices at the read-out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from auction.errors import Conflict, NotFound, OpenBidError, Refused
+from auction.opening_state import (
+    Advance,
+    Backup,
+    Confirm,
+    Decrypt,
+    Fault,
+    Object,
+    OpeningCommand,
+    OpeningConfig,
+    OpeningState,
+    Pause,
+    RegisterTenderer,
+    Reopen,
+    Reply,
+    Resume,
+    SignIn,
+    Submit,
+    Tenderer,
+    Tick,
+)
+from auction.state import Entry
+
+__all__ = ["RECORD_FORMAT", "Step", "create", "record_hash", "step"]
+
+RECORD_FORMAT = "openbid-opening-record/1"
+CONSEQUENCE = {"bidder": "撤销", "platform": "撤回"}
+NEXT = {
+    "sign_in": "bidders_published",
+    "bidders_published": "decryption",
+    "decryption": "read_out",
+    "read_out": "confirmation",
+    "confirmation": "ended",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: OpeningState
+    entries: list[Entry]
+    answer: dict[str, Any]
+
+
+class _Log:
+    def __init__(self, state: OpeningState) -> None:
+        self.seq, self.ts, self.entries = state.seq, state.ts, list[Entry]()
+
+    def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
+        self.seq += 1
+        self.ts = max(self.ts, ts)
+        self.entries.append({"seq": self.seq, "ts": self.ts, "kind": kind, "pub": pub, **fields})
+        return self.seq
+
+    def stamp(self, state: OpeningState) -> OpeningState:
+        return replace(state, seq=self.seq, ts=self.ts)
+
+
+def create(config: OpeningConfig, now: int) -> Step:
+    state = OpeningState(config=config, deadline=config.bid_deadline)
+    log = _Log(state)
+    log.add(now, "created", True, object="opening", config=config.as_map())
+    return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 of the record's canonical JSON (sorted keys, UTF-8, no spaces)."""
+    text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
+    """Apply passed deadlines, then decide `command`. Errors outside the rules (unknown
+    bidder, plate taken) come back as `{"accepted": False, "code"}` with no entry."""
+    now = max(now, state.ts)
+    log = _Log(state)
+    state = _clock(state, now, log)
+    try:
+        state, answer = _decide(state, command, now, log)
+    except Refused as refusal:
+        log.add(now, "refused", False, code=refusal.code, **_described(state, command))
+        answer = {"accepted": False, "code": refusal.code}
+    except OpenBidError as error:
+        answer = {"accepted": False, "code": error.code}
+    return Step(log.stamp(state), log.entries, answer)
+
+
+def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
+    """A refused command as its entry keeps it: name, plate (a bidder's) and arguments."""
+    args = {k: getattr(command, k) for k in command.__dataclass_fields__}
+    bidder = args.pop("bidder_id", None)
+    plate = state.tenderers[bidder].plate if bidder in state.tenderers else args.get("plate")
+    args.pop("plate", None)
+    return {"command": _NAMES[type(command)], "plate": plate, "args": args}
+
+
+# ---- the clock ---------------------------------------------------------------------------
+
+
+def _clock(s: OpeningState, now: int, log: _Log) -> OpeningState:
+    while s.deadline is not None and now >= s.deadline:
+        passed = _deadline_passed if s.phase == "scheduled" else _window_closed
+        s = passed(s, s.deadline, log)
+    return s
+
+
+def _deadline_passed(s: OpeningState, due: int, log: _Log) -> OpeningState:
+    envelopes = sum(t.envelope is not None for t in s.tenderers.values())
+    if envelopes < s.config.min_bidders:
+        log.add(due, "phase", True, phase="aborted", reason="TOO_FEW_ENVELOPES", count=envelopes)
+        return replace(s, phase="aborted", deadline=None)
+    log.add(due, "phase", True, phase="sign_in", count=envelopes)
+    return replace(s, phase="sign_in", deadline=None)
+
+
+def _window_closed(s: OpeningState, due: int, log: _Log) -> OpeningState:
+    tenderers = dict(s.tenderers)
+    for t in _in_plate_order(s):
+        if t.valid and t.status != "decrypted":
+            side = t.side or "bidder"
+            log.add(due, "decrypt_failed", True, plate=t.plate, reason="WINDOW_CLOSED",
+                    side=side, consequence=CONSEQUENCE[side])  # fmt: skip
+            tenderers[t.bidder_id] = replace(t, status="failed", side=side)
+    log.add(due, "phase", True, phase="decryption", window_closed=True)
+    return replace(s, tenderers=tenderers, deadline=None, window_closed=True)
+
+
+# ---- commands ----------------------------------------------------------------------------
+
+
+def _decide(
+    s: OpeningState, c: OpeningCommand, now: int, log: _Log
+) -> tuple[OpeningState, dict[str, Any]]:
+    match c:
+        case Tick():
+            return s, {}
+        case RegisterTenderer():
+            return _register(s, c, now, log)
+        case Submit():
+            return _submit(s, c, now, log)
+        case SignIn():
+            return _sign_in(s, c, now, log)
+        case Advance():
+            return _advance(s, c, now, log)
+        case Decrypt() | Backup():
+            return _decrypt(s, c, now, log)
+        case Fault():
+            return _fault(s, c, now, log)
+        case Pause() | Resume():
+            return _pause(s, c, now, log)
+        case Confirm():
+            return _confirm(s, c, now, log)
+        case Object() | Reply():
+            return _objection(s, c, now, log)
+        case Reopen():
+            return _reopen(s, c, now, log)
+    raise TypeError(f"not an opening command: {c!r}")
+
+
+def _tenderer(s: OpeningState, bidder_id: str) -> Tenderer:
+    if bidder_id not in s.tenderers:
+        raise NotFound("bidder")
+    return s.tenderers[bidder_id]
+
+
+def _by_plate(s: OpeningState, plate: str) -> Tenderer:
+    found = next((t for t in s.tenderers.values() if t.plate == plate), None)
+    if found is None:
+        raise NotFound("bidder")
+    return found
+
+
+def _in_plate_order(s: OpeningState) -> list[Tenderer]:
+    return sorted(s.tenderers.values(), key=lambda t: t.plate)
+
+
+def _put(s: OpeningState, t: Tenderer) -> OpeningState:
+    return replace(s, tenderers={**s.tenderers, t.bidder_id: t})
+
+
+def _open_for_envelopes(s: OpeningState, now: int) -> None:
+    if s.phase != "scheduled" or now >= s.config.bid_deadline:
+        raise Refused("PHASE_CLOSED")
+
+
+def _register(s: OpeningState, c: RegisterTenderer, now: int, log: _Log) -> tuple[Any, Any]:
+    if c.bidder_id in s.tenderers or any(t.plate == c.plate for t in s.tenderers.values()):
+        raise Conflict("投标人已登记", "bidder or plate already registered")
+    _open_for_envelopes(s, now)
+    seq = log.add(now, "registered", False, plate=c.plate, bidder_id=c.bidder_id, name=c.name)
+    t = Tenderer(bidder_id=c.bidder_id, plate=c.plate, name=c.name)
+    return _put(s, t), {"accepted": True, "seq": seq}
+
+
+def _submit(s: OpeningState, c: Submit, now: int, log: _Log) -> tuple[Any, Any]:
+    t = _tenderer(s, c.bidder_id)
+    _open_for_envelopes(s, now)
+    seq = log.add(now, "envelope", False, plate=t.plate, digest=c.digest,
+                  commitment=c.commitment, size=c.size, replaces=t.envelope)  # fmt: skip
+    t = replace(t, envelope=c.digest, commitment=c.commitment)
+    return _put(s, t), {"accepted": True, "seq": seq, "digest": c.digest}
+
+
+def _sign_in(s: OpeningState, c: SignIn, now: int, log: _Log) -> tuple[Any, Any]:
+    t = _tenderer(s, c.bidder_id)
+    early = s.phase == "scheduled" and now >= s.config.sign_in_opens_at
+    if s.phase != "sign_in" and not early:
+        raise Refused("PHASE_CLOSED")
+    if t.envelope is None:
+        raise Refused("NO_ENVELOPE")
+    if t.signed_in is not None:
+        raise Refused("ALREADY_SUBMITTED")
+    seq = log.add(now, "signed_in", True, plate=t.plate)
+    return _put(s, replace(t, signed_in=now)), {"accepted": True, "seq": seq}
+
+
+def _advance(s: OpeningState, c: Advance, now: int, log: _Log) -> tuple[Any, Any]:
+    to = NEXT.get(s.phase)
+    if to is None or (c.to is not None and c.to != to):
+        raise Refused("PHASE_CLOSED")
+    if to == "read_out" and not s.window_closed and _pending(s):
+        raise Refused("NOT_READY")
+    if to == "ended" and any(reply is None for reply in s.objections.values()):
+        raise Refused("OBJECTION_OPEN")
+    if to == "bidders_published":
+        return _publish_bidders(s, now, log)
+    if to == "decryption":
+        deadline = now + s.config.decrypt_window_s * 1000
+        seq = log.add(now, "phase", True, command="advance", phase=to, deadline=deadline)
+        return replace(s, phase=to, deadline=deadline), {"accepted": True, "seq": seq}
+    if to == "read_out":
+        seq = log.add(now, "phase", True, command="advance", phase=to)
+        log.add(now, "read_out", True, rows=_rows(s))
+        return replace(s, phase=to, deadline=None, paused_left=None), {"accepted": True, "seq": seq}
+    if to == "confirmation":
+        return _issue_record(s, now, log)
+    seq = log.add(now, "phase", True, command="advance", phase=to, session=s.session)
+    return replace(s, phase=to), {"accepted": True, "seq": seq}
+
+
+def _pending(s: OpeningState) -> bool:
+    return any(t.valid and t.status == "pending" for t in s.tenderers.values())
+
+
+def _publish_bidders(s: OpeningState, now: int, log: _Log) -> tuple[Any, Any]:
+    valid = [t for t in _in_plate_order(s) if t.valid]
+    absent = [t for t in _in_plate_order(s) if t.envelope is not None and not t.valid]
+    named = [{"plate": t.plate, "name": t.name} for t in valid]
+    unsigned = [{"plate": t.plate, "name": t.name} for t in absent]
+    if len(valid) < s.config.min_bidders:
+        seq = log.add(now, "phase", True, command="advance", phase="aborted",
+                      reason="TOO_FEW_SIGNED_IN", count=len(valid))  # fmt: skip
+        return replace(s, phase="aborted"), {"accepted": True, "seq": seq}
+    seq = log.add(now, "phase", True, command="advance", phase="bidders_published",
+                  bidders=named, not_signed_in=unsigned)  # fmt: skip
+    return replace(s, phase="bidders_published"), {"accepted": True, "seq": seq}
+
+
+def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: _Log) -> tuple[Any, Any]:
+    backup = isinstance(c, Backup)
+    t = _by_plate(s, c.plate) if isinstance(c, Backup) else _tenderer(s, c.bidder_id)
+    if s.phase != "decryption" or (not backup and (s.window_closed or s.paused_left is not None)):
+        raise Refused("PHASE_CLOSED")
+    if not t.valid:
+        raise Refused("NO_ENVELOPE")
+    if t.status == "decrypted":
+        raise Refused("ALREADY_SUBMITTED")
+    if backup and t.side != "platform":
+        raise Refused("NO_PLATFORM_FAULT")
+    via = "backup" if backup else "key"
+    if c.bid is not None:
+        seq = log.add(now, "decrypted", True, plate=t.plate, via=via, key=c.key, bid=dict(c.bid))
+        t = replace(t, status="decrypted", bid=c.bid)
+        return _put(s, t), {"accepted": True, "seq": seq, "status": "decrypted"}
+    side = "bidder"  # a key that does not open the envelope it committed to
+    seq = log.add(now, "decrypt_failed", True, plate=t.plate, via=via, key=c.key,
+                  reason=c.reason, side=side, consequence=CONSEQUENCE[side])  # fmt: skip
+    t = replace(t, status="failed", side=side)
+    return _put(s, t), {"accepted": True, "seq": seq, "status": "failed", "reason": c.reason}
+
+
+def _fault(s: OpeningState, c: Fault, now: int, log: _Log) -> tuple[Any, Any]:
+    t = _by_plate(s, c.plate)
+    if s.phase != "decryption":
+        raise Refused("PHASE_CLOSED")
+    if not t.valid:
+        raise Refused("NO_ENVELOPE")
+    if t.status == "decrypted":
+        raise Refused("ALREADY_SUBMITTED")
+    seq = log.add(now, "fault", True, plate=t.plate, side="platform",
+                  consequence=CONSEQUENCE["platform"], note=c.note)  # fmt: skip
+    return _put(s, replace(t, side="platform")), {"accepted": True, "seq": seq}
+
+
+def _pause(s: OpeningState, c: Pause | Resume, now: int, log: _Log) -> tuple[Any, Any]:
+    pausing = isinstance(c, Pause)
+    if s.phase != "decryption" or s.window_closed or (s.paused_left is not None) == pausing:
+        raise Refused("PHASE_CLOSED")
+    name = "pause" if pausing else "resume"
+    if isinstance(c, Pause) and s.deadline is not None:
+        left = s.deadline - now
+        seq = log.add(now, "phase", True, command=name, phase=s.phase, paused=True, left=left)
+        return replace(s, deadline=None, paused_left=left), {"accepted": True, "seq": seq}
+    deadline = now + (s.paused_left or 0)
+    seq = log.add(now, "phase", True, command=name, phase=s.phase, paused=False, deadline=deadline)
+    return replace(s, deadline=deadline, paused_left=None), {"accepted": True, "seq": seq}
+
+
+def _rows(s: OpeningState) -> list[dict[str, Any]]:
+    """唱标 rows: every bidder that sent an envelope, in plate order."""
+    rows = []
+    for t in _in_plate_order(s):
+        if t.envelope is None:
+            continue
+        status = t.status if t.signed_in is not None else "not_signed_in"
+        bid = dict(t.bid) if t.bid is not None else {}
+        rows.append({
+            "plate": t.plate, "name": t.name, "status": status,
+            "price": bid.get("price"), "duration_days": bid.get("duration_days"),
+            "quality": bid.get("quality"), "attachment": bid.get("attachment"),
+            "side": t.side if status == "failed" else None,
+            "consequence": CONSEQUENCE[t.side] if status == "failed" and t.side else None,
+        })  # fmt: skip
+    return rows
+
+
+def _issue_record(s: OpeningState, now: int, log: _Log) -> tuple[Any, Any]:
+    c = s.config
+    record = {
+        "format": RECORD_FORMAT, "title": c.title, "bid_deadline": c.bid_deadline,
+        "min_bidders": c.min_bidders, "issued_at": now, "rows": _rows(s),
+    }  # fmt: skip
+    digest = record_hash(record)
+    seq = log.add(now, "phase", True, command="advance", phase="confirmation", session=s.session)
+    log.add(now, "record", True, record=record, record_hash=digest)
+    return replace(s, phase="confirmation", record_hash=digest), {"accepted": True, "seq": seq}
+
+
+def _confirm(s: OpeningState, c: Confirm, now: int, log: _Log) -> tuple[Any, Any]:
+    t = _tenderer(s, c.bidder_id)
+    if s.phase != "confirmation":
+        raise Refused("PHASE_CLOSED")
+    if not t.valid:
+        raise Refused("NO_ENVELOPE")
+    if t.confirmed == s.session:
+        raise Refused("ALREADY_SUBMITTED")
+    seq = log.add(now, "confirmed", True, plate=t.plate, session=s.session,
+                  record_hash=s.record_hash)  # fmt: skip
+    return _put(s, replace(t, confirmed=s.session)), {"accepted": True, "seq": seq}
+
+
+def _objection(s: OpeningState, c: Object | Reply, now: int, log: _Log) -> tuple[Any, Any]:
+    if s.phase not in ("read_out", "confirmation"):
+        raise Refused("PHASE_CLOSED")
+    if isinstance(c, Object):
+        t = _tenderer(s, c.bidder_id)
+        if t.envelope is None:
+            raise Refused("NO_ENVELOPE")
+        objection_id = str(log.seq + 1)
+        seq = log.add(now, "objection", True, plate=t.plate, objection_id=objection_id,
+                      text=c.text)  # fmt: skip
+        objections = {**s.objections, objection_id: None}
+        return replace(s, objections=objections), {"accepted": True, "seq": seq,
+                                                    "objection_id": objection_id}  # fmt: skip
+    if c.objection_id not in s.objections:
+        raise NotFound("objection")
+    if s.objections[c.objection_id] is not None:
+        raise Refused("ALREADY_SUBMITTED")
+    seq = log.add(now, "reply", True, objection_id=c.objection_id, text=c.text)
+    objections = {**s.objections, c.objection_id: str(seq)}
+    return replace(s, objections=objections), {"accepted": True, "seq": seq}
+
+
+def _reopen(s: OpeningState, c: Reopen, now: int, log: _Log) -> tuple[Any, Any]:
+    if s.phase != "ended":
+        raise Refused("PHASE_CLOSED")
+    session = s.session + 1
+    seq = log.add(now, "phase", True, command="reopen", phase="confirmation",
+                  session=session, reason=c.reason)  # fmt: skip
+    return replace(s, phase="confirmation", session=session), {"accepted": True, "seq": seq}
+
+
+_NAMES: dict[type, str] = {
+    RegisterTenderer: "register", Submit: "submit", SignIn: "sign_in", Advance: "advance",
+    Decrypt: "decrypt", Backup: "backup", Fault: "fault", Pause: "pause", Resume: "resume",
+    Confirm: "confirm", Object: "object", Reply: "reply", Reopen: "reopen", Tick: "tick",
+}  # fmt: skip

@@ -1,0 +1,155 @@
+"""Replay of an opening's log through the reference rules, re-opening every envelope.
+
+The log's entries are grouped by the command that wrote them (the first entry of a group
+names it); each command is decided again by `auction.opening.step` at its logged time and
+must write exactly the logged entries. A `decrypted` or `decrypt_failed` entry names the key
+handed over: the replay opens the exported envelope with it (auction.envelope), so the
+logged bid, or the logged failure, is checked against the ciphertext itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from auction import opening
+from auction.audit import Discrepancy
+from auction.envelope import EnvelopeFailure, decode_key, open_envelope
+from auction.errors import BadMessage
+from auction.opening_state import (
+    Advance,
+    Backup,
+    Confirm,
+    Decrypt,
+    Fault,
+    Object,
+    OpeningCommand,
+    OpeningConfig,
+    OpeningState,
+    Pause,
+    RegisterTenderer,
+    Reopen,
+    Reply,
+    Resume,
+    SignIn,
+    Submit,
+    Tick,
+)
+from auction.state import Entry
+
+__all__ = ["Envelopes", "replay_opening"]
+
+Envelopes = Mapping[str, tuple[bytes, bytes]]  # digest -> (nonce, ciphertext)
+
+
+def replay_opening(opening_id: str, entries: Sequence[Entry], envelopes: Envelopes) -> OpeningState:
+    """Replay a whole opening log; return the final state or raise Discrepancy."""
+    first = entries[0] if entries else {}
+    if first.get("kind") != "created" or first.get("object") != "opening":
+        raise Discrepancy(1, "the log does not start with the opening's `created` entry")
+    try:
+        config = OpeningConfig.parse(first.get("config"))
+    except BadMessage as error:
+        raise Discrepancy(1, f"the opening's config does not hold: {error}") from None
+    made = opening.create(config, first["ts"])
+    if made.entries != [first]:
+        raise Discrepancy(1, "the `created` entry is not what the rules write for its config")
+    state, i = made.state, 1
+    while i < len(entries):
+        entry = entries[i]
+        command = _command(opening_id, state, entry, envelopes)
+        result = opening.step(state, command, entry["ts"])
+        logged = list(entries[i : i + len(result.entries)])
+        if not result.entries or result.entries != logged:
+            want = result.entries[0] if result.entries else "nothing"
+            raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}, the rules write {want}")
+        state, i = result.state, i + len(result.entries)
+    return state
+
+
+def _command(
+    opening_id: str, state: OpeningState, entry: Entry, envelopes: Envelopes
+) -> OpeningCommand:
+    kind, plate = entry.get("kind"), str(entry.get("plate"))
+    who = next((t.bidder_id for t in state.tenderers.values() if t.plate == plate), "")
+    if kind == "refused":
+        return _refused(entry, who, plate)
+    match kind:
+        case "registered":
+            return RegisterTenderer(bidder_id=entry["bidder_id"], plate=plate, name=entry["name"])
+        case "envelope":
+            return Submit(bidder_id=who, digest=entry["digest"],
+                          commitment=entry["commitment"], size=entry["size"])  # fmt: skip
+        case "signed_in":
+            return SignIn(bidder_id=who)
+        case "confirmed":
+            return Confirm(bidder_id=who)
+        case "objection":
+            return Object(bidder_id=who, text=entry["text"])
+        case "reply":
+            return Reply(objection_id=entry["objection_id"], text=entry["text"])
+        case "fault":
+            return Fault(plate=plate, note=entry["note"])
+        case "decrypted" | "decrypt_failed" if entry.get("via") in ("key", "backup"):
+            return _opened(opening_id, state, entry, who, envelopes)
+        case "phase" if entry.get("command"):
+            return _host(entry["command"], entry)
+    return Tick()
+
+
+def _host(name: str, fields: Mapping[str, Any]) -> OpeningCommand:
+    match name:
+        case "advance":
+            return Advance(to=fields.get("to"))
+        case "pause":
+            return Pause()
+        case "resume":
+            return Resume()
+        case "reopen":
+            return Reopen(reason=fields["reason"])
+    raise Discrepancy(0, f"unknown host command {name}")
+
+
+def _refused(entry: Entry, who: str, plate: str) -> OpeningCommand:
+    name, args = entry.get("command"), dict[str, Any](entry.get("args") or {})
+    bidder: dict[str, Any] = {"bidder_id": who}
+    match name:
+        case "register":
+            return RegisterTenderer(plate=plate, **args)
+        case "submit":
+            return Submit(**bidder, **args)
+        case "sign_in":
+            return SignIn(**bidder)
+        case "confirm":
+            return Confirm(**bidder)
+        case "object":
+            return Object(**bidder, **args)
+        case "decrypt":
+            return Decrypt(**bidder, **args)
+        case "backup":
+            return Backup(plate=plate, **args)
+        case "fault":
+            return Fault(plate=plate, **args)
+        case "reply":
+            return Reply(**args)
+    return _host(str(name), args)
+
+
+def _opened(
+    opening_id: str, state: OpeningState, entry: Entry, who: str, envelopes: Envelopes
+) -> OpeningCommand:
+    """Open the bidder's envelope with the logged key, as the server did."""
+    tenderer = state.tenderers.get(who)
+    sealed = envelopes.get(tenderer.envelope or "") if tenderer else None
+    if tenderer is None or sealed is None or tenderer.commitment is None:
+        raise Discrepancy(entry["seq"], "the export lacks the envelope this key opens")
+    bid: dict[str, Any] | None = None
+    reason: str | None = None
+    try:
+        key = decode_key(entry["key"])
+        bid = open_envelope(opening_id, who, tenderer.commitment, *sealed, key)
+    except EnvelopeFailure as failure:
+        reason = failure.reason
+    if entry["via"] == "backup":
+        return Backup(plate=tenderer.plate, key=entry["key"], bid=bid, reason=reason)
+    return Decrypt(bidder_id=who, key=entry["key"], bid=bid, reason=reason)

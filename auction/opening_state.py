@@ -1,0 +1,285 @@
+"""A remote bid opening's config, state and commands: frozen values, built only valid.
+
+`OpeningConfig.parse(raw)` is the only way in for a client's config. The commands are what
+bidders and the host ask of `auction.opening.step`; a `Decrypt` or `Backup` carries what the
+server found when it opened the envelope with the handed-over key (`auction.envelope`), so
+the rules stay pure and `openbid verify` can re-open every envelope to check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auction.errors import BadMessage
+from auction.state import MAX_ID
+
+__all__ = [
+    "PHASES",
+    "Advance",
+    "Backup",
+    "Confirm",
+    "Decrypt",
+    "Fault",
+    "Object",
+    "OpeningCommand",
+    "OpeningConfig",
+    "OpeningState",
+    "Pause",
+    "RegisterTenderer",
+    "Reopen",
+    "Reply",
+    "Resume",
+    "SignIn",
+    "Submit",
+    "Tenderer",
+    "Tick",
+]
+
+PHASES = (
+    "scheduled",  # envelopes accepted until bid_deadline; sign-in may open before it
+    "sign_in",  # 签到, after the deadline: no more envelopes
+    "aborted",  # fewer than min_bidders: do not open, re-tender (条例 第44条)
+    "bidders_published",  # 公布投标人
+    "decryption",  # 解密, a window the host may pause
+    "read_out",  # 唱标
+    "confirmation",  # 开标记录表 issued; bidders confirm or object, the host replies
+    "ended",  # 开标结束; the host may reopen (复会) into confirmation
+)
+MAX_TEXT = 2000
+DAY_MS = 86_400_000
+
+
+def _text(name: str, value: object, limit: int = MAX_TEXT) -> str:
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
+        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
+    return value
+
+
+def _whole(name: str, value: object, low: int, high: int = 2**53 - 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadMessage(name, f"须为 {low} 到 {high} 的整数", f"must be an integer {low}..{high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpeningConfig:
+    title: str
+    bid_deadline: int  # ms; also the opening time (开标时间 = 投标截止时间)
+    decrypt_window_s: int
+    min_bidders: int = 3
+    sign_in_before_s: int = 1800  # sign-in opens this long before the deadline
+
+    @classmethod
+    def parse(cls, raw: object) -> OpeningConfig:
+        if not isinstance(raw, Mapping):
+            raise BadMessage("config", "须为 JSON 对象", "must be a JSON object")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise BadMessage(unknown[0], "未知字段", "unknown field")
+        for required in ("title", "bid_deadline", "decrypt_window_s"):
+            if required not in raw:
+                raise BadMessage(required, "必填", "required")
+        return cls(
+            title=_text("title", raw["title"], 200),
+            bid_deadline=_whole("bid_deadline", raw["bid_deadline"], 1),
+            decrypt_window_s=_whole("decrypt_window_s", raw["decrypt_window_s"], 1, DAY_MS // 1000),
+            min_bidders=_whole("min_bidders", raw.get("min_bidders", 3), 1, 1000),
+            sign_in_before_s=_whole(
+                "sign_in_before_s", raw.get("sign_in_before_s", 1800), 0, DAY_MS // 1000
+            ),
+        )
+
+    @property
+    def sign_in_opens_at(self) -> int:
+        return self.bid_deadline - self.sign_in_before_s * 1000
+
+    def as_map(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tenderer:
+    """One bidder (投标人) of an opening, under a per-opening plate until names are published."""
+
+    bidder_id: str
+    plate: str
+    name: str
+    envelope: str | None = None  # the digest of its latest envelope
+    commitment: str | None = None
+    signed_in: int | None = None  # server time of 签到
+    status: str = "pending"  # pending | decrypted | failed
+    side: str | None = None  # whose fault a failure is: "bidder" (撤销) or "platform" (撤回)
+    bid: Mapping[str, Any] | None = None  # the opened bid, once decrypted
+    confirmed: int = 0  # the session (1 = the opening, 2.. = 复会) it last confirmed in
+
+    @property
+    def valid(self) -> bool:
+        """An envelope in time and signed in: its bid is opened."""
+        return self.envelope is not None and self.signed_in is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpeningState:
+    config: OpeningConfig
+    phase: str = "scheduled"
+    deadline: int | None = None  # when the clock next moves the opening
+    seq: int = 0
+    ts: int = 0
+    paused_left: int | None = None  # ms left of the decryption window while paused
+    window_closed: bool = False
+    session: int = 1  # 1 = the opening; each 复会 adds one
+    tenderers: Mapping[str, Tenderer] = field(default_factory=dict)  # by bidder_id
+    objections: Mapping[str, str | None] = field(default_factory=dict)  # id -> reply seq
+    record_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterTenderer:
+    bidder_id: str
+    plate: str
+    name: str
+
+    def __post_init__(self) -> None:
+        _text("bidder_id", self.bidder_id, MAX_ID)
+        _text("plate", self.plate, MAX_ID)
+        _text("name", self.name, 200)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submit:
+    """An envelope uploaded: its digest and key commitment (hex SHA-256) and size."""
+
+    bidder_id: str
+    digest: str
+    commitment: str
+    size: int
+
+    def __post_init__(self) -> None:
+        for name in ("digest", "commitment"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+                raise BadMessage(name, "须为 64 位十六进制 SHA-256", "must be a hex SHA-256")
+        _whole("size", self.size, 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignIn:
+    bidder_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advance:
+    """The host moves the opening to its next phase; `to`, when given, must be that phase
+    (a second click on a stale screen is refused instead of skipping a step)."""
+
+    to: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.to is not None and self.to not in PHASES:
+            raise BadMessage("to", "未知阶段", "unknown phase")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decrypt:
+    """The bidder handed over its key (base64 `key`); the server opened the envelope and
+    found `bid`, or failed with `reason` (auction.envelope.EnvelopeFailure)."""
+
+    bidder_id: str
+    key: str
+    bid: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.bid is None) == (self.reason is None):
+            raise BadMessage("key", "须有解密结果或失败原因", "need a bid or a failure reason")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault:
+    """The host declares a platform-side fault for a bidder's decryption (撤回 if unmended)."""
+
+    plate: str
+    note: str
+
+    def __post_init__(self) -> None:
+        _text("note", self.note)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backup:
+    """备用解密: the host opens a platform-fault bidder's envelope with its backup key."""
+
+    plate: str
+    key: str
+    bid: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Confirm:
+    bidder_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Object:
+    bidder_id: str
+    text: str
+
+    def __post_init__(self) -> None:
+        _text("text", self.text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    objection_id: str
+    text: str
+
+    def __post_init__(self) -> None:
+        _text("objection_id", self.objection_id, MAX_ID)
+        _text("text", self.text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reopen:
+    """复会: the host reopens an ended opening for another round of confirmation."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        _text("reason", self.reason)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    """No command: only let the clock move the opening."""
+
+
+OpeningCommand = (
+    RegisterTenderer
+    | Submit
+    | SignIn
+    | Advance
+    | Decrypt
+    | Fault
+    | Backup
+    | Pause
+    | Resume
+    | Confirm
+    | Object
+    | Reply
+    | Reopen
+    | Tick
+)
