@@ -35,6 +35,8 @@ __all__ = [
     "Submit",
     "Tenderer",
     "Tick",
+    "state_from_map",
+    "state_to_map",
 ]
 
 PHASES = (
@@ -134,6 +136,30 @@ class OpeningState:
     tenderers: Mapping[str, Tenderer] = field(default_factory=dict)  # by bidder_id
     objections: Mapping[str, str | None] = field(default_factory=dict)  # id -> reply seq
     record_hash: str | None = None
+
+
+def state_to_map(state: OpeningState) -> dict[str, Any]:
+    """The state as plain maps and lists, for storage between decisions."""
+    fields = {name: getattr(state, name) for name in state.__dataclass_fields__}
+    fields["config"] = state.config.as_map()
+    fields["tenderers"] = [
+        {name: _plain(getattr(t, name)) for name in t.__dataclass_fields__}
+        for t in state.tenderers.values()
+    ]
+    fields["objections"] = dict(state.objections)
+    return fields
+
+
+def state_from_map(fields: Mapping[str, Any]) -> OpeningState:
+    tenderers = {t["bidder_id"]: Tenderer(**t) for t in fields["tenderers"]}
+    return OpeningState(**{
+        **fields, "config": OpeningConfig(**fields["config"]), "tenderers": tenderers,
+        "objections": dict(fields["objections"]),
+    })  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

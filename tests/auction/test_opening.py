@@ -7,6 +7,7 @@ import base64
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import msgpack
 import pytest
 
 from auction import opening
@@ -31,6 +32,8 @@ from auction.opening_state import (
     SignIn,
     Submit,
     Tick,
+    state_from_map,
+    state_to_map,
 )
 from auction.state import Entry
 
@@ -228,3 +231,10 @@ def test_an_envelope_opens_only_with_its_key_and_for_its_bidder() -> None:
         open_envelope(OPENING, "b", sealed.commitment, sealed.nonce, sealed.ciphertext, sealed.key)
     with pytest.raises(EnvelopeFailure, match="BAD_KEY"):
         decode_key("not base64!")
+
+
+def test_the_state_survives_storage_as_plain_maps() -> None:
+    o = decrypting("abc")
+    o.decrypt("a", DEADLINE + 10_000)
+    stored = msgpack.unpackb(msgpack.packb(state_to_map(o.state)), raw=False)
+    assert state_from_map(stored) == o.state

@@ -1,0 +1,127 @@
+"""Where openings live in Redis, beside lots and in the same form: one hash tag per opening,
+the log a stream (`ob:{id}:log`, entry id = seq), the audit chain, the pub/sub channel, the
+sessions; so the hub, the chainer and the audit export serve both.
+
+An opening is decided in Python (auction/opening.py) rather than in Lua: a few dozen bidders
+and one host send a few hundred commands in all, and a decryption must open an envelope with
+AES-GCM, which Lua cannot. Any number of processes stay consistent by compare-and-set: read
+the state and the server's TIME in one call, decide, and append only if the state's seq has
+not moved meanwhile (else decide again). Envelopes are kept by digest in `ob:{id}:env`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import msgpack
+
+from auction.opening_state import OpeningState, state_from_map, state_to_map
+from auction.state import Entry
+from server.bidbook import AnyRedis, channel, lot_keys, token_hash, unpack
+
+__all__ = ["OPENING_DUE_KEY", "OpeningBook", "opening_keys"]
+
+OPENING_DUE_KEY = "ob:due:openings"
+
+
+def opening_keys(opening_id: str) -> dict[str, str]:
+    shared = lot_keys(opening_id)  # log, chain, sessions, tokens: the same names as a lot's
+    return shared | {part: f"ob:{{{opening_id}}}:{part}" for part in ("opening", "env")}
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A decision appended: its raw entries exactly as logged (the chain hashes these)."""
+
+    raw_entries: list[bytes]
+
+
+class OpeningBook:
+    def __init__(self, client: AnyRedis) -> None:
+        self.client: Any = client
+        self._read = client.register_script(_lua("opening_read"))
+        self._append = client.register_script(_lua("opening_append"))
+
+    async def load(self, opening_id: str) -> tuple[int, OpeningState | None]:
+        """The server's time and the opening's state (None: no such opening)."""
+        now, raw = await self._read(keys=[opening_keys(opening_id)["opening"]])
+        return int(now), None if raw is None else state_from_map(unpack(raw))
+
+    async def append(
+        self, opening_id: str, since: int, state: OpeningState, entries: list[Entry], now: int
+    ) -> Stored | None:
+        """Append `entries` decided on the state at seq `since`; None when it moved."""
+        keys = opening_keys(opening_id)
+        raws = [_pack(entry) for entry in entries]
+        args: list[bytes | str | int] = [
+            since,
+            _pack(state_to_map(state)),
+            channel(opening_id),
+            now,
+        ]
+        args += raws
+        appended = await self._append(keys=[keys["opening"], keys["log"]], args=args)
+        if not appended:
+            return None
+        await self._track_due(opening_id, state.deadline)
+        return Stored(raws)
+
+    async def _track_due(self, opening_id: str, deadline: int | None) -> None:
+        if deadline is None:
+            await self.client.zrem(OPENING_DUE_KEY, opening_id)
+        else:
+            await self.client.zadd(OPENING_DUE_KEY, {opening_id: deadline})
+
+    async def due(self, until: int, count: int = 100) -> list[str]:
+        found = await self.client.zrangebyscore(OPENING_DUE_KEY, "-inf", until, 0, count)
+        return [opening_id.decode() for opening_id in found]
+
+    async def next_due(self) -> int | None:
+        first = await self.client.zrange(OPENING_DUE_KEY, 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    async def exists(self, opening_id: str) -> bool:
+        return bool(await self.client.exists(opening_keys(opening_id)["opening"]))
+
+    # ---- tokens and envelopes --------------------------------------------------------
+
+    async def add_token(self, opening_id: str, token: str, bidder_id: str) -> None:
+        await self.client.hset(opening_keys(opening_id)["tokens"], token_hash(token), bidder_id)
+
+    async def bidder_for_token(self, opening_id: str, token: str) -> str | None:
+        found = await self.client.hget(opening_keys(opening_id)["tokens"], token_hash(token))
+        return None if found is None else found.decode()
+
+    async def put_envelope(self, opening_id: str, digest: str, nonce: bytes, body: bytes) -> None:
+        """Keep an envelope by its digest before its `envelope` entry is decided; an
+        envelope the rules refuse is dropped again with `drop_envelope`."""
+        await self.client.hset(opening_keys(opening_id)["env"], digest, _pack([nonce, body]))
+
+    async def drop_envelope(self, opening_id: str, digest: str) -> None:
+        await self.client.hdel(opening_keys(opening_id)["env"], digest)
+
+    async def envelope(self, opening_id: str, digest: str) -> tuple[bytes, bytes] | None:
+        raw = await self.client.hget(opening_keys(opening_id)["env"], digest)
+        if raw is None:
+            return None
+        nonce, body = msgpack.unpackb(raw)
+        return bytes(nonce), bytes(body)
+
+    async def envelopes(self, opening_id: str) -> dict[str, tuple[bytes, bytes]]:
+        raw = await self.client.hgetall(opening_keys(opening_id)["env"])
+        found = {}
+        for digest, packed in raw.items():
+            nonce, body = msgpack.unpackb(packed)
+            found[digest.decode()] = (bytes(nonce), bytes(body))
+        return found
+
+
+def _lua(name: str) -> str:
+    return resources.files("server").joinpath("lua", f"{name}.lua").read_text()
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed

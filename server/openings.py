@@ -1,0 +1,327 @@
+"""What the server does for an opening's callers, whatever the transport: check input, open
+envelopes with handed-over keys, decide through the rules, store by compare-and-set, shape
+the answer. HTTP routes and the opening's WebSocket only decode and encode.
+
+Bidders act with their opening token; the host is the admin. Raises OpenBidError subclasses
+for bad input (nothing is written then); refusals by the rules come back as answers with
+`accepted: False` and are in the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from auction import opening
+from auction.envelope import EnvelopeFailure, decode_key, digest, open_envelope
+from auction.errors import (
+    REFUSAL_CODES,
+    BadMessage,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Refused,
+    Unauthorized,
+)
+from auction.opening_state import (
+    Advance,
+    Backup,
+    Confirm,
+    Decrypt,
+    Fault,
+    Object,
+    OpeningCommand,
+    OpeningConfig,
+    OpeningState,
+    Pause,
+    RegisterTenderer,
+    Reopen,
+    Reply,
+    Resume,
+    SignIn,
+    Submit,
+    Tick,
+)
+from server.bidbook import BidBook, unpack
+from server.chainer import Chainer
+from server.openbook import OpeningBook
+
+__all__ = [
+    "AUDIT_KIND",
+    "BIDDER_COMMANDS",
+    "HOST_COMMANDS",
+    "MAX_ENVELOPE",
+    "OpeningService",
+    "refusal",
+    "view",
+]
+
+AUDIT_KIND = "opening"
+MAX_ENVELOPE = 8 * 1024 * 1024  # ciphertext bytes: a priced bid with its attached file
+DECIDE_TRIES = 20  # compare-and-set retries; openings see a few commands a second at most
+PLATE_TRIES = 50
+MAX_KEY_TEXT = 100  # a 256-bit key is 44 characters of base64
+BIDDER_COMMANDS = ("sign_in", "decrypt", "confirm", "object")
+HOST_COMMANDS = ("advance", "pause", "resume", "fault", "backup", "reply", "reopen")
+
+Build = Callable[[OpeningState], Awaitable[OpeningCommand]]
+
+
+class OpeningService:
+    def __init__(self, book: OpeningBook, logs: BidBook, chainer: Chainer) -> None:
+        self.book, self.logs, self.chainer = book, logs, chainer  # logs: any log by id
+
+    async def decide(self, opening_id: str, build: Build) -> tuple[dict[str, Any], OpeningState]:
+        """Decide the command `build` makes from the current state; store by compare-and-set
+        and retry when another process stored first. Returns the answer and the new state."""
+        for _ in range(DECIDE_TRIES):
+            now, state = await self.book.load(opening_id)
+            if state is None:
+                raise NotFound("opening")
+            result = opening.step(state, await build(state), now)
+            if not result.entries:
+                return result.answer, result.state
+            stored = await self.book.append(
+                opening_id, state.seq, result.state, result.entries, now
+            )
+            if stored is not None:
+                self.chainer.poke(opening_id)
+                return result.answer, result.state
+        raise Conflict("系统繁忙，请重试", "the opening is busy; try again")
+
+    async def command(self, opening_id: str, command: OpeningCommand) -> dict[str, Any]:
+        async def build(state: OpeningState) -> OpeningCommand:
+            return command
+
+        answer, _ = await self.decide(opening_id, build)
+        return answer
+
+    # ---- the host's setup ------------------------------------------------------------
+
+    async def create(self, raw: object) -> str:
+        config = OpeningConfig.parse(raw)
+        opening_id = "op" + secrets.token_hex(5)
+        now, _ = await self.book.load(opening_id)
+        made = opening.create(config, now)
+        if await self.book.append(opening_id, 0, made.state, made.entries, now) is None:
+            raise Conflict("开标项目已存在", "opening exists")
+        self.chainer.poke(opening_id)
+        return opening_id
+
+    async def register(self, opening_id: str, raw: object) -> dict[str, Any]:
+        name = _object(raw).get("name")
+        bidder_id, token = "t" + secrets.token_hex(6), secrets.token_urlsafe(24)
+        for _ in range(PLATE_TRIES):
+            plate = str(secrets.randbelow(9900) + 100)
+            command = RegisterTenderer(bidder_id=bidder_id, plate=plate, name=name)  # type: ignore[arg-type]
+            answer = await self.command(opening_id, command)
+            if answer.get("accepted"):
+                await self.book.add_token(opening_id, token, bidder_id)
+                return {"bidder_id": bidder_id, "plate": plate, "token": token}
+            if answer.get("code") != "CONFLICT":
+                raise refusal(answer)
+        raise Conflict("号牌已用尽", "no free plate left")
+
+    async def bidder(self, opening_id: str, token: str | None) -> str:
+        found = await self.book.bidder_for_token(opening_id, token) if token else None
+        if found is None:
+            raise Unauthorized() if await self.book.exists(opening_id) else NotFound("opening")
+        return found
+
+    # ---- bidders ---------------------------------------------------------------------
+
+    async def submit(self, opening_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
+        """An envelope sealed on the bidder's side: nonce, ciphertext (base64) and the
+        commitment to its key (hex). Kept only if the rules accept it."""
+        body = _object(raw)
+        nonce, sealed = _b64(body, "nonce", 64), _b64(body, "ciphertext", MAX_ENVELOPE)
+        made = digest(nonce, sealed)
+        command = Submit(bidder_id=bidder_id, digest=made, commitment=body.get("commitment"),  # type: ignore[arg-type]
+                         size=len(sealed))  # fmt: skip
+        await self.book.put_envelope(opening_id, made, nonce, sealed)
+        answer, state = await self.decide(opening_id, _fixed(command))
+        kept = state.tenderers.get(bidder_id)
+        if not answer.get("accepted") and (kept is None or kept.envelope != made):
+            await self.book.drop_envelope(opening_id, made)
+        return answer
+
+    async def act(
+        self, opening_id: str, kind: str, message: dict[str, Any], bidder_id: str | None
+    ) -> dict[str, Any]:
+        """A command from a bidder (`bidder_id`) or the host (None), as sent."""
+        host = bidder_id is None
+        if (kind in BIDDER_COMMANDS and host) or (kind in HOST_COMMANDS and not host):
+            raise Forbidden()
+        if kind == "decrypt":
+            assert bidder_id is not None
+            key = message.get("key")
+            return (await self.decide(opening_id, self._decrypt(opening_id, bidder_id, key)))[0]
+        if kind == "backup":
+            plate, key = message.get("plate"), message.get("key")
+            return (await self.decide(opening_id, self._backup(opening_id, plate, key)))[0]
+        return await self.command(opening_id, _command(kind, message, bidder_id))
+
+    def _decrypt(self, opening_id: str, bidder_id: str, key: object) -> Build:
+        async def build(state: OpeningState) -> OpeningCommand:
+            bid, reason = await self._open(opening_id, state, bidder_id, key)
+            return Decrypt(bidder_id=bidder_id, key=str(key), bid=bid, reason=reason)
+
+        return build
+
+    def _backup(self, opening_id: str, plate: object, key: object) -> Build:
+        async def build(state: OpeningState) -> OpeningCommand:
+            found = next((t for t in state.tenderers.values() if t.plate == plate), None)
+            if found is None:
+                raise NotFound("bidder")
+            bid, reason = await self._open(opening_id, state, found.bidder_id, key)
+            return Backup(plate=found.plate, key=str(key), bid=bid, reason=reason)
+
+        return build
+
+    async def _open(
+        self, opening_id: str, state: OpeningState, bidder_id: str, key: object
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """Open the bidder's envelope with `key`: (the bid, None) or (None, the reason)."""
+        if not isinstance(key, str) or len(key) > MAX_KEY_TEXT:
+            raise BadMessage("key", "须为 base64 文本", "must be base64 text")
+        tenderer = state.tenderers.get(bidder_id)
+        if tenderer is None or tenderer.envelope is None or tenderer.commitment is None:
+            return None, "NO_ENVELOPE"
+        sealed = await self.book.envelope(opening_id, tenderer.envelope)
+        if sealed is None:
+            return None, "NO_ENVELOPE"
+        try:
+            opened = open_envelope(opening_id, bidder_id, tenderer.commitment, *sealed,
+                                   decode_key(key))  # fmt: skip
+        except EnvelopeFailure as failure:
+            return None, failure.reason
+        return opened, None
+
+    # ---- reading ---------------------------------------------------------------------
+
+    async def tick(self, opening_id: str) -> OpeningState:
+        return (await self.decide(opening_id, _fixed(Tick())))[1]
+
+    async def snapshot(self, opening_id: str, bidder_id: str | None = None) -> dict[str, Any]:
+        state = await self.tick(opening_id)  # a read also moves the opening past deadlines
+        now, _ = await self.book.load(opening_id)
+        return view(state, now, bidder_id)
+
+    async def record(self, opening_id: str) -> dict[str, Any]:
+        """The 开标记录表 as issued (its hash is in the log), with confirmations since."""
+        if not await self.book.exists(opening_id):
+            raise NotFound("opening")
+        entries = [unpack(raw) for raw in await self.logs.log(opening_id)]
+        issued = next((e for e in reversed(entries) if e["kind"] == "record"), None)
+        if issued is None:
+            raise Conflict("开标记录表尚未生成", "the record has not been issued yet")
+        confirmations = [
+            {"plate": e["plate"], "session": e["session"], "at": e["ts"]}
+            for e in entries
+            if e["kind"] == "confirmed"
+        ]
+        objections = [
+            {k: e[k] for k in ("kind", "seq", "ts", "plate", "objection_id", "text") if k in e}
+            for e in entries
+            if e["kind"] in ("objection", "reply")
+        ]
+        return {
+            "record": issued["record"], "record_hash": issued["record_hash"],
+            "record_seq": issued["seq"], "confirmations": confirmations,
+            "objections": objections,
+        }  # fmt: skip
+
+
+def view(state: OpeningState, now: int, bidder_id: str | None) -> dict[str, Any]:
+    """What anyone may see of an opening now; names only once published."""
+    c = state.config
+    published = state.phase not in ("scheduled", "sign_in", "aborted")
+    shown: dict[str, Any] = {
+        "phase": state.phase, "deadline": state.deadline, "seq": state.seq,
+        "title": c.title, "bid_deadline": c.bid_deadline,
+        "decrypt_window_s": c.decrypt_window_s, "min_bidders": c.min_bidders,
+        "paused": state.paused_left is not None, "window_closed": state.window_closed,
+        "session": state.session, "record_hash": state.record_hash, "server_now": now,
+    }  # fmt: skip
+    if state.phase != "scheduled":
+        shown["envelopes"] = sum(t.envelope is not None for t in state.tenderers.values())
+        shown["signed_in"] = sum(t.signed_in is not None for t in state.tenderers.values())
+    if published:
+        shown["bidders"] = [
+            {"plate": t.plate, "name": t.name, "status": t.status, "side": t.side}
+            for t in sorted(state.tenderers.values(), key=lambda t: t.plate)
+            if t.valid
+        ]
+    mine = state.tenderers.get(bidder_id or "")
+    if mine is not None:
+        shown["me"] = {
+            "plate": mine.plate, "envelope": mine.envelope, "signed_in": mine.signed_in,
+            "status": mine.status, "side": mine.side, "confirmed": mine.confirmed,
+        }  # fmt: skip
+    return shown
+
+
+def refusal(answer: dict[str, Any]) -> Exception:
+    """The error for an answer the rules or the store refused."""
+    code = answer.get("code", "")
+    if code in REFUSAL_CODES:
+        return Refused(code)
+    if code == "CONFLICT":
+        return Conflict("与已有数据冲突", "conflicts with existing data")
+    return NotFound("bidder")
+
+
+def _fixed(command: OpeningCommand) -> Build:
+    async def build(state: OpeningState) -> OpeningCommand:
+        return command
+
+    return build
+
+
+def _command(kind: str, m: dict[str, Any], bidder_id: str | None) -> OpeningCommand:
+    """A bidder's or the host's command from its message; the command checks its fields."""
+    who = bidder_id or ""
+    match kind:
+        case "sign_in":
+            return SignIn(bidder_id=who)
+        case "confirm":
+            return Confirm(bidder_id=who)
+        case "object":
+            return Object(bidder_id=who, text=m.get("text"))  # type: ignore[arg-type]
+        case "advance":
+            return Advance(to=m.get("to"))
+        case "pause":
+            return Pause()
+        case "resume":
+            return Resume()
+        case "fault":
+            return Fault(plate=str(m.get("plate")), note=m.get("note"))  # type: ignore[arg-type]
+        case "reply":
+            return Reply(objection_id=m.get("objection_id"), text=m.get("text"))  # type: ignore[arg-type]
+        case "reopen":
+            return Reopen(reason=m.get("reason"))  # type: ignore[arg-type]
+    raise BadMessage("type", "未知的消息类型", "unknown message type")
+
+
+def _object(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise BadMessage("body", "须为 JSON 对象", "must be a JSON object")
+    return raw
+
+
+def _b64(body: dict[str, Any], name: str, limit: int) -> bytes:
+    value = body.get(name)
+    if not isinstance(value, str) or len(value) > (limit + 2) // 3 * 4:
+        raise BadMessage(
+            name, f"须为不超过 {limit} 字节的 base64", f"must be base64, ≤{limit} bytes"
+        )
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadMessage(name, "不是合法的 base64", "is not valid base64") from None
+    if not decoded:
+        raise BadMessage(name, "不能为空", "must not be empty")
+    return decoded
