@@ -21,9 +21,12 @@ from server.bidbook import BidBook
 from server.http import routes
 from server.limits import Limits
 from server.metrics import Metrics
+from server.openbook import OpeningBook
+from server.openings import OpeningService
 from server.service import Service
 from server.timer import Timer
-from server.ws import Rooms, lot_socket
+from server.venues import LotVenue, OpeningVenue
+from server.ws import Rooms, lot_socket, opening_socket
 from server.wsproto import RawWebSocketProtocol
 from streaming.hub import Hub
 
@@ -68,13 +71,15 @@ def create_app(
         if isinstance(client, RedisCluster):
             await client.initialize()
         service = Service(BidBook(client), admin_token, limits, Metrics())
+        openings = OpeningService(OpeningBook(client), service.book, service.chainer)
         listener = subscriber(client, redis_url)
-        app.state.service = service
+        app.state.service, app.state.openings = service, openings
+        app.state.venues = {"lot": LotVenue(service), "opening": OpeningVenue(service, openings)}
         app.state.hub = Hub(listener, service.book, service.metrics)
         app.state.rooms = Rooms()
         task = None
         if timer:
-            task = asyncio.create_task(Timer(service.book, service.chainer.poke).run())
+            task = asyncio.create_task(Timer(service.book, service.chainer.poke, openings).run())
         try:
             yield
         finally:
@@ -92,6 +97,7 @@ def create_app(
         *routes,
         Route("/metrics", metrics),
         WebSocketRoute("/ws/lots/{lot}", lot_socket),
+        WebSocketRoute("/ws/openings/{opening}", opening_socket),
     ]
     return Starlette(routes=every, lifespan=lifespan)
 

@@ -65,10 +65,10 @@ class OpeningBook:
         appended = await self._append(keys=[keys["opening"], keys["log"]], args=args)
         if not appended:
             return None
-        await self._track_due(opening_id, state.deadline)
+        await self.track_due(opening_id, state.deadline)
         return Stored(raws)
 
-    async def _track_due(self, opening_id: str, deadline: int | None) -> None:
+    async def track_due(self, opening_id: str, deadline: int | None) -> None:
         if deadline is None:
             await self.client.zrem(OPENING_DUE_KEY, opening_id)
         else:

@@ -94,12 +94,19 @@ class Service:
     async def decide(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """One bidder command, batched with any others arriving on the lot; returns its
         answer. RateLimited (nothing decided) when the bidder sends too fast."""
-        if not self._limiter.take((lot_id, args["bidder_id"])):
-            self.metrics.decisions.labels(name, "RATE_LIMITED").inc()
+        if not self.within_rate(lot_id, args["bidder_id"], name):
             raise RateLimited()
         answer = await self.batcher.submit(lot_id, name, args)
         self.metrics.decisions.labels(name, answer.get("code", "ACCEPTED")).inc()
         return answer
+
+    def within_rate(self, venue_id: str, bidder_id: str, name: str) -> bool:
+        """Take one from the bidder's bucket (lots and openings alike); False, counted,
+        when it is empty and the command must be refused unread."""
+        if self._limiter.take((venue_id, bidder_id)):
+            return True
+        self.metrics.decisions.labels(name, "RATE_LIMITED").inc()
+        return False
 
     def _logged(self, lot_id: str, reply: Reply) -> None:
         if reply.raw_entries:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from server.bidbook import DUE_KEY, BidBook
+from server.openings import OpeningService
 
 __all__ = ["Timer"]
 
@@ -23,9 +24,15 @@ MAX_WAIT_S = 0.25  # how long another process's new deadline may wait to be seen
 
 
 class Timer:
-    def __init__(self, book: BidBook, on_entries: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        book: BidBook,
+        on_entries: Callable[[str], None],
+        openings: OpeningService | None = None,
+    ) -> None:
         self.book = book
         self.on_entries = on_entries
+        self.openings = openings
         self.ticks = 0
 
     async def run(self) -> None:
@@ -52,6 +59,22 @@ class Timer:
             else:
                 await self.book.client.zadd(DUE_KEY, {lot_id: deadline})
         upcoming = await self.book.next_due()
+        if self.openings is not None:
+            upcoming = _earliest(upcoming, await self._tick_openings(now))
         if upcoming is None:
             return MAX_WAIT_S
         return min(MAX_WAIT_S, max(0.002, (upcoming - now) / 1000))
+
+    async def _tick_openings(self, now: int) -> int | None:
+        """Tick every opening past its deadline; return the next opening deadline."""
+        assert self.openings is not None
+        book = self.openings.book
+        for opening_id in await book.due(now):
+            state = await self.openings.tick(opening_id)  # entries are chained and published
+            self.ticks += 1
+            await book.track_due(opening_id, state.deadline)  # mends a stale due set
+        return await book.next_due()
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)

@@ -1,4 +1,4 @@
-"""`/ws/lots/{lot}`: one connection's life, from hello to close.
+"""`/ws/lots/{lot}` and `/ws/openings/{opening}`: one connection's life, hello to close.
 
 A connection says `hello` (with a token to act, with `since` to catch up), gets `welcome`,
 then every event after `since` from the log, then live events from the hub, with no gap and
@@ -24,12 +24,13 @@ from auction.errors import REFUSAL_CODES, BadMessage, Forbidden, NotFound, OpenB
 from server.bidbook import unpack
 from server.limits import Bucket
 from server.service import Service
+from server.venues import Venue
 from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.codec import JSON, Close, Codec, negotiate
 from streaming.hub import Hub, audience, encode_event
 from streaming.outbox import Frame, Outbox
 
-__all__ = ["Rooms", "lot_socket"]
+__all__ = ["Rooms", "lot_socket", "opening_socket"]
 
 log = structlog.get_logger("openbid.ws")
 REPLAY_CHUNK = 1000
@@ -64,8 +65,11 @@ class Rooms:
 class Connection:
     """One client: implements the hub's Member."""
 
-    def __init__(self, ws: WebSocket, codec: Codec, lot_id: str, service: Service) -> None:
+    def __init__(
+        self, ws: WebSocket, codec: Codec, lot_id: str, service: Service, venue: Venue
+    ) -> None:
         self.ws, self.codec, self.lot_id, self.service = ws, codec, lot_id, service
+        self.venue = venue  # a lot or an opening; `lot_id` is either's id
         self.role = "public"
         self.plate: str | None = None
         self.bidder_id: str | None = None
@@ -169,9 +173,9 @@ class Connection:
             raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
         await self._authenticate(token)
         await hub.join(self.lot_id, self)
-        snapshot = await self.service.snapshot(self.lot_id)
+        snapshot = await self.venue.snapshot(self.lot_id, self.bidder_id)
         floor = snapshot["seq"]
-        welcome = {"type": "welcome", "role": self.role, "seq": floor, "lot": snapshot}
+        welcome = {"type": "welcome", "role": self.role, "seq": floor, self.venue.name: snapshot}
         if self.plate is not None:
             welcome |= {"plate": self.plate, "bidder_id": self.bidder_id}
         await self._send(self.codec.encode(welcome | {"server_now": snapshot["server_now"]}))
@@ -185,14 +189,15 @@ class Connection:
     async def _authenticate(self, token: str | None) -> None:
         service = self.service
         if token is None:
-            if not await service.book.exists(self.lot_id):
-                raise NotFound("lot")
+            if not await self.venue.exists(self.lot_id):
+                raise NotFound(self.venue.name)
         elif service.is_admin(token):
             self.role = "admin"
+            if not await self.venue.exists(self.lot_id):
+                raise NotFound(self.venue.name)
         else:
-            self.bidder_id = await service.bidder(self.lot_id, token)
-            found = await service.book.bidder(self.lot_id, self.bidder_id)
-            self.role, self.plate = "bidder", found["plate"] if found else None
+            self.bidder_id, self.plate = await self.venue.bidder(self.lot_id, token)
+            self.role = "bidder"
             await service.claim_session(self.lot_id, self.bidder_id, self.session)
             await hub_of(self.ws).kick(self.lot_id, self.bidder_id, self.session)
 
@@ -220,7 +225,7 @@ class Connection:
             if type(t) not in (int, float):
                 raise BadMessage("t", "须为数字", "must be a number")
             await self.reply({"type": "pong", "t": t, "server_now": await self._now()})
-        elif kind in ("bid", "continue", "accept"):
+        elif kind in self.venue.commands:
             await self._act(kind, message)
         elif kind == "hello":
             raise BadMessage("type", "已经 hello 过了", "hello was already said")
@@ -231,15 +236,15 @@ class Connection:
         bid_id = message.get("bid_id") if kind == "bid" else None
         about = {"bid_id": bid_id} if kind == "bid" else {"command": kind}
         try:
-            if self.role != "bidder" or self.bidder_id is None:
+            if self.role == "public":
                 raise Forbidden()
-            if not await self.service.session_is_current(self.lot_id, self.bidder_id, self.session):
+            current = self.bidder_id is None or await self.service.session_is_current(
+                self.lot_id, self.bidder_id, self.session
+            )
+            if not current:
                 self.replaced()
                 return
-            if kind == "bid":
-                answer = await self.service.bid(self.lot_id, self.bidder_id, message)
-            else:
-                answer = await self.service.simple(self.lot_id, self.bidder_id, kind)
+            answer = await self.venue.act(self.lot_id, kind, message, self.role, self.bidder_id)
         except OpenBidError as error:
             self.service.metrics.bad_frames.labels(error.code).inc()
             body = error.to_dict(self.language)
@@ -269,6 +274,14 @@ def _origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
 
 
 async def lot_socket(ws: WebSocket) -> None:
+    await _room_socket(ws, ws.app.state.venues["lot"], ws.path_params["lot"])
+
+
+async def opening_socket(ws: WebSocket) -> None:
+    await _room_socket(ws, ws.app.state.venues["opening"], ws.path_params["opening"])
+
+
+async def _room_socket(ws: WebSocket, venue: Venue, venue_id: str) -> None:
     service: Service = ws.app.state.service
     rooms: Rooms = ws.app.state.rooms
     offered = ws.scope.get("subprotocols") or []
@@ -280,7 +293,7 @@ async def lot_socket(ws: WebSocket) -> None:
     if rooms.closing or len(rooms.open) >= service.limits.max_connections:
         await ws.close(Close.GOING_AWAY if rooms.closing else Close.TRY_LATER, "server full")
         return
-    conn = Connection(ws, codec, ws.path_params["lot"], service)
+    conn = Connection(ws, codec, venue_id, service, venue)
     rooms.open.add(conn)
     try:
         await _serve(conn, hub_of(ws))
