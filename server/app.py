@@ -22,6 +22,7 @@ from server.http import routes
 from server.limits import Limits
 from server.metrics import Metrics
 from server.openbook import OpeningBook
+from server.opening_http import opening_routes
 from server.openings import OpeningService
 from server.service import Service
 from server.timer import Timer
@@ -95,6 +96,7 @@ def create_app(
 
     every = [
         *routes,
+        *opening_routes,
         Route("/metrics", metrics),
         WebSocketRoute("/ws/lots/{lot}", lot_socket),
         WebSocketRoute("/ws/openings/{opening}", opening_socket),

@@ -17,41 +17,44 @@ from starlette.routing import Route
 from auction.errors import BadMessage, OpenBidError, Refused
 from server.service import Service
 
-__all__ = ["routes"]
+__all__ = ["errors", "json_response", "now_of", "read_json", "routes", "service_of", "token_of"]
 
 MAX_BODY = 64 * 1024
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
 
-def _token(request: Request) -> str | None:
+def token_of(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise BadMessage("body", "请求体过大", f"larger than {MAX_BODY} bytes")
+async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
+    """The JSON body, read no further than `limit` bytes."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise BadMessage("body", "请求体过大", f"larger than {limit} bytes")
     try:
         return json.loads(raw or b"null")
     except ValueError:
         raise BadMessage("body", "不是合法的 JSON", "is not valid JSON") from None
 
 
-async def _now(request: Request) -> int:
-    return await _service(request).book.server_time()
+async def now_of(request: Request) -> int:
+    return await service_of(request).book.server_time()
 
 
-def _json(request: Request, body: dict[str, Any], status: int = 200) -> Response:
+def json_response(request: Request, body: dict[str, Any], status: int = 200) -> Response:
     return JSONResponse(body, status_code=status)
 
 
-def _errors(handler: Handler) -> Handler:
+def errors(handler: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
@@ -59,52 +62,54 @@ def _errors(handler: Handler) -> Handler:
             body = error.to_dict(request.headers.get("accept-language"))
             if isinstance(error, Refused):
                 body["accepted"] = False
-            return JSONResponse(body | {"server_now": await _now(request)}, error.http_status)
+            return JSONResponse(body | {"server_now": await now_of(request)}, error.http_status)
 
     return wrapped
 
 
 async def health(request: Request) -> Response:
-    return _json(request, {"ok": True, "server_now": await _now(request)})
+    return json_response(request, {"ok": True, "server_now": await now_of(request)})
 
 
 async def create_lot(request: Request) -> Response:
-    service = _service(request)
-    service.require_admin(_token(request))
-    lot_id = await service.create_lot(await _body(request))
-    return _json(request, {"lot_id": lot_id}, 201)
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    lot_id = await service.create_lot(await read_json(request))
+    return json_response(request, {"lot_id": lot_id}, 201)
 
 
 async def lot(request: Request) -> Response:
-    return _json(request, await _service(request).snapshot(request.path_params["lot"]))
+    return json_response(request, await service_of(request).snapshot(request.path_params["lot"]))
 
 
 async def register(request: Request) -> Response:
-    service = _service(request)
-    service.require_admin(_token(request))
-    made = await service.register(request.path_params["lot"], await _body(request))
-    return _json(request, made, 201)
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    made = await service.register(request.path_params["lot"], await read_json(request))
+    return json_response(request, made, 201)
 
 
 async def deposit(request: Request) -> Response:
-    service = _service(request)
-    service.require_admin(_token(request))
+    service = service_of(request)
+    service.require_admin(token_of(request))
     lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
-    return _json(request, await service.deposit(lot_id, bidder_id, await _body(request)))
+    return json_response(
+        request, await service.deposit(lot_id, bidder_id, await read_json(request))
+    )
 
 
 def _bidder_command(name: str) -> Handler:
     async def handle(request: Request) -> Response:
-        service, lot_id = _service(request), request.path_params["lot"]
-        bidder_id = await service.bidder(lot_id, _token(request))
+        service, lot_id = service_of(request), request.path_params["lot"]
+        bidder_id = await service.bidder(lot_id, token_of(request))
         if name == "bid":
-            answer = await service.bid(lot_id, bidder_id, await _body(request))
+            answer = await service.bid(lot_id, bidder_id, await read_json(request))
         else:
             answer = await service.simple(lot_id, bidder_id, name)
         if not answer.get("accepted"):  # a refusal: the decision's own seq and time go along
             message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
-            return _json(request, message | answer, 409)
-        return _json(request, answer)
+            return json_response(request, message | answer, 409)
+        return json_response(request, answer)
 
     return handle
 
@@ -113,32 +118,32 @@ async def events(request: Request) -> Response:
     since = request.query_params.get("since", "0")
     if not since.isdigit():
         raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
-    found = await _service(request).events(request.path_params["lot"], int(since))
-    return _json(request, {"events": found, "server_now": await _now(request)})
+    found = await service_of(request).events(request.path_params["lot"], int(since))
+    return json_response(request, {"events": found, "server_now": await now_of(request)})
 
 
 async def result(request: Request) -> Response:
-    service = _service(request)
-    shown = await service.result(request.path_params["lot"], service.is_admin(_token(request)))
-    return _json(request, shown | {"server_now": await _now(request)})
+    service = service_of(request)
+    shown = await service.result(request.path_params["lot"], service.is_admin(token_of(request)))
+    return json_response(request, shown | {"server_now": await now_of(request)})
 
 
 async def audit(request: Request) -> Response:
-    service = _service(request)
-    service.require_admin(_token(request))
-    return _json(request, await service.audit(request.path_params["lot"]))
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    return json_response(request, await service.audit(request.path_params["lot"]))
 
 
 routes = [
-    Route("/api/health", _errors(health)),
-    Route("/api/lots", _errors(create_lot), methods=["POST"]),
-    Route("/api/lots/{lot}", _errors(lot)),
-    Route("/api/lots/{lot}/bidders", _errors(register), methods=["POST"]),
-    Route("/api/lots/{lot}/bidders/{bidder_id}/deposit", _errors(deposit), methods=["POST"]),
-    Route("/api/lots/{lot}/bids", _errors(_bidder_command("bid")), methods=["POST"]),
-    Route("/api/lots/{lot}/continue", _errors(_bidder_command("continue")), methods=["POST"]),
-    Route("/api/lots/{lot}/accept", _errors(_bidder_command("accept")), methods=["POST"]),
-    Route("/api/lots/{lot}/events", _errors(events)),
-    Route("/api/lots/{lot}/result", _errors(result)),
-    Route("/api/lots/{lot}/audit", _errors(audit)),
+    Route("/api/health", errors(health)),
+    Route("/api/lots", errors(create_lot), methods=["POST"]),
+    Route("/api/lots/{lot}", errors(lot)),
+    Route("/api/lots/{lot}/bidders", errors(register), methods=["POST"]),
+    Route("/api/lots/{lot}/bidders/{bidder_id}/deposit", errors(deposit), methods=["POST"]),
+    Route("/api/lots/{lot}/bids", errors(_bidder_command("bid")), methods=["POST"]),
+    Route("/api/lots/{lot}/continue", errors(_bidder_command("continue")), methods=["POST"]),
+    Route("/api/lots/{lot}/accept", errors(_bidder_command("accept")), methods=["POST"]),
+    Route("/api/lots/{lot}/events", errors(events)),
+    Route("/api/lots/{lot}/result", errors(result)),
+    Route("/api/lots/{lot}/audit", errors(audit)),
 ]

@@ -203,9 +203,13 @@ class Service:
         """The full hash-chained log, as `openbid verify` reads it."""
         if not await self.book.exists(lot_id):
             raise NotFound("lot")
-        seq, head = await self.chainer.catch_up(lot_id)
-        raws = await self.book.log(lot_id)
-        hashes = await self.book.chain_hashes(lot_id)
+        return await self.export_log(lot_id)
+
+    async def export_log(self, log_id: str) -> dict[str, Any]:
+        """A lot's or an opening's log, chained up to now, each entry raw and readable."""
+        seq, head = await self.chainer.catch_up(log_id)
+        raws = await self.book.log(log_id)
+        hashes = await self.book.chain_hashes(log_id)
         rows = []
         for raw in raws[:seq]:
             entry = unpack(raw)
@@ -217,7 +221,7 @@ class Service:
                     "entry": entry,
                 }
             )
-        return {"format": AUDIT_FORMAT, "lot_id": lot_id, "head": head, "entries": rows}
+        return {"format": AUDIT_FORMAT, "lot_id": log_id, "head": head, "entries": rows}
 
 
 def _object(raw: object) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auction.audit import Discrepancy, genesis, link, replay
+from auction.opening_audit import replay_opening
 from server.bidbook import unpack
 from server.service import AUDIT_FORMAT
 
@@ -44,6 +45,8 @@ def verify_document(document: Any) -> str:
         entries.append(entry)
     if previous != (document.get("head") or genesis(str(lot_id))):
         raise Discrepancy(len(rows), "the chain does not end at the exported head")
+    if document.get("kind") == "opening":
+        return _verify_opening(str(lot_id), entries, document.get("envelopes") or {}, previous)
     state = replay(entries)
     outcome = state.outcome or f"open, in phase {state.phase}"
     return f"ok: lot {lot_id}, {len(entries)} entries, chain head {previous[:16]}…, {outcome}"
@@ -58,3 +61,18 @@ def _decode(row: Any, number: int) -> tuple[bytes, dict[str, Any]]:
     if not isinstance(entry, dict):
         raise Discrepancy(number, "the raw entry is not a map")
     return raw, entry
+
+
+def _verify_opening(opening_id: str, entries: list[Any], sealed: Any, head: str) -> str:
+    envelopes = {}
+    for digest, row in dict(sealed).items():
+        try:
+            envelopes[digest] = (
+                base64.b64decode(row["nonce"]),
+                base64.b64decode(row["ciphertext"]),
+            )
+        except Exception:
+            raise Discrepancy(0, f"envelope {digest} does not decode") from None
+    state = replay_opening(opening_id, entries, envelopes)
+    return (f"ok: opening {opening_id}, {len(entries)} entries, chain head {head[:16]}…, "
+            f"phase {state.phase}")  # fmt: skip

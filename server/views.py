@@ -1,7 +1,8 @@
 """What each audience may see of a lot: public events, the snapshot, the result.
 
-Public viewers get only entries marked public, without the client's own `bid_id`; never a
-bidder's name, never the reserve before the `closed` entry reveals it. A bidder also sees
+Public viewers get only entries marked public, without the client's own `bid_id` (nor, in
+an opening, a handed-over key or a bid before the read-out); never a bidder's name, never
+the reserve before the `closed` entry reveals it. A bidder also sees
 its own private entries (its refusals, deposits, sealed bid) and its own `bid_id`s; the
 admin sees every entry.
 """
@@ -15,7 +16,7 @@ from auction.config import LotConfig
 
 __all__ = ["admin_event", "bidder_event", "public_event", "result", "snapshot"]
 
-_PRIVATE_FIELDS = ("pub", "bid_id")
+_PRIVATE_FIELDS = ("pub", "bid_id", "key", "bid")  # key, bid: an opening's, until 唱标
 
 
 def public_event(entry: dict[str, Any]) -> dict[str, Any] | None:

@@ -20,13 +20,16 @@ Message = dict[str, Any]
 class Client:
     def __init__(self, ws: ClientConnection, codec: Codec) -> None:
         self.ws, self.codec = ws, codec
+        self.received: list[Message] = []  # every message so far, in order
 
     async def send(self, message: Message) -> None:
         await self.ws.send(self.codec.encode(message))
 
     async def recv(self) -> Message:
         async with asyncio.timeout(TIMEOUT):
-            return self.codec.decode(await self.ws.recv())
+            message = self.codec.decode(await self.ws.recv())
+        self.received.append(message)
+        return message
 
     async def until(self, match: Callable[[Message], bool]) -> list[Message]:
         """Every message up to and including the first that matches."""
@@ -46,15 +49,20 @@ class Client:
         return await self.recv()
 
 
-def ws_url(base: str, lot_id: str) -> str:
-    return base.replace("http://", "ws://") + f"/ws/lots/{lot_id}"
+def ws_url(base: str, lot_id: str, room: str = "lots") -> str:
+    return base.replace("http://", "ws://") + f"/ws/{room}/{lot_id}"
 
 
 @asynccontextmanager
 async def client(
-    base: str, lot_id: str, subprotocol: str = "openbid.msgpack.v1", **options: Any
+    base: str,
+    lot_id: str,
+    subprotocol: str = "openbid.msgpack.v1",
+    room: str = "lots",
+    **options: Any,
 ) -> AsyncIterator[Client]:
+    """A client of `/ws/{room}/{lot_id}`: room "lots" or "openings"."""
     async with connect(
-        ws_url(base, lot_id), subprotocols=[Subprotocol(subprotocol)], **options
+        ws_url(base, lot_id, room), subprotocols=[Subprotocol(subprotocol)], **options
     ) as ws:
         yield Client(ws, CODECS[subprotocol])

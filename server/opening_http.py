@@ -1,0 +1,136 @@
+"""The opening's HTTP API (不见面开标): setup by the host, envelopes from bidders, every
+WebSocket command also as `POST .../commands`, the events, the record (JSON and a printable
+page) and the audit export that `openbid verify` reads.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from auction.errors import BadMessage, NotFound, RateLimited, Refused, Unauthorized
+from server import views
+from server.bidbook import unpack
+from server.http import errors, json_response, now_of, read_json, service_of, token_of
+from server.openings import AUDIT_KIND, MAX_ENVELOPE, OpeningService
+from server.record_page import render_record
+from server.service import Service
+
+__all__ = ["opening_routes"]
+
+
+def _openings(request: Request) -> OpeningService:
+    openings: OpeningService = request.app.state.openings
+    return openings
+
+
+def _answer(request: Request, answer: dict[str, Any]) -> Response:
+    if not answer.get("accepted"):
+        message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
+        return json_response(request, message | answer, 409)
+    return json_response(request, answer)
+
+
+async def create(request: Request) -> Response:
+    service_of(request).require_admin(token_of(request))
+    opening_id = await _openings(request).create(await read_json(request))
+    return json_response(request, {"opening_id": opening_id}, 201)
+
+
+async def snapshot(request: Request) -> Response:
+    openings, opening_id = _openings(request), request.path_params["opening"]
+    token = token_of(request)
+    bidder_id = None
+    if token is not None and not service_of(request).is_admin(token):
+        bidder_id = await openings.bidder(opening_id, token)
+    return json_response(request, await openings.snapshot(opening_id, bidder_id))
+
+
+async def register(request: Request) -> Response:
+    service_of(request).require_admin(token_of(request))
+    made = await _openings(request).register(
+        request.path_params["opening"], await read_json(request)
+    )
+    return json_response(request, made, 201)
+
+
+async def envelope(request: Request) -> Response:
+    openings, opening_id = _openings(request), request.path_params["opening"]
+    bidder_id = await openings.bidder(opening_id, token_of(request))
+    body = await read_json(request, limit=MAX_ENVELOPE * 4 // 3 + 4096)
+    return _answer(request, await openings.submit(opening_id, bidder_id, body))
+
+
+async def command(request: Request) -> Response:
+    """Any WebSocket command of the opening, `{"type": ..., ...}`, by a bidder or the host."""
+    service, openings = service_of(request), _openings(request)
+    opening_id, token = request.path_params["opening"], token_of(request)
+    if token is None:
+        raise Unauthorized()
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        raise BadMessage("type", "须给出命令类型", "give the command's type")
+    bidder_id = None if service.is_admin(token) else await openings.bidder(opening_id, token)
+    if bidder_id is not None and not service.within_rate(opening_id, bidder_id, body["type"]):
+        raise RateLimited()
+    return _answer(request, await openings.act(opening_id, body["type"], body, bidder_id))
+
+
+async def events(request: Request) -> Response:
+    since = request.query_params.get("since", "0")
+    if not since.isdigit():
+        raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
+    openings, opening_id = _openings(request), request.path_params["opening"]
+    await openings.tick(opening_id)  # NotFound for an unknown opening
+    shown = (views.public_event(unpack(raw)) for raw in await openings.logs.log(opening_id))
+    found = [e for e in shown if e is not None and e["seq"] > int(since)]
+    return json_response(request, {"events": found, "server_now": await now_of(request)})
+
+
+async def record(request: Request) -> Response:
+    found = await _openings(request).record(request.path_params["opening"])
+    return json_response(request, found | {"server_now": await now_of(request)})
+
+
+async def record_page(request: Request) -> Response:
+    found = await _openings(request).record(request.path_params["opening"])
+    return HTMLResponse(render_record(found))
+
+
+async def audit(request: Request) -> Response:
+    service_of(request).require_admin(token_of(request))
+    service, opening_id = service_of(request), request.path_params["opening"]
+    return json_response(request, await export(service, _openings(request), opening_id))
+
+
+async def export(service: Service, openings: OpeningService, opening_id: str) -> dict[str, Any]:
+    """The hash-chained log with every envelope, as `openbid verify` reads it."""
+    if not await openings.book.exists(opening_id):
+        raise NotFound("opening")
+    sealed = await openings.book.envelopes(opening_id)
+    shown = {
+        digest: {"nonce": _b64(nonce), "ciphertext": _b64(body)}
+        for digest, (nonce, body) in sealed.items()
+    }
+    return await service.export_log(opening_id) | {"kind": AUDIT_KIND, "envelopes": shown}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+opening_routes = [
+    Route("/api/openings", errors(create), methods=["POST"]),
+    Route("/api/openings/{opening}", errors(snapshot)),
+    Route("/api/openings/{opening}/bidders", errors(register), methods=["POST"]),
+    Route("/api/openings/{opening}/envelopes", errors(envelope), methods=["POST"]),
+    Route("/api/openings/{opening}/commands", errors(command), methods=["POST"]),
+    Route("/api/openings/{opening}/events", errors(events)),
+    Route("/api/openings/{opening}/record", errors(record)),
+    Route("/api/openings/{opening}/audit", errors(audit)),
+    Route("/openings/{opening}/record", errors(record_page)),
+]
