@@ -1,12 +1,19 @@
-"""`openbid serve --demo`: a land auction to play with, built through the public API.
+"""`openbid serve --demo`: a land auction and a remote bid opening to play with, built
+through the public API.
 
-Fixture L1 of the rules (Baoshan, 34.38万元 start, 0.5万元 steps, 10万元 deposit), in fen:
-free bidding for five minutes from now, then 限时竞价 with a 60-second countdown.
+The lot is Fixture L1 of the rules (Baoshan, 34.38万元 start, 0.5万元 steps, 10万元 deposit),
+in fen: free bidding for five minutes from now, then 限时竞价 with a 60-second countdown.
+The opening's bid deadline is ten minutes from now; three demo bidders have sealed their
+bids as their own clients would, and the printout gives each one's token and key.
 """
 
 from __future__ import annotations
 
+import base64
+
 import httpx
+
+from auction.envelope import seal
 
 __all__ = ["seed"]
 
@@ -28,4 +35,22 @@ async def seed(base: str, admin_token: str) -> str:
             deposit = {"amount": 10_000_000, "kind": "cash", "ref": f"demo-{made['bidder_id']}"}
             await http.post(f"/api/lots/{lot}/bidders/{made['bidder_id']}/deposit", json=deposit)
             lines.append(f"  bidder plate {made['plate']}: token {made['token']}")
+        lines += await _opening(http, base, now)
         return "\n".join(lines)
+
+
+async def _opening(http: httpx.AsyncClient, base: str, now: int) -> list[str]:
+    config = {"title": "某市政道路工程施工（演示标段）", "bid_deadline": now + 600_000,
+              "decrypt_window_s": 1800, "min_bidders": 3}  # fmt: skip
+    opening = (await http.post("/api/openings", json=config)).json()["opening_id"]
+    lines = [f"demo opening {opening}: {base}/api/openings/{opening}"]
+    prices = {"演示投标人甲": 41_980_000_00, "演示投标人乙": 42_350_000_00,
+              "演示投标人丙": 40_770_000_00}  # fmt: skip
+    for name, price in prices.items():
+        made = (await http.post(f"/api/openings/{opening}/bidders", json={"name": name})).json()
+        sealed = seal(opening, made["bidder_id"], {"price": price, "duration_days": 540}, None)
+        auth = {"authorization": f"Bearer {made['token']}"}
+        await http.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(), headers=auth)
+        key = base64.b64encode(sealed.key).decode()
+        lines.append(f"  bidder plate {made['plate']}: token {made['token']} key {key}")
+    return lines
