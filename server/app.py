@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -27,8 +28,10 @@ from server.openings import OpeningService
 from server.service import Service
 from server.timer import Timer
 from server.venues import LotVenue, OpeningVenue
+from server.webrtc_http import webrtc_routes
 from server.ws import Rooms, lot_socket, opening_socket
 from server.wsproto import RawWebSocketProtocol
+from streaming.broadcast import Studio
 from streaming.hub import Hub
 
 __all__ = ["POOL_SIZE", "Server", "connect", "create_app", "server_config"]
@@ -62,9 +65,15 @@ async def metrics(request: Request) -> Response:
 
 
 def create_app(
-    redis_url: str, admin_token: str, *, timer: bool = True, limits: Limits | None = None
+    redis_url: str,
+    admin_token: str,
+    *,
+    timer: bool = True,
+    limits: Limits | None = None,
+    data_dir: Path = Path("openbid-data"),
 ) -> Starlette:
-    """The app; it connects on startup. `timer=False` is for tests that drive time."""
+    """The app; it connects on startup. `timer=False` is for tests that drive time;
+    `data_dir` holds the livestream recordings."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,6 +87,7 @@ def create_app(
         app.state.venues = {"lot": LotVenue(service), "opening": OpeningVenue(service, openings)}
         app.state.hub = Hub(listener, service.book, service.metrics)
         app.state.rooms = Rooms()
+        app.state.studio = Studio(data_dir)
         task = None
         if timer:
             task = asyncio.create_task(Timer(service.book, service.chainer.poke, openings).run())
@@ -85,6 +95,7 @@ def create_app(
             yield
         finally:
             await app.state.rooms.shutdown(SHUTDOWN_GRACE_S)
+            await app.state.studio.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -97,6 +108,7 @@ def create_app(
     every = [
         *routes,
         *opening_routes,
+        *webrtc_routes,
         Route("/metrics", metrics),
         WebSocketRoute("/ws/lots/{lot}", lot_socket),
         WebSocketRoute("/ws/openings/{opening}", opening_socket),

@@ -84,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     configure_logs()
     limits = Limits(origins=tuple(args.allow_origin))
-    app = create_app(url, token, limits=limits)
+    app = create_app(url, token, limits=limits, data_dir=args.data_dir)
     server = Server(app, args.host, args.port, limits)
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():

@@ -52,7 +52,8 @@ async def serving(
     """The real app on `redis_url`, served by uvicorn on a free port, timer running;
     yields its base URL. `plain`: stock uvicorn, so the app has only ASGI to send with."""
     port = free_port()
-    app = create_app(redis_url, ADMIN, limits=limits)
+    data = tempfile.TemporaryDirectory(prefix="openbid-test-")
+    app = create_app(redis_url, ADMIN, limits=limits, data_dir=Path(data.name))
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))
     else:
@@ -66,6 +67,7 @@ async def serving(
     finally:
         server.should_exit = True
         await task
+        data.cleanup()
 
 
 @pytest.fixture(scope="session")

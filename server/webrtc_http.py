@@ -1,0 +1,116 @@
+"""The livestream's signalling, and an opening's archive as one download.
+
+`POST /api/openings/{id}/webrtc/publish` (the host, admin token) and `.../webrtc/watch`
+(anyone) take `{"sdp", "type": "offer"}` and answer the same way; `.../webrtc/stop` (the
+host) ends the stream and closes its recording. `GET .../archive`
+(admin) is a zip of the audit export (with the envelopes), the record (JSON and printable
+page) and every recording of the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCSessionDescription
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from auction.errors import BadMessage, Conflict, NotFound
+from server.http import errors, json_response, read_json, service_of, token_of
+from server.opening_http import export
+from server.openings import OpeningService
+from server.record_page import render_record
+from streaming.broadcast import Studio
+
+__all__ = ["webrtc_routes"]
+
+MAX_SDP = 16 * 1024
+
+
+def _studio(request: Request) -> Studio:
+    studio: Studio = request.app.state.studio
+    return studio
+
+
+async def _offer(request: Request) -> RTCSessionDescription:
+    body: Any = await read_json(request)
+    if not isinstance(body, dict) or body.get("type") != "offer":
+        raise BadMessage("type", "须为 offer", "must be an offer")
+    sdp = body.get("sdp")
+    if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP or "m=" not in sdp:
+        raise BadMessage("sdp", "不是合法的 SDP", "is not an SDP offer")
+    opening_id = request.path_params["opening"]
+    openings: OpeningService = request.app.state.openings
+    if not await openings.book.exists(opening_id):
+        raise NotFound("opening")
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def _description(answer: RTCSessionDescription) -> dict[str, str]:
+    return {"sdp": answer.sdp, "type": answer.type}
+
+
+async def publish(request: Request) -> Response:
+    service_of(request).require_admin(token_of(request))
+    offer = await _offer(request)
+    answer = await _studio(request).publish(request.path_params["opening"], offer)
+    return json_response(request, _description(answer))
+
+
+async def stop(request: Request) -> Response:
+    service_of(request).require_admin(token_of(request))
+    await _studio(request).stop(request.path_params["opening"])
+    return json_response(request, {"stopped": True})
+
+
+async def watch(request: Request) -> Response:
+    offer = await _offer(request)
+    answer = await _studio(request).watch(request.path_params["opening"], offer)
+    return json_response(request, _description(answer))
+
+
+async def archive(request: Request) -> Response:
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    openings: OpeningService = request.app.state.openings
+    opening_id = request.path_params["opening"]
+    audit = await export(service, openings, opening_id)
+    try:
+        found: dict[str, Any] | None = await openings.record(opening_id)
+    except Conflict:
+        found = None  # not issued yet: the archive has the log so far
+    videos = _studio(request).recording_files(opening_id)
+    handle, name = tempfile.mkstemp(suffix=".zip")  # videos are large: not in memory
+    os.close(handle)
+    path = Path(name)
+    await asyncio.to_thread(_bundle, path, audit, found, videos)
+    return FileResponse(path, media_type="application/zip", filename=f"opening-{opening_id}.zip",
+                        background=BackgroundTask(path.unlink))  # fmt: skip
+
+
+def _bundle(
+    path: Path, audit: dict[str, Any], found: dict[str, Any] | None, videos: list[Path]
+) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("audit.json", json.dumps(audit, ensure_ascii=False, indent=1))
+        if found is not None:
+            bundle.writestr("record.json", json.dumps(found, ensure_ascii=False, indent=1))
+            bundle.writestr("record.html", render_record(found))
+        for video in videos:
+            bundle.write(video, f"video/{video.name}", zipfile.ZIP_STORED)  # already compressed
+
+
+webrtc_routes = [
+    Route("/api/openings/{opening}/webrtc/publish", errors(publish), methods=["POST"]),
+    Route("/api/openings/{opening}/webrtc/watch", errors(watch), methods=["POST"]),
+    Route("/api/openings/{opening}/webrtc/stop", errors(stop), methods=["POST"]),
+    Route("/api/openings/{opening}/archive", errors(archive)),
+]
