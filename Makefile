@@ -26,6 +26,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python loadtests/bench_bidbook.py
 	$(BIN)/python loadtests/bench_fanout.py
+	$(BIN)/python loadtests/bench_webrtc.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
