@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 
-from tests.conftest import TIMEOUT
+from tests.conftest import TIMEOUT, admin_client, serving
 from tests.server.test_openings import new_opening
 
 WIDTH, HEIGHT = 640, 360  # 360p
@@ -133,3 +133,29 @@ async def test_watching_before_the_host_publishes_is_refused(
     assert refused.status_code == 409 and refused.json()["code"] == "CONFLICT"
     bad = await admin.post(f"/api/openings/{opening_id}/webrtc/watch", json={"type": "offer"})
     assert bad.status_code == 422 and bad.json()["field"] == "sdp"
+
+
+async def test_shutdown_closes_every_peer_connection(
+    valkey_url: str, peers: list[RTCPeerConnection]
+) -> None:
+    async with serving(valkey_url) as url, admin_client(url) as admin:
+        opening_id = await new_opening(admin)
+        base = f"/api/openings/{opening_id}/webrtc"
+        publisher, viewer, ended = RTCPeerConnection(), RTCPeerConnection(), asyncio.Event()
+        peers += [publisher, viewer]
+        publisher.addTransceiver(Synthetic(), direction="sendonly")
+        await negotiate(admin, f"{base}/publish", publisher)
+        viewer.addTransceiver("video", direction="recvonly")
+        connected = asyncio.Event()
+
+        def changed() -> None:
+            if viewer.connectionState == "connected":
+                connected.set()
+            watch_state(viewer, ended)
+
+        viewer.on("connectionstatechange", changed)
+        await negotiate(admin, f"{base}/watch", viewer)
+        async with asyncio.timeout(TIMEOUT):
+            await connected.wait()
+    async with asyncio.timeout(TIMEOUT):
+        await ended.wait()  # the server said goodbye on its way down
