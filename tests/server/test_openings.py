@@ -142,6 +142,12 @@ async def test_a_full_opening_over_the_server_and_its_verified_export(
         seen_by_public = viewer.received
 
     assert_public_never_saw_secrets(seen_by_public, bidders)
+    async with client(served, opening_id, room="openings") as late:  # resume from the start
+        await late.hello(since=0)
+        replayed = await late.until(phase_is("ended"))
+    live = [m for m in seen_by_public if m["type"] == "event"]
+    assert replayed[0]["kind"] == "created"  # before the live viewer joined; the rest it saw
+    assert [(m["seq"], m["kind"]) for m in replayed[1:]] == [(m["seq"], m["kind"]) for m in live]
     page = await admin.get(f"/openings/{opening_id}/record")
     assert "41,980,000.00" in page.text and "投标人原因，视为撤销投标文件" in page.text
     exported = (await admin.get(f"/api/openings/{opening_id}/audit")).json()
