@@ -12,7 +12,8 @@ exactly the logged entries, no more and no fewer. The first difference is a `Dis
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from auction import rules
 from auction.commit import lottery_commitment, reserve_commitment
@@ -31,7 +32,9 @@ from auction.state import (
     Tick,
 )
 
-__all__ = ["Discrepancy", "genesis", "link", "replay"]
+__all__ = ["Discrepancy", "genesis", "link", "replay", "replay_steps"]
+
+S = TypeVar("S")
 
 
 class Discrepancy(Exception):
@@ -57,20 +60,31 @@ def replay(entries: Sequence[Entry]) -> LotState:
     """Replay a whole log; return the final state, or raise Discrepancy at the first fault."""
     if not entries or entries[0].get("kind") != "created" or entries[0].get("seq") != 1:
         raise Discrepancy(1, "the log does not start with the lot's `created` entry")
-    state = _created(entries)
     ids: dict[str, str] = {}
+
+    def decide(state: LotState, entry: Entry) -> tuple[LotState, list[Entry]]:
+        if entry.get("kind") == "registered":
+            ids[entry["plate"]] = entry["bidder_id"]
+        result = rules.step(state, _command(entry, ids), entry["ts"])
+        return result.state, result.entries
+
+    return replay_steps(_created(entries), entries, decide)
+
+
+def replay_steps(
+    state: S, entries: Sequence[Entry], decide: Callable[[S, Entry], tuple[S, list[Entry]]]
+) -> S:
+    """Replay `entries` after the first: `decide` rebuilds the command that wrote each
+    group (from its first entry) and decides it at its logged time; the rules must write
+    exactly the logged group. Raises Discrepancy at the first group that differs."""
     i = 1
     while i < len(entries):
         entry = entries[i]
-        if entry.get("kind") == "registered":
-            ids[entry["plate"]] = entry["bidder_id"]
-        command = _command(entry, ids)
-        result = rules.step(state, command, entry["ts"])
-        logged = list(entries[i : i + len(result.entries)])
-        if not result.entries or result.entries != logged:
-            want = result.entries[0] if result.entries else "nothing"
+        state_after, written = decide(state, entry)
+        if not written or written != list(entries[i : i + len(written)]):
+            want = written[0] if written else "nothing"
             raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}, the rules write {want}")
-        state, i = result.state, i + len(result.entries)
+        state, i = state_after, i + len(written)
     return state
 
 

@@ -53,7 +53,7 @@ from auction.opening_state import (
     Tenderer,
     Tick,
 )
-from auction.state import Entry
+from auction.state import Entry, EntryLog
 
 __all__ = ["RECORD_FORMAT", "Step", "create", "record_hash", "step"]
 
@@ -75,23 +75,9 @@ class Step:
     answer: dict[str, Any]
 
 
-class _Log:
-    def __init__(self, state: OpeningState) -> None:
-        self.seq, self.ts, self.entries = state.seq, state.ts, list[Entry]()
-
-    def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
-        self.seq += 1
-        self.ts = max(self.ts, ts)
-        self.entries.append({"seq": self.seq, "ts": self.ts, "kind": kind, "pub": pub, **fields})
-        return self.seq
-
-    def stamp(self, state: OpeningState) -> OpeningState:
-        return replace(state, seq=self.seq, ts=self.ts)
-
-
 def create(config: OpeningConfig, now: int) -> Step:
     state = OpeningState(config=config, deadline=config.bid_deadline)
-    log = _Log(state)
+    log = EntryLog(state)
     log.add(now, "created", True, object="opening", config=config.as_map())
     return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
 
@@ -106,7 +92,7 @@ def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
     """Apply passed deadlines, then decide `command`. Errors outside the rules (unknown
     bidder, plate taken) come back as `{"accepted": False, "code"}` with no entry."""
     now = max(now, state.ts)
-    log = _Log(state)
+    log = EntryLog(state)
     state = _clock(state, now, log)
     try:
         state, answer = _decide(state, command, now, log)
@@ -130,14 +116,14 @@ def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
 # ---- the clock ---------------------------------------------------------------------------
 
 
-def _clock(s: OpeningState, now: int, log: _Log) -> OpeningState:
+def _clock(s: OpeningState, now: int, log: EntryLog) -> OpeningState:
     while s.deadline is not None and now >= s.deadline:
         passed = _deadline_passed if s.phase == "scheduled" else _window_closed
         s = passed(s, s.deadline, log)
     return s
 
 
-def _deadline_passed(s: OpeningState, due: int, log: _Log) -> OpeningState:
+def _deadline_passed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
     envelopes = sum(t.envelope is not None for t in s.tenderers.values())
     if envelopes < s.config.min_bidders:
         log.add(due, "phase", True, phase="aborted", reason="TOO_FEW_ENVELOPES", count=envelopes)
@@ -146,7 +132,7 @@ def _deadline_passed(s: OpeningState, due: int, log: _Log) -> OpeningState:
     return replace(s, phase="sign_in", deadline=None)
 
 
-def _window_closed(s: OpeningState, due: int, log: _Log) -> OpeningState:
+def _window_closed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
     tenderers = dict(s.tenderers)
     for t in _in_plate_order(s):
         if t.valid and t.status != "decrypted":
@@ -162,7 +148,7 @@ def _window_closed(s: OpeningState, due: int, log: _Log) -> OpeningState:
 
 
 def _decide(
-    s: OpeningState, c: OpeningCommand, now: int, log: _Log
+    s: OpeningState, c: OpeningCommand, now: int, log: EntryLog
 ) -> tuple[OpeningState, dict[str, Any]]:
     match c:
         case Tick():
@@ -216,7 +202,7 @@ def _open_for_envelopes(s: OpeningState, now: int) -> None:
         raise Refused("PHASE_CLOSED")
 
 
-def _register(s: OpeningState, c: RegisterTenderer, now: int, log: _Log) -> tuple[Any, Any]:
+def _register(s: OpeningState, c: RegisterTenderer, now: int, log: EntryLog) -> tuple[Any, Any]:
     if c.bidder_id in s.tenderers or any(t.plate == c.plate for t in s.tenderers.values()):
         raise Conflict("投标人已登记", "bidder or plate already registered")
     _open_for_envelopes(s, now)
@@ -225,7 +211,7 @@ def _register(s: OpeningState, c: RegisterTenderer, now: int, log: _Log) -> tupl
     return _put(s, t), {"accepted": True, "seq": seq}
 
 
-def _submit(s: OpeningState, c: Submit, now: int, log: _Log) -> tuple[Any, Any]:
+def _submit(s: OpeningState, c: Submit, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = _tenderer(s, c.bidder_id)
     _open_for_envelopes(s, now)
     seq = log.add(now, "envelope", False, plate=t.plate, digest=c.digest,
@@ -234,7 +220,7 @@ def _submit(s: OpeningState, c: Submit, now: int, log: _Log) -> tuple[Any, Any]:
     return _put(s, t), {"accepted": True, "seq": seq, "digest": c.digest}
 
 
-def _sign_in(s: OpeningState, c: SignIn, now: int, log: _Log) -> tuple[Any, Any]:
+def _sign_in(s: OpeningState, c: SignIn, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = _tenderer(s, c.bidder_id)
     early = s.phase == "scheduled" and now >= s.config.sign_in_opens_at
     if s.phase != "sign_in" and not early:
@@ -247,7 +233,7 @@ def _sign_in(s: OpeningState, c: SignIn, now: int, log: _Log) -> tuple[Any, Any]
     return _put(s, replace(t, signed_in=now)), {"accepted": True, "seq": seq}
 
 
-def _advance(s: OpeningState, c: Advance, now: int, log: _Log) -> tuple[Any, Any]:
+def _advance(s: OpeningState, c: Advance, now: int, log: EntryLog) -> tuple[Any, Any]:
     to = NEXT.get(s.phase)
     if to is None or (c.to is not None and c.to != to):
         raise Refused("PHASE_CLOSED")
@@ -275,7 +261,7 @@ def _pending(s: OpeningState) -> bool:
     return any(t.valid and t.status == "pending" for t in s.tenderers.values())
 
 
-def _publish_bidders(s: OpeningState, now: int, log: _Log) -> tuple[Any, Any]:
+def _publish_bidders(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any]:
     valid = [t for t in _in_plate_order(s) if t.valid]
     absent = [t for t in _in_plate_order(s) if t.envelope is not None and not t.valid]
     named = [{"plate": t.plate, "name": t.name} for t in valid]
@@ -289,7 +275,7 @@ def _publish_bidders(s: OpeningState, now: int, log: _Log) -> tuple[Any, Any]:
     return replace(s, phase="bidders_published"), {"accepted": True, "seq": seq}
 
 
-def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: _Log) -> tuple[Any, Any]:
+def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> tuple[Any, Any]:
     backup = isinstance(c, Backup)
     t = _by_plate(s, c.plate) if isinstance(c, Backup) else _tenderer(s, c.bidder_id)
     if s.phase != "decryption" or (not backup and (s.window_closed or s.paused_left is not None)):
@@ -312,7 +298,7 @@ def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: _Log) -> tuple
     return _put(s, t), {"accepted": True, "seq": seq, "status": "failed", "reason": c.reason}
 
 
-def _fault(s: OpeningState, c: Fault, now: int, log: _Log) -> tuple[Any, Any]:
+def _fault(s: OpeningState, c: Fault, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = _by_plate(s, c.plate)
     if s.phase != "decryption":
         raise Refused("PHASE_CLOSED")
@@ -325,7 +311,7 @@ def _fault(s: OpeningState, c: Fault, now: int, log: _Log) -> tuple[Any, Any]:
     return _put(s, replace(t, side="platform")), {"accepted": True, "seq": seq}
 
 
-def _pause(s: OpeningState, c: Pause | Resume, now: int, log: _Log) -> tuple[Any, Any]:
+def _pause(s: OpeningState, c: Pause | Resume, now: int, log: EntryLog) -> tuple[Any, Any]:
     pausing = isinstance(c, Pause)
     if s.phase != "decryption" or s.window_closed or (s.paused_left is not None) == pausing:
         raise Refused("PHASE_CLOSED")
@@ -357,7 +343,7 @@ def _rows(s: OpeningState) -> list[dict[str, Any]]:
     return rows
 
 
-def _issue_record(s: OpeningState, now: int, log: _Log) -> tuple[Any, Any]:
+def _issue_record(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any]:
     c = s.config
     record = {
         "format": RECORD_FORMAT, "title": c.title, "bid_deadline": c.bid_deadline,
@@ -369,7 +355,7 @@ def _issue_record(s: OpeningState, now: int, log: _Log) -> tuple[Any, Any]:
     return replace(s, phase="confirmation", record_hash=digest), {"accepted": True, "seq": seq}
 
 
-def _confirm(s: OpeningState, c: Confirm, now: int, log: _Log) -> tuple[Any, Any]:
+def _confirm(s: OpeningState, c: Confirm, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = _tenderer(s, c.bidder_id)
     if s.phase != "confirmation":
         raise Refused("PHASE_CLOSED")
@@ -382,7 +368,7 @@ def _confirm(s: OpeningState, c: Confirm, now: int, log: _Log) -> tuple[Any, Any
     return _put(s, replace(t, confirmed=s.session)), {"accepted": True, "seq": seq}
 
 
-def _objection(s: OpeningState, c: Object | Reply, now: int, log: _Log) -> tuple[Any, Any]:
+def _objection(s: OpeningState, c: Object | Reply, now: int, log: EntryLog) -> tuple[Any, Any]:
     if s.phase not in ("read_out", "confirmation"):
         raise Refused("PHASE_CLOSED")
     if isinstance(c, Object):
@@ -404,7 +390,7 @@ def _objection(s: OpeningState, c: Object | Reply, now: int, log: _Log) -> tuple
     return replace(s, objections=objections), {"accepted": True, "seq": seq}
 
 
-def _reopen(s: OpeningState, c: Reopen, now: int, log: _Log) -> tuple[Any, Any]:
+def _reopen(s: OpeningState, c: Reopen, now: int, log: EntryLog) -> tuple[Any, Any]:
     if s.phase != "ended":
         raise Refused("PHASE_CLOSED")
     session = s.session + 1

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auction import opening
-from auction.audit import Discrepancy
+from auction.audit import Discrepancy, replay_steps
 from auction.envelope import EnvelopeFailure, decode_key, open_envelope
 from auction.errors import BadMessage
 from auction.opening_state import (
@@ -54,17 +54,13 @@ def replay_opening(opening_id: str, entries: Sequence[Entry], envelopes: Envelop
     made = opening.create(config, first["ts"])
     if made.entries != [first]:
         raise Discrepancy(1, "the `created` entry is not what the rules write for its config")
-    state, i = made.state, 1
-    while i < len(entries):
-        entry = entries[i]
+
+    def decide(state: OpeningState, entry: Entry) -> tuple[OpeningState, list[Entry]]:
         command = _command(opening_id, state, entry, envelopes)
         result = opening.step(state, command, entry["ts"])
-        logged = list(entries[i : i + len(result.entries)])
-        if not result.entries or result.entries != logged:
-            want = result.entries[0] if result.entries else "nothing"
-            raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}, the rules write {want}")
-        state, i = result.state, i + len(result.entries)
-    return state
+        return result.state, result.entries
+
+    return replay_steps(made.state, entries, decide)
 
 
 def _command(

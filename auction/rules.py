@@ -40,6 +40,7 @@ from auction.state import (
     Continue,
     Deposit,
     Entry,
+    EntryLog,
     LotState,
     PlaceBid,
     Register,
@@ -57,28 +58,12 @@ class Step:
     answer: dict[str, Any]
 
 
-class _Log:
-    """Entries of one step, numbered from the state's seq."""
-
-    def __init__(self, state: LotState) -> None:
-        self.seq, self.ts, self.entries = state.seq, state.ts, list[Entry]()
-
-    def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
-        self.seq += 1
-        self.ts = max(self.ts, ts)
-        self.entries.append({"seq": self.seq, "ts": self.ts, "kind": kind, "pub": pub, **fields})
-        return self.seq
-
-    def stamp(self, state: LotState) -> LotState:
-        return replace(state, seq=self.seq, ts=self.ts)
-
-
 def step(state: LotState, command: Command, now: int) -> Step:
     """Advance to `now`, then decide `command`. Never raises: what the clock did stays done,
     and an error outside the rules (unknown bidder, plate taken, deposit after the close)
     comes back as `{"accepted": False, "code": ...}` with no entry, like a refusal with none."""
     now = max(now, state.ts)  # the log's time never runs backwards, whatever the clock does
-    log = _Log(state)
+    log = EntryLog(state)
     state = advance(state, now, log)
     try:
         match command:
@@ -100,7 +85,7 @@ def step(state: LotState, command: Command, now: int) -> Step:
 def create(config: LotConfig, secrets: Secrets, now: int) -> Step:
     """A new lot in `scheduled`, with its public `created` entry (the commitments in it)."""
     state = LotState(config=config, secrets=secrets, deadline=config.opens_at)
-    log = _Log(state)
+    log = EntryLog(state)
     log.add(now, "created", True, **created_fields(config, secrets))
     return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
 
@@ -108,14 +93,14 @@ def create(config: LotConfig, secrets: Secrets, now: int) -> Step:
 # ---- the clock ---------------------------------------------------------------------------
 
 
-def advance(state: LotState, now: int, log: _Log) -> LotState:
+def advance(state: LotState, now: int, log: EntryLog) -> LotState:
     """Apply every deadline that has passed by `now`, each stamped at its own time."""
     while state.deadline is not None and now >= state.deadline:
         state = _expire(state, state.deadline, log)
     return state
 
 
-def _expire(s: LotState, due: int, log: _Log) -> LotState:
+def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
     c = s.config
     if s.phase == "scheduled":
         return _open(s, due, log)
@@ -136,7 +121,7 @@ def _expire(s: LotState, due: int, log: _Log) -> LotState:
     return settle(s, due, log)  # inquiry with nobody continuing, limited, capped secondary
 
 
-def _open(s: LotState, due: int, log: _Log) -> LotState:
+def _open(s: LotState, due: int, log: EntryLog) -> LotState:
     c = s.config
     if c.mode == "sealed":
         return _phase(s, "sealed", c.free_ends_at, due, log)
@@ -147,7 +132,7 @@ def _open(s: LotState, due: int, log: _Log) -> LotState:
     return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
 
 
-def _phase(s: LotState, phase: str, deadline: int, ts: int, log: _Log) -> LotState:
+def _phase(s: LotState, phase: str, deadline: int, ts: int, log: EntryLog) -> LotState:
     log.add(ts, "phase", True, phase=phase, deadline=deadline)
     return replace(s, phase=phase, deadline=deadline)
 
@@ -167,7 +152,7 @@ def dutch_price(c: LotConfig, now: int) -> int:
 # ---- closing -----------------------------------------------------------------------------
 
 
-def settle(s: LotState, due: int, log: _Log) -> LotState:
+def settle(s: LotState, due: int, log: EntryLog) -> LotState:
     """Close on the highest bid: sold unless there is none or it is under the reserve."""
     reserve = s.config.reserve
     if s.leader is None or (reserve is not None and s.price is not None and s.price < reserve):
@@ -176,7 +161,7 @@ def settle(s: LotState, due: int, log: _Log) -> LotState:
     return _close(s, due, log, winner)
 
 
-def _settle_sealed(s: LotState, due: int, log: _Log) -> LotState:
+def _settle_sealed(s: LotState, due: int, log: EntryLog) -> LotState:
     sealed = [b for b in s.bidders.values() if b.sealed_price is not None]
     sealed.sort(key=lambda b: (-(b.sealed_price or 0), b.sealed_seq))
     rows = [[b.plate, b.sealed_price, b.sealed_seq] for b in sealed]
@@ -187,7 +172,7 @@ def _settle_sealed(s: LotState, due: int, log: _Log) -> LotState:
     return settle(s, due, log)
 
 
-def _draw(s: LotState, due: int, log: _Log) -> LotState:
+def _draw(s: LotState, due: int, log: EntryLog) -> LotState:
     pool = list(s.acceptors)
     winner = pool[lottery_index(s.secrets.lottery_seed, len(pool))]
     plates = [s.bidders[b].plate for b in pool]
@@ -195,7 +180,11 @@ def _draw(s: LotState, due: int, log: _Log) -> LotState:
 
 
 def _close(
-    s: LotState, due: int, log: _Log, winner: str | None, lottery_plates: list[str] | None = None
+    s: LotState,
+    due: int,
+    log: EntryLog,
+    winner: str | None,
+    lottery_plates: list[str] | None = None,
 ) -> LotState:
     c, sold = s.config, winner is not None
     log.add(
@@ -228,7 +217,7 @@ def _with_bidder(s: LotState, bidder: Bidder, **changes: Any) -> LotState:
     return replace(s, bidders={**s.bidders, bidder.bidder_id: replace(bidder, **changes)})
 
 
-def _bid(s: LotState, cmd: PlaceBid, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
     bidder = _bidder(s, cmd.bidder_id)
     key = f"{cmd.bidder_id}|{cmd.bid_id}"
     if key in s.answers:
@@ -245,7 +234,7 @@ def _bid(s: LotState, cmd: PlaceBid, now: int, log: _Log) -> tuple[LotState, dic
 
 
 def _decide_bid(
-    s: LotState, bidder: Bidder, cmd: PlaceBid, now: int, log: _Log
+    s: LotState, bidder: Bidder, cmd: PlaceBid, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     if s.phase == "capped" and s.config.after_cap == "secondary" and cmd.indicator is not None:
         return _indicator(s, bidder, cmd.bid_id, cmd.indicator, now, log)
@@ -284,7 +273,7 @@ def next_min(c: LotConfig, phase: str, price: int | None, now: int) -> int | Non
 
 
 def _price(
-    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: _Log
+    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     c = s.config
     capped = c.cap is not None and price >= c.cap
@@ -306,7 +295,7 @@ def _price(
 
 
 def _sealed(
-    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: _Log
+    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     if bidder.sealed_price is not None:
         raise Refused("ALREADY_SUBMITTED")
@@ -320,7 +309,7 @@ def _sealed(
 
 
 def _indicator(
-    s: LotState, bidder: Bidder, bid_id: str, value: int, now: int, log: _Log
+    s: LotState, bidder: Bidder, bid_id: str, value: int, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")
@@ -335,7 +324,7 @@ def _indicator(
 
 
 def _refusable(
-    s: LotState, cmd: Continue | Accept, now: int, log: _Log
+    s: LotState, cmd: Continue | Accept, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     bidder = _bidder(s, cmd.bidder_id)
     name = "continue" if isinstance(cmd, Continue) else "accept"
@@ -348,7 +337,9 @@ def _refusable(
         return s, {"accepted": False, "code": refusal.code, "seq": seq}
 
 
-def _continue(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+def _continue(
+    s: LotState, bidder: Bidder, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
     if s.phase != "inquiry":
         raise Refused("PHASE_CLOSED")
     if not bidder.qualified:
@@ -359,7 +350,9 @@ def _continue(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotStat
     return _with_bidder(s, bidder, continued=True), {"accepted": True, "seq": seq}
 
 
-def _accept(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+def _accept(
+    s: LotState, bidder: Bidder, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
     lottery = s.phase == "capped" and s.config.after_cap == "lottery"
     if s.phase != "dutch" and not lottery:
         raise Refused("PHASE_CLOSED")
@@ -377,7 +370,7 @@ def _accept(s: LotState, bidder: Bidder, now: int, log: _Log) -> tuple[LotState,
     return _close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}
 
 
-def _deposit(s: LotState, cmd: Deposit, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
     bidder = _bidder(s, cmd.bidder_id)
     if cmd.ref in s.refs:
         return s, s.refs[cmd.ref]
@@ -394,7 +387,9 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: _Log) -> tuple[LotState, 
     return replace(s, refs={**s.refs, cmd.ref: answer}), answer
 
 
-def _register(s: LotState, cmd: Register, now: int, log: _Log) -> tuple[LotState, dict[str, Any]]:
+def _register(
+    s: LotState, cmd: Register, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
     if s.phase == "closed":
         raise Refused("PHASE_CLOSED")
     if cmd.bidder_id in s.bidders or cmd.plate in s.plates:

@@ -8,8 +8,8 @@ nothing and only lets time move the lot on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from auction.config import LotConfig
 from auction.errors import BadMessage
@@ -21,6 +21,7 @@ __all__ = [
     "Continue",
     "Deposit",
     "Entry",
+    "EntryLog",
     "LotState",
     "PlaceBid",
     "Register",
@@ -29,6 +30,28 @@ __all__ = [
 ]
 
 Entry = dict[str, Any]  # one log entry: seq, ts, kind, pub and the kind's fields
+T = TypeVar("T")
+
+
+class EntryLog:
+    """The entries one step writes, numbered on from a state's `seq`, their time never
+    before its `ts`; `stamp` gives the state the log's seq and ts afterwards."""
+
+    def __init__(self, state: Any) -> None:
+        self.seq: int = state.seq
+        self.ts: int = state.ts
+        self.entries: list[Entry] = []
+
+    def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
+        self.seq += 1
+        self.ts = max(self.ts, ts)
+        self.entries.append({"seq": self.seq, "ts": self.ts, "kind": kind, "pub": pub, **fields})
+        return self.seq
+
+    def stamp(self, state: T) -> T:
+        return replace(state, seq=self.seq, ts=self.ts)  # type: ignore[type-var]
+
+
 MAX_ID = 64
 
 
