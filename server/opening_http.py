@@ -86,8 +86,8 @@ async def events(request: Request) -> Response:
         raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
     openings, opening_id = _openings(request), request.path_params["opening"]
     await openings.tick(opening_id)  # NotFound for an unknown opening
-    shown = (views.public_event(unpack(raw)) for raw in await openings.logs.log(opening_id))
-    found = [e for e in shown if e is not None and e["seq"] > int(since)]
+    raws = await openings.logs.log(opening_id, int(since))
+    found = [e for e in map(views.public_event, map(unpack, raws)) if e is not None]
     return json_response(request, {"events": found, "server_now": await now_of(request)})
 
 

@@ -93,10 +93,16 @@ class Studio:
     async def publish(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
         """The host's offer (camera, microphone): answer it, replacing an earlier publisher."""
         broadcast = self._broadcast(opening_id)
-        if broadcast.publisher is not None:
-            await self._close(broadcast.publisher)
-        pc = self._track(RTCPeerConnection(), lambda: self._publisher_gone(broadcast))
+        earlier = broadcast.publisher
+        pc = RTCPeerConnection()
+        self._track(pc, lambda: self._publisher_gone(broadcast, pc))
         broadcast.publisher, broadcast.receivers = pc, {}
+        if earlier is not None:  # the host reconnected: a new stream from a new keyframe
+            self._end_recording(broadcast)
+            await self._close(earlier)
+            for tracks in broadcast.viewers.values():
+                for track in tracks:
+                    track.restart()
 
         @pc.on("track")
         def on_track(track: Any) -> None:
@@ -108,7 +114,8 @@ class Studio:
         for transceiver in pc.getTransceivers():
             _prefer(transceiver, _codecs(RTCRtpReceiver, transceiver.kind))
         answer = await _answer(pc)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
+        now = time.time()  # one file per publisher, named by when it started (UTC)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
         audio = any(t.kind == "audio" for t in pc.getTransceivers())
         broadcast.recorder = Recorder(broadcast.recordings / f"{stamp}.mkv", audio)
         return answer
@@ -156,12 +163,16 @@ class Studio:
         peers = list(broadcast.viewers)
         for pc in peers:
             self._viewer_gone(broadcast, pc)
-        self._publisher_gone(broadcast)
+        self._end_recording(broadcast)
         if broadcast.publisher is not None:
             peers.append(broadcast.publisher)
         await asyncio.gather(*(self._close(pc) for pc in peers))
 
-    def _publisher_gone(self, broadcast: Broadcast) -> None:
+    def _publisher_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
+        if broadcast.publisher is pc:  # not a publisher the host has since replaced
+            self._end_recording(broadcast)
+
+    def _end_recording(self, broadcast: Broadcast) -> None:
         if broadcast.recorder is not None:
             broadcast.recorder.close()
             broadcast.recorder = None
@@ -180,7 +191,7 @@ class Studio:
         for broadcast in self.broadcasts.values():
             for pc in list(broadcast.viewers):
                 self._viewer_gone(broadcast, pc)
-            self._publisher_gone(broadcast)
+            self._end_recording(broadcast)
         await asyncio.gather(*(self._close(pc) for pc in list(self.peers)))
 
     def recording_files(self, opening_id: str) -> list[Path]:

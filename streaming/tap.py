@@ -115,6 +115,12 @@ class ForwardedTrack(MediaStreamTrack):
         self._frames.append(frame)
         self._wake.set()
 
+    def restart(self) -> None:
+        """The publisher changed: what is queued belongs to the old stream."""
+        self.dropped += len(self._frames)
+        self._frames.clear()
+        self._waiting_for_key = self.kind == "video"
+
     async def recv(self) -> av.Packet[Any]:
         while not self._frames:
             if self.readyState != "live":

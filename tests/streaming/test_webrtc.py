@@ -159,3 +159,38 @@ async def test_shutdown_closes_every_peer_connection(
             await connected.wait()
     async with asyncio.timeout(TIMEOUT):
         await ended.wait()  # the server said goodbye on its way down
+
+
+async def test_a_host_who_reconnects_replaces_the_stream_without_losing_viewers(
+    served: str, admin: httpx.AsyncClient, peers: list[RTCPeerConnection], tmp_path: Path
+) -> None:
+    opening_id = await new_opening(admin)
+    base = f"/api/openings/{opening_id}/webrtc"
+    first, second, viewer = RTCPeerConnection(), RTCPeerConnection(), RTCPeerConnection()
+    peers += [first, second, viewer]
+    first.addTransceiver(Synthetic(), direction="sendonly")
+    await negotiate(admin, f"{base}/publish", first)
+    frames = asyncio.Queue[av.VideoFrame]()
+    viewer.addTransceiver("video", direction="recvonly")
+    viewer.on("track", lambda track: asyncio.ensure_future(pull(track, frames)))
+    await negotiate(admin, f"{base}/watch", viewer)
+    async with asyncio.timeout(TIMEOUT):
+        for _ in range(5):
+            await frames.get()
+        second.addTransceiver(Synthetic(), direction="sendonly")
+        await negotiate(admin, f"{base}/publish", second)  # the host's browser reloaded
+        await first.close()
+        while not frames.empty():
+            frames.get_nowait()
+        for _ in range(10):  # the viewer keeps watching, now the second stream
+            assert (await frames.get()).width == WIDTH
+    await admin.post(f"{base}/stop")
+    bundle = await admin.get(f"/api/openings/{opening_id}/archive")
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        videos = sorted(n for n in archive.namelist() if n.startswith("video/"))
+        for number, name in enumerate(videos):
+            (tmp_path / f"{number}.mkv").write_bytes(archive.read(name))
+    assert len(videos) == 2  # one recording per publisher, both closed properly
+    for number in range(2):
+        with av.open(str(tmp_path / f"{number}.mkv")) as container:
+            assert sum(1 for _ in container.decode(video=0)) >= 1
