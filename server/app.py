@@ -25,6 +25,7 @@ from server.metrics import Metrics
 from server.openbook import OpeningBook
 from server.opening_http import opening_routes
 from server.openings import OpeningService
+from server.pages import page_routes
 from server.service import Service
 from server.timer import Timer
 from server.venues import LotVenue, OpeningVenue
@@ -109,6 +110,7 @@ def create_app(
         *routes,
         *opening_routes,
         *webrtc_routes,
+        *page_routes,
         Route("/metrics", metrics),
         WebSocketRoute("/ws/lots/{lot}", lot_socket),
         WebSocketRoute("/ws/openings/{opening}", opening_socket),

@@ -1,0 +1,150 @@
+// A lot's page: the public watch (`/lots/{lot}`), the bidder room (the same page with
+// `#token=…` from the bidder's link; the token never reaches the server's logs) and the
+// big screen (`?screen=1`: large type, no controls).
+import {
+  LiveRoom, clockTime, codeMessage, duration, lang, money, phaseName, switchLanguage, t,
+} from "/static/openbid.js";
+
+const $ = (id) => document.getElementById(id);
+const lotId = location.pathname.split("/")[2];
+const token = new URLSearchParams(location.hash.slice(1)).get("token");
+const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0 };
+
+function label() {
+  document.documentElement.lang = lang();
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-label]")) el.setAttribute("aria-label", t(el.dataset.label));
+  $("language").textContent = t("language");
+  if (new URLSearchParams(location.search).get("screen")) document.body.classList.add("screen");
+}
+
+function show(snapshot) {
+  const unit = snapshot.quote_unit;
+  $("title").textContent = snapshot.title;
+  $("phase").textContent = phaseName(snapshot.phase);
+  $("price").textContent = money(snapshot.price, unit);
+  $("leader").textContent = snapshot.leader ?? t("none");
+  $("next").textContent = snapshot.phase === "closed" ? t("none") : money(snapshot.next_min, unit);
+  const amount = $("amount");
+  if (document.activeElement !== amount && snapshot.next_min !== null) {
+    amount.value = (snapshot.next_min / 100).toFixed(2);
+  }
+}
+
+function tick(room) {
+  const s = state.snapshot, now = room.clock.now();
+  const left = s && s.deadline !== null && now !== null ? s.deadline - now : null;
+  $("countdown").textContent = duration(left);
+  $("countdown").classList.toggle("urgent", left !== null && left < 60000);
+}
+
+function apply(event) {
+  const s = state.snapshot;
+  if (!s) return;
+  s.seq = event.seq;
+  if (event.kind === "bid" && event.price !== undefined && event.plate !== undefined) {
+    s.price = event.price; s.leader = event.plate; s.deadline = event.deadline ?? s.deadline;
+    s.next_min = event.price + s.increment;
+    state.points.push([event.ts, event.price]);
+    addHistory(event);
+    draw();
+  } else if (event.kind === "phase") {
+    s.phase = event.phase; s.deadline = event.deadline;
+  } else if (event.kind === "closed") {
+    s.phase = "closed"; s.deadline = null;
+    $("message").textContent = `${t("outcome")}: ${t(event.outcome)}`;
+  } else if (event.kind === "deposit" && event.plate === state.plate) {
+    state.qualified = event.qualified; showMe();
+  }
+  show(s);
+}
+
+function addHistory(event) {
+  const row = document.createElement("tr");
+  row.innerHTML = `<td>${clockTime(event.ts)}</td><td></td><td class="money"></td>`;
+  row.children[1].textContent = event.plate;
+  row.children[2].textContent = money(event.price);
+  $("history").prepend(row);
+}
+
+function draw() {
+  const svg = $("chart"), pts = state.points;
+  if (pts.length === 0) { svg.innerHTML = ""; return; }
+  const [t0, t1] = [pts[0][0], Math.max(pts.at(-1)[0], pts[0][0] + 1)];
+  const prices = pts.map((p) => p[1]);
+  const [lo, hi] = [Math.min(...prices), Math.max(Math.max(...prices), Math.min(...prices) + 1)];
+  const xy = pts.map(([x, y]) => `${(600 * (x - t0)) / (t1 - t0)},${170 - (160 * (y - lo)) / (hi - lo)}`);
+  svg.innerHTML = `<polyline fill="none" stroke="#b00020" stroke-width="2" points="${xy.join(" ")}"/>`;
+  svg.setAttribute("aria-label", `${t("chart")}: ${money(prices.at(-1))}`);
+}
+
+function showMe() {
+  $("me").hidden = false;
+  $("plate").textContent = state.plate;
+  $("qualified").textContent = state.qualified ? t("qualified") : t("unqualified");
+  $("bidform").hidden = false;
+  $("minesection").hidden = false;
+}
+
+function step(room, sign) {
+  const s = state.snapshot, current = Math.round(parseFloat($("amount").value) * 100);
+  const base = Number.isFinite(current) ? current : s.next_min;
+  $("amount").value = (Math.max(s.next_min, base + sign * s.increment) / 100).toFixed(2);
+}
+
+function say(text, kind) {
+  $("message").textContent = text;
+  $("message").className = `message ${kind}`;
+}
+
+function bid(room) {
+  const price = Math.round(parseFloat($("amount").value) * 100);
+  if (!Number.isFinite(price)) return say(codeMessage("BAD_MESSAGE"), "error");
+  $("confirmtext").textContent = t("confirmText").replace("{price}", money(price, state.snapshot.quote_unit));
+  const dialog = $("confirm");
+  dialog.onclose = () => {
+    if (dialog.returnValue !== "yes") return;
+    const bidId = `${Date.now().toString(36)}-${++state.bidSeq}`;
+    const row = document.createElement("tr");
+    row.dataset.bid = bidId;
+    row.innerHTML = `<td>${clockTime(room.clock.now() ?? Date.now())}</td><td class="money"></td><td>${t("sent")}</td>`;
+    row.children[1].textContent = money(price);
+    $("mine").prepend(row);
+    if (!room.send({ type: "bid", bid_id: bidId, price })) say(t("down"), "error");
+  };
+  dialog.showModal();
+  $("yes").focus();
+}
+
+function answered(m) {
+  const row = document.querySelector(`tr[data-bid="${CSS.escape(m.bid_id ?? "")}"]`);
+  const text = m.type === "ack" ? t("accepted") : codeMessage(m.code);
+  if (row) row.children[2].textContent = text;
+  say(text, m.type === "ack" ? "ok" : "error");
+}
+
+function start() {
+  label();
+  $("language").onclick = switchLanguage;
+  const room = new LiveRoom("lots", lotId, token, {
+    state: (s, code) => {
+      $("connection").textContent = t(s);
+      $("connection").className = `status ${s}`;
+      if (code && [4401, 4404].includes(code)) say(codeMessage(code === 4401 ? "UNAUTHORIZED" : "NOT_FOUND"), "error");
+    },
+    welcome: (m) => {
+      state.snapshot = m.lot;
+      if (m.plate) { state.plate = m.plate; showMe(); }
+      show(m.lot);
+    },
+    event: apply,
+    answer: answered,
+  });
+  $("up").onclick = () => step(room, 1);
+  $("down").onclick = () => step(room, -1);
+  $("bidform").onsubmit = (e) => { e.preventDefault(); bid(room); };
+  room.start();
+  setInterval(() => tick(room), 200);
+}
+
+start();

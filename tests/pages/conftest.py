@@ -1,0 +1,40 @@
+"""Real browsers for the page tests: Debian's Chromium (or `OPENBID_CHROMIUM`) driven by
+Playwright's Python package; Playwright's own browser downloads are never used. Each test
+saves screenshots under `test-results/screenshots/`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def chromium() -> str:
+    found = os.environ.get("OPENBID_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        raise RuntimeError("no Chromium: apt-get install chromium, or set OPENBID_CHROMIUM")
+    return found
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium(), args=["--no-sandbox"]
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

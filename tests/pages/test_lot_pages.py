@@ -1,0 +1,79 @@
+"""The lot's pages in a real Chromium: a bidder bids by clicking and a public page sees it
+within a second; a refused bid shows its message; the countdown follows the server's clock
+whatever the PC's clock says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Browser, Page, expect
+
+from tests.pages.conftest import DESKTOP, PHONE
+from tests.server.helpers import make_lot, qualified_bidder
+
+SHIFT_MS = 7 * 60_000  # the PC's clock is seven minutes fast
+
+
+def shown_money(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+async def open_page(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Page:
+    context = await browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+    page = await context.new_page()
+    await page.goto(url)
+    return page
+
+
+def seconds(countdown: str) -> int:
+    parts = [int(p) for p in countdown.split(":")]
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
+
+
+async def test_a_bidder_bids_by_clicking_and_the_public_sees_it_within_a_second(
+    served: str, admin: httpx.AsyncClient, browser: Browser, screenshots: Path
+) -> None:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    lot = await make_lot(admin, opens_at=now, free_ends_at=now + 600_000)
+    bidder = await qualified_bidder(admin, lot, "甲公司")
+    public = await open_page(browser, f"{served}/lots/{lot}")
+    room = await open_page(browser, f"{served}/lots/{lot}#token={bidder['token']}")
+    await expect(room.locator("#plate")).to_have_text(bidder["plate"])
+    await expect(room.locator("#qualified")).to_have_text("已取得竞买资格")
+    start = 34_380_000  # Fixture L1's start price; the increment is 500,000 fen
+
+    for price in (start, start + 500_000):
+        await expect(room.locator("#amount")).to_have_value(f"{price / 100:.2f}")
+        await room.click("#send")
+        await room.click("#yes")  # bids are irrevocable: the page asks first
+        await expect(room.locator("#mine tr").first).to_contain_text("已接受")
+        await expect(public.locator("#price")).to_contain_text(shown_money(price), timeout=1000)
+        await expect(public.locator("#leader")).to_have_text(bidder["plate"], timeout=1000)
+
+    await room.fill("#amount", f"{(start + 1_250_000) / 100:.2f}")  # off the 5,000 元 grid
+    await room.click("#send")
+    await room.click("#yes")
+    await expect(room.locator("#message")).to_have_text("报价须为增价幅度的整数倍")
+    await expect(public.locator("#history tr")).to_have_count(2)
+    await room.screenshot(path=screenshots / "lot-bidder-zh-desktop.png")
+    await public.screenshot(path=screenshots / "lot-public-zh-desktop.png")
+
+
+async def test_the_countdown_follows_the_server_not_the_pc_clock(
+    served: str, admin: httpx.AsyncClient, browser: Browser, screenshots: Path
+) -> None:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    lot = await make_lot(admin, opens_at=now, free_ends_at=now + 600_000)
+    context = await browser.new_context(viewport=PHONE, locale="en-US")  # type: ignore[arg-type]
+    page = await context.new_page()
+    await page.clock.install()
+    await page.goto(f"{served}/lots/{lot}?lang=en")
+    await expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    await page.clock.set_system_time(now + SHIFT_MS)  # Date.now() jumps seven minutes ahead
+    server_now = (await admin.get("/api/health")).json()["server_now"]
+    await expect(page.locator("#phase")).to_have_text("Free bidding")
+    shown = seconds(await page.locator("#countdown").inner_text())
+    assert abs(shown - (now + 600_000 - server_now) / 1000) < 3
+    await page.screenshot(path=screenshots / "lot-public-en-phone.png")
