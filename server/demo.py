@@ -29,12 +29,13 @@ async def seed(base: str, admin_token: str) -> str:
             "opens_at": now, "free_ends_at": now + 300_000, "countdown_s": 60,
         }  # fmt: skip
         lot = (await http.post("/api/lots", json=config)).json()["lot_id"]
-        lines = [f"demo lot {lot}: {base}/api/lots/{lot}"]
+        lines = [f"demo lot {lot}: {base}/api/lots/{lot}", f"  watch: {base}/lots/{lot}"]
         for name in ("演示竞买人甲", "演示竞买人乙"):
             made = (await http.post(f"/api/lots/{lot}/bidders", json={"name": name})).json()
             deposit = {"amount": 10_000_000, "kind": "cash", "ref": f"demo-{made['bidder_id']}"}
             await http.post(f"/api/lots/{lot}/bidders/{made['bidder_id']}/deposit", json=deposit)
             lines.append(f"  bidder plate {made['plate']}: token {made['token']}")
+            lines.append(f"    room: {base}/lots/{lot}#token={made['token']}")
         lines += await _opening(http, base, now)
         return "\n".join(lines)
 
