@@ -13,6 +13,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from auction import opening
@@ -70,34 +71,37 @@ HOST_COMMANDS = ("advance", "pause", "resume", "fault", "backup", "reply", "reop
 Build = Callable[[OpeningState], Awaitable[OpeningCommand]]
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    answer: dict[str, Any]
+    state: OpeningState  # after the command
+    now: int  # the server time it was decided at
+
+
 class OpeningService:
     def __init__(self, book: OpeningBook, logs: BidBook, chainer: Chainer) -> None:
         self.book, self.logs, self.chainer = book, logs, chainer  # logs: any log by id
 
-    async def decide(self, opening_id: str, build: Build) -> tuple[dict[str, Any], OpeningState]:
+    async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
-        and retry when another process stored first. Returns the answer and the new state."""
+        and retry when another process stored first."""
         for _ in range(DECIDE_TRIES):
             now, state = await self.book.load(opening_id)
             if state is None:
                 raise NotFound("opening")
             result = opening.step(state, await build(state), now)
             if not result.entries:
-                return result.answer, result.state
+                return Decided(result.answer, result.state, now)
             stored = await self.book.append(
                 opening_id, state.seq, result.state, result.entries, now
             )
             if stored is not None:
                 self.chainer.poke(opening_id)
-                return result.answer, result.state
+                return Decided(result.answer, result.state, now)
         raise Conflict("系统繁忙，请重试", "the opening is busy; try again")
 
     async def command(self, opening_id: str, command: OpeningCommand) -> dict[str, Any]:
-        async def build(state: OpeningState) -> OpeningCommand:
-            return command
-
-        answer, _ = await self.decide(opening_id, build)
-        return answer
+        return (await self.decide(opening_id, _fixed(command))).answer
 
     # ---- the host's setup ------------------------------------------------------------
 
@@ -142,8 +146,8 @@ class OpeningService:
         command = Submit(bidder_id=bidder_id, digest=made, commitment=body.get("commitment"),  # type: ignore[arg-type]
                          size=len(sealed))  # fmt: skip
         await self.book.put_envelope(opening_id, made, nonce, sealed)
-        answer, state = await self.decide(opening_id, _fixed(command))
-        kept = state.tenderers.get(bidder_id)
+        decided = await self.decide(opening_id, _fixed(command))
+        answer, kept = decided.answer, decided.state.tenderers.get(bidder_id)
         if not answer.get("accepted") and (kept is None or kept.envelope != made):
             await self.book.drop_envelope(opening_id, made)
         return answer
@@ -158,10 +162,10 @@ class OpeningService:
         if kind == "decrypt":
             assert bidder_id is not None
             key = message.get("key")
-            return (await self.decide(opening_id, self._decrypt(opening_id, bidder_id, key)))[0]
+            return (await self.decide(opening_id, self._decrypt(opening_id, bidder_id, key))).answer
         if kind == "backup":
             plate, key = message.get("plate"), message.get("key")
-            return (await self.decide(opening_id, self._backup(opening_id, plate, key)))[0]
+            return (await self.decide(opening_id, self._backup(opening_id, plate, key))).answer
         return await self.command(opening_id, _command(kind, message, bidder_id))
 
     def _decrypt(self, opening_id: str, bidder_id: str, key: object) -> Build:
@@ -203,12 +207,11 @@ class OpeningService:
     # ---- reading ---------------------------------------------------------------------
 
     async def tick(self, opening_id: str) -> OpeningState:
-        return (await self.decide(opening_id, _fixed(Tick())))[1]
+        return (await self.decide(opening_id, _fixed(Tick()))).state
 
     async def snapshot(self, opening_id: str, bidder_id: str | None = None) -> dict[str, Any]:
-        state = await self.tick(opening_id)  # a read also moves the opening past deadlines
-        now, _ = await self.book.load(opening_id)
-        return view(state, now, bidder_id)
+        ticked = await self.decide(opening_id, _fixed(Tick()))  # a read also passes deadlines
+        return view(ticked.state, ticked.now, bidder_id)
 
     async def record(self, opening_id: str) -> dict[str, Any]:
         """The 开标记录表 as issued (its hash is in the log), with confirmations since."""

@@ -45,13 +45,11 @@ class Broadcast:
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     viewers: dict[RTCPeerConnection, list[ForwardedTrack]] = field(default_factory=dict)
     recorder: Recorder | None = None
-    frames: int = 0
     _last_keyframe_ask: float = 0.0
     _asking: set[asyncio.Task[None]] = field(default_factory=set)
 
     def deliver(self, frame: EncodedFrame) -> None:
         """A frame from the host: to every viewer's track of its kind, and to the file."""
-        self.frames += 1
         for tracks in self.viewers.values():
             for track in tracks:
                 if track.kind == frame.kind:

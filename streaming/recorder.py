@@ -24,7 +24,6 @@ class Recorder:
         self._container: Any = None
         self._streams: dict[str, Any] = {}
         self._first: dict[str, int] = {}  # each kind's first timestamp: the file starts at 0
-        self.frames = 0
 
     def write(self, frame: EncodedFrame) -> None:
         """Mux one encoded frame; before the first video keyframe, nothing is written."""
@@ -40,7 +39,6 @@ class Recorder:
         packet.time_base = CLOCK[frame.kind]
         packet.is_keyframe = frame.keyframe
         self._container.mux(packet)
-        self.frames += 1
 
     def _start(self, frame: EncodedFrame) -> bool:
         size = vp8_size(frame.data) if frame.kind == "video" and frame.codec == "VP8" else None

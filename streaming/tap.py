@@ -96,19 +96,15 @@ class ForwardedTrack(MediaStreamTrack):
         self._wake = asyncio.Event()
         self._waiting_for_key = kind == "video"
         self._on_behind = on_behind  # asks the publisher for a keyframe
-        self.dropped = 0
 
     def push(self, frame: EncodedFrame) -> None:
         if self._waiting_for_key and not frame.keyframe:
-            self.dropped += 1
             return
         self._waiting_for_key = False
         if len(self._frames) >= QUEUE_FRAMES:
-            self.dropped += len(self._frames)
             self._frames.clear()
             self._waiting_for_key = self.kind == "video" and not frame.keyframe
             if self._waiting_for_key:
-                self.dropped += 1
                 if self._on_behind is not None:
                     self._on_behind()
                 return
@@ -117,7 +113,6 @@ class ForwardedTrack(MediaStreamTrack):
 
     def restart(self) -> None:
         """The publisher changed: what is queued belongs to the old stream."""
-        self.dropped += len(self._frames)
         self._frames.clear()
         self._waiting_for_key = self.kind == "video"
 

@@ -203,3 +203,20 @@ async def test_too_few_envelopes_abort_the_opening_at_the_deadline(
     assert snapshot["phase"] == "aborted" and snapshot["envelopes"] == 2
     answer = await admin.post(f"/api/openings/{opening_id}/commands", json={"type": "advance"})
     assert answer.status_code == 409 and answer.json()["code"] == "PHASE_CLOSED"
+
+
+async def test_opening_events_over_http_are_public_and_start_after_since(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    opening_id = await new_opening(admin)
+    made = await enrol(admin, opening_id, "甲")
+    for _ in range(12):  # sign-in twice and more: refused, then too fast
+        answer = await public.post(f"/api/openings/{opening_id}/commands",
+                                   json={"type": "sign_in"}, headers=made["auth"])  # fmt: skip
+    assert answer.status_code == 429 and answer.json()["code"] == "RATE_LIMITED"
+    everything = (await public.get(f"/api/openings/{opening_id}/events?since=0")).json()["events"]
+    assert [e["kind"] for e in everything] == ["created", "signed_in"]  # the rest is private
+    later = (await public.get(f"/api/openings/{opening_id}/events?since=1")).json()["events"]
+    assert [e["kind"] for e in later] == ["signed_in"]
+    bad = await public.get(f"/api/openings/{opening_id}/events?since=x")
+    assert bad.status_code == 422 and bad.json()["code"] == "BAD_MESSAGE"
