@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
 from server.bidbook import BidBook
+from server.hall_http import hall_routes
 from server.http import routes
 from server.limits import Limits
 from server.metrics import Metrics
@@ -72,17 +73,19 @@ def create_app(
     timer: bool = True,
     limits: Limits | None = None,
     data_dir: Path = Path("openbid-data"),
+    supervisor_token: str | None = None,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time;
-    `data_dir` holds the livestream recordings."""
+    `data_dir` holds the livestream recordings; `supervisor_token` (监督) reads what the
+    admin reads and changes nothing."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = await connect(redis_url)
         if isinstance(client, RedisCluster):
             await client.initialize()
-        service = Service(BidBook(client), admin_token, limits, Metrics())
-        openings = OpeningService(OpeningBook(client), service.book, service.chainer)
+        service = Service(BidBook(client), admin_token, limits, Metrics(), supervisor_token)
+        openings = OpeningService(OpeningBook(client), service.book, service.chainer, service.hall)
         listener = subscriber(client, redis_url)
         app.state.service, app.state.openings = service, openings
         app.state.venues = {"lot": LotVenue(service), "opening": OpeningVenue(service, openings)}
@@ -108,6 +111,7 @@ def create_app(
 
     every = [
         *routes,
+        *hall_routes,
         *opening_routes,
         *webrtc_routes,
         *page_routes,

@@ -50,22 +50,25 @@ def _verify(path: Path) -> int:
         return 1
 
 
-def _admin_token(data_dir: Path) -> str:
-    token = os.environ.get("OPENBID_ADMIN_TOKEN")
+def _token(data_dir: Path, role: str) -> str:
+    """The role's token from OPENBID_{ROLE}_TOKEN, else kept in DATA_DIR/{role}-token
+    (made on first start) and printed."""
+    token = os.environ.get(f"OPENBID_{role.upper()}_TOKEN")
     if token:
         return token
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "admin-token"
+    path = data_dir / f"{role}-token"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(24) + "\n")
         path.chmod(0o600)
     token = path.read_text().strip()
-    print(f"admin token: {token} (in {path})", flush=True)
+    print(f"{role} token: {token} (in {path})", flush=True)
     return token
 
 
 def _serve(args: argparse.Namespace) -> int:
-    token = _admin_token(args.data_dir)
+    token = _token(args.data_dir, "admin")
+    args.supervisor_token = _token(args.data_dir, "supervisor")
     embedded = None
     url = args.redis_url
     if not url:
@@ -84,7 +87,8 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     configure_logs()
     limits = Limits(origins=tuple(args.allow_origin))
-    app = create_app(url, token, limits=limits, data_dir=args.data_dir)
+    app = create_app(url, token, limits=limits, data_dir=args.data_dir,
+                     supervisor_token=args.supervisor_token)  # fmt: skip
     server = Server(app, args.host, args.port, limits)
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():

@@ -124,13 +124,14 @@ async def events(request: Request) -> Response:
 
 async def result(request: Request) -> Response:
     service = service_of(request)
-    shown = await service.result(request.path_params["lot"], service.is_admin(token_of(request)))
+    staff = service.staff_role(token_of(request)) is not None
+    shown = await service.result(request.path_params["lot"], staff)
     return json_response(request, shown | {"server_now": await now_of(request)})
 
 
 async def audit(request: Request) -> Response:
     service = service_of(request)
-    service.require_admin(token_of(request))
+    service.require_staff(token_of(request))
     return json_response(request, await service.audit(request.path_params["lot"]))
 
 

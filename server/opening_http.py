@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from auction.errors import BadMessage, NotFound, RateLimited, Refused, Unauthorized
+from auction.errors import BadMessage, Forbidden, NotFound, RateLimited, Refused, Unauthorized
 from server import views
 from server.bidbook import unpack
 from server.http import errors, json_response, now_of, read_json, service_of, token_of
@@ -74,6 +74,8 @@ async def command(request: Request) -> Response:
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise BadMessage("type", "须给出命令类型", "give the command's type")
+    if service.is_supervisor(token):
+        raise Forbidden()  # the supervisor watches
     bidder_id = None if service.is_admin(token) else await openings.bidder(opening_id, token)
     if bidder_id is not None and not service.within_rate(opening_id, bidder_id, body["type"]):
         raise RateLimited()
@@ -102,7 +104,7 @@ async def record_page(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    service_of(request).require_admin(token_of(request))
+    service_of(request).require_staff(token_of(request))
     service, opening_id = service_of(request), request.path_params["opening"]
     return json_response(request, await export(service, _openings(request), opening_id))
 

@@ -48,6 +48,7 @@ from auction.opening_state import (
 )
 from server.bidbook import BidBook, unpack
 from server.chainer import Chainer
+from server.hall import Hall
 from server.openbook import OpeningBook
 
 __all__ = [
@@ -79,8 +80,9 @@ class Decided:
 
 
 class OpeningService:
-    def __init__(self, book: OpeningBook, logs: BidBook, chainer: Chainer) -> None:
+    def __init__(self, book: OpeningBook, logs: BidBook, chainer: Chainer, hall: Hall) -> None:
         self.book, self.logs, self.chainer = book, logs, chainer  # logs: any log by id
+        self.hall = hall
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
@@ -108,6 +110,7 @@ class OpeningService:
     async def create(self, raw: object) -> str:
         config = OpeningConfig.parse(raw)
         opening_id = "op" + secrets.token_hex(5)
+        await self.hall.add("opening", opening_id, config.bid_deadline)
         now, _ = await self.book.load(opening_id)
         made = opening.create(config, now)
         if await self.book.append(opening_id, 0, made.state, made.entries, now) is None:
@@ -128,6 +131,17 @@ class OpeningService:
             if answer.get("code") != "CONFLICT":
                 raise refusal(answer)
         raise Conflict("号牌已用尽", "no free plate left")
+
+    async def tenderers(self, opening_id: str) -> list[dict[str, Any]]:
+        """The staff's list: every registered bidder, whether its envelope is in, and its
+        progress (names are the staff's to see before they are published)."""
+        state = await self.tick(opening_id)
+        return [
+            {"bidder_id": t.bidder_id, "plate": t.plate, "name": t.name,
+             "envelope": t.envelope is not None, "signed_in": t.signed_in,
+             "status": t.status, "side": t.side, "confirmed": t.confirmed}
+            for t in sorted(state.tenderers.values(), key=lambda t: t.plate)
+        ]  # fmt: skip
 
     async def bidder(self, opening_id: str, token: str | None) -> str:
         found = await self.book.bidder_for_token(opening_id, token) if token else None

@@ -26,6 +26,7 @@ from server import views
 from server.batcher import Batcher
 from server.bidbook import BidBook, Reply, lot_keys, token_hash, unpack
 from server.chainer import Chainer
+from server.hall import Hall
 from server.limits import Limiter, Limits
 from server.metrics import Metrics
 
@@ -42,13 +43,15 @@ class Service:
         admin_token: str,
         limits: Limits | None = None,
         metrics: Metrics | None = None,
+        supervisor_token: str | None = None,
     ) -> None:
         self.book = book
+        self.hall = Hall(book.client)
         self.limits = limits or Limits()
         self.metrics = metrics or Metrics()
         self.chainer = Chainer(book)
         self.batcher = Batcher(book, self._logged)
-        self._admin_token = admin_token
+        self._admin_token, self._supervisor_token = admin_token, supervisor_token
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
 
     # ---- who is asking ---------------------------------------------------------------
@@ -56,10 +59,28 @@ class Service:
     def is_admin(self, token: str | None) -> bool:
         return token is not None and secrets.compare_digest(token, self._admin_token)
 
+    def is_supervisor(self, token: str | None) -> bool:
+        known = self._supervisor_token
+        return token is not None and known is not None and secrets.compare_digest(token, known)
+
+    def staff_role(self, token: str | None) -> str | None:
+        """The staff role of a token: "admin" (the host, who acts), "supervisor" (who sees
+        everything the host sees and changes nothing) or None."""
+        if self.is_admin(token):
+            return "admin"
+        return "supervisor" if self.is_supervisor(token) else None
+
     def require_admin(self, token: str | None) -> None:
         if token is None:
             raise Unauthorized()
         if not self.is_admin(token):
+            raise Forbidden()
+
+    def require_staff(self, token: str | None) -> None:
+        """Reading what only the trading centre may read: the host or the supervisor."""
+        if token is None:
+            raise Unauthorized()
+        if self.staff_role(token) is None:
             raise Forbidden()
 
     async def bidder(self, lot_id: str, token: str | None) -> str:
@@ -75,6 +96,8 @@ class Service:
         config = LotConfig.parse(raw)
         lot_id = secrets.token_hex(5)
         hidden = commit.new_secrets()
+        starts = config.opens_at or await self.book.server_time()
+        await self.hall.add("lot", lot_id, starts)  # first: a listed id may not exist
         await self.book.create(lot_id, config, hidden, commit.created_fields(config, hidden))
         self.chainer.poke(lot_id)
         return lot_id
@@ -163,6 +186,15 @@ class Service:
         if not reply.answer.get("accepted"):
             raise _refusal(reply.answer)
         return reply.answer | {"server_now": reply.now}
+
+    async def bidders(self, lot_id: str) -> list[dict[str, Any]]:
+        """The staff's list: each bidder's plate, name, deposit paid and qualification."""
+        await self._lot_config(lot_id)  # NotFound for an unknown lot
+        found = await self.book.bidders(lot_id)
+        return [
+            {k: b.get(k) for k in ("bidder_id", "plate", "name", "deposit", "qualified")}
+            for b in sorted(found.values(), key=lambda b: b["plate"])
+        ]
 
     # ---- bidding ---------------------------------------------------------------------
 

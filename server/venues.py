@@ -85,8 +85,8 @@ class OpeningVenue:
     async def act(
         self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
     ) -> dict[str, Any]:
-        if role == "public":
-            raise Forbidden()
+        if role not in ("bidder", "admin"):
+            raise Forbidden()  # the public and the supervisor watch
         acting = bidder_id if role == "bidder" else None
         if acting is not None and not self.service.within_rate(venue_id, acting, kind):
             raise RateLimited()

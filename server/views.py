@@ -54,6 +54,10 @@ def snapshot(
         "quote_unit": config.quote_unit,
         "increment": config.increment,
         "indicator": state.get("indicator") if phase == "capped" else None,
+        "category": config.category,
+        "opens_at": config.opens_at,
+        "free_ends_at": config.free_ends_at,
+        "deposit": config.deposit,
         "server_now": now,
     }
 

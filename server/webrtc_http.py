@@ -79,7 +79,7 @@ async def watch(request: Request) -> Response:
 
 async def archive(request: Request) -> Response:
     service = service_of(request)
-    service.require_admin(token_of(request))
+    service.require_staff(token_of(request))
     openings: OpeningService = request.app.state.openings
     opening_id = request.path_params["opening"]
     audit = await export(service, openings, opening_id)

@@ -191,8 +191,8 @@ class Connection:
         if token is None:
             if not await self.venue.exists(self.lot_id):
                 raise NotFound(self.venue.name)
-        elif service.is_admin(token):
-            self.role = "admin"
+        elif (staff := service.staff_role(token)) is not None:
+            self.role = staff
             if not await self.venue.exists(self.lot_id):
                 raise NotFound(self.venue.name)
         else:

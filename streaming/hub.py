@@ -37,7 +37,7 @@ log = logging.getLogger("openbid.hub")
 class Member(Protocol):
     """A connection as the hub sees it."""
 
-    role: str  # "public", "bidder" or "admin"
+    role: str  # "public", "bidder", "admin" or "supervisor" (who sees what the admin sees)
     plate: str | None
     bidder_id: str | None
     session: str
@@ -52,7 +52,7 @@ class Member(Protocol):
 def audience(role: str, plate: str | None, entry_plate: str | None) -> str:
     """Which view of an entry (by `entry_plate`, its bidder's plate) a member sees:
     "admin", "own" (its own entry) or "public"."""
-    if role == "admin":
+    if role in ("admin", "supervisor"):
         return "admin"
     if plate is not None and entry_plate == plate:
         return "own"

@@ -22,6 +22,7 @@ from server.limits import Limits
 
 TIMEOUT = 10.0  # seconds; every wait in the suite scales from this
 ADMIN = "test-admin-token"
+SUPERVISOR = "test-supervisor-token"
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +54,9 @@ async def serving(
     yields its base URL. `plain`: stock uvicorn, so the app has only ASGI to send with."""
     port = free_port()
     data = tempfile.TemporaryDirectory(prefix="openbid-test-")
-    app = create_app(redis_url, ADMIN, limits=limits, data_dir=Path(data.name))
+    app = create_app(
+        redis_url, ADMIN, limits=limits, data_dir=Path(data.name), supervisor_token=SUPERVISOR
+    )
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))
     else:

@@ -1,0 +1,88 @@
+"""The hall's and the staff's reads: `GET /api/hall` (today's lots and openings, for
+anyone), `GET /api/whoami` (which staff role a token has, for the console), and the staff's
+bidder lists of a lot or an opening (host and supervisor alike).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from auction.errors import BadMessage, NotFound, Unauthorized
+from server.hall import day_bounds, today
+from server.http import errors, json_response, now_of, service_of, token_of
+from server.openings import OpeningService
+
+__all__ = ["hall_routes"]
+
+FINISHED = {"lot": ("closed",), "opening": ("ended", "aborted")}
+
+
+def _openings(request: Request) -> OpeningService:
+    openings: OpeningService = request.app.state.openings
+    return openings
+
+
+async def hall(request: Request) -> Response:
+    """`?day=YYYY-MM-DD` (China Standard Time; today by the server's clock when absent)."""
+    now = await now_of(request)
+    asked = request.query_params.get("day")
+    try:
+        day = dt.date.fromisoformat(asked) if asked else today(now)
+    except ValueError:
+        raise BadMessage("day", "须为 YYYY-MM-DD 日期", "must be a YYYY-MM-DD date") from None
+    start, end = day_bounds(day)
+    service, openings = service_of(request), _openings(request)
+    lots = await _listed(request, "lot", start, end, lambda i: service.snapshot(i))
+    found = await _listed(request, "opening", start, end, lambda i: openings.snapshot(i))
+    return json_response(
+        request, {"day": day.isoformat(), "lots": lots, "openings": found, "server_now": now}
+    )
+
+
+async def _listed(request: Request, kind: str, start: int, end: int, read: Any) -> list[Any]:
+    within, earlier = await service_of(request).hall.around(kind, start, end)
+    shown = []
+    for venue_id in earlier + within:
+        try:
+            snapshot = await read(venue_id)
+        except NotFound:
+            continue  # listed, then the process stopped before it was created
+        if venue_id in within or snapshot["phase"] not in FINISHED[kind]:
+            shown.append({f"{kind}_id": venue_id} | snapshot)
+    return shown
+
+
+async def whoami(request: Request) -> Response:
+    token = token_of(request)
+    if token is None:
+        raise Unauthorized()
+    role = service_of(request).staff_role(token)
+    if role is None:
+        raise Unauthorized()
+    return json_response(request, {"role": role, "server_now": await now_of(request)})
+
+
+async def lot_bidders(request: Request) -> Response:
+    service = service_of(request)
+    service.require_staff(token_of(request))
+    found = await service.bidders(request.path_params["lot"])
+    return json_response(request, {"bidders": found, "server_now": await now_of(request)})
+
+
+async def opening_bidders(request: Request) -> Response:
+    service_of(request).require_staff(token_of(request))
+    found = await _openings(request).tenderers(request.path_params["opening"])
+    return json_response(request, {"bidders": found, "server_now": await now_of(request)})
+
+
+hall_routes = [
+    Route("/api/hall", errors(hall)),
+    Route("/api/whoami", errors(whoami)),
+    Route("/api/lots/{lot}/bidders", errors(lot_bidders), methods=["GET"]),
+    Route("/api/openings/{opening}/bidders", errors(opening_bidders), methods=["GET"]),
+]
