@@ -1,6 +1,12 @@
 """The browser pages: static files served by the app, written here (no framework, no
-bundler). `/lots/{lot}` is the public watch, the bidder room (with `#token=` from the
-bidder's link) and, with `?screen=1`, the waiting hall's big screen.
+bundler), zh-CN first with an English switch.
+
+- `/`: the public hall, the day's lots and openings;
+- `/lots/{lot}`: the public watch, the bidder room (with `#token=` from the bidder's link),
+  the staff view (`?staff=1`) and the waiting hall's big screen (`?screen=1`);
+- `/openings/{opening}`: the same four for a remote bid opening, the host's controls in
+  the staff view;
+- `/console`: the host's and the supervisor's console.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 page_routes = [
+    Route("/", _page("hall.html")),
+    Route("/console", _page("console.html")),
     Route("/lots/{lot}", _page("lot.html")),
+    Route("/openings/{opening}", _page("opening.html")),
     Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
 ]

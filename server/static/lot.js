@@ -1,22 +1,16 @@
 // A lot's page: the public watch (`/lots/{lot}`), the bidder room (the same page with
-// `#token=…` from the bidder's link; the token never reaches the server's logs) and the
-// big screen (`?screen=1`: large type, no controls).
+// `#token=…` from the bidder's link; the token never reaches the server's logs), the staff
+// view (`?staff=1`, with the console's token: every entry, live) and the big screen
+// (`?screen=1`: large type, no controls).
 import {
-  LiveRoom, clockTime, codeMessage, duration, lang, money, phaseName, switchLanguage, t,
+  LiveRoom, clockTime, codeMessage, duration, labelPage, money, phaseName, staffToken, t,
 } from "/static/openbid.js";
 
 const $ = (id) => document.getElementById(id);
 const lotId = location.pathname.split("/")[2];
-const token = new URLSearchParams(location.hash.slice(1)).get("token");
-const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0 };
-
-function label() {
-  document.documentElement.lang = lang();
-  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
-  for (const el of document.querySelectorAll("[data-label]")) el.setAttribute("aria-label", t(el.dataset.label));
-  $("language").textContent = t("language");
-  if (new URLSearchParams(location.search).get("screen")) document.body.classList.add("screen");
-}
+const staff = new URLSearchParams(location.search).get("staff") ? staffToken() : null;
+const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? staff;
+const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0, role: null };
 
 function show(snapshot) {
   const unit = snapshot.quote_unit;
@@ -25,6 +19,8 @@ function show(snapshot) {
   $("price").textContent = money(snapshot.price, unit);
   $("leader").textContent = snapshot.leader ?? t("none");
   $("next").textContent = snapshot.phase === "closed" ? t("none") : money(snapshot.next_min, unit);
+  $("continue").hidden = !(state.plate && snapshot.phase === "inquiry");
+  $("accept").hidden = !(state.plate && snapshot.phase === "dutch");
   const amount = $("amount");
   if (document.activeElement !== amount && snapshot.next_min !== null) {
     amount.value = (snapshot.next_min / 100).toFixed(2);
@@ -41,6 +37,7 @@ function tick(room) {
 function apply(event) {
   const s = state.snapshot;
   if (!s) return;
+  if (state.role === "admin" || state.role === "supervisor") logEntry(event);
   s.seq = event.seq;
   if (event.kind === "bid" && event.price !== undefined && event.plate !== undefined) {
     s.price = event.price; s.leader = event.plate; s.deadline = event.deadline ?? s.deadline;
@@ -65,6 +62,19 @@ function addHistory(event) {
   row.children[1].textContent = event.plate;
   row.children[2].textContent = money(event.price);
   $("history").prepend(row);
+}
+
+// The staff's view: every entry as it is logged, refusals and deposits included.
+function logEntry(event) {
+  const row = document.createElement("tr");
+  const skip = new Set(["type", "seq", "ts", "kind", "server_now", "pub"]);
+  const detail = Object.entries(event).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
+  for (const text of [event.seq, clockTime(event.ts), event.kind, detail.join(" ")]) {
+    const cell = document.createElement("td");
+    cell.textContent = text;
+    row.append(cell);
+  }
+  $("entries").prepend(row);
 }
 
 function draw() {
@@ -117,6 +127,7 @@ function bid(room) {
 }
 
 function answered(m) {
+  if (m.command) return say(m.type === "ack" ? t("accepted") : codeMessage(m.code), m.type === "ack" ? "ok" : "error");
   const row = document.querySelector(`tr[data-bid="${CSS.escape(m.bid_id ?? "")}"]`);
   const text = m.type === "ack" ? t("accepted") : codeMessage(m.code);
   if (row) row.children[2].textContent = text;
@@ -124,8 +135,7 @@ function answered(m) {
 }
 
 function start() {
-  label();
-  $("language").onclick = switchLanguage;
+  labelPage();
   const room = new LiveRoom("lots", lotId, token, {
     state: (s, code) => {
       $("connection").textContent = t(s);
@@ -134,6 +144,8 @@ function start() {
     },
     welcome: (m) => {
       state.snapshot = m.lot;
+      state.role = m.role;
+      $("staffsection").hidden = !["admin", "supervisor"].includes(m.role);
       if (m.plate) { state.plate = m.plate; showMe(); }
       show(m.lot);
     },
@@ -142,6 +154,8 @@ function start() {
   });
   $("up").onclick = () => step(room, 1);
   $("down").onclick = () => step(room, -1);
+  $("continue").onclick = () => room.send({ type: "continue" });
+  $("accept").onclick = () => room.send({ type: "accept" });
   $("bidform").onsubmit = (e) => { e.preventDefault(); bid(room); };
   room.start();
   setInterval(() => tick(room), 200);

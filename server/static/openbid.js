@@ -1,53 +1,10 @@
-// OpenBid's browser side, shared by every page: language, money, the server's clock and a
-// live room over the contract's WebSocket (openbid.json.v1) that resumes with `since`.
-// Written here, no dependencies.
+// OpenBid's browser side, shared by every page: language, money, times in Beijing time, the
+// HTTP API, the server's clock and a live room over the contract's WebSocket
+// (openbid.json.v1) that resumes with `since`. Written here, no dependencies.
+
+import { CODES, TEXT } from "/static/text.js";
 
 export const LANGS = ["zh-CN", "en"];
-
-const TEXT = {
-  "zh-CN": {
-    price: "当前价", leader: "领先号牌", next: "最低应价", countdown: "剩余时间",
-    phase: "阶段", plate: "我的号牌", deposit: "保证金", qualified: "已取得竞买资格",
-    unqualified: "未取得竞买资格", bid: "出价", confirm: "确认出价", cancel: "取消",
-    confirmText: "出价一经确认不可撤回。确认以 {price} 出价？", history: "出价记录",
-    mine: "我的出价", time: "时间", accepted: "已接受", live: "已连接",
-    connecting: "连接中…", down: "连接中断，正在重连…", none: "—", language: "English",
-    step: "加一个增价幅度", unstep: "减一个增价幅度", chart: "价格走势", sent: "已提交…",
-    outcome: "结果", sold: "成交", failed: "流拍",
-    phases: { scheduled: "未开始", free: "自由报价", inquiry: "询价", limited: "限时竞价",
-      sealed: "一次报价", dutch: "荷兰式竞价", capped: "已达最高限价", closed: "已结束" },
-  },
-  en: {
-    price: "Current price", leader: "Leading plate", next: "Next minimum", countdown: "Time left",
-    phase: "Phase", plate: "My plate", deposit: "Deposit", qualified: "Qualified to bid",
-    unqualified: "Not qualified yet", bid: "Bid", confirm: "Confirm bid", cancel: "Cancel",
-    confirmText: "A bid cannot be withdrawn. Bid {price}?", history: "Bids",
-    mine: "My bids", time: "Time", accepted: "Accepted", live: "Connected",
-    connecting: "Connecting…", down: "Connection lost, reconnecting…", none: "—",
-    language: "中文", step: "Up one increment", unstep: "Down one increment",
-    chart: "Price over time", sent: "Sent…", outcome: "Outcome", sold: "Sold",
-    failed: "Failed",
-    phases: { scheduled: "Not started", free: "Free bidding", inquiry: "Inquiry",
-      limited: "Timed bidding", sealed: "Sealed bid", dutch: "Dutch", capped: "Price cap reached",
-      closed: "Closed" },
-  },
-};
-
-// Every code of the contract, in both languages: a nack always reads clearly.
-const CODES = {
-  NOT_QUALIFIED: ["您未取得竞买资格（保证金未足额到账）", "You are not qualified to bid (deposit not in full)"],
-  PHASE_CLOSED: ["当前阶段不接受出价", "This phase does not accept bids"],
-  TOO_LOW: ["报价低于最低应价", "The price is below the next minimum"],
-  OFF_INCREMENT: ["报价须为增价幅度的整数倍", "The price is not on the increment grid"],
-  CAP_REACHED: ["已达最高限价", "The price cap has been reached"],
-  ALREADY_SUBMITTED: ["您已提交过", "You have already submitted"],
-  RATE_LIMITED: ["操作过于频繁，请稍后再试", "Too many bids; slow down"],
-  UNAUTHORIZED: ["身份验证失败，请使用正确的竞买链接", "Unknown token: use your bidder link"],
-  FORBIDDEN: ["无权执行此操作", "Your role may not do this"],
-  NOT_FOUND: ["未找到该标的", "No such lot"],
-  BAD_MESSAGE: ["请求格式错误", "Malformed request"],
-  CONFLICT: ["与已有数据冲突", "Conflicts with existing data"],
-};
 
 export function lang() {
   const asked = new URLSearchParams(location.search).get("lang") || localStorage.getItem("lang");
@@ -60,6 +17,92 @@ export function t(key) {
 
 export function phaseName(phase) {
   return TEXT[lang()].phases[phase] ?? phase;
+}
+
+// A word of a group: `named("statuses", "failed")`.
+export function named(group, key) {
+  return TEXT[lang()][group]?.[key] ?? key;
+}
+
+// Fill every [data-t] with its text and every [data-label] as its aria-label; the language
+// button; `?screen=1` is the waiting hall's big screen (large type, no controls).
+export function labelPage() {
+  document.documentElement.lang = lang();
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-label]")) el.setAttribute("aria-label", t(el.dataset.label));
+  const button = document.getElementById("language");
+  if (button) { button.textContent = t("language"); button.onclick = switchLanguage; }
+  if (new URLSearchParams(location.search).get("screen")) document.body.classList.add("screen");
+}
+
+// The console's token (host or supervisor), kept for this browser tab only.
+export function staffToken() {
+  return sessionStorage.getItem("openbid.staff");
+}
+
+// A call of the HTTP API: {status, body}; messages come back in the page's language.
+export async function api(path, { method = "GET", body, token } = {}) {
+  const headers = { "accept-language": lang() };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const type = response.headers.get("content-type") || "";
+  return { status: response.status, body: type.includes("json") ? await response.json() : await response.blob() };
+}
+
+// Save a file the API returns (with the token it needs) under `name`.
+export async function download(path, token, name) {
+  const answer = await api(path, { token });
+  if (answer.status !== 200) return answer;
+  const blob = answer.body instanceof Blob ? answer.body
+    : new Blob([JSON.stringify(answer.body, null, 2)], { type: "application/json" });
+  saveBlob(blob, name);
+  return answer;
+}
+
+export function saveBlob(blob, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// Yuan as typed ("343800", "3,438.5") to fen, exactly (no floats); null if not an amount.
+export function parseMoney(text) {
+  const clean = String(text).replaceAll(",", "").trim();
+  const found = /^(\d+)(?:\.(\d{1,2}))?$/.exec(clean);
+  if (!found) return null;
+  return Number(found[1]) * 100 + Number((found[2] ?? "").padEnd(2, "0"));
+}
+
+export function yuan(fen) {
+  return (fen / 100).toFixed(2);
+}
+
+// The trading centre keeps Beijing time (UTC+8, no daylight saving) whatever the PC says.
+const CST_MS = 8 * 3600 * 1000;
+
+export function parseBeijing(text) {
+  const found = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  if (!found) return null;
+  const [y, mo, d, h, mi, s] = found.slice(1).map((v) => Number(v ?? 0));
+  return Date.UTC(y, mo - 1, d, h, mi, s) - CST_MS;
+}
+
+export function beijingInput(ms) {
+  return new Date(ms + CST_MS).toISOString().slice(0, 16);
+}
+
+export function beijingDay(ms) {
+  return new Date(ms + CST_MS).toISOString().slice(0, 10);
+}
+
+export function dateTime(ms) {
+  if (ms === null || ms === undefined) return t("none");
+  return new Date(ms).toLocaleString(lang(), { hour12: false, timeZone: "Asia/Shanghai" });
 }
 
 export function codeMessage(code) {

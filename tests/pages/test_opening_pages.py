@@ -1,0 +1,117 @@
+"""A remote bid opening in a real Chromium: one bidder seals its bid in the browser with
+WebCrypto (the server opens it at decryption, so the two formats agree), the host drives the
+phases from the host view, and a viewer who came in through the public hall sees the 唱标
+rows as they are read out, the objection and its reply, and the record."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, expect
+
+from auction.envelope import seal
+from tests.conftest import ADMIN
+from tests.pages.conftest import PHONE
+from tests.pages.test_console_pages import staff_context
+from tests.pages.test_lot_pages import open_page, shown_money
+from tests.server.helpers import bearer
+
+SEAL_WITHIN_MS = 8000  # from now to the bid deadline: the browser seals in this time
+PHASE_WAIT_MS = 15_000
+PRICES = {"甲": 41_980_000_00, "乙": 42_350_000_00}  # sealed by their own clients (here)
+BROWSER_PRICE = 40_770_000_00  # sealed by the third bidder in the page
+KEY_TEXT = re.compile(r"^[A-Za-z0-9+/]{43}=$")  # 32 bytes in base64
+HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+async def register(admin: httpx.AsyncClient, opening: str, name: str) -> dict[str, Any]:
+    made = await admin.post(f"/api/openings/{opening}/bidders", json={"name": name})
+    assert made.status_code == 201, made.text
+    found: dict[str, Any] = made.json()
+    return found
+
+
+async def command(admin: httpx.AsyncClient, opening: str, token: str, **body: Any) -> None:
+    sent = await admin.post(f"/api/openings/{opening}/commands", json=body, headers=bearer(token))
+    assert sent.status_code == 200 and sent.json()["accepted"], sent.text
+
+
+async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens(
+    served: str, admin: httpx.AsyncClient, browser: Browser, screenshots: Path
+) -> None:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    config = {"title": "某市政道路工程施工（第二标段）", "bid_deadline": now + SEAL_WITHIN_MS,
+              "decrypt_window_s": 120, "min_bidders": 3}  # fmt: skip
+    opening = (await admin.post("/api/openings", json=config)).json()["opening_id"]
+    others: dict[str, tuple[dict[str, Any], str]] = {}
+    for name, price in PRICES.items():
+        made = await register(admin, opening, name)
+        sealed = seal(opening, made["bidder_id"], {"price": price, "duration_days": 540}, None)
+        sent = await admin.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(),
+                                headers=bearer(made["token"]))  # fmt: skip
+        assert sent.json()["accepted"], sent.text
+        others[name] = (made, base64.b64encode(sealed.key).decode())
+    mine = await register(admin, opening, "丙")
+
+    bidder = await open_page(browser, f"{served}/openings/{opening}#token={mine['token']}")
+    await expect(bidder.locator("#plate")).to_have_text(mine["plate"])
+    await bidder.fill("#sealform [name=price]", f"{BROWSER_PRICE // 100:,}")
+    await bidder.fill("#sealform [name=duration_days]", "480")
+    await bidder.fill("#sealform [name=quality]", "合格")
+    await bidder.click("#sealform button[type=submit]")
+    await expect(bidder.locator("#message")).to_have_text("投标文件已加密递交")
+    await expect(bidder.locator("#keytext")).to_have_value(KEY_TEXT)
+    await bidder.screenshot(path=screenshots / "opening-bidder-zh-desktop.png", full_page=True)
+
+    hall = await open_page(browser, f"{served}/", PHONE)
+    await hall.click(f"tr[data-opening='{opening}'] a >> nth=0")
+    await expect(hall).to_have_url(f"{served}/openings/{opening}")
+    host_context = await staff_context(browser, ADMIN)
+    host = await host_context.new_page()
+    await host.goto(f"{served}/openings/{opening}?staff=1")
+    await expect(host.locator("#rolename")).to_have_text("主持")
+
+    await expect(hall.locator("#phase")).to_have_text("签到", timeout=PHASE_WAIT_MS)
+    await bidder.click("#signin")
+    for made, _ in others.values():
+        await command(admin, opening, made["token"], type="sign_in")
+    await expect(hall.locator("#signedin")).to_have_text("3")
+    await host.click("#advance")  # 公布投标人
+    await expect(hall.locator("#bidders tr")).to_have_count(3)
+    await host.click("#advance")  # 解密
+    await expect(hall.locator("#phase")).to_have_text("解密")
+    await expect(bidder.locator("#key")).to_have_value(KEY_TEXT)  # kept since sealing
+    await bidder.click("#decryptform button[type=submit]")
+    await expect(bidder.locator("#mystatus")).to_have_text("解密成功")
+    for made, key in others.values():
+        await command(admin, opening, made["token"], type="decrypt", key=key)
+    await expect(hall.locator("#rows tr")).to_have_count(0)  # nothing read out before 唱标
+
+    await host.click("#advance")  # 唱标
+    rows = hall.locator("#rows tr")
+    await expect(rows).to_have_count(3)
+    expected = {mine["plate"]: BROWSER_PRICE} | {
+        made["plate"]: PRICES[name] for name, (made, _) in others.items()
+    }
+    for plate, price in expected.items():
+        await expect(hall.locator(f"#rows tr[data-plate='{plate}']")).to_contain_text(
+            shown_money(price)
+        )
+    await expect(hall.locator(f"#rows tr[data-plate='{mine['plate']}']")).to_contain_text("480")
+    await hall.screenshot(path=screenshots / "opening-public-zh-phone.png", full_page=True)
+
+    await bidder.fill("#objectiontext", "请核对工期")
+    await bidder.click("#objectform button")
+    await expect(hall.locator("#objections li")).to_contain_text("请核对工期")
+    await host.fill("#objections input", "工期以投标文件为准")
+    await host.click("#objections button")
+    await expect(hall.locator("#objections li")).to_contain_text("工期以投标文件为准")
+    await host.click("#advance")  # 确认开标记录
+    await expect(hall.locator("#recordhash")).to_have_text(HEX)
+    await bidder.click("#confirmrecord")
+    await expect(bidder.locator("#message")).to_have_text("已接受")
+    await host.screenshot(path=screenshots / "opening-host-zh-desktop.png", full_page=True)

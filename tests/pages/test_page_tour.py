@@ -1,0 +1,87 @@
+"""Every page in both languages and at both sizes: the language switch takes, every control
+has a name a screen reader can say, nothing is wider than a phone, and a screenshot of each
+is saved under test-results/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import ADMIN
+from tests.pages.conftest import DESKTOP, PHONE
+from tests.pages.test_console_pages import staff_context
+from tests.server.helpers import bearer, make_lot, qualified_bidder
+
+HEADINGS = {  # one piece of each page's text, in each language
+    "hall": {"zh-CN": "今日交易", "en": "Today"},
+    "lot": {"zh-CN": "出价记录", "en": "Bids"},
+    "opening": {"zh-CN": "唱标", "en": "Read-out"},
+    "console": {"zh-CN": "今日项目", "en": "Today's lots and openings"},
+}
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
+
+# Every visible control without a name: no label, no aria-label, no text.
+UNNAMED = """() => [...document.querySelectorAll("input, select, textarea, button, a")]
+  .filter((el) => el.offsetParent !== null)
+  .filter((el) => !((el.labels && el.labels.length) || el.getAttribute("aria-label")
+    || el.textContent.trim()))
+  .map((el) => el.outerHTML)"""
+
+
+async def ready(page: Page, name: str) -> None:
+    """Wait until the page has shown what it loads."""
+    if name == "hall":
+        await expect(page.locator("#lots tr").first).to_be_visible()
+    elif name == "console":
+        await expect(page.locator("#lotbidders tr")).to_have_count(1)
+    else:
+        await expect(page.locator("#phase")).not_to_have_text("—")
+
+
+async def check(page: Page, name: str, lang: str) -> None:
+    await expect(page.locator("html")).to_have_attribute("lang", lang)
+    await expect(page.locator("body")).to_contain_text(HEADINGS[name][lang])
+    assert await page.evaluate(UNNAMED) == []
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    assert viewport is not None and width <= viewport["width"]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+async def test_every_page_in_both_languages_and_sizes(
+    served: str, admin: httpx.AsyncClient, browser: Browser, screenshots: Path, lang: str,
+    size: str,
+) -> None:  # fmt: skip
+    lot = await make_lot(admin)
+    bidder = await qualified_bidder(admin, lot, "甲公司")
+    await admin.post(f"/api/lots/{lot}/bids", json={"bid_id": "t1", "price": 34_380_000},
+                     headers=bearer(bidder["token"]))  # fmt: skip
+    now = (await admin.get("/api/health")).json()["server_now"]
+    config = {"title": "某市政道路工程施工（第三标段）", "bid_deadline": now + 3_600_000,
+              "decrypt_window_s": 1800}  # fmt: skip
+    opening = (await admin.post("/api/openings", json=config)).json()["opening_id"]
+    made = await admin.post(f"/api/openings/{opening}/bidders", json={"name": "乙"})
+
+    context = await staff_context(browser, ADMIN, SIZES[size], lang)
+    page = await context.new_page()
+    pages = {  # screenshot: (page, path and query, fragment)
+        "hall": ("hall", "/?", ""),
+        "lot-public": ("lot", f"/lots/{lot}?", ""),
+        "lot-bidder": ("lot", f"/lots/{lot}?", f"#token={bidder['token']}"),
+        "lot-screen": ("lot", f"/lots/{lot}?screen=1&", ""),
+        "opening-public": ("opening", f"/openings/{opening}?", ""),
+        "opening-bidder": ("opening", f"/openings/{opening}?", f"#token={made.json()['token']}"),
+        "opening-screen": ("opening", f"/openings/{opening}?screen=1&", ""),
+        "opening-host": ("opening", f"/openings/{opening}?staff=1&", ""),
+        "console": ("console", "/console?", f"#lot={lot}"),
+    }
+    short = "zh" if lang == "zh-CN" else "en"
+    for shot, (name, path, fragment) in pages.items():
+        await page.goto(f"{served}{path}lang={lang}{fragment}")
+        await ready(page, name)
+        await check(page, name, lang)
+        await page.screenshot(path=screenshots / f"{shot}-{short}-{size}.png", full_page=True)
