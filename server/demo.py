@@ -29,7 +29,8 @@ async def seed(base: str, admin_token: str) -> str:
             "opens_at": now, "free_ends_at": now + 300_000, "countdown_s": 60,
         }  # fmt: skip
         lot = (await http.post("/api/lots", json=config)).json()["lot_id"]
-        lines = [f"demo lot {lot}: {base}/api/lots/{lot}", f"  watch: {base}/lots/{lot}"]
+        lines = [f"hall: {base}/", f"console: {base}/console (with the admin token)"]
+        lines += [f"demo lot {lot}: {base}/api/lots/{lot}", f"  watch: {base}/lots/{lot}"]
         for name in ("演示竞买人甲", "演示竞买人乙"):
             made = (await http.post(f"/api/lots/{lot}/bidders", json={"name": name})).json()
             deposit = {"amount": 10_000_000, "kind": "cash", "ref": f"demo-{made['bidder_id']}"}
@@ -44,7 +45,8 @@ async def _opening(http: httpx.AsyncClient, base: str, now: int) -> list[str]:
     config = {"title": "某市政道路工程施工（演示标段）", "bid_deadline": now + 600_000,
               "decrypt_window_s": 1800, "min_bidders": 3}  # fmt: skip
     opening = (await http.post("/api/openings", json=config)).json()["opening_id"]
-    lines = [f"demo opening {opening}: {base}/api/openings/{opening}"]
+    lines = [f"demo opening {opening}: {base}/api/openings/{opening}",
+             f"  watch: {base}/openings/{opening}"]  # fmt: skip
     prices = {"演示投标人甲": 41_980_000_00, "演示投标人乙": 42_350_000_00,
               "演示投标人丙": 40_770_000_00}  # fmt: skip
     for name, price in prices.items():
@@ -54,4 +56,5 @@ async def _opening(http: httpx.AsyncClient, base: str, now: int) -> list[str]:
         await http.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(), headers=auth)
         key = base64.b64encode(sealed.key).decode()
         lines.append(f"  bidder plate {made['plate']}: token {made['token']} key {key}")
+        lines.append(f"    room: {base}/openings/{opening}#token={made['token']}")
     return lines

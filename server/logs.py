@@ -38,5 +38,5 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for chatty in ("aioice", "aiortc"):  # a line per ICE check and per RTCP packet
+    for chatty in ("aioice", "aiortc", "httpx"):  # a line per ICE check, RTCP packet, request
         logging.getLogger(chatty).setLevel(max(level, logging.WARNING))

@@ -259,6 +259,13 @@ async function tryVideo() {
   }
   state.viewer = made;
   $("videostatus").textContent = "";
+  $("watch").hidden = true;
+  made.pc.onconnectionstatechange = () => {
+    if (!["failed", "closed"].includes(made.pc.connectionState)) return;
+    $("watch").hidden = false;
+    state.viewer = null;
+    setTimeout(tryVideo, RETRY_VIDEO_MS);
+  };
 }
 
 // ---- wiring ----------------------------------------------------------------------------

@@ -14,6 +14,11 @@ from playwright.async_api import Browser, async_playwright
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 PHONE = {"width": 390, "height": 844}
+FLAGS = [
+    "--no-sandbox",  # CI runs as root
+    "--use-fake-device-for-media-stream",  # a test pattern for the host's camera
+    "--use-fake-ui-for-media-stream",  # and no permission prompt for it
+]
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -27,9 +32,7 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium(), args=["--no-sandbox"]
-        )
+        launched = await playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
         yield launched
         await launched.close()
 
