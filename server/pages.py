@@ -1,5 +1,6 @@
-"""The browser pages: static files served by the app, written here (no framework, no
-bundler), zh-CN first with an English switch.
+"""The browser pages: plain files written here (no framework, no bundler), zh-CN first with
+an English switch. Each page is its body (`server/markup/`) in one shared shell, with its
+own script from `server/static/`.
 
 - `/`: the public hall, the day's lots and openings;
 - `/lots/{lot}`: the public watch, the bidder room (with `#token=` from the bidder's link),
@@ -12,29 +13,50 @@ bundler), zh-CN first with an English switch.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 from importlib import resources
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 __all__ = ["page_routes"]
 
 STATIC = resources.files("server").joinpath("static")
+MARKUP = resources.files("server").joinpath("markup")
+SHELL = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>OpenBid</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/openbid.css">
+<script type="module" src="/static/{name}.js"></script>
+</head>
+<body>
+{body}</body>
+</html>
+"""
+
+
+@cache
+def _html(name: str) -> str:
+    return SHELL.format(name=name, body=MARKUP.joinpath(f"{name}.html").read_text("utf-8"))
 
 
 def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def page(request: Request) -> Response:
-        return FileResponse(str(STATIC.joinpath(name)), headers={"cache-control": "no-cache"})
+        return HTMLResponse(_html(name), headers={"cache-control": "no-cache"})
 
     return page
 
 
 page_routes = [
-    Route("/", _page("hall.html")),
-    Route("/console", _page("console.html")),
-    Route("/lots/{lot}", _page("lot.html")),
-    Route("/openings/{opening}", _page("opening.html")),
+    Route("/", _page("hall")),
+    Route("/console", _page("console")),
+    Route("/lots/{lot}", _page("lot")),
+    Route("/openings/{opening}", _page("opening")),
     Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
 ]
