@@ -3,7 +3,7 @@
 // view (`?staff=1`, with the console's token: every entry, live) and the big screen
 // (`?screen=1`: large type, no controls).
 import {
-  LiveRoom, clockTime, codeMessage, duration, labelPage, money, phaseName, staffToken, t,
+  LiveRoom, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, staffToken, t,
 } from "/static/openbid.js";
 
 const $ = (id) => document.getElementById(id);
@@ -136,6 +136,7 @@ function answered(m) {
 
 function start() {
   labelPage();
+  offerTokenSignIn(Boolean(token));
   const room = new LiveRoom("lots", lotId, token, {
     state: (s, code) => {
       $("connection").textContent = t(s);

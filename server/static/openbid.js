@@ -35,6 +35,18 @@ export function labelPage() {
   if (new URLSearchParams(location.search).get("screen")) document.body.classList.add("screen");
 }
 
+// A bidder without its link types its token: it goes where the link puts it, the fragment,
+// which never reaches the server's logs.
+export function offerTokenSignIn(hasToken) {
+  const form = document.getElementById("tokenform");
+  form.hidden = hasToken || document.body.classList.contains("screen");
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    location.hash = `token=${encodeURIComponent(document.getElementById("tokeninput").value.trim())}`;
+    location.reload();
+  };
+}
+
 // The console's token (host or supervisor), kept for this browser tab only.
 export function staffToken() {
   return sessionStorage.getItem("openbid.staff");

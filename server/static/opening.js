@@ -3,7 +3,7 @@
 // the bidder's link: seal and submit, sign in, decrypt, confirm, object), the host's and the
 // supervisor's view (`?staff=1`, with the console's token) and the big screen (`?screen=1`).
 import {
-  LiveRoom, api, clockTime, codeMessage, download, duration, labelPage, money, named,
+  LiveRoom, offerTokenSignIn, api, clockTime, codeMessage, download, duration, labelPage, money, named,
   parseMoney, saveBlob, staffToken, t,
 } from "/static/openbid.js";
 import { fileAttachment, seal } from "/static/seal.js";
@@ -272,6 +272,7 @@ async function tryVideo() {
 
 function start() {
   labelPage();
+  offerTokenSignIn(Boolean(token));
   const room = new LiveRoom("openings", openingId, token, {
     state: (s, code) => {
       $("connection").textContent = t(s);

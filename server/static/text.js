@@ -59,7 +59,8 @@ export const TEXT = {
     hostOpening: "主持开标", superviseOpening: "监督开标", staffView: "工作人员视图",
     money: "须为金额，最多两位小数", whole: "须为非负整数", dateTime: "须为日期和时间",
     bidderLink: "投标人链接", plateNo: "号牌", bidPrice: "投标报价",
-    todayItems: "今日项目", buyerName: "竞买人名称",
+    todayItems: "今日项目", buyerName: "竞买人名称", bidderToken: "竞买人/投标人令牌",
+    signInBidder: "进入我的竞价室",
   },
   en: {
     price: "Current price", leader: "Leading plate", next: "Next minimum", countdown: "Time left",
@@ -123,7 +124,8 @@ export const TEXT = {
     staffView: "Staff view", money: "Must be an amount with at most two decimals",
     whole: "Must be a whole number", dateTime: "Must be a date and time",
     bidderLink: "Bidder link", plateNo: "Plate", bidPrice: "Bid price",
-    todayItems: "Today's lots and openings", buyerName: "Bidder",
+    todayItems: "Today's lots and openings", buyerName: "Bidder", bidderToken: "Bidder token",
+    signInBidder: "Enter my room",
   },
 };
 

@@ -77,3 +77,17 @@ async def test_the_countdown_follows_the_server_not_the_pc_clock(
     shown = seconds(await page.locator("#countdown").inner_text())
     assert abs(shown - (now + 600_000 - server_now) / 1000) < 3
     await page.screenshot(path=screenshots / "lot-public-en-phone.png")
+
+
+async def test_a_bidder_without_the_link_enters_the_room_with_the_token(
+    served: str, admin: httpx.AsyncClient, browser: Browser
+) -> None:
+    lot = await make_lot(admin)
+    bidder = await qualified_bidder(admin, lot, "丙公司")
+    page = await open_page(browser, f"{served}/lots/{lot}?lang=en")
+    await expect(page.locator("#bidform")).to_be_hidden()
+    await page.get_by_label("Bidder token").fill(bidder["token"])
+    await page.get_by_role("button", name="Enter my room").click()
+    await expect(page.locator("#plate")).to_have_text(bidder["plate"])
+    await expect(page.locator("#tokenform")).to_be_hidden()
+    assert bidder["token"] not in page.url.split("#")[0]  # never in what reaches the server
