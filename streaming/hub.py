@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -87,7 +86,10 @@ class Hub:
         self._book = book
         self._metrics = metrics
         self._rooms: dict[str, _Room] = {}
-        self._pending: deque[tuple[bytes, _Room]] = deque()  # SUBSCRIBEs awaiting confirmation
+        self._pending: dict[bytes, _Room] = {}  # channels subscribed, not yet confirmed
+        # one SUBSCRIBE at a time: redis-py's PubSub connects on its first command, and two
+        # first commands at once would each open a connection and keep only one
+        self._subscribing = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
 
     async def join(self, lot_id: str, member: Member) -> None:
@@ -96,8 +98,9 @@ class Hub:
         if room is None:
             room = self._rooms[lot_id] = _Room(lot_id)
             for name in (channel(lot_id), control_channel(lot_id)):
-                self._pending.append((name.encode(), room))
-            await self._pubsub.subscribe(channel(lot_id), control_channel(lot_id))
+                self._pending[name.encode()] = room
+            async with self._subscribing:
+                await self._pubsub.subscribe(channel(lot_id), control_channel(lot_id))
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read())
             room.members.add(member)
@@ -162,9 +165,11 @@ class Hub:
                 await self._fill(room, [unpack(raw) for raw in raws], now)
 
     async def _confirmed(self, name: bytes) -> None:
-        if self._pending and self._pending[0][0] == name:
-            _, room = self._pending.popleft()
-            if not room.ready.done():
+        """A SUBSCRIBE confirmed, matched by channel name; a room is ready once both its
+        channels are."""
+        room = self._pending.pop(name, None)
+        if room is not None:
+            if room not in self._pending.values() and not room.ready.done():
                 room.ready.set_result(None)
             return
         # not one we asked for: redis-py resubscribed after a reconnect, and whatever was
