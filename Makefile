@@ -24,9 +24,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python loadtests/bench_bidbook.py
-	$(BIN)/python loadtests/bench_fanout.py
-	$(BIN)/python loadtests/bench_webrtc.py
+	$(BIN)/python loadtests/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -204,6 +205,17 @@ async def measure(kind: str, book: BidBook, lot: str, pid: int, port: int, viewe
     }  # fmt: skip
 
 
+def open_files_for(viewers: int) -> None:
+    """Raise this process's open-file limit (the servers it starts inherit it) to what the
+    largest run needs: a viewer and its server side each hold one descriptor."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = viewers + 1024
+    if soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            sys.exit(f"{viewers} viewers need {need} open files; the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, nargs="+", default=[1000, 5000])
@@ -212,6 +224,7 @@ async def main() -> None:
     parser.add_argument("--servers", nargs="+", default=["openbid", "socketio"])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    open_files_for(max(args.viewers))
     report: dict[str, dict[str, float]] = {}
     print(f"{'server':<9} {'viewers':>7} {'p50 ms':>8} {'p99 ms':>8} {'µs/msg':>7} "
           f"{'KiB/conn':>8} {'delivered':>10}")  # fmt: skip
