@@ -306,15 +306,16 @@ class Bidder(HttpUser):
             self.room.bid(f"{id(self)}-{next(self.bids)}", base + k * increment)
 
 
-class Viewer(User):
-    """A public viewer of the lot: reports each event's fan-out lag."""
+class Watcher(User):
+    """A public viewer of one room: reports each event's fan-out lag, pings for the clock."""
 
-    weight = 10
+    abstract = True
     wait_time = constant(2.0)
+    venue, setup_key = "lots", "lot"
     room: Room | None = None
 
     def on_start(self) -> None:
-        self.room = Room(self.environment, "lots", _ids()["lot"])
+        self.room = Room(self.environment, self.venue, _ids()[self.setup_key])
 
     def on_stop(self) -> None:
         if self.room is not None:  # None when stopped before it connected
@@ -326,21 +327,14 @@ class Viewer(User):
         self.room.ping()
 
 
-class OpeningViewer(User):
+class Viewer(Watcher):
+    """A public viewer of the lot."""
+
+    weight = 10
+
+
+class OpeningViewer(Watcher):
     """A public viewer of the opening: its events and the clock."""
 
     weight = 2
-    wait_time = constant(2.0)
-    room: Room | None = None
-
-    def on_start(self) -> None:
-        self.room = Room(self.environment, "openings", _ids()["opening"])
-
-    def on_stop(self) -> None:
-        if self.room is not None:  # None when stopped before it connected
-            self.room.close()
-
-    @task
-    def ping(self) -> None:
-        assert self.room is not None
-        self.room.ping()
+    venue, setup_key = "openings", "opening"
