@@ -9,7 +9,9 @@ same run on the same machine (load generator included):
   viewer: p50 and p99 over every delivery;
 - the server's CPU per delivered message: its user+system time over the bidding, divided
   by the deliveries;
-- memory per idle connection: the server's RSS with N idle viewers, minus before, over N.
+- memory per idle connection: the server's RSS with N idle viewers, minus before, over N;
+- OpenBid's longest pause of Python's cycle collector (from `/metrics`): while N viewers
+  arrive the heap grows and each full collection stops the process longer.
 Bids are decided straight on the bid book at `--rate` per second (each one public event).
 Viewers are picows clients (a Cython WebSocket client: the load generator must not be the
 bottleneck); the socket.io viewers speak Engine.IO 4 over a WebSocket.
@@ -30,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgpack
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from prometheus_client.parser import text_string_to_metric_families
 
 from auction.commit import created_fields, new_secrets
 from auction.config import LotConfig
@@ -202,7 +206,19 @@ async def measure(kind: str, book: BidBook, lot: str, pid: int, port: int, viewe
         "us_per_message": cpu / max(1, tally.delivered) * 1e6,
         "kib_per_idle_conn": idle / 1024, "delivered": tally.delivered,
         "expected": total * viewers,
+        "gc_longest_ms": await longest_pause(port) if kind == "openbid" else float("nan"),
     }  # fmt: skip
+
+
+async def longest_pause(port: int) -> float:
+    """The server's longest collector pause since it started (viewers arriving included)."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "openbid_gc_pause_longest_seconds":
+                return float(sample.value) * 1000
+    return float("nan")
 
 
 def open_files_for(viewers: int) -> None:
@@ -227,13 +243,14 @@ async def main() -> None:
     open_files_for(max(args.viewers))
     report: dict[str, dict[str, float]] = {}
     print(f"{'server':<9} {'viewers':>7} {'p50 ms':>8} {'p99 ms':>8} {'µs/msg':>7} "
-          f"{'KiB/conn':>8} {'delivered':>10}")  # fmt: skip
+          f"{'KiB/conn':>8} {'delivered':>13} {'longest GC ms':>13}")  # fmt: skip
     for n in args.viewers:
         for kind in args.servers:
             r = report[f"{kind}-{n}"] = await one(kind, n, args.seconds, args.rate)
             print(f"{kind:<9} {n:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
                   f"{r['us_per_message']:>7.1f} {r['kib_per_idle_conn']:>8.1f} "
-                  f"{r['delivered']:>6.0f}/{r['expected']:.0f}", flush=True)  # fmt: skip
+                  f"{r['delivered']:>6.0f}/{r['expected']:.0f} {r['gc_longest_ms']:>13.0f}",
+                  flush=True)  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -92,12 +93,14 @@ def create_app(
         app.state.hub = Hub(listener, service.book, service.metrics)
         app.state.rooms = Rooms()
         app.state.studio = Studio(data_dir)
+        gc.callbacks.append(service.metrics.time_gc)
         task = None
         if timer:
             task = asyncio.create_task(Timer(service.book, service.chainer.poke, openings).run())
         try:
             yield
         finally:
+            gc.callbacks.remove(service.metrics.time_gc)
             await app.state.rooms.shutdown(SHUTDOWN_GRACE_S)
             await app.state.studio.close()
             if task is not None:

@@ -3,11 +3,15 @@ apps in one process (the tests) keep separate counts."""
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = ["Metrics"]
 
 _LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class Metrics:
@@ -41,5 +45,30 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
 
+        self.gc_pauses = Histogram(
+            "openbid_gc_pause_seconds", "Passes of Python's cycle collector, by generation: "
+            "the whole process stops, every client waits", ["generation"],
+            buckets=_PAUSE_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.gc_longest = Gauge(
+            "openbid_gc_pause_longest_seconds", "The longest collector pause so far",
+            registry=self.registry,
+        )  # fmt: skip
+        self._gc_started = self._gc_longest = 0.0
+        self._gc_timed: deque[tuple[int, float]] = deque(maxlen=10_000)
+
+    def time_gc(self, phase: str, info: dict[str, int]) -> None:
+        """A `gc.callbacks` entry: the app adds it on startup and removes it on shutdown. It
+        only notes the pause (no lock may be taken inside the collector); `render` counts."""
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self._gc_timed.append((info["generation"], time.perf_counter() - self._gc_started))
+
     def render(self) -> bytes:
+        while self._gc_timed:
+            generation, seconds = self._gc_timed.popleft()
+            self.gc_pauses.labels(str(generation)).observe(seconds)
+            self._gc_longest = max(self._gc_longest, seconds)
+        self.gc_longest.set(self._gc_longest)
         return generate_latest(self.registry)

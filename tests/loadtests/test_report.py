@@ -26,6 +26,7 @@ async def test_a_quick_run_writes_the_report_with_every_goal_measured(tmp_path: 
     for issue in ("#2", "#3", "#4"):
         assert f"| {issue} |" in report
     assert "not measured" not in report
+    assert "cycle collector" in report  # the pauses measured beside the goals
     for name in BENCHMARKS:  # the command that reproduces it, and its numbers beside
         assert f"python loadtests/bench_{name}.py" in report
         assert (tmp_path / f"{name}.json").stat().st_size > 0
