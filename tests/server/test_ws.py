@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.bidbook import BidBook, unpack
 from server.limits import Limits
@@ -224,3 +225,10 @@ async def test_a_frame_over_the_size_limit_closes_the_socket(
         with pytest.raises(ConnectionClosed) as closed:
             await c.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == Close.TOO_BIG
+
+
+@pytest.mark.parametrize("path", ["/ws/lots/", "/ws/lots/a/b", "/ws/auctions/a", "/ws/lots"])
+async def test_a_websocket_to_no_room_is_refused(served: str, path: str) -> None:
+    with pytest.raises(InvalidStatus, match="403"):
+        async with connect(served.replace("http", "ws", 1) + path):
+            pass
