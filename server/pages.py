@@ -1,6 +1,6 @@
 """The browser pages: plain files written here (no framework, no bundler), zh-CN first with
 an English switch. Each page is its body (`server/markup/`) in one shared shell, with its
-own script from `server/static/`.
+own script from `server/static/`; the lot's and the opening's share their top.
 
 - `/`: the public hall, the day's lots and openings;
 - `/lots/{lot}`: the public watch, the bidder room (with `#token=` from the bidder's link),
@@ -41,9 +41,17 @@ SHELL = """<!doctype html>
 """
 
 
+ROOM_TOP = "{room_top}"  # where a room's page takes the top it shares (markup/room-top.html)
+
+
+def _markup(name: str) -> str:
+    return MARKUP.joinpath(f"{name}.html").read_text("utf-8")
+
+
 @cache
 def _html(name: str) -> str:
-    return SHELL.format(name=name, body=MARKUP.joinpath(f"{name}.html").read_text("utf-8"))
+    body = _markup(name).replace(ROOM_TOP, _markup("room-top"))
+    return SHELL.format(name=name, body=body)
 
 
 def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
