@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 RUN_S = 6
 THREE_BIDDERS = json.dumps([{"user_class_name": "Bidder", "fixed_count": 3}])
+FOUR_BIDDERS = json.dumps([{"user_class_name": "Bidder", "fixed_count": 4}])  # two a worker
 
 
 def locust(base: str, *extra: str) -> list[str]:
@@ -75,19 +76,21 @@ async def test_a_local_run_has_no_failures_and_loses_no_acknowledgement(
     assert len(logged) == acked, out  # each ack is in the log, each logged bid was acked
 
 
-async def test_a_master_and_a_worker_share_the_lot_the_master_creates(
+async def test_a_master_and_two_workers_share_the_lot_the_master_creates(
     served: str, tmp_path: Path
 ) -> None:
     port = free_port()
     master = await run(*locust(served, "--master", "--master-bind-port", str(port),
-                               "--expect-workers", "1", "-u", "6", "-r", "6", "-t", f"{RUN_S}s",
+                               "--expect-workers", "2", "-u", "8", "-r", "8", "-t", f"{RUN_S}s",
                                "--free-s", "4", "--countdown-s", "3",
-                               "--config-users", THREE_BIDDERS,
+                               "--config-users", FOUR_BIDDERS,
                                "--json-file", str(tmp_path / "dist")))  # fmt: skip
-    worker = await run(*locust(served, "--worker", "--master-port", str(port)))
+    workers = [await run(*locust(served, "--worker", "--master-port", str(port)))
+               for _ in range(2)]  # fmt: skip
     code, out = await finished(master)
-    await finished(worker)
+    for worker in workers:
+        await finished(worker)
     assert code == 0, out
     seen = stats(tmp_path / "dist")
-    assert sum(e["num_failures"] for e in seen.values()) == 0, out
-    assert seen["bid ack"]["num_requests"] > 0  # the worker bid on the master's lot
+    assert sum(e["num_failures"] for e in seen.values()) == 0, out  # each bidder qualified
+    assert seen["bid ack"]["num_requests"] > 0  # the workers bid on the master's lot
