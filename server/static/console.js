@@ -4,18 +4,12 @@
 // results and archives. The supervisor signs in with their own token and sees the same,
 // read-only. The token is kept for this tab only (sessionStorage).
 import {
-  api, beijingInput, codeMessage, dateTime, download, labelPage, money, named, parseBeijing,
-  parseMoney, phaseName, staffToken, t,
+  $, api, beijingInput, codeMessage, dateTime, download, labelPage, money, named, parseBeijing,
+  parseMoney, phaseName, say, staffToken, t,
 } from "/static/openbid.js";
 
-const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
 const state = { role: null, hall: null, selected: null, now: null };
-
-function say(text, kind = "error") {
-  $("message").textContent = text;
-  $("message").className = `message ${kind}`;
-}
 
 function options(select, group, values) {
   select.replaceChildren(...values.map((value) =>

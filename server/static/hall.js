@@ -1,11 +1,10 @@
 // The public hall (`/`): the day's lots and openings, refreshed every few seconds, each
 // with a link to watch it and to put it on the big screen.
 import {
-  ServerClock, api, beijingDay, codeMessage, dateTime, duration, labelPage, money, named,
+  $, ServerClock, api, beijingDay, codeMessage, dateTime, duration, labelPage, money, named,
   phaseName, t,
 } from "/static/openbid.js";
 
-const $ = (id) => document.getElementById(id);
 const clock = new ServerClock();
 const REFRESH_MS = 5000;
 let shown = null;

@@ -3,13 +3,12 @@
 // view (`?staff=1`, with the console's token: every entry, live) and the big screen
 // (`?screen=1`: large type, no controls).
 import {
-  LiveRoom, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, staffToken, t,
+  $, LiveRoom, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, say,
+  showConnection, t,
 } from "/static/openbid.js";
 
-const $ = (id) => document.getElementById(id);
 const lotId = location.pathname.split("/")[2];
-const staff = new URLSearchParams(location.search).get("staff") ? staffToken() : null;
-const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? staff;
+const token = roomToken();
 const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0, role: null };
 
 function show(snapshot) {
@@ -102,11 +101,6 @@ function step(room, sign) {
   $("amount").value = (Math.max(s.next_min, base + sign * s.increment) / 100).toFixed(2);
 }
 
-function say(text, kind) {
-  $("message").textContent = text;
-  $("message").className = `message ${kind}`;
-}
-
 function bid(room) {
   const price = Math.round(parseFloat($("amount").value) * 100);
   if (!Number.isFinite(price)) return say(codeMessage("BAD_MESSAGE"), "error");
@@ -138,11 +132,7 @@ function start() {
   labelPage();
   offerTokenSignIn(Boolean(token));
   const room = new LiveRoom("lots", lotId, token, {
-    state: (s, code) => {
-      $("connection").textContent = t(s);
-      $("connection").className = `status ${s}`;
-      if (code && [4401, 4404].includes(code)) say(codeMessage(code === 4401 ? "UNAUTHORIZED" : "NOT_FOUND"), "error");
-    },
+    state: showConnection,
     welcome: (m) => {
       state.snapshot = m.lot;
       state.role = m.role;

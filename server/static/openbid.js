@@ -6,6 +6,14 @@ import { CODES, TEXT } from "/static/text.js";
 
 export const LANGS = ["zh-CN", "en"];
 
+export const $ = (id) => document.getElementById(id);
+
+// The page's one message line, for a refusal ("error") or an answer ("ok").
+export function say(text, kind = "error") {
+  $("message").textContent = text;
+  $("message").className = `message ${kind}`;
+}
+
 export function lang() {
   const asked = new URLSearchParams(location.search).get("lang") || localStorage.getItem("lang");
   return LANGS.includes(asked) ? asked : "zh-CN";
@@ -30,7 +38,7 @@ export function labelPage() {
   document.documentElement.lang = lang();
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   for (const el of document.querySelectorAll("[data-label]")) el.setAttribute("aria-label", t(el.dataset.label));
-  const button = document.getElementById("language");
+  const button = $("language");
   if (button) { button.textContent = t("language"); button.onclick = switchLanguage; }
   if (new URLSearchParams(location.search).get("screen")) document.body.classList.add("screen");
 }
@@ -38,11 +46,11 @@ export function labelPage() {
 // A bidder without its link types its token: it goes where the link puts it, the fragment,
 // which never reaches the server's logs.
 export function offerTokenSignIn(hasToken) {
-  const form = document.getElementById("tokenform");
+  const form = $("tokenform");
   form.hidden = hasToken || document.body.classList.contains("screen");
   form.onsubmit = (e) => {
     e.preventDefault();
-    location.hash = `token=${encodeURIComponent(document.getElementById("tokeninput").value.trim())}`;
+    location.hash = `token=${encodeURIComponent($("tokeninput").value.trim())}`;
     location.reload();
   };
 }
@@ -51,6 +59,25 @@ export function offerTokenSignIn(hasToken) {
 export function staffToken() {
   return sessionStorage.getItem("openbid.staff");
 }
+
+// Who a room page speaks as: the bidder's token from its link's fragment, or with `?staff=1`
+// the console's token; null for the public.
+export function roomToken() {
+  const staff = new URLSearchParams(location.search).get("staff") ? staffToken() : null;
+  return new URLSearchParams(location.hash.slice(1)).get("token") ?? staff;
+}
+
+// A room's connection state; why it ended, when resuming cannot help, on the message line.
+export function showConnection(state, code) {
+  $("connection").textContent = t(state);
+  $("connection").className = `status ${state}`;
+  if (code === 4401) say(codeMessage("UNAUTHORIZED"));
+  if (code === 4404) say(codeMessage("NOT_FOUND"));
+  if (code === 4009) say(t("replaced"));
+}
+
+// Closes after which resuming cannot help: a refused token, no such room, a newer session.
+const FINAL_CLOSES = [4401, 4404, 4009];
 
 // A call of the HTTP API: {status, body}; messages come back in the page's language.
 export async function api(path, { method = "GET", body, token } = {}) {
@@ -182,8 +209,9 @@ export class LiveRoom {
     };
     ws.onmessage = (m) => this.receive(JSON.parse(m.data));
     ws.onclose = (closed) => {
-      this.handlers.state?.("down", closed.code);
-      if ([4401, 4403, 4404, 4009].includes(closed.code)) return; // resuming cannot help
+      const final = FINAL_CLOSES.includes(closed.code);
+      this.handlers.state?.(final ? "disconnected" : "down", closed.code);
+      if (final) return;
       const wait = Math.min(10000, 500 * 2 ** this.tries++);
       setTimeout(() => this.connect(), wait);
     };

@@ -3,16 +3,14 @@
 // the bidder's link: seal and submit, sign in, decrypt, confirm, object), the host's and the
 // supervisor's view (`?staff=1`, with the console's token) and the big screen (`?screen=1`).
 import {
-  LiveRoom, offerTokenSignIn, api, clockTime, codeMessage, download, duration, labelPage, money, named,
-  parseMoney, saveBlob, staffToken, t,
+  $, LiveRoom, offerTokenSignIn, api, clockTime, codeMessage, download, duration, labelPage, money, named,
+  parseMoney, roomToken, saveBlob, say, showConnection, t,
 } from "/static/openbid.js";
 import { fileAttachment, seal } from "/static/seal.js";
 import { publish, watch } from "/static/live.js";
 
-const $ = (id) => document.getElementById(id);
 const openingId = location.pathname.split("/")[2];
-const staff = new URLSearchParams(location.search).get("staff") ? staffToken() : null;
-const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? staff;
+const token = roomToken();
 const NEXT = { sign_in: "bidders_published", bidders_published: "decryption",
   decryption: "read_out", read_out: "confirmation", confirmation: "ended" };
 const RETRY_VIDEO_MS = 10000;
@@ -20,11 +18,6 @@ const state = { view: null, role: null, plate: null, bidderId: null, rows: [], s
   objections: new Map(), refreshing: null, camera: null, viewer: null, room: null };
 
 const keyName = () => `openbid.key.${openingId}.${state.bidderId}`;
-
-function say(text, kind = "error") {
-  $("message").textContent = text;
-  $("message").className = `message ${kind}`;
-}
 
 function answered(m) {
   say(m.type === "ack" ? t("accepted") : codeMessage(m.code), m.type === "ack" ? "ok" : "error");
@@ -274,11 +267,7 @@ function start() {
   labelPage();
   offerTokenSignIn(Boolean(token));
   const room = new LiveRoom("openings", openingId, token, {
-    state: (s, code) => {
-      $("connection").textContent = t(s);
-      $("connection").className = `status ${s}`;
-      if (code && [4401, 4404].includes(code)) say(codeMessage(code === 4401 ? "UNAUTHORIZED" : "NOT_FOUND"));
-    },
+    state: showConnection,
     welcome: (m) => {
       state.view = m.opening;
       state.role = m.role;

@@ -1,6 +1,7 @@
 """The lot's pages in a real Chromium: a bidder bids by clicking and a public page sees it
 within a second; a refused bid shows its message; the countdown follows the server's clock
-whatever the PC's clock says."""
+whatever the PC's clock says; a room that cannot resume (a newer window, a wrong token) says
+why."""
 
 from __future__ import annotations
 
@@ -91,3 +92,21 @@ async def test_a_bidder_without_the_link_enters_the_room_with_the_token(
     await expect(page.locator("#plate")).to_have_text(bidder["plate"])
     await expect(page.locator("#tokenform")).to_be_hidden()
     assert bidder["token"] not in page.url.split("#")[0]  # never in what reaches the server
+
+
+async def test_a_room_that_cannot_resume_says_why_and_stays_closed(
+    served: str, admin: httpx.AsyncClient, browser: Browser
+) -> None:
+    lot = await make_lot(admin)
+    bidder = await qualified_bidder(admin, lot, "丁公司")
+    first = await open_page(browser, f"{served}/lots/{lot}#token={bidder['token']}")
+    await expect(first.locator("#connection")).to_have_text("已连接")
+    second = await open_page(browser, f"{served}/lots/{lot}#token={bidder['token']}")
+    await expect(second.locator("#plate")).to_have_text(bidder["plate"])
+    await expect(first.locator("#message")).to_have_text("您已在另一窗口进入，本窗口已断开")
+    await expect(first.locator("#connection")).to_have_text("连接已断开")  # not "reconnecting"
+    await expect(second.locator("#connection")).to_have_text("已连接")
+
+    stranger = await open_page(browser, f"{served}/lots/{lot}#token=not-a-token")
+    await expect(stranger.locator("#message")).to_have_text("身份验证失败，请使用正确的链接或令牌")
+    await expect(stranger.locator("#connection")).to_have_text("连接已断开")
