@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
 from auction.audit import Discrepancy
 from server.app import Server, create_app
-from server.embedded import EmbeddedValkey
+from server.embedded import DataDirInUse, EmbeddedValkey
 from server.limits import Limits
 from server.logs import configure as configure_logs
 from server.verify import verify_file
@@ -73,7 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
     url = args.redis_url
     if not url:
         embedded = EmbeddedValkey(args.data_dir / "valkey")
-        url = embedded.start()
+        try:
+            url = embedded.start()
+        except DataDirInUse as busy:
+            print(f"openbid: {busy}; give each server its own --data-dir", file=sys.stderr)
+            return 2
+    # uvicorn drains on SIGTERM, then raises it again: at its default action the process would
+    # die there, before the finally below, and leave Valkey running. Stop as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(_run(args, url, token))
     except KeyboardInterrupt:

