@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -35,6 +36,13 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
         yield launched
         await launched.close()
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core's rules (labels, headings, contrast, ARIA, keyboard reach) hold on the page as
+    it stands: each broken rule is listed with the elements that break it."""
+    broken = (await Axe().run(page)).response["violations"]
+    assert [(rule["id"], [node["target"] for node in rule["nodes"]]) for rule in broken] == []
 
 
 @pytest.fixture(scope="session")

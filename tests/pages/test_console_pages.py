@@ -12,7 +12,7 @@ import httpx
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import ADMIN, SUPERVISOR
-from tests.pages.conftest import DESKTOP, PHONE
+from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
 from tests.pages.test_lot_pages import open_page
 from tests.server.helpers import make_lot, qualified_bidder
 
@@ -63,8 +63,10 @@ async def test_a_host_creates_a_lot_registers_a_bidder_confirms_the_deposit_and_
 
     await console.fill("#lotregister [name=name]", "甲公司")
     await console.click("#lotregister button")
-    await expect(console.locator("#lotlink input")).to_have_value(re.compile("#token="))
-    link = await console.locator("#lotlink input").input_value()
+    handed = console.get_by_role("textbox", name="竞买链接")  # named for a screen reader
+    await expect(handed).to_have_value(re.compile("#token="))
+    link = await handed.input_value()
+    await assert_accessible(console)  # the lot's panel open, the link handed out
     assert link.startswith(f"{served}/lots/")
     row = console.locator("#lotbidders tr")
     await expect(row).to_have_count(1)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.pages.conftest import DESKTOP, PHONE
+from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
 from tests.server.helpers import make_lot, qualified_bidder
 
 SHIFT_MS = 7 * 60_000  # the PC's clock is seven minutes fast
@@ -48,6 +48,8 @@ async def test_a_bidder_bids_by_clicking_and_the_public_sees_it_within_a_second(
     for price in (start, start + 500_000):
         await expect(room.locator("#amount")).to_have_value(f"{price / 100:.2f}")
         await room.click("#send")
+        if price == start:
+            await assert_accessible(room)  # with the confirmation asking
         await room.click("#yes")  # bids are irrevocable: the page asks first
         await expect(room.locator("#mine tr").first).to_contain_text("已接受")
         await expect(public.locator("#price")).to_contain_text(shown_money(price), timeout=1000)

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 
 from auction.envelope import seal
 from tests.conftest import ADMIN
-from tests.pages.conftest import PHONE
+from tests.pages.conftest import PHONE, assert_accessible
 from tests.pages.test_console_pages import staff_context
 from tests.pages.test_lot_pages import open_page, shown_money
 from tests.server.helpers import bearer
@@ -65,6 +65,7 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
     await bidder.click("#sealform button[type=submit]")
     await expect(bidder.locator("#message")).to_have_text("投标文件已加密递交")
     await expect(bidder.locator("#keytext")).to_have_value(KEY_TEXT)
+    await assert_accessible(bidder)  # sealed, the key shown to keep
     await bidder.screenshot(path=screenshots / "opening-bidder-zh-desktop.png", full_page=True)
 
     hall = await open_page(browser, f"{served}/", PHONE)
@@ -102,6 +103,7 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
             shown_money(price)
         )
     await expect(hall.locator(f"#rows tr[data-plate='{mine['plate']}']")).to_contain_text("480")
+    await assert_accessible(hall)  # the read-out table on a phone
     await hall.screenshot(path=screenshots / "opening-public-zh-phone.png", full_page=True)
 
     await bidder.fill("#objectiontext", "请核对工期")
@@ -110,6 +112,7 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
     await host.fill("#objections input", "工期以投标文件为准")
     await host.click("#objections button")
     await expect(hall.locator("#objections li")).to_contain_text("工期以投标文件为准")
+    await assert_accessible(host)  # every control of the host's, the objection answered
     await host.click("#advance")  # 确认开标记录
     await expect(hall.locator("#recordhash")).to_have_text(HEX)
     await bidder.click("#confirmrecord")

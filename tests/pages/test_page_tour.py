@@ -1,6 +1,7 @@
 """Every page in both languages and at both sizes: the language switch takes, every control
-has a name a screen reader can say, nothing is wider than a phone, and a screenshot of each
-is saved under test-results/screenshots/."""
+has a name a screen reader can say, axe-core finds no accessibility rule broken (labels,
+headings, contrast, ARIA), nothing is wider than a phone, and a screenshot of each is saved
+under test-results/screenshots/."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import ADMIN
-from tests.pages.conftest import DESKTOP, PHONE
+from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
 from tests.pages.test_console_pages import staff_context
 from tests.server.helpers import bearer, make_lot, qualified_bidder
 
@@ -44,10 +45,12 @@ async def ready(page: Page, name: str) -> None:
 async def check(page: Page, name: str, lang: str) -> None:
     await expect(page.locator("html")).to_have_attribute("lang", lang)
     await expect(page.locator("body")).to_contain_text(HEADINGS[name][lang])
+    await expect(page.locator("h1")).to_be_visible()  # the big screen says which lot it shows
     assert await page.evaluate(UNNAMED) == []
     width = await page.evaluate("document.documentElement.scrollWidth")
     viewport = page.viewport_size
     assert viewport is not None and width <= viewport["width"]
+    await assert_accessible(page)
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
