@@ -9,7 +9,8 @@ import {
 
 const lotId = location.pathname.split("/")[2];
 const token = roomToken();
-const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0, role: null };
+const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0, role: null,
+  drawnAt: null };
 
 function show(snapshot) {
   const unit = snapshot.quote_unit;
@@ -31,6 +32,10 @@ function tick(room) {
   const left = s && s.deadline !== null && now !== null ? s.deadline - now : null;
   $("countdown").textContent = duration(left);
   $("countdown").classList.toggle("urgent", left !== null && left < 60000);
+  if (now !== null && Math.floor(now / 1000) !== state.drawnAt) {  // the line moves each second
+    state.drawnAt = Math.floor(now / 1000);
+    draw(now);
+  }
 }
 
 function apply(event) {
@@ -43,7 +48,7 @@ function apply(event) {
     s.next_min = event.price + s.increment;
     state.points.push([event.ts, event.price]);
     addHistory(event);
-    draw();
+    state.drawnAt = null;  // drawn on the next tick
   } else if (event.kind === "phase") {
     s.phase = event.phase; s.deadline = event.deadline;
   } else if (event.kind === "closed") {
@@ -76,14 +81,21 @@ function logEntry(event) {
   $("entries").prepend(row);
 }
 
-function draw() {
+// The price over time: a step line (a price holds until the next bid) on to now while the
+// lot runs, and a dot for each bid, so the first bid shows too.
+function draw(now) {
   const svg = $("chart"), pts = state.points;
   if (pts.length === 0) { svg.innerHTML = ""; return; }
-  const [t0, t1] = [pts[0][0], Math.max(pts.at(-1)[0], pts[0][0] + 1)];
+  const last = pts.at(-1)[0];
+  const end = state.snapshot?.phase === "closed" ? last : Math.max(now, last);
+  const t0 = pts[0][0], span = Math.max(end - t0, 1);
   const prices = pts.map((p) => p[1]);
-  const [lo, hi] = [Math.min(...prices), Math.max(Math.max(...prices), Math.min(...prices) + 1)];
-  const xy = pts.map(([x, y]) => `${(600 * (x - t0)) / (t1 - t0)},${170 - (160 * (y - lo)) / (hi - lo)}`);
-  svg.innerHTML = `<polyline fill="none" stroke="#b00020" stroke-width="2" points="${xy.join(" ")}"/>`;
+  const lo = Math.min(...prices), range = Math.max(...prices) - lo;
+  const x = (ts) => 5 + (590 * (ts - t0)) / span;
+  const y = (price) => (range ? 170 - (160 * (price - lo)) / range : 90);
+  const line = pts.map(([ts, price], i) => (i ? `H${x(ts)}V${y(price)}` : `M${x(ts)} ${y(price)}`));
+  const dots = pts.map(([ts, price]) => `M${x(ts)} ${y(price)}h0`);
+  svg.innerHTML = `<path class="line" d="${line.join("")}H${x(end)}"/><path class="dots" d="${dots.join("")}"/>`;
   svg.setAttribute("aria-label", `${t("chart")}: ${money(prices.at(-1))}`);
 }
 

@@ -55,6 +55,9 @@ async def test_a_bidder_bids_by_clicking_and_the_public_sees_it_within_a_second(
         await expect(public.locator("#price")).to_contain_text(shown_money(price), timeout=1000)
         await expect(public.locator("#leader")).to_have_text(bidder["plate"], timeout=1000)
 
+    dots = public.locator("#chart path.dots")
+    await expect(dots).to_have_attribute("d", re.compile(r"^(M[\d.]+ [\d.]+h0){2}$"))  # a bid each
+
     await room.fill("#amount", f"{(start + 1_250_000) / 100:.2f}")  # off the 5,000 元 grid
     await room.click("#send")
     await room.click("#yes")

@@ -31,6 +31,12 @@ UNNAMED = """() => [...document.querySelectorAll("input, select, textarea, butto
     || el.textContent.trim()))
   .map((el) => el.outerHTML)"""
 
+# Every figure (price, plate, countdown…) whose text is wider than its box: it would run into
+# the next one, as prices did on the big screen.
+SPILLED = """() => [...document.querySelectorAll(".figure .value")]
+  .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth)
+  .map((el) => `${el.id}: ${el.textContent} (${el.scrollWidth} > ${el.clientWidth})`)"""
+
 
 async def ready(page: Page, name: str) -> None:
     """Wait until the page has shown what it loads."""
@@ -51,6 +57,7 @@ async def check(page: Page, name: str, lang: str) -> None:
     viewport = page.viewport_size
     assert viewport is not None and width <= viewport["width"]
     await assert_accessible(page)
+    assert await page.evaluate(SPILLED) == []
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -84,7 +91,10 @@ async def test_every_page_in_both_languages_and_sizes(
     }
     short = "zh" if lang == "zh-CN" else "en"
     for shot, (name, path, fragment) in pages.items():
+        await page.goto("about:blank")  # a new fragment alone would not load the page again
         await page.goto(f"{served}{path}lang={lang}{fragment}")
         await ready(page, name)
+        if "bidder" in shot:
+            await expect(page.locator("#plate")).not_to_have_text("—")  # the bidder's own room
         await check(page, name, lang)
         await page.screenshot(path=screenshots / f"{shot}-{short}-{size}.png", full_page=True)
