@@ -4,7 +4,7 @@
 // results and archives. The supervisor signs in with their own token and sees the same,
 // read-only. The token is kept for this tab only (sessionStorage).
 import {
-  $, api, beijingInput, codeMessage, dateTime, download, labelPage, money, named, parseBeijing,
+  $, api, beijingInput, headCells, codeMessage, dateTime, download, labelPage, money, named, parseBeijing,
   parseMoney, phaseName, say, staffToken, t,
 } from "/static/openbid.js";
 
@@ -69,6 +69,7 @@ async function load() {
     tr.dataset[kind] = id;
     return tr;
   }));
+  headCells($("items"));
   if (state.selected) await showSelected();
 }
 

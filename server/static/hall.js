@@ -1,7 +1,7 @@
 // The public hall (`/`): the day's lots and openings, refreshed every few seconds, each
 // with a link to watch it and to put it on the big screen.
 import {
-  $, ServerClock, api, beijingDay, codeMessage, dateTime, duration, labelPage, money, named,
+  $, ServerClock, api, beijingDay, headCells, codeMessage, dateTime, duration, labelPage, money, named,
   phaseName, t,
 } from "/static/openbid.js";
 
@@ -59,6 +59,8 @@ function show(hall) {
   }
   if (!hall.lots.length) empty(lots, 7);
   if (!hall.openings.length) empty(openings, 6);
+  headCells(lots);
+  headCells(openings);
   tick();
 }
 

@@ -79,6 +79,17 @@ export function showConnection(state, code) {
 // Closes after which resuming cannot help: a refused token, no such room, a newer session.
 const FINAL_CLOSES = [4401, 4404, 4009];
 
+// On a phone a `table.cards` shows each row as a card: every cell carries its column's name,
+// which the stylesheet writes before the value.
+export function headCells(tbody) {
+  const heads = [...tbody.closest("table").querySelectorAll("thead th")].map((th) => th.textContent);
+  for (const row of tbody.rows) {
+    for (const [i, cell] of [...row.cells].entries()) {
+      if (heads[i] && cell.colSpan === 1) cell.dataset.head = heads[i];
+    }
+  }
+}
+
 // A call of the HTTP API: {status, body}; messages come back in the page's language.
 export async function api(path, { method = "GET", body, token } = {}) {
   const headers = { "accept-language": lang() };

@@ -37,6 +37,9 @@ SPILLED = """() => [...document.querySelectorAll(".figure .value")]
   .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth)
   .map((el) => `${el.id}: ${el.textContent} (${el.scrollWidth} > ${el.clientWidth})`)"""
 
+SIDEWAYS = """() => [...document.querySelectorAll("table.cards")]
+  .filter((table) => table.parentElement.scrollWidth > table.parentElement.clientWidth).length"""
+
 
 async def ready(page: Page, name: str) -> None:
     """Wait until the page has shown what it loads."""
@@ -58,6 +61,7 @@ async def check(page: Page, name: str, lang: str) -> None:
     assert viewport is not None and width <= viewport["width"]
     await assert_accessible(page)
     assert await page.evaluate(SPILLED) == []
+    assert await page.evaluate(SIDEWAYS) == 0  # the hall's and console's lists fit a phone
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
