@@ -3,7 +3,7 @@
 // the bidder's link: seal and submit, sign in, decrypt, confirm, object), the host's and the
 // supervisor's view (`?staff=1`, with the console's token) and the big screen (`?screen=1`).
 import {
-  $, LiveRoom, offerTokenSignIn, api, clockTime, codeMessage, download, duration, labelPage, money, named,
+  $, LiveRoom, offerTokenSignIn, api, headCells, clockTime, codeMessage, download, duration, labelPage, money, named,
   parseMoney, roomToken, saveBlob, say, showConnection, t,
 } from "/static/openbid.js";
 import { fileAttachment, seal } from "/static/seal.js";
@@ -78,6 +78,7 @@ function showRows() {
     tr.dataset.plate = r.plate;
     return tr;
   }));
+  headCells($("rows"));
 }
 
 function showObjections() {
@@ -112,8 +113,9 @@ function showRecord() {
 function apply(event) {
   if (event.kind === "phase" && state.view) {  // at once; the counts follow with the refresh
     state.view.phase = event.phase;
-    if ("deadline" in event) state.view.deadline = event.deadline;
-    if ("paused" in event) state.view.paused = event.paused;
+    // A phase entry carries the deadline that holds from then on, if any, and says if paused.
+    state.view.deadline = event.deadline ?? null;
+    state.view.paused = event.paused ?? false;
     show();
   }
   if (event.kind === "read_out") {

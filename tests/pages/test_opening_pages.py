@@ -18,6 +18,7 @@ from tests.conftest import ADMIN
 from tests.pages.conftest import PHONE, assert_accessible
 from tests.pages.test_console_pages import staff_context
 from tests.pages.test_lot_pages import open_page, shown_money
+from tests.pages.test_page_tour import SIDEWAYS
 from tests.server.helpers import bearer
 
 SEAL_WITHIN_MS = 8000  # from now to the bid deadline: the browser seals in this time
@@ -104,6 +105,7 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
         )
     await expect(hall.locator(f"#rows tr[data-plate='{mine['plate']}']")).to_contain_text("480")
     await assert_accessible(hall)  # the read-out table on a phone
+    assert await hall.evaluate(SIDEWAYS) == 0  # as cards: no column out of sight
     await hall.screenshot(path=screenshots / "opening-public-zh-phone.png", full_page=True)
 
     await bidder.fill("#objectiontext", "请核对工期")
