@@ -261,12 +261,21 @@ class Room:
 # ---- the users ---------------------------------------------------------------------------
 
 
-class Bidder(HttpUser):
+class InRoom:
+    """A user's room, closed when the user stops."""
+
+    room: Room | None = None
+
+    def on_stop(self) -> None:
+        if self.room is not None:  # None when stopped before it connected
+            self.room.close()
+
+
+class Bidder(InRoom, HttpUser):
     """A qualified bidder on the shared lot: bids the next minimum, snipes in 限时竞价."""
 
     weight = 1
     wait_time = between(0.5, 2.0)  # think time between bids
-    room: Room | None = None
 
     def on_start(self) -> None:
         self.lot = _ids()["lot"]
@@ -283,10 +292,6 @@ class Bidder(HttpUser):
                 answer.failure(f"not qualified: {answer.text}")
         self.room = Room(self.environment, "lots", self.lot, made["token"])
         self.bids = itertools.count(1)
-
-    def on_stop(self) -> None:
-        if self.room is not None:  # None when stopped before it connected
-            self.room.close()
 
     @task
     def bid(self) -> None:
@@ -310,20 +315,15 @@ class Bidder(HttpUser):
             self.room.bid(f"{id(self)}-{next(self.bids)}", base + k * increment)
 
 
-class Watcher(User):
+class Watcher(InRoom, User):
     """A public viewer of one room: reports each event's fan-out lag, pings for the clock."""
 
     abstract = True
     wait_time = constant(2.0)
     venue, setup_key = "lots", "lot"
-    room: Room | None = None
 
     def on_start(self) -> None:
         self.room = Room(self.environment, self.venue, _ids()[self.setup_key])
-
-    def on_stop(self) -> None:
-        if self.room is not None:  # None when stopped before it connected
-            self.room.close()
 
     @task
     def ping(self) -> None:
