@@ -110,6 +110,12 @@ function showRecord() {
   $("recordlink").href = `/openings/${openingId}/record`;
 }
 
+// Why an opening ended before it opened (条例 第44条: too few tenderers).
+function aborted(event) {
+  const reason = named("abortReasons", event.reason);
+  return reason.replace("{count}", event.count).replace("{min}", state.view.min_bidders);
+}
+
 function apply(event) {
   if (event.kind === "phase" && state.view) {  // at once; the counts follow with the refresh
     state.view.phase = event.phase;
@@ -117,6 +123,7 @@ function apply(event) {
     state.view.deadline = event.deadline ?? null;
     state.view.paused = event.paused ?? false;
     show();
+    if (event.phase === "aborted") say(aborted(event));
   }
   if (event.kind === "read_out") {
     state.rows = event.rows;

@@ -39,6 +39,10 @@ export const TEXT = {
     openingPhases: { scheduled: "等待开标", sign_in: "签到", bidders_published: "公布投标人",
       decryption: "解密", read_out: "唱标", confirmation: "确认开标记录", ended: "开标结束",
       aborted: "开标终止" },
+    abortReasons: {
+      TOO_FEW_ENVELOPES: "递交投标文件的投标人仅 {count} 家，少于 {min} 家，不予开标，应当重新招标",
+      TOO_FEW_SIGNED_IN: "签到的投标人仅 {count} 家，少于 {min} 家，开标终止",
+    },
     phases: { scheduled: "未开始", free: "自由报价", inquiry: "询价", limited: "限时竞价",
       sealed: "一次报价", dutch: "荷兰式竞价", capped: "已达最高限价", closed: "已结束" },
     modes: { listing: "挂牌", auction: "拍卖", sealed: "一次报价", dutch: "荷兰式" },
@@ -103,6 +107,10 @@ export const TEXT = {
     openingPhases: { scheduled: "Before the opening", sign_in: "Sign-in",
       bidders_published: "Bidders published", decryption: "Decryption", read_out: "Read-out",
       confirmation: "Confirming the record", ended: "Ended", aborted: "Aborted" },
+    abortReasons: {
+      TOO_FEW_ENVELOPES: "Tenderers who submitted: {count} (at least {min} needed). No opening; the tender is repeated",
+      TOO_FEW_SIGNED_IN: "Tenderers signed in: {count} (at least {min} needed). The opening is ended",
+    },
     phases: { scheduled: "Not started", free: "Free bidding", inquiry: "Inquiry",
       limited: "Timed bidding", sealed: "Sealed bid", dutch: "Dutch", capped: "Price cap reached",
       closed: "Closed" },
@@ -155,4 +163,5 @@ export const CODES = {
   CORRUPT: ["投标文件已损坏", "The envelope is corrupt"],
   BAD_CONTENT: ["投标文件内容无效", "The envelope holds no valid bid"],
   WINDOW_CLOSED: ["解密时限已过", "The decryption window closed"],
+  INTERNAL: ["服务器内部错误，请稍后重试", "Server error; please try again"],
 };

@@ -1,7 +1,8 @@
 """A remote bid opening in a real Chromium: one bidder seals its bid in the browser with
 WebCrypto (the server opens it at decryption, so the two formats agree), the host drives the
 phases from the host view, and a viewer who came in through the public hall sees the 唱标
-rows as they are read out, the objection and its reply, and the record."""
+rows as they are read out, the objection and its reply, and the record. An opening with too
+few envelopes says why it is not opened."""
 
 from __future__ import annotations
 
@@ -120,3 +121,25 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
     await bidder.click("#confirmrecord")
     await expect(bidder.locator("#message")).to_have_text("已接受")
     await host.screenshot(path=screenshots / "opening-host-zh-desktop.png", full_page=True)
+
+
+async def test_an_opening_with_too_few_envelopes_says_why_it_is_not_opened(
+    served: str, admin: httpx.AsyncClient, browser: Browser
+) -> None:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    config = {"title": "某学校食堂改造工程", "bid_deadline": now + 2000, "decrypt_window_s": 60}
+    opening = (await admin.post("/api/openings", json=config)).json()["opening_id"]
+    made = await register(admin, opening, "甲")
+    sealed = seal(opening, made["bidder_id"], {"price": 1_000_000_00, "duration_days": 90}, None)
+    sent = await admin.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(),
+                            headers=bearer(made["token"]))  # fmt: skip
+    assert sent.json()["accepted"], sent.text
+    page = await open_page(browser, f"{served}/openings/{opening}")
+    await expect(page.locator("#phase")).to_have_text("开标终止", timeout=PHASE_WAIT_MS)
+    await expect(page.locator("#message")).to_have_text(
+        "递交投标文件的投标人仅 1 家，少于 3 家，不予开标，应当重新招标"
+    )
+    late = await open_page(browser, f"{served}/openings/{opening}?lang=en")  # from the replay
+    await expect(late.locator("#message")).to_have_text(
+        re.compile(r"^Tenderers who submitted: 1 \(at least 3")
+    )
