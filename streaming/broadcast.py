@@ -13,7 +13,6 @@ HLS packager; see docs/openings.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ __all__ = ["Broadcast", "Studio"]
 log = logging.getLogger("openbid.webrtc")
 KEYFRAME_GAP_S = 0.5
 CODECS = {"video": "video/VP8", "audio": "audio/opus"}  # every browser sends and plays these
+CLOSE_S = 5.0  # aiortc's pc.close() has been seen never to return (aiortc#283): not at shutdown
 
 
 @dataclass(eq=False)
@@ -181,8 +181,12 @@ class Studio:
 
     async def _close(self, pc: RTCPeerConnection) -> None:
         self.peers.discard(pc)
-        with contextlib.suppress(Exception):
-            await pc.close()
+        try:
+            await asyncio.wait_for(pc.close(), CLOSE_S)
+        except TimeoutError:
+            log.warning("a peer connection did not close within %.0f s; left behind", CLOSE_S)
+        except Exception:  # a connection that already failed may raise as it closes
+            log.debug("closing a peer connection failed", exc_info=True)
 
     async def close(self) -> None:
         """At shutdown: close every peer connection and every recording."""
