@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -69,8 +70,22 @@ async def serving(
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 3 * TIMEOUT)
+        except TimeoutError:
+            raise AssertionError(
+                f"the server did not stop; what it waits on:\n{waiting()}"
+            ) from None
         data.cleanup()
+
+
+def waiting() -> str:
+    """Every pending task's stack: what a shutdown that hangs is waiting for."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(file=out)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

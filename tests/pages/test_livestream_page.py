@@ -13,6 +13,7 @@ from tests.conftest import ADMIN
 from tests.pages.test_console_pages import staff_context
 from tests.pages.test_lot_pages import open_page
 
+PUBLISH_MS = 15_000  # the camera, then ICE gathering on both sides (up to 3 s each) on a busy CI
 PLAYING = "() => { const v = document.getElementById('video'); return v.readyState >= 2 && v.videoWidth > 0; }"  # noqa: E501
 
 
@@ -26,7 +27,7 @@ async def test_the_host_publishes_the_camera_and_the_public_page_plays_it(
     host = await host_context.new_page()
     await host.goto(f"{served}/openings/{opening}?staff=1")
     await host.click("#publish")
-    await expect(host.locator("#stopcamera")).to_be_visible()
+    await expect(host.locator("#stopcamera")).to_be_visible(timeout=PUBLISH_MS)
 
     viewer = await open_page(browser, f"{served}/openings/{opening}")
     await viewer.wait_for_function(PLAYING)

@@ -127,7 +127,7 @@ async def test_an_opening_with_too_few_envelopes_says_why_it_is_not_opened(
     served: str, admin: httpx.AsyncClient, browser: Browser
 ) -> None:
     now = (await admin.get("/api/health")).json()["server_now"]
-    config = {"title": "某学校食堂改造工程", "bid_deadline": now + 2000, "decrypt_window_s": 60}
+    config = {"title": "某学校食堂改造工程", "bid_deadline": now + 4000, "decrypt_window_s": 60}
     opening = (await admin.post("/api/openings", json=config)).json()["opening_id"]
     made = await register(admin, opening, "甲")
     sealed = seal(opening, made["bidder_id"], {"price": 1_000_000_00, "duration_days": 90}, None)
