@@ -76,9 +76,9 @@ class EmbeddedValkey:
         self._own()
         self._stop_orphan(timeout)
         args = [server_binary(), *self._flags()]
-        output = (self.data_dir / "valkey.log").open("ab")
-        self.process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT,
-                                        start_new_session=True)  # fmt: skip
+        with (self.data_dir / "valkey.log").open("ab") as output:  # the child keeps its copy
+            self.process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT,
+                                            start_new_session=True)  # fmt: skip
         self._wait_ready(timeout)
         return self.url
 

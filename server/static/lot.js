@@ -4,7 +4,7 @@
 // (`?screen=1`: large type, no controls).
 import {
   $, LiveRoom, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, say,
-  showConnection, t,
+  sayAnswer, showConnection, t,
 } from "/static/openbid.js";
 
 const lotId = location.pathname.split("/")[2];
@@ -132,12 +132,11 @@ function bid(room) {
   $("yes").focus();
 }
 
+// A bid's answer also goes in its row of "my bids".
 function answered(m) {
-  if (m.command) return say(m.type === "ack" ? t("accepted") : codeMessage(m.code), m.type === "ack" ? "ok" : "error");
-  const row = document.querySelector(`tr[data-bid="${CSS.escape(m.bid_id ?? "")}"]`);
-  const text = m.type === "ack" ? t("accepted") : codeMessage(m.code);
+  const text = sayAnswer(m);
+  const row = m.command ? null : document.querySelector(`tr[data-bid="${CSS.escape(m.bid_id ?? "")}"]`);
   if (row) row.children[2].textContent = text;
-  say(text, m.type === "ack" ? "ok" : "error");
 }
 
 function start() {

@@ -60,6 +60,13 @@ export function staffToken() {
   return sessionStorage.getItem("openbid.staff");
 }
 
+// A command's answer (ack or nack) on the message line, in the page's language; returns it.
+export function sayAnswer(m) {
+  const text = m.type === "ack" ? t("accepted") : codeMessage(m.code);
+  say(text, m.type === "ack" ? "ok" : "error");
+  return text;
+}
+
 // Who a room page speaks as: the bidder's token from its link's fragment, or with `?staff=1`
 // the console's token; null for the public.
 export function roomToken() {

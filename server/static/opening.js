@@ -4,7 +4,7 @@
 // supervisor's view (`?staff=1`, with the console's token) and the big screen (`?screen=1`).
 import {
   $, LiveRoom, offerTokenSignIn, api, headCells, clockTime, codeMessage, download, duration, labelPage, money, named,
-  parseMoney, roomToken, saveBlob, say, showConnection, t,
+  parseMoney, roomToken, saveBlob, say, sayAnswer, showConnection, t,
 } from "/static/openbid.js";
 import { fileAttachment, seal } from "/static/seal.js";
 import { publish, watch } from "/static/live.js";
@@ -18,10 +18,6 @@ const state = { view: null, role: null, plate: null, bidderId: null, rows: [], s
   objections: new Map(), refreshing: null, camera: null, viewer: null, room: null };
 
 const keyName = () => `openbid.key.${openingId}.${state.bidderId}`;
-
-function answered(m) {
-  say(m.type === "ack" ? t("accepted") : codeMessage(m.code), m.type === "ack" ? "ok" : "error");
-}
 
 // ---- what everyone sees ----------------------------------------------------------------
 
@@ -289,7 +285,7 @@ function start() {
       show();
     },
     event: apply,
-    answer: (m) => { answered(m); refresh(); },
+    answer: (m) => { sayAnswer(m); refresh(); },
   });
   state.room = room;
   const act = (message) => { if (!room.send(message)) say(t("down")); };
