@@ -7,6 +7,8 @@ Hierarchy::
     ├── Forbidden                FORBIDDEN      403  token valid, role may not do this
     ├── NotFound                 NOT_FOUND      404  no such lot, bidder or opening
     ├── BadMessage               BAD_MESSAGE    422  malformed input; names the `field`
+    │   └── BadRequest           BAD_MESSAGE    400  input that cannot be read at all (an SDP
+    │                                                offer that cannot be answered)
     ├── Conflict                 CONFLICT       409  clashes with existing data
     ├── RateLimited              RATE_LIMITED   429  too many commands too fast
     └── Refused                  409  a well-formed command the rules refuse:
@@ -25,6 +27,7 @@ from __future__ import annotations
 __all__ = [
     "REFUSAL_CODES",
     "BadMessage",
+    "BadRequest",
     "Conflict",
     "Forbidden",
     "NotFound",
@@ -109,6 +112,12 @@ class BadMessage(OpenBidError):
 
     def to_dict(self, accept_language: str | None = None) -> dict[str, object]:
         return {**super().to_dict(accept_language), "field": self.field}
+
+
+class BadRequest(BadMessage):
+    """Input that cannot be read at all, as HTTP's 400 says (RFC 9110 §15.5.1)."""
+
+    http_status = 400
 
 
 class Conflict(OpenBidError):

@@ -1,7 +1,8 @@
 """The livestream's signalling, and an opening's archive as one download.
 
 `POST /api/openings/{id}/webrtc/publish` (the host, admin token) and `.../webrtc/watch`
-(anyone) take `{"sdp", "type": "offer"}` and answer the same way; `.../webrtc/stop` (the
+(anyone; its offer may only receive, see streaming/offers.py) take `{"sdp", "type":
+"offer"}` and answer the same way; `.../webrtc/stop` (the
 host) ends the stream and closes its recording. `GET .../archive`
 (admin) is a zip of the audit export (with the envelopes), the record (JSON and printable
 page) and every recording of the stream.
@@ -29,10 +30,9 @@ from server.opening_http import export
 from server.openings import OpeningService
 from server.record_page import render_record
 from streaming.broadcast import Studio
+from streaming.offers import MAX_SDP, check_offer
 
 __all__ = ["webrtc_routes"]
-
-MAX_SDP = 16 * 1024
 
 
 def _studio(request: Request) -> Studio:
@@ -40,13 +40,14 @@ def _studio(request: Request) -> Studio:
     return studio
 
 
-async def _offer(request: Request) -> RTCSessionDescription:
+async def _offer(request: Request, *, viewer: bool) -> RTCSessionDescription:
     body: Any = await read_json(request)
     if not isinstance(body, dict) or body.get("type") != "offer":
         raise BadMessage("type", "须为 offer", "must be an offer")
     sdp = body.get("sdp")
     if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP or "m=" not in sdp:
         raise BadMessage("sdp", "不是合法的 SDP", "is not an SDP offer")
+    check_offer(sdp, viewer=viewer)
     opening_id = request.path_params["opening"]
     openings: OpeningService = request.app.state.openings
     if not await openings.book.exists(opening_id):
@@ -60,7 +61,7 @@ def _description(answer: RTCSessionDescription) -> dict[str, str]:
 
 async def publish(request: Request) -> Response:
     service_of(request).require_admin(token_of(request))
-    offer = await _offer(request)
+    offer = await _offer(request, viewer=False)
     answer = await _studio(request).publish(request.path_params["opening"], offer)
     return json_response(request, _description(answer))
 
@@ -72,7 +73,7 @@ async def stop(request: Request) -> Response:
 
 
 async def watch(request: Request) -> Response:
-    offer = await _offer(request)
+    offer = await _offer(request, viewer=True)
     answer = await _studio(request).watch(request.path_params["opening"], offer)
     return json_response(request, _description(answer))
 

@@ -23,7 +23,7 @@ from typing import Any
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 
-from auction.errors import Conflict
+from auction.errors import BadRequest, Conflict
 from streaming.recorder import Recorder
 from streaming.tap import EncodedFrame, ForwardedTrack, tap
 
@@ -89,26 +89,28 @@ class Studio:
         return found
 
     async def publish(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
-        """The host's offer (camera, microphone): answer it, replacing an earlier publisher."""
+        """The host's offer (camera, microphone): answer it, replacing an earlier publisher.
+        BadRequest, and no peer left behind, when the offer cannot be answered."""
         broadcast = self._broadcast(opening_id)
-        earlier = broadcast.publisher
         pc = RTCPeerConnection()
+        receivers: dict[str, RTCRtpReceiver] = {}
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            receivers[track.kind] = receiver
+            tap(receiver, broadcast.deliver)
+
+        await self._accept(pc, offer)
+        earlier = broadcast.publisher
         self._track(pc, lambda: self._publisher_gone(broadcast, pc))
-        broadcast.publisher, broadcast.receivers = pc, {}
+        broadcast.publisher, broadcast.receivers = pc, receivers
         if earlier is not None:  # the host reconnected: a new stream from a new keyframe
             self._end_recording(broadcast)
             await self._close(earlier)
             for tracks in broadcast.viewers.values():
                 for track in tracks:
                     track.restart()
-
-        @pc.on("track")
-        def on_track(track: Any) -> None:
-            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-            broadcast.receivers[track.kind] = receiver
-            tap(receiver, broadcast.deliver)
-
-        await pc.setRemoteDescription(offer)
         for transceiver in pc.getTransceivers():
             _prefer(transceiver, _codecs(RTCRtpReceiver, transceiver.kind))
         answer = await _answer(pc)
@@ -119,17 +121,19 @@ class Studio:
         return answer
 
     async def watch(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
-        """A viewer's offer (receive only): answer it with the host's tracks."""
+        """A viewer's offer (receive only, streaming/offers.py): answer it with the host's
+        tracks. Nothing the viewer might send is ever received."""
         broadcast = self.broadcasts.get(opening_id)
         if broadcast is None or not broadcast.live or not broadcast.receivers:
             raise Conflict("直播尚未开始", "the livestream has not started")
         if sum(len(b.viewers) for b in self.broadcasts.values()) >= self.max_viewers:
             raise Conflict("观看人数已满，请稍后再试", "too many viewers on this server")
         pc = RTCPeerConnection()
+        await self._accept(pc, offer)
         self._track(pc, lambda: self._viewer_gone(broadcast, pc))
-        await pc.setRemoteDescription(offer)
         tracks = []
         for transceiver in pc.getTransceivers():
+            transceiver.direction = "sendonly"  # never a receiver on a viewer's connection
             if transceiver.kind not in broadcast.receivers:
                 continue
             track = ForwardedTrack(transceiver.kind, broadcast.ask_keyframe)
@@ -140,6 +144,14 @@ class Studio:
         answer = await _answer(pc)
         broadcast.ask_keyframe()
         return answer
+
+    async def _accept(self, pc: RTCPeerConnection, offer: RTCSessionDescription) -> None:
+        """Take the remote offer; one aiortc cannot use is a BadRequest, `pc` closed."""
+        try:
+            await pc.setRemoteDescription(offer)
+        except Exception:  # aiortc raises ValueError, OperationError, KeyError ... on bad SDP
+            await self._close(pc)
+            raise BadRequest("sdp", "无法应答此 SDP", "this SDP offer cannot be answered") from None
 
     def _track(self, pc: RTCPeerConnection, gone: Callable[[], None]) -> RTCPeerConnection:
         """Hold `pc` until it fails or closes; then `gone` cleans up after it."""
