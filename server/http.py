@@ -17,9 +17,20 @@ from starlette.routing import Route
 from auction.errors import BadMessage, OpenBidError, Refused
 from server.service import Service
 
-__all__ = ["errors", "json_response", "now_of", "read_json", "routes", "service_of", "token_of"]
+__all__ = [
+    "MAX_SEQ",
+    "errors",
+    "json_response",
+    "now_of",
+    "read_json",
+    "routes",
+    "service_of",
+    "since_of",
+    "token_of",
+]
 
 MAX_BODY = 64 * 1024
+MAX_SEQ = 2**53  # no log gets near it; a larger `since` is a mistake, not a position
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -42,8 +53,16 @@ async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
             raise BadMessage("body", "请求体过大", f"larger than {limit} bytes")
     try:
         return json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         raise BadMessage("body", "不是合法的 JSON", "is not valid JSON") from None
+
+
+def since_of(request: Request) -> int:
+    """The `since` query parameter: a sequence number, 0 when absent."""
+    since = request.query_params.get("since", "0")
+    if not (since.isascii() and since.isdigit() and len(since) <= 16 and int(since) <= MAX_SEQ):
+        raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
+    return int(since)
 
 
 async def now_of(request: Request) -> int:
@@ -115,10 +134,7 @@ def _bidder_command(name: str) -> Handler:
 
 
 async def events(request: Request) -> Response:
-    since = request.query_params.get("since", "0")
-    if not since.isdigit():
-        raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
-    found = await service_of(request).events(request.path_params["lot"], int(since))
+    found = await service_of(request).events(request.path_params["lot"], since_of(request))
     return json_response(request, {"events": found, "server_now": await now_of(request)})
 
 

@@ -15,7 +15,15 @@ from starlette.routing import Route
 from auction.errors import BadMessage, Forbidden, NotFound, RateLimited, Refused, Unauthorized
 from server import views
 from server.bidbook import unpack
-from server.http import errors, json_response, now_of, read_json, service_of, token_of
+from server.http import (
+    errors,
+    json_response,
+    now_of,
+    read_json,
+    service_of,
+    since_of,
+    token_of,
+)
 from server.openings import AUDIT_KIND, MAX_ENVELOPE, OpeningService
 from server.record_page import render_record
 from server.service import Service
@@ -83,12 +91,10 @@ async def command(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    since = request.query_params.get("since", "0")
-    if not since.isdigit():
-        raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
+    since = since_of(request)
     openings, opening_id = _openings(request), request.path_params["opening"]
     await openings.tick(opening_id)  # NotFound for an unknown opening
-    raws = await openings.logs.log(opening_id, int(since))
+    raws = await openings.logs.log(opening_id, since)
     found = [e for e in map(views.public_event, map(unpack, raws)) if e is not None]
     return json_response(request, {"events": found, "server_now": await now_of(request)})
 

@@ -57,11 +57,11 @@ class Service:
     # ---- who is asking ---------------------------------------------------------------
 
     def is_admin(self, token: str | None) -> bool:
-        return token is not None and secrets.compare_digest(token, self._admin_token)
+        return token is not None and _same(token, self._admin_token)
 
     def is_supervisor(self, token: str | None) -> bool:
         known = self._supervisor_token
-        return token is not None and known is not None and secrets.compare_digest(token, known)
+        return token is not None and known is not None and _same(token, known)
 
     def staff_role(self, token: str | None) -> str | None:
         """The staff role of a token: "admin" (the host, who acts), "supervisor" (who sees
@@ -254,6 +254,11 @@ class Service:
                 }
             )
         return {"format": AUDIT_FORMAT, "lot_id": log_id, "head": head, "entries": rows}
+
+
+def _same(token: str, known: str) -> bool:
+    """Constant-time equality of two tokens as bytes (compare_digest refuses non-ASCII str)."""
+    return secrets.compare_digest(token.encode(), known.encode())
 
 
 def _object(raw: object) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 
 from auction.errors import REFUSAL_CODES, BadMessage, Forbidden, NotFound, OpenBidError, Refused
 from server.bidbook import unpack
+from server.http import MAX_SEQ
 from server.limits import Bucket
 from server.service import Service
 from server.venues import Venue
@@ -169,7 +170,7 @@ class Connection:
         token, since = message.get("token"), message.get("since")
         if token is not None and not isinstance(token, str):
             raise BadMessage("token", "须为文本", "must be a string")
-        if since is not None and (type(since) is not int or since < 0):
+        if since is not None and (type(since) is not int or not 0 <= since <= MAX_SEQ):
             raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
         await self._authenticate(token)
         await hub.join(self.lot_id, self)
