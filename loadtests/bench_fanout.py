@@ -213,7 +213,8 @@ async def measure(kind: str, book: BidBook, lot: str, pid: int, port: int, viewe
 async def longest_pause(port: int) -> float:
     """The server's longest collector pause since it started (viewers arriving included)."""
     async with httpx.AsyncClient() as http:
-        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        staff = {"authorization": f"Bearer {ADMIN}"}
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics", headers=staff)).text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "openbid_gc_pause_longest_seconds":

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 
 from server.bidbook import BidBook
 from server.hall_http import hall_routes
-from server.http import routes
+from server.http import errors, routes, token_of
 from server.limits import Limits
 from server.metrics import Metrics
 from server.openbook import OpeningBook
@@ -65,7 +65,10 @@ def subscriber(client: Redis | RedisCluster, url: str) -> Redis:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text, for the staff or whoever holds the metrics token: the counts say
+    how many bids, refusals and connections there are, which the rules may keep secret."""
     service: Service = request.app.state.service
+    service.require_metrics_reader(token_of(request))
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
@@ -77,10 +80,11 @@ def create_app(
     limits: Limits | None = None,
     data_dir: Path = Path("openbid-data"),
     supervisor_token: str | None = None,
+    metrics_token: str | None = None,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time;
     `data_dir` holds the livestream recordings; `supervisor_token` (监督) reads what the
-    admin reads and changes nothing."""
+    admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +92,7 @@ def create_app(
         if isinstance(client, RedisCluster):
             await client.initialize()
         service = Service(BidBook(client), admin_token, limits, Metrics(), supervisor_token)
+        service.metrics_token = metrics_token
         openings = OpeningService(OpeningBook(client), service.book, service.chainer, service.hall)
         listener = subscriber(client, redis_url)
         app.state.service, app.state.openings = service, openings
@@ -120,7 +125,7 @@ def create_app(
         *opening_routes,
         *webrtc_routes,
         *page_routes,
-        Route("/metrics", metrics),
+        Route("/metrics", errors(metrics)),
     ]
     return App(routes=every, lifespan=lifespan)
 

@@ -96,7 +96,8 @@ async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     configure_logs()
     limits = Limits(origins=tuple(args.allow_origin))
     app = create_app(url, token, limits=limits, data_dir=args.data_dir,
-                     supervisor_token=args.supervisor_token)  # fmt: skip
+                     supervisor_token=args.supervisor_token,
+                     metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None)  # fmt: skip
     server = Server(app, args.host, args.port, limits)
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():

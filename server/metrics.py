@@ -1,5 +1,10 @@
 """What `/metrics` shows, in Prometheus's text format. One registry per app, so several
-apps in one process (the tests) keep separate counts."""
+apps in one process (the tests) keep separate counts.
+
+Every label value comes from a closed set written here: a value a client chose (a command
+`type`, an error code) would be a new time series for ever, memory without bound and a
+`/metrics` that grows with every request (security review H2).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,24 @@ from collections import deque
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["Metrics"]
+from auction.errors import REFUSAL_CODES
+
+__all__ = ["COMMANDS", "Metrics", "label"]
+
+COMMANDS = frozenset(
+    ("bid", "continue", "accept", "sign_in", "decrypt", "confirm", "object", "advance",
+     "pause", "resume", "fault", "backup", "reply", "reopen")
+)  # fmt: skip
+CODES = frozenset(
+    ("ACCEPTED", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE", "CONFLICT",
+     "RATE_LIMITED", "INTERNAL", *REFUSAL_CODES)
+)  # fmt: skip
+
+
+def label(value: str, known: frozenset[str]) -> str:
+    """`value` when it is one of `known`, else "other"."""
+    return value if value in known else "other"
+
 
 _LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -56,6 +78,12 @@ class Metrics:
         )  # fmt: skip
         self._gc_started = self._gc_longest = 0.0
         self._gc_timed: deque[tuple[int, float]] = deque(maxlen=10_000)
+
+    def decided(self, command: str, code: str) -> None:
+        self.decisions.labels(label(command, COMMANDS), label(code, CODES)).inc()
+
+    def bad_frame(self, code: str) -> None:
+        self.bad_frames.labels(label(code, CODES)).inc()
 
     def time_gc(self, phase: str, info: dict[str, int]) -> None:
         """A `gc.callbacks` entry: the app adds it on startup and removes it on shutdown. It

@@ -24,7 +24,13 @@ from server.http import (
     since_of,
     token_of,
 )
-from server.openings import AUDIT_KIND, MAX_ENVELOPE, OpeningService
+from server.openings import (
+    AUDIT_KIND,
+    BIDDER_COMMANDS,
+    HOST_COMMANDS,
+    MAX_ENVELOPE,
+    OpeningService,
+)
 from server.record_page import render_record
 from server.service import Service
 
@@ -80,7 +86,7 @@ async def command(request: Request) -> Response:
     if token is None:
         raise Unauthorized()
     body = await read_json(request)
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+    if not isinstance(body, dict) or body.get("type") not in (*BIDDER_COMMANDS, *HOST_COMMANDS):
         raise BadMessage("type", "须给出命令类型", "give the command's type")
     if service.is_supervisor(token):
         raise Forbidden()  # the supervisor watches

@@ -52,6 +52,7 @@ class Service:
         self.chainer = Chainer(book)
         self.batcher = Batcher(book, self._logged)
         self._admin_token, self._supervisor_token = admin_token, supervisor_token
+        self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
 
     # ---- who is asking ---------------------------------------------------------------
@@ -81,6 +82,13 @@ class Service:
         if token is None:
             raise Unauthorized()
         if self.staff_role(token) is None:
+            raise Forbidden()
+
+    def require_metrics_reader(self, token: str | None) -> None:
+        if token is None:
+            raise Unauthorized()
+        scraper = self.metrics_token is not None and _same(token, self.metrics_token)
+        if not scraper and self.staff_role(token) is None:
             raise Forbidden()
 
     async def bidder(self, lot_id: str, token: str | None) -> str:
@@ -120,7 +128,7 @@ class Service:
         if not self.within_rate(lot_id, args["bidder_id"], name):
             raise RateLimited()
         answer = await self.batcher.submit(lot_id, name, args)
-        self.metrics.decisions.labels(name, answer.get("code", "ACCEPTED")).inc()
+        self.metrics.decided(name, answer.get("code", "ACCEPTED"))
         return answer
 
     def within_rate(self, venue_id: str, bidder_id: str, name: str) -> bool:
@@ -128,7 +136,7 @@ class Service:
         when it is empty and the command must be refused unread."""
         if self._limiter.take((venue_id, bidder_id)):
             return True
-        self.metrics.decisions.labels(name, "RATE_LIMITED").inc()
+        self.metrics.decided(name, "RATE_LIMITED")
         return False
 
     def _logged(self, lot_id: str, reply: Reply) -> None:

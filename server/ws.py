@@ -156,7 +156,7 @@ class Connection:
             await self._send(frame)
 
     async def error(self, error: OpenBidError, **extra: Any) -> None:
-        self.service.metrics.bad_frames.labels(error.code).inc()
+        self.service.metrics.bad_frame(error.code)
         body = error.to_dict(self.language) | extra
         await self.reply({"type": "error", **body, "server_now": await self._now()})
 
@@ -247,7 +247,7 @@ class Connection:
                 return
             answer = await self.venue.act(self.lot_id, kind, message, self.role, self.bidder_id)
         except OpenBidError as error:
-            self.service.metrics.bad_frames.labels(error.code).inc()
+            self.service.metrics.bad_frame(error.code)
             body = error.to_dict(self.language)
             await self.reply({"type": "nack", **about, **body, "server_now": await self._now()})
             return
@@ -353,7 +353,7 @@ async def _converse(conn: Connection, hub: Hub) -> None:
     while not conn.done:
         frame = await _receive(conn)
         if not conn.frames.take():
-            metrics.bad_frames.labels("RATE_LIMITED").inc()
+            metrics.bad_frame("RATE_LIMITED")
             continue  # dropped unread: a flood gets no answer to amplify it
         try:
             await conn.command(conn.codec.decode(frame))

@@ -49,14 +49,20 @@ def book(redis: Redis) -> BidBook:
 
 @contextlib.asynccontextmanager
 async def serving(
-    redis_url: str, limits: Limits | None = None, *, plain: bool = False
+    redis_url: str, limits: Limits | None = None, *, plain: bool = False, **options: Any
 ) -> AsyncIterator[str]:
     """The real app on `redis_url`, served by uvicorn on a free port, timer running;
-    yields its base URL. `plain`: stock uvicorn, so the app has only ASGI to send with."""
+    yields its base URL. `plain`: stock uvicorn, so the app has only ASGI to send with;
+    `options` go to `create_app`."""
     port = free_port()
     data = tempfile.TemporaryDirectory(prefix="openbid-test-")
     app = create_app(
-        redis_url, ADMIN, limits=limits, data_dir=Path(data.name), supervisor_token=SUPERVISOR
+        redis_url,
+        ADMIN,
+        limits=limits,
+        data_dir=Path(data.name),
+        supervisor_token=SUPERVISOR,
+        **options,
     )
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))
