@@ -11,6 +11,8 @@ Hierarchy::
     │                                                offer that cannot be answered)
     ├── Conflict                 CONFLICT       409  clashes with existing data
     ├── RateLimited              RATE_LIMITED   429  too many commands too fast
+    ├── TooLarge                 TOO_LARGE      413  past a byte budget (a tenderer's uploads,
+    │                                                an opening's envelopes)
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
                                  CAP_REACHED, ALREADY_SUBMITTED; openings add
@@ -34,6 +36,7 @@ __all__ = [
     "OpenBidError",
     "RateLimited",
     "Refused",
+    "TooLarge",
     "Unauthorized",
 ]
 
@@ -129,6 +132,10 @@ class RateLimited(OpenBidError):
 
     def __init__(self) -> None:
         super().__init__("操作过于频繁，请稍后再试", "Too many commands; slow down")
+
+
+class TooLarge(OpenBidError):
+    code, http_status, ws_close = "TOO_LARGE", 413, 4413
 
 
 class Refused(OpenBidError):

@@ -55,10 +55,22 @@ from auction.opening_state import (
 )
 from auction.state import Entry, EntryLog
 
-__all__ = ["RECORD_FORMAT", "Step", "create", "record_hash", "step"]
+__all__ = [
+    "PLATFORM_REASONS",
+    "RECORD_FORMAT",
+    "UNOPENED",
+    "Step",
+    "create",
+    "key_sha256",
+    "may_open",
+    "record_hash",
+    "step",
+]
 
 RECORD_FORMAT = "openbid-opening-record/1"
 CONSEQUENCE = {"bidder": "撤销", "platform": "撤回"}
+UNOPENED = "NOT_OPENED"  # a refused decryption's reason: nothing was opened, nothing kept
+PLATFORM_REASONS = frozenset({"STORAGE_MISMATCH"})  # failures to open that are the platform's
 NEXT = {
     "sign_in": "bidders_published",
     "bidders_published": "decryption",
@@ -105,8 +117,13 @@ def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
 
 
 def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
-    """A refused command as its entry keeps it: name, plate (a bidder's) and arguments."""
+    """A refused command as its entry keeps it: name, plate (a bidder's) and arguments. A
+    refused decryption keeps only the key's SHA-256: a key handed over early would open
+    the price for whoever reads the log before the opening (security review M1)."""
     args = {k: getattr(command, k) for k in command.__dataclass_fields__}
+    if isinstance(command, Decrypt | Backup):
+        kept = {"reason": command.reason or UNOPENED, "key_sha256": key_sha256(command)}
+        args = {"plate": args.get("plate"), "bidder_id": args.get("bidder_id")} | kept
     bidder = args.pop("bidder_id", None)
     plate = state.tenderers[bidder].plate if bidder in state.tenderers else args.get("plate")
     args.pop("plate", None)
@@ -275,7 +292,24 @@ def _publish_bidders(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any
     return replace(s, phase="bidders_published"), {"accepted": True, "seq": seq}
 
 
-def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> tuple[Any, Any]:
+def key_sha256(command: Decrypt | Backup) -> str:
+    """The SHA-256 (hex) of the key a decryption handed over, as its refusal logs it."""
+    return command.key_sha256 or hashlib.sha256(command.key.encode()).hexdigest()
+
+
+def may_open(state: OpeningState, command: Decrypt | Backup, now: int) -> bool:
+    """Whether the rules would take this decryption at `now`. The server opens an envelope
+    only then: one opened and refused would have shown its price before its time."""
+    s = _clock(state, max(now, state.ts), EntryLog(state))
+    try:
+        _openable(s, command)
+    except OpenBidError:
+        return False
+    return True
+
+
+def _openable(s: OpeningState, c: Decrypt | Backup) -> Tenderer:
+    """The tenderer whose envelope `c` may open now; raises the refusal otherwise."""
     backup = isinstance(c, Backup)
     t = _by_plate(s, c.plate) if isinstance(c, Backup) else _tenderer(s, c.bidder_id)
     if s.phase != "decryption" or (not backup and (s.window_closed or s.paused_left is not None)):
@@ -286,12 +320,19 @@ def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> t
         raise Refused("ALREADY_SUBMITTED")
     if backup and t.side != "platform":
         raise Refused("NO_PLATFORM_FAULT")
-    via = "backup" if backup else "key"
+    return t
+
+
+def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> tuple[Any, Any]:
+    t = _openable(s, c)
+    via = "backup" if isinstance(c, Backup) else "key"
     if c.bid is not None:
         seq = log.add(now, "decrypted", True, plate=t.plate, via=via, key=c.key, bid=dict(c.bid))
         t = replace(t, status="decrypted", bid=c.bid)
         return _put(s, t), {"accepted": True, "seq": seq, "status": "decrypted"}
-    side = "bidder"  # a key that does not open the envelope it committed to
+    # a key that does not open the envelope it committed to is the bidder's failure; an
+    # envelope the store no longer holds as uploaded is the platform's (review M4)
+    side = "platform" if c.reason in PLATFORM_REASONS else "bidder"
     seq = log.add(now, "decrypt_failed", True, plate=t.plate, via=via, key=c.key,
                   reason=c.reason, side=side, consequence=CONSEQUENCE[side])  # fmt: skip
     t = replace(t, status="failed", side=side)

@@ -14,7 +14,7 @@ from typing import Any
 
 from auction import opening
 from auction.audit import Discrepancy, replay_steps
-from auction.envelope import EnvelopeFailure, decode_key, open_envelope
+from auction.envelope import EnvelopeFailure, decode_key, digest, open_envelope
 from auction.errors import BadMessage
 from auction.opening_state import (
     Advance,
@@ -120,10 +120,10 @@ def _refused(entry: Entry, who: str, plate: str) -> OpeningCommand:
             return Confirm(**bidder)
         case "object":
             return Object(**bidder, **args)
-        case "decrypt":
-            return Decrypt(**bidder, **args)
+        case "decrypt":  # logged with the key's hash alone since review M1; before, the key
+            return Decrypt(**bidder, **({"key": ""} | args))  # type: ignore[arg-type]
         case "backup":
-            return Backup(plate=plate, **args)
+            return Backup(plate=plate, **({"key": ""} | args))  # type: ignore[arg-type]
         case "fault":
             return Fault(plate=plate, **args)
         case "reply":
@@ -136,16 +136,19 @@ def _opened(
 ) -> OpeningCommand:
     """Open the bidder's envelope with the logged key, as the server did."""
     tenderer = state.tenderers.get(who)
-    sealed = envelopes.get(tenderer.envelope or "") if tenderer else None
-    if tenderer is None or sealed is None or tenderer.commitment is None:
-        raise Discrepancy(entry["seq"], "the export lacks the envelope this key opens")
+    if tenderer is None or tenderer.envelope is None or tenderer.commitment is None:
+        raise Discrepancy(entry["seq"], "a key for a bidder with no envelope")
+    sealed = envelopes.get(tenderer.envelope)
     bid: dict[str, Any] | None = None
     reason: str | None = None
-    try:
-        key = decode_key(entry["key"])
-        bid = open_envelope(opening_id, who, tenderer.commitment, *sealed, key)
-    except EnvelopeFailure as failure:
-        reason = failure.reason
+    if sealed is None or digest(*sealed) != tenderer.envelope:
+        reason = "STORAGE_MISMATCH"  # not the envelope uploaded: the platform's failure
+    else:
+        try:
+            bid = open_envelope(opening_id, who, tenderer.commitment, *sealed,
+                                decode_key(entry["key"]))  # fmt: skip
+        except EnvelopeFailure as failure:
+            reason = failure.reason
     if entry["via"] == "backup":
         return Backup(plate=tenderer.plate, key=entry["key"], bid=bid, reason=reason)
     return Decrypt(bidder_id=who, key=entry["key"], bid=bid, reason=reason)

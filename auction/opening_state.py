@@ -217,6 +217,7 @@ class Decrypt:
     key: str
     bid: Mapping[str, Any] | None = None
     reason: str | None = None
+    key_sha256: str | None = None  # a refused one's, replayed: the log keeps no key
 
     def __post_init__(self) -> None:
         if (self.bid is None) == (self.reason is None):
@@ -242,6 +243,7 @@ class Backup:
     key: str
     bid: Mapping[str, Any] | None = None
     reason: str | None = None
+    key_sha256: str | None = None  # as Decrypt's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

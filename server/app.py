@@ -93,7 +93,9 @@ def create_app(
             await client.initialize()
         service = Service(BidBook(client), admin_token, limits, Metrics(), supervisor_token)
         service.metrics_token = metrics_token
-        openings = OpeningService(OpeningBook(client), service.book, service.chainer, service.hall)
+        openings = OpeningService(
+            OpeningBook(client), service.book, service.chainer, service.hall, service.limits
+        )
         listener = subscriber(client, redis_url)
         app.state.service, app.state.openings = service, openings
         app.state.venues = {"lot": LotVenue(service), "opening": OpeningVenue(service, openings)}

@@ -19,6 +19,10 @@ class Limits:
     bids_per_s: float = 5.0  # commands that reach the bid book, per bidder
     bid_burst: int = 10
     hello_timeout_s: float = 10.0
+    envelopes_per_s: float = 0.2  # envelope uploads, per tenderer
+    envelope_burst: int = 3
+    envelope_budget: int = 32 << 20  # bytes one tenderer may upload to an opening, all told
+    opening_envelopes: int = 512 << 20  # bytes of envelopes one opening may hold at once
     origins: tuple[str, ...] = ()  # browser origins allowed besides the server's own
 
 

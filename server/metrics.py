@@ -23,7 +23,7 @@ COMMANDS = frozenset(
 )  # fmt: skip
 CODES = frozenset(
     ("ACCEPTED", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE", "CONFLICT",
-     "RATE_LIMITED", "INTERNAL", *REFUSAL_CODES)
+     "RATE_LIMITED", "TOO_LARGE", "INTERNAL", *REFUSAL_CODES)
 )  # fmt: skip
 
 

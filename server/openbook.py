@@ -6,7 +6,9 @@ An opening is decided in Python (auction/opening.py) rather than in Lua: a few d
 and one host send a few hundred commands in all, and a decryption must open an envelope with
 AES-GCM, which Lua cannot. Any number of processes stay consistent by compare-and-set: read
 the state and the server's TIME in one call, decide, and append only if the state's seq has
-not moved meanwhile (else decide again). Envelopes are kept by digest in `ob:{id}:env`.
+not moved meanwhile (else decide again). Envelopes are kept in `ob:{id}:env`, one per
+tenderer (`bidder_id:digest`: nobody's upload can touch another's blob), their bytes
+counted in `ob:{id}:envbytes` against each tenderer's budget and the opening's cap.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import msgpack
 
+from auction.envelope import digest
 from auction.opening_state import OpeningState, state_from_map, state_to_map
 from auction.state import Entry
 from server.bidbook import AnyRedis, channel, lot_keys, token_hash, unpack
@@ -28,7 +31,8 @@ OPENING_DUE_KEY = "ob:due:openings"
 
 def opening_keys(opening_id: str) -> dict[str, str]:
     shared = lot_keys(opening_id)  # log, chain, sessions, tokens: the same names as a lot's
-    return shared | {part: f"ob:{{{opening_id}}}:{part}" for part in ("opening", "env")}
+    parts = ("opening", "env", "envbytes")
+    return shared | {part: f"ob:{{{opening_id}}}:{part}" for part in parts}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class OpeningBook:
         self.client: Any = client
         self._read = client.register_script(_lua("opening_read"))
         self._append = client.register_script(_lua("opening_append"))
+        self._envelope = client.register_script(_lua("envelope"))
 
     async def load(self, opening_id: str) -> tuple[int, OpeningState | None]:
         """The server's time and the opening's state (None: no such opening)."""
@@ -94,27 +99,41 @@ class OpeningBook:
         found = await self.client.hget(opening_keys(opening_id)["tokens"], token_hash(token))
         return None if found is None else found.decode()
 
-    async def put_envelope(self, opening_id: str, digest: str, nonce: bytes, body: bytes) -> None:
-        """Keep an envelope by its digest before its `envelope` entry is decided; an
-        envelope the rules refuse is dropped again with `drop_envelope`."""
-        await self.client.hset(opening_keys(opening_id)["env"], digest, _pack([nonce, body]))
+    async def put_envelope(
+        self, opening_id: str, bidder_id: str, sealed: tuple[bytes, bytes], budget: int, cap: int
+    ) -> str:
+        """Keep a tenderer's envelope before its `envelope` entry is decided: "OK", or
+        "BUDGET" / "FULL" (nothing kept) when its bytes would pass the tenderer's upload
+        `budget` or the opening's `cap`. Drop it with `drop_envelope` if the rules refuse
+        it, or once another of the tenderer's envelopes has replaced it."""
+        keys = opening_keys(opening_id)
+        args: list[bytes | str | int] = ["put", bidder_id, digest(*sealed), _pack(list(sealed)),
+                                         budget, cap]  # fmt: skip
+        answer = await self._envelope(keys=[keys["env"], keys["envbytes"]], args=args)
+        return str(answer.decode() if isinstance(answer, bytes) else answer)
 
-    async def drop_envelope(self, opening_id: str, digest: str) -> None:
-        await self.client.hdel(opening_keys(opening_id)["env"], digest)
+    async def drop_envelope(self, opening_id: str, bidder_id: str, digest: str) -> None:
+        keys = opening_keys(opening_id)
+        await self._envelope(keys=[keys["env"], keys["envbytes"]], args=["drop", bidder_id, digest])
 
-    async def envelope(self, opening_id: str, digest: str) -> tuple[bytes, bytes] | None:
-        raw = await self.client.hget(opening_keys(opening_id)["env"], digest)
+    async def envelope(
+        self, opening_id: str, bidder_id: str, digest: str
+    ) -> tuple[bytes, bytes] | None:
+        """The blob kept for the tenderer under `digest`, as stored (check it: a store can
+        be written behind the platform's back)."""
+        raw = await self.client.hget(opening_keys(opening_id)["env"], f"{bidder_id}:{digest}")
         if raw is None:
             return None
         nonce, body = msgpack.unpackb(raw)
         return bytes(nonce), bytes(body)
 
     async def envelopes(self, opening_id: str) -> dict[str, tuple[bytes, bytes]]:
+        """Every blob kept, by the digest it is kept under (for the audit export)."""
         raw = await self.client.hgetall(opening_keys(opening_id)["env"])
         found = {}
-        for digest, packed in raw.items():
+        for field, packed in raw.items():
             nonce, body = msgpack.unpackb(packed)
-            found[digest.decode()] = (bytes(nonce), bytes(body))
+            found[field.decode().rpartition(":")[2]] = (bytes(nonce), bytes(body))
         return found
 
 

@@ -75,6 +75,8 @@ async def register(request: Request) -> Response:
 async def envelope(request: Request) -> Response:
     openings, opening_id = _openings(request), request.path_params["opening"]
     bidder_id = await openings.bidder(opening_id, token_of(request))
+    if not openings.within_upload_rate(opening_id, bidder_id):
+        raise RateLimited()  # before the body: an 11 MB parse is the cost to spare
     body = await read_json(request, limit=MAX_ENVELOPE * 4 // 3 + 4096)
     return _answer(request, await openings.submit(opening_id, bidder_id, body))
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auction import opening
-from auction.envelope import EnvelopeFailure, decode_key, digest, open_envelope
+from auction.envelope import NONCE_BYTES, EnvelopeFailure, decode_key, digest, open_envelope
 from auction.errors import (
     REFUSAL_CODES,
     BadMessage,
@@ -25,6 +25,7 @@ from auction.errors import (
     Forbidden,
     NotFound,
     Refused,
+    TooLarge,
     Unauthorized,
 )
 from auction.opening_state import (
@@ -49,6 +50,7 @@ from auction.opening_state import (
 from server.bidbook import BidBook, unpack
 from server.chainer import Chainer
 from server.hall import Hall
+from server.limits import Limiter, Limits
 from server.openbook import OpeningBook
 
 __all__ = [
@@ -69,7 +71,7 @@ MAX_KEY_TEXT = 100  # a 256-bit key is 44 characters of base64
 BIDDER_COMMANDS = ("sign_in", "decrypt", "confirm", "object")
 HOST_COMMANDS = ("advance", "pause", "resume", "fault", "backup", "reply", "reopen")
 
-Build = Callable[[OpeningState], Awaitable[OpeningCommand]]
+Build = Callable[[OpeningState, int], Awaitable[OpeningCommand]]  # (state, server time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,12 @@ class Decided:
 
 
 class OpeningService:
-    def __init__(self, book: OpeningBook, logs: BidBook, chainer: Chainer, hall: Hall) -> None:
+    def __init__(
+        self, book: OpeningBook, logs: BidBook, chainer: Chainer, hall: Hall, limits: Limits
+    ) -> None:
         self.book, self.logs, self.chainer = book, logs, chainer  # logs: any log by id
-        self.hall = hall
+        self.hall, self.limits = hall, limits
+        self._uploads = Limiter(limits.envelopes_per_s, limits.envelope_burst)
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
@@ -91,7 +96,7 @@ class OpeningService:
             now, state = await self.book.load(opening_id)
             if state is None:
                 raise NotFound("opening")
-            result = opening.step(state, await build(state), now)
+            result = opening.step(state, await build(state, now), now)
             if not result.entries:
                 return Decided(result.answer, result.state, now)
             stored = await self.book.append(
@@ -151,20 +156,38 @@ class OpeningService:
 
     # ---- bidders ---------------------------------------------------------------------
 
+    def within_upload_rate(self, opening_id: str, bidder_id: str) -> bool:
+        """Take one from the tenderer's upload bucket; False when it must wait (the body
+        is then refused unread)."""
+        return self._uploads.take((opening_id, bidder_id))
+
     async def submit(self, opening_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
         """An envelope sealed on the bidder's side: nonce, ciphertext (base64) and the
-        commitment to its key (hex). Kept only if the rules accept it."""
+        commitment to its key (hex). Kept only if the rules accept it, and then alone: the
+        tenderer's earlier envelope is dropped (its digest stays in the log). TooLarge
+        when it would pass the tenderer's upload budget or the opening's cap."""
         body = _object(raw)
-        nonce, sealed = _b64(body, "nonce", 64), _b64(body, "ciphertext", MAX_ENVELOPE)
+        nonce = _b64(body, "nonce", NONCE_BYTES, exact=True)
+        sealed = _b64(body, "ciphertext", MAX_ENVELOPE)
         made = digest(nonce, sealed)
         command = Submit(bidder_id=bidder_id, digest=made, commitment=body.get("commitment"),  # type: ignore[arg-type]
                          size=len(sealed))  # fmt: skip
-        await self.book.put_envelope(opening_id, made, nonce, sealed)
-        decided = await self.decide(opening_id, _fixed(command))
-        answer, kept = decided.answer, decided.state.tenderers.get(bidder_id)
-        if not answer.get("accepted") and (kept is None or kept.envelope != made):
-            await self.book.drop_envelope(opening_id, made)
-        return answer
+        budget, cap = self.limits.envelope_budget, self.limits.opening_envelopes
+        kept = await self.book.put_envelope(opening_id, bidder_id, (nonce, sealed), budget, cap)
+        if kept != "OK":
+            raise _too_large(kept)
+        earlier: set[str] = set()
+
+        async def build(state: OpeningState, now: int) -> OpeningCommand:
+            if (found := state.tenderers.get(bidder_id)) and found.envelope:
+                earlier.add(found.envelope)
+            return command
+
+        decided = await self.decide(opening_id, build)
+        current = decided.state.tenderers.get(bidder_id)
+        for stale in ({made} | earlier) - {current.envelope if current else None}:
+            await self.book.drop_envelope(opening_id, bidder_id, stale)
+        return decided.answer
 
     async def act(
         self, opening_id: str, kind: str, message: dict[str, Any], bidder_id: str | None
@@ -183,34 +206,42 @@ class OpeningService:
         return await self.command(opening_id, _command(kind, message, bidder_id))
 
     def _decrypt(self, opening_id: str, bidder_id: str, key: object) -> Build:
-        async def build(state: OpeningState) -> OpeningCommand:
-            bid, reason = await self._open(opening_id, state, bidder_id, key)
-            return Decrypt(bidder_id=bidder_id, key=str(key), bid=bid, reason=reason)
+        async def build(state: OpeningState, now: int) -> OpeningCommand:
+            text = _key_text(key)
+            unopened = Decrypt(bidder_id=bidder_id, key=text, reason=opening.UNOPENED)
+            if not opening.may_open(state, unopened, now):
+                return unopened  # refused without a look inside (review M1)
+            bid, reason = await self._open(opening_id, state, bidder_id, text)
+            return Decrypt(bidder_id=bidder_id, key=text, bid=bid, reason=reason)
 
         return build
 
     def _backup(self, opening_id: str, plate: object, key: object) -> Build:
-        async def build(state: OpeningState) -> OpeningCommand:
+        async def build(state: OpeningState, now: int) -> OpeningCommand:
+            text = _key_text(key)
             found = next((t for t in state.tenderers.values() if t.plate == plate), None)
             if found is None:
                 raise NotFound("bidder")
-            bid, reason = await self._open(opening_id, state, found.bidder_id, key)
-            return Backup(plate=found.plate, key=str(key), bid=bid, reason=reason)
+            unopened = Backup(plate=found.plate, key=text, reason=opening.UNOPENED)
+            if not opening.may_open(state, unopened, now):
+                return unopened
+            bid, reason = await self._open(opening_id, state, found.bidder_id, text)
+            return Backup(plate=found.plate, key=text, bid=bid, reason=reason)
 
         return build
 
     async def _open(
-        self, opening_id: str, state: OpeningState, bidder_id: str, key: object
+        self, opening_id: str, state: OpeningState, bidder_id: str, key: str
     ) -> tuple[dict[str, Any] | None, str | None]:
-        """Open the bidder's envelope with `key`: (the bid, None) or (None, the reason)."""
-        if not isinstance(key, str) or len(key) > MAX_KEY_TEXT:
-            raise BadMessage("key", "须为 base64 文本", "must be base64 text")
+        """Open the bidder's envelope with `key`: (the bid, None) or (None, the reason). The
+        blob must still be the one uploaded (its digest is in the log): if the store lost or
+        changed it, the failure is the platform's, STORAGE_MISMATCH (review M4)."""
         tenderer = state.tenderers.get(bidder_id)
         if tenderer is None or tenderer.envelope is None or tenderer.commitment is None:
             return None, "NO_ENVELOPE"
-        sealed = await self.book.envelope(opening_id, tenderer.envelope)
-        if sealed is None:
-            return None, "NO_ENVELOPE"
+        sealed = await self.book.envelope(opening_id, bidder_id, tenderer.envelope)
+        if sealed is None or digest(*sealed) != tenderer.envelope:
+            return None, "STORAGE_MISMATCH"
         try:
             opened = open_envelope(opening_id, bidder_id, tenderer.commitment, *sealed,
                                    decode_key(key))  # fmt: skip
@@ -292,7 +323,7 @@ def refusal(answer: dict[str, Any]) -> Exception:
 
 
 def _fixed(command: OpeningCommand) -> Build:
-    async def build(state: OpeningState) -> OpeningCommand:
+    async def build(state: OpeningState, now: int) -> OpeningCommand:
         return command
 
     return build
@@ -329,8 +360,25 @@ def _object(raw: object) -> dict[str, Any]:
     return raw
 
 
-def _b64(body: dict[str, Any], name: str, limit: int) -> bytes:
+def _key_text(key: object) -> str:
+    if not isinstance(key, str) or len(key) > MAX_KEY_TEXT:
+        raise BadMessage("key", "须为 base64 文本", "must be base64 text")
+    return key
+
+
+def _too_large(why: str) -> TooLarge:
+    if why == "BUDGET":
+        return TooLarge(
+            "您上传的投标文件总量已达上限", "you have uploaded as much as one bidder may"
+        )
+    return TooLarge("本项目的投标文件存储已满", "this opening holds as many envelopes as it may")
+
+
+def _b64(body: dict[str, Any], name: str, limit: int, *, exact: bool = False) -> bytes:
+    """The field decoded from base64: at most `limit` bytes, or exactly that with `exact`."""
     value = body.get(name)
+    if exact and (not isinstance(value, str) or len(value) != (limit + 2) // 3 * 4):
+        raise BadMessage(name, f"须为 {limit} 字节的 base64", f"must be base64 of {limit} bytes")
     if not isinstance(value, str) or len(value) > (limit + 2) // 3 * 4:
         raise BadMessage(
             name, f"须为不超过 {limit} 字节的 base64", f"must be base64, ≤{limit} bytes"
