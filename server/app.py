@@ -15,6 +15,7 @@ import uvicorn
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from starlette.websockets import WebSocket
 
 from server.bidbook import BidBook
 from server.hall_http import hall_routes
+from server.headers import SecurityHeaders
 from server.http import errors, routes, token_of
 from server.limits import Limits
 from server.metrics import Metrics
@@ -129,7 +131,7 @@ def create_app(
         *page_routes,
         Route("/metrics", errors(metrics)),
     ]
-    return App(routes=every, lifespan=lifespan)
+    return App(routes=every, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
 
 
 ROOMS = {"lots": (lot_socket, "lot"), "openings": (opening_socket, "opening")}  # /ws/{kind}/{id}

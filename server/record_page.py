@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
-__all__ = ["render_record"]
+__all__ = ["STYLE", "render_record"]
 
 BEIJING = timezone(timedelta(hours=8), "UTC+8")
 STATUS = {"decrypted": "解密成功", "failed": "解密失败", "not_signed_in": "未签到"}

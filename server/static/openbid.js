@@ -68,10 +68,20 @@ export function sayAnswer(m) {
 }
 
 // Who a room page speaks as: the bidder's token from its link's fragment, or with `?staff=1`
-// the console's token; null for the public.
+// the console's token; null for the public. The fragment is read once and taken out of the
+// address (history, bookmarks, screenshots and shared screens keep no token); the token
+// stays with this tab only, for a reload.
 export function roomToken() {
-  const staff = new URLSearchParams(location.search).get("staff") ? staffToken() : null;
-  return new URLSearchParams(location.hash.slice(1)).get("token") ?? staff;
+  const query = new URLSearchParams(location.search);
+  const place = `openbid.token.${location.pathname}`;
+  const linked = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (linked) {
+    sessionStorage.setItem(place, linked);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  if (query.get("staff")) return staffToken();
+  if (query.get("screen")) return null;  // the waiting hall's screen is the public's
+  return linked ?? sessionStorage.getItem(place);
 }
 
 // A room's connection state; why it ended, when resuming cannot help, on the message line.

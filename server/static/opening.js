@@ -163,9 +163,10 @@ function showMine() {
   $("plate").textContent = state.plate;
   if (!me) return;
   $("mystatus").textContent = me.signed_in ? statusText(me.status, me.side) : t("none");
-  const key = localStorage.getItem(keyName());
+  if (me.status !== "pending") sessionStorage.removeItem(keyName());  // handed over: done with it
+  const key = sessionStorage.getItem(keyName());
   $("keybox").hidden = !(me.envelope && key && v.phase === "scheduled");
-  if (key) $("keytext").value = key;
+  $("envelopedigest").textContent = me.envelope ?? "";
   $("signin").hidden = !(me.envelope && !me.signed_in && ["scheduled", "sign_in"].includes(v.phase));
   $("decryptform").hidden = !(v.phase === "decryption" && me.signed_in && me.status === "pending");
   if (!$("decryptform").hidden && key && !$("key").value) $("key").value = key;
@@ -184,7 +185,7 @@ async function sealAndSubmit(form) {
   const made = await seal(openingId, state.bidderId, bid);
   const sent = await api(`/api/openings/${openingId}/envelopes`, { method: "POST", body: made.upload, token });
   if (sent.status !== 200) return say(codeMessage(sent.body.code));
-  localStorage.setItem(keyName(), made.key);
+  sessionStorage.setItem(keyName(), made.key);  // this tab only; the bidder saves the file
   say(t("sealed"), "ok");
   refresh();
 }
@@ -290,7 +291,8 @@ function start() {
   state.room = room;
   const act = (message) => { if (!room.send(message)) say(t("down")); };
   $("sealform").onsubmit = (e) => { e.preventDefault(); sealAndSubmit(e.target); };
-  $("savekey").onclick = () => saveBlob(new Blob([$("keytext").value]), `openbid-key-${openingId}-${state.plate}.txt`);
+  $("savekey").onclick = () => saveBlob(new Blob([sessionStorage.getItem(keyName()) ?? ""]),
+    `openbid-key-${openingId}-${state.plate}.txt`);
   $("signin").onclick = () => act({ type: "sign_in" });
   $("keyfile").onchange = (e) => keyFromFile(e.target);
   $("decryptform").onsubmit = (e) => { e.preventDefault(); act({ type: "decrypt", key: $("key").value.trim() }); };

@@ -66,8 +66,14 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
     await bidder.fill("#sealform [name=quality]", "合格")
     await bidder.click("#sealform button[type=submit]")
     await expect(bidder.locator("#message")).to_have_text("投标文件已加密递交")
-    await expect(bidder.locator("#keytext")).to_have_value(KEY_TEXT)
-    await assert_accessible(bidder)  # sealed, the key shown to keep
+    await expect(bidder.locator("#envelopedigest")).to_have_text(HEX)  # the receipt
+    async with bidder.expect_download() as saving:
+        await bidder.click("#savekey")
+    saved = await (await saving.value).path()
+    assert KEY_TEXT.match(saved.read_text())  # the key, to keep; shown nowhere on the page
+    assert not await bidder.evaluate("Object.keys(localStorage).some(k => k.includes('key'))")
+    assert "token=" not in bidder.url  # taken out of the address once read
+    await assert_accessible(bidder)  # sealed, the key to save
     await bidder.screenshot(path=screenshots / "opening-bidder-zh-desktop.png", full_page=True)
 
     hall = await open_page(browser, f"{served}/", PHONE)
@@ -90,6 +96,9 @@ async def test_an_opening_watched_from_the_hall_shows_the_read_out_as_it_happens
     await expect(bidder.locator("#key")).to_have_value(KEY_TEXT)  # kept since sealing
     await bidder.click("#decryptform button[type=submit]")
     await expect(bidder.locator("#mystatus")).to_have_text("解密成功")
+    await bidder.wait_for_function(  # handed over: the tab forgets the key
+        "() => !Object.keys(sessionStorage).some(k => k.startsWith('openbid.key.'))"
+    )
     for made, key in others.values():
         await command(admin, opening, made["token"], type="decrypt", key=key)
     await expect(hall.locator("#rows tr")).to_have_count(0)  # nothing read out before 唱标

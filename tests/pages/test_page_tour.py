@@ -82,6 +82,8 @@ async def test_every_page_in_both_languages_and_sizes(
 
     context = await staff_context(browser, ADMIN, SIZES[size], lang)
     page = await context.new_page()
+    blocked: list[str] = []  # what the Content-Security-Policy refused, as Chromium reports it
+    page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
     pages = {  # screenshot: (page, path and query, fragment)
         "hall": ("hall", "/?", ""),
         "lot-public": ("lot", f"/lots/{lot}?", ""),
@@ -102,3 +104,4 @@ async def test_every_page_in_both_languages_and_sizes(
             await expect(page.locator("#plate")).not_to_have_text("—")  # the bidder's own room
         await check(page, name, lang)
         await page.screenshot(path=screenshots / f"{shot}-{short}-{size}.png", full_page=True)
+    assert blocked == []  # every page runs under the policy with nothing refused
