@@ -30,6 +30,21 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The plaintext padded with spaces (JSON ignores them) as auction/envelope.py's
+// padded_length says: 4096 bytes, or Padmé above that; the length tells nothing of the price.
+function padded(bytes) {
+  let length = 4096;
+  if (bytes.length > length) {
+    const exponent = Math.floor(Math.log2(bytes.length));
+    const lowBits = exponent - (Math.floor(Math.log2(exponent)) + 1);
+    const step = 2 ** lowBits;
+    length = Math.ceil(bytes.length / step) * step;
+  }
+  const out = new Uint8Array(length).fill(0x20);
+  out.set(bytes);
+  return out;
+}
+
 // bid: {price, duration_days, quality, attachment: {name, data (base64)} | null}.
 // Returns the key (base64, the bidder keeps it) and the body of POST .../envelopes.
 export async function seal(openingId, bidderId, bid) {
@@ -37,7 +52,7 @@ export async function seal(openingId, bidderId, bid) {
   const nonce = crypto.getRandomValues(new Uint8Array(12));
   const aad = encoder.encode(`${FORMAT}|${openingId}|${bidderId}`);
   const aes = await crypto.subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
-  const plaintext = encoder.encode(JSON.stringify(bid));
+  const plaintext = padded(encoder.encode(JSON.stringify(bid)));
   const sealed = new Uint8Array(await crypto.subtle.encrypt(
     { name: "AES-GCM", iv: nonce, additionalData: aad, tagLength: 128 }, aes, plaintext));
   const digest = await sha256(joined(nonce, sealed));
