@@ -13,6 +13,11 @@ Hierarchy::
     ├── RateLimited              RATE_LIMITED   429  too many commands too fast
     ├── TooLarge                 TOO_LARGE      413  past a byte budget (a tenderer's uploads,
     │                                                an opening's envelopes)
+    ├── ServerBusy               SERVER_BUSY    503  no room for one more public viewer here
+    ├── StoreUnavailable         STORE_UNAVAILABLE 503  the store refused or did not answer;
+    │                                                nothing decided, or resend the bid_id
+    ├── RequestTimeout           REQUEST_TIMEOUT 408 the body did not arrive in time; the
+    │                                                connection is closed
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
                                  CAP_REACHED, ALREADY_SUBMITTED; openings add
@@ -27,6 +32,7 @@ HTTP or WebSocket only at that boundary, with `message_for(accept_language)`.
 from __future__ import annotations
 
 __all__ = [
+    "ERROR_CODES",
     "REFUSAL_CODES",
     "BadMessage",
     "BadRequest",
@@ -36,6 +42,9 @@ __all__ = [
     "OpenBidError",
     "RateLimited",
     "Refused",
+    "RequestTimeout",
+    "ServerBusy",
+    "StoreUnavailable",
     "TooLarge",
     "Unauthorized",
 ]
@@ -68,6 +77,7 @@ class OpenBidError(Exception):
     code = "INTERNAL"
     http_status = 500
     ws_close = 1011
+    http_headers: dict[str, str] = {}  # noqa: RUF012  (read only) sent with the HTTP answer
 
     def __init__(self, message_zh: str, message_en: str | None = None) -> None:
         super().__init__(message_en or message_zh)
@@ -134,6 +144,29 @@ class RateLimited(OpenBidError):
         super().__init__("操作过于频繁，请稍后再试", "Too many commands; slow down")
 
 
+class ServerBusy(OpenBidError):
+    code, http_status, ws_close = "SERVER_BUSY", 503, 1013
+
+    def __init__(self) -> None:
+        super().__init__("观看人数已满，请稍后再试", "no room for more viewers here; try later")
+
+
+class StoreUnavailable(OpenBidError):
+    code, http_status, ws_close = "STORE_UNAVAILABLE", 503, 1013
+    http_headers = {"retry-after": "1"}  # noqa: RUF012  (read only)
+
+    def __init__(self) -> None:
+        super().__init__("数据存储暂不可用，请稍后重试", "the store is unavailable; try again")
+
+
+class RequestTimeout(OpenBidError):
+    code, http_status, ws_close = "REQUEST_TIMEOUT", 408, 4408
+    http_headers = {"connection": "close"}  # noqa: RUF012  (read only)
+
+    def __init__(self) -> None:
+        super().__init__("请求体未在时限内送达", "the request body did not arrive in time")
+
+
 class TooLarge(OpenBidError):
     code, http_status, ws_close = "TOO_LARGE", 413, 4413
 
@@ -147,3 +180,10 @@ class Refused(OpenBidError):
         zh, en = REFUSAL_CODES[code]
         super().__init__(zh, en)
         self.code = code
+
+
+def _codes(kind: type[OpenBidError]) -> set[str]:
+    return {kind.code}.union(*(_codes(sub) for sub in kind.__subclasses__()))
+
+
+ERROR_CODES = frozenset(_codes(OpenBidError) | REFUSAL_CODES.keys())  # every code a client sees

@@ -44,7 +44,7 @@ from server.bidbook import BidBook
 from server.embedded import EmbeddedValkey, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = "bench-admin"
+ADMIN = "bench-admin-token"
 CONNECT_AT_ONCE = 100
 
 

@@ -40,7 +40,7 @@ from server.embedded import free_port  # noqa: E402
 from streaming.tap import EncodedFrame, tap  # noqa: E402
 
 WIDTH, HEIGHT, BITS, BLOCK = 640, 360, 32, 16
-ADMIN = "bench-admin"
+ADMIN = "bench-admin-token"
 
 
 class Stamped(VideoStreamTrack):

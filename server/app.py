@@ -26,23 +26,26 @@ from server.bidbook import BidBook
 from server.hall_http import hall_routes
 from server.headers import SecurityHeaders
 from server.http import errors, routes, token_of
+from server.httpproto import guarded_http
 from server.limits import Limits
 from server.metrics import Metrics
 from server.openbook import OpeningBook
 from server.opening_http import opening_routes
 from server.openings import OpeningService
 from server.pages import page_routes
+from server.rooms import Rooms
 from server.service import Service
 from server.timer import Timer
 from server.venues import LotVenue, OpeningVenue
 from server.webrtc_http import webrtc_routes
-from server.ws import Rooms, lot_socket, opening_socket
+from server.ws import lot_socket, opening_socket
 from server.wsproto import RawWebSocketProtocol
 from streaming.broadcast import Studio
 from streaming.hub import Hub
 
-__all__ = ["POOL_SIZE", "Server", "connect", "create_app", "server_config"]
+__all__ = ["POOL_SIZE", "TLS", "Server", "connect", "create_app", "server_config"]
 
+TLS = tuple[str, str]  # the certificate chain's and the key's PEM files
 POOL_SIZE = 64  # concurrent commands wait for a connection rather than fail
 SHUTDOWN_GRACE_S = 10.0
 
@@ -102,7 +105,7 @@ def create_app(
         app.state.service, app.state.openings = service, openings
         app.state.venues = {"lot": LotVenue(service), "opening": OpeningVenue(service, openings)}
         app.state.hub = Hub(listener, service.book, service.metrics)
-        app.state.rooms = Rooms()
+        app.state.rooms = Rooms(service.limits)
         app.state.studio = Studio(data_dir)
         gc.callbacks.append(service.metrics.time_gc)
         task = None
@@ -154,15 +157,20 @@ class App(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def server_config(app: Starlette, host: str, port: int, limits: Limits | None = None) -> Any:
+def server_config(
+    app: Starlette, host: str, port: int, limits: Limits | None = None, tls: TLS | None = None
+) -> Any:
     """uvicorn's settings: the websockets sans-I/O protocol (the stack's `websockets`, with
     no extra task per frame) letting the fan-out write whole frames (server/wsproto.py); no
     per-message compression (binary frames don't shrink and deflate costs CPU per viewer);
-    client frames capped at `limits.max_frame`."""
+    client frames capped at `limits.max_frame`; a deadline for each request's head
+    (server/httpproto.py); HTTPS with `tls`, a certificate chain and its key (PEM files)."""
+    limits = limits or Limits()
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", ws=RawWebSocketProtocol,
-        ws_max_size=(limits or Limits()).max_frame, ws_per_message_deflate=False,
-        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S), lifespan="on",
+        http=guarded_http(limits.header_timeout_s), ws_max_size=limits.max_frame,
+        ws_per_message_deflate=False, timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        lifespan="on", ssl_certfile=tls and tls[0], ssl_keyfile=tls and tls[1],
     )  # fmt: skip
 
 
@@ -170,8 +178,11 @@ class Server(uvicorn.Server):
     """On SIGTERM, close every WebSocket with 1001 "going away" (after answering the
     command in hand) before uvicorn's own shutdown, which would say 1012."""
 
-    def __init__(self, app: Starlette, host: str, port: int, limits: Limits | None = None):
-        super().__init__(server_config(app, host, port, limits))
+    def __init__(
+        self, app: Starlette, host: str, port: int, limits: Limits | None = None,
+        tls: TLS | None = None,
+    ):  # fmt: skip
+        super().__init__(server_config(app, host, port, limits, tls))
         self.app = app
 
     async def shutdown(self, sockets: Any = None) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import secrets
 import signal
 import sys
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=Path("openbid-data"))
     serve.add_argument("--redis-url", default=os.environ.get("OPENBID_REDIS_URL"))
     serve.add_argument("--demo", action="store_true", help="seed a demo lot")
+    serve.add_argument("--certfile", type=Path, help="serve HTTPS: the certificate chain (PEM)")
+    serve.add_argument("--keyfile", type=Path, help="serve HTTPS: the certificate's key (PEM)")
     serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="a browser origin allowed to open WebSockets besides this server's own",
@@ -51,23 +54,54 @@ def _verify(path: Path) -> int:
         return 1
 
 
+MIN_TOKEN = 16  # characters of a token given in the environment; a made one has 32
+
+
 def _token(data_dir: Path, role: str) -> str:
-    """The role's token from OPENBID_{ROLE}_TOKEN, else kept in DATA_DIR/{role}-token
-    (made on first start) and printed."""
+    """The role's token from OPENBID_{ROLE}_TOKEN, else kept in DATA_DIR/{role}-token:
+    made and printed on the first start only (later starts say where it is)."""
     token = os.environ.get(f"OPENBID_{role.upper()}_TOKEN")
     if token:
+        if len(token) < MIN_TOKEN:
+            raise SystemExit(
+                f"openbid: OPENBID_{role.upper()}_TOKEN is too short to be secret (at least "
+                f"{MIN_TOKEN} characters; make one with `openssl rand -base64 24`)"
+            )
         return token
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f"{role}-token"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(24) + "\n")
-        path.chmod(0o600)
-    token = path.read_text().strip()
-    print(f"{role} token: {token} (in {path})", flush=True)
+    if path.exists():
+        print(f"{role} token: in {path}", flush=True)
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(24)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(token + "\n")
+    print(f"{role} token: {token} (kept in {path}; printed this once)", flush=True)
     return token
 
 
+def _private_dir(path: Path) -> None:
+    """The data dir, readable by this user alone: it holds the log (reserves, salts, names,
+    envelopes), the tokens and the recordings (security review L2)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def _raise_open_files(wanted: int) -> None:
+    """Lift the soft limit on open files toward `wanted` (the connection cap and room for
+    the store, the files and the peers), as far as the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def _serve(args: argparse.Namespace) -> int:
+    os.umask(0o077)  # every file the server and its Valkey make is its user's alone
+    _private_dir(args.data_dir)
+    if (args.certfile is None) != (args.keyfile is None):
+        print("openbid: --certfile and --keyfile go together", file=sys.stderr)
+        return 2
     token = _token(args.data_dir, "admin")
     args.supervisor_token = _token(args.data_dir, "supervisor")
     embedded = None
@@ -95,10 +129,12 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     configure_logs()
     limits = Limits(origins=tuple(args.allow_origin))
+    _raise_open_files(limits.max_connections + 1024)
     app = create_app(url, token, limits=limits, data_dir=args.data_dir,
                      supervisor_token=args.supervisor_token,
                      metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None)  # fmt: skip
-    server = Server(app, args.host, args.port, limits)
+    tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
+    server = Server(app, args.host, args.port, limits, tls)
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.01)  # uvicorn exposes no startup event to await
@@ -106,12 +142,13 @@ async def _run(args: argparse.Namespace, url: str, token: str) -> None:
         await serving
         return
     port = server.servers[0].sockets[0].getsockname()[1]
-    print(f"openbid listening on http://{args.host}:{port}", flush=True)
+    scheme = "https" if tls else "http"
+    print(f"openbid listening on {scheme}://{args.host}:{port}", flush=True)
     if args.demo:
         from server.demo import seed
 
         with contextlib.suppress(Exception):
-            print(await seed(f"http://{args.host}:{port}", token), flush=True)
+            print(await seed(f"{scheme}://{args.host}:{port}", token), flush=True)
     await serving
 
 

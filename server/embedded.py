@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import secrets
 import select
 import signal
 import socket
@@ -65,6 +66,7 @@ class EmbeddedValkey:
     fsync: str = "always"
     persist: bool = True
     cluster: bool = False  # a cluster node: TCP only, its bus on a second free port
+    maxmemory: int = 0  # bytes; 0: half the machine's memory
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     url: str = field(default="", init=False)
     bus_port: int = field(default=0, init=False)  # a cluster node's gossip port
@@ -115,6 +117,10 @@ class EmbeddedValkey:
         flags = ["--dir", str(self.data_dir.resolve()), "--bind", "127.0.0.1"]
         flags += ["--pidfile", str(self.data_dir.resolve() / "valkey.pid")]
         flags += ["--save", "", "--protected-mode", "yes", "--databases", "1"]
+        # full is a refused write (the server answers 503), never an OOM kill that takes
+        # every lot down with it, nor an eviction that silently drops a log
+        flags += ["--maxmemory", str(self.maxmemory or _half_the_memory())]
+        flags += ["--maxmemory-policy", "noeviction"]
         if self.persist:
             flags += ["--appendonly", "yes", "--appendfsync", self.fsync]
         else:
@@ -127,10 +133,10 @@ class EmbeddedValkey:
         elif len(str(sock)) <= _SOCKET_MAX:
             flags += ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
             self.url = f"unix://{sock}"
-        else:
-            port = free_port()
-            flags += ["--port", str(port)]
-            self.url = f"redis://127.0.0.1:{port}/0"
+        else:  # the path is too long for a unix socket: loopback, with a password
+            port, password = free_port(), secrets.token_urlsafe(24)
+            flags += ["--port", str(port), "--requirepass", password]
+            self.url = f"redis://:{password}@127.0.0.1:{port}/0"
         return flags
 
     def _wait_ready(self, timeout: float) -> None:
@@ -153,7 +159,7 @@ class EmbeddedValkey:
                 conn = socket.create_connection((host, int(port)))
             with conn:
                 conn.sendall(b"PING\r\n")
-                return conn.recv(64).startswith(b"+PONG")
+                return conn.recv(64).startswith((b"+PONG", b"-NOAUTH"))  # NOAUTH: it answers
         except OSError:
             return False
 
@@ -177,6 +183,10 @@ class EmbeddedValkey:
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             self.stop()
+
+
+def _half_the_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 
 
 def _orphan(data_dir: Path) -> int | None:

@@ -6,15 +6,19 @@ the language of Accept-Language (zh-CN unless English comes first).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.errors import BadMessage, OpenBidError, Refused
+from auction.errors import BadMessage, OpenBidError, Refused, RequestTimeout, StoreUnavailable
 from server.service import Service
 
 __all__ = [
@@ -30,6 +34,8 @@ __all__ = [
 ]
 
 MAX_BODY = 64 * 1024
+# a write refused by a full store, or a store that cannot be reached
+STORE_ERRORS = (OutOfMemoryError, ReadOnlyError, RedisConnectionError, RedisTimeoutError)
 MAX_SEQ = 2**53  # no log gets near it; a larger `since` is a mistake, not a position
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -44,13 +50,19 @@ def token_of(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
-    """The JSON body, read no further than `limit` bytes."""
+async def read_json(request: Request, limit: int = MAX_BODY, timeout: float | None = None) -> Any:
+    """The JSON body, read no further than `limit` bytes, within `timeout` seconds (the
+    limits' `body_timeout_s` by default): RequestTimeout, and the connection closed, if it
+    trickles in slower (a slowloris on the body)."""
     raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > limit:
-            raise BadMessage("body", "请求体过大", f"larger than {limit} bytes")
+    try:
+        async with asyncio.timeout(timeout or service_of(request).limits.body_timeout_s):
+            async for chunk in request.stream():
+                raw += chunk
+                if len(raw) > limit:
+                    raise BadMessage("body", "请求体过大", f"larger than {limit} bytes")
+    except TimeoutError:
+        raise RequestTimeout() from None
     try:
         return json.loads(raw or b"null")
     except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
@@ -74,16 +86,27 @@ def json_response(request: Request, body: dict[str, Any], status: int = 200) -> 
 
 
 def errors(handler: Handler) -> Handler:
+    """The route, its OpenBidError answered as `{"code", "message"[, "field"]}` with the
+    error's status; a store that is full or out of reach answers STORE_UNAVAILABLE."""
+
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
         except OpenBidError as error:
-            body = error.to_dict(request.headers.get("accept-language"))
-            if isinstance(error, Refused):
-                body["accepted"] = False
-            return JSONResponse(body | {"server_now": await now_of(request)}, error.http_status)
+            return await _error_response(request, error)
+        except STORE_ERRORS:
+            return await _error_response(request, StoreUnavailable())
 
     return wrapped
+
+
+async def _error_response(request: Request, error: OpenBidError) -> Response:
+    body = error.to_dict(request.headers.get("accept-language"))
+    if isinstance(error, Refused):
+        body["accepted"] = False
+    if not isinstance(error, StoreUnavailable):
+        body["server_now"] = await now_of(request)
+    return JSONResponse(body, error.http_status, headers=error.http_headers)
 
 
 async def health(request: Request) -> Response:

@@ -14,6 +14,12 @@ class Limits:
     queue: int = 1024  # frames a client may fall behind before it is closed (ASGI path)
     send_buffer: int = 1 << 20  # bytes unsent to a client before it is closed (raw path)
     max_connections: int = 20_000  # WebSocket connections per process
+    reserved: int = 2_000  # of those, kept for bidders and staff: the public gets the rest
+    public_per_address: int = 64  # public viewers from one client address, per process
+    pending_per_address: int = 32  # sockets from one address that have not said hello yet
+    header_timeout_s: float = 10.0  # for a request's head, from its first byte
+    body_timeout_s: float = 20.0  # for a JSON body; an envelope gets `envelope_timeout_s`
+    envelope_timeout_s: float = 120.0
     frames_per_s: float = 20.0  # any frame, per connection
     frame_burst: int = 60
     bids_per_s: float = 5.0  # commands that reach the bid book, per bidder

@@ -13,7 +13,7 @@ from collections import deque
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from auction.errors import REFUSAL_CODES
+from auction.errors import ERROR_CODES
 
 __all__ = ["COMMANDS", "Metrics", "label"]
 
@@ -21,10 +21,7 @@ COMMANDS = frozenset(
     ("bid", "continue", "accept", "sign_in", "decrypt", "confirm", "object", "advance",
      "pause", "resume", "fault", "backup", "reply", "reopen")
 )  # fmt: skip
-CODES = frozenset(
-    ("ACCEPTED", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE", "CONFLICT",
-     "RATE_LIMITED", "TOO_LARGE", "INTERNAL", *REFUSAL_CODES)
-)  # fmt: skip
+CODES = ERROR_CODES | {"ACCEPTED"}
 
 
 def label(value: str, known: frozenset[str]) -> str:

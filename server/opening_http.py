@@ -77,7 +77,8 @@ async def envelope(request: Request) -> Response:
     bidder_id = await openings.bidder(opening_id, token_of(request))
     if not openings.within_upload_rate(opening_id, bidder_id):
         raise RateLimited()  # before the body: an 11 MB parse is the cost to spare
-    body = await read_json(request, limit=MAX_ENVELOPE * 4 // 3 + 4096)
+    limits = service_of(request).limits
+    body = await read_json(request, MAX_ENVELOPE * 4 // 3 + 4096, limits.envelope_timeout_s)
     return _answer(request, await openings.submit(opening_id, bidder_id, body))
 
 

@@ -20,10 +20,19 @@ from urllib.parse import urlsplit
 import structlog
 from starlette.websockets import WebSocket
 
-from auction.errors import REFUSAL_CODES, BadMessage, Forbidden, NotFound, OpenBidError, Refused
+from auction.errors import (
+    REFUSAL_CODES,
+    BadMessage,
+    Forbidden,
+    NotFound,
+    OpenBidError,
+    Refused,
+    ServerBusy,
+)
 from server.bidbook import unpack
 from server.http import MAX_SEQ
 from server.limits import Bucket
+from server.rooms import Rooms
 from server.service import Service
 from server.venues import Venue
 from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
@@ -31,36 +40,10 @@ from streaming.codec import JSON, Close, Codec, negotiate
 from streaming.hub import Hub, audience, encode_event
 from streaming.outbox import Frame, Outbox
 
-__all__ = ["Rooms", "lot_socket", "opening_socket"]
+__all__ = ["lot_socket", "opening_socket"]
 
 log = structlog.get_logger("openbid.ws")
 REPLAY_CHUNK = 1000
-
-
-class Rooms:
-    """This process's open connections, for the connection cap and a graceful shutdown."""
-
-    def __init__(self) -> None:
-        self.open: set[Connection] = set()
-        self.closing = False
-        self._emptied = asyncio.Event()
-
-    def leave(self, conn: Connection) -> None:
-        self.open.discard(conn)
-        if not self.open:
-            self._emptied.set()
-
-    async def shutdown(self, timeout: float) -> None:
-        """Close every connection with "going away" once its command in hand is answered
-        and its queued frames are sent; returns when all are closed or after `timeout`."""
-        self.closing = True
-        if not self.open:
-            return
-        self._emptied.clear()
-        for conn in list(self.open):
-            conn.finish(Close.GOING_AWAY, "server shutting down")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._emptied.wait(), timeout)
 
 
 class Connection:
@@ -71,6 +54,7 @@ class Connection:
     ) -> None:
         self.ws, self.codec, self.lot_id, self.service = ws, codec, lot_id, service
         self.venue = venue  # a lot or an opening; `lot_id` is either's id
+        self.address = ws.client.host if ws.client else ""
         self.role = "public"
         self.plate: str | None = None
         self.bidder_id: str | None = None
@@ -173,6 +157,9 @@ class Connection:
         if since is not None and (type(since) is not int or not 0 <= since <= MAX_SEQ):
             raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
         await self._authenticate(token)
+        rooms: Rooms = self.ws.app.state.rooms
+        if not rooms.welcome(self):
+            raise ServerBusy()
         await hub.join(self.lot_id, self)
         snapshot = await self.venue.snapshot(self.lot_id, self.bidder_id)
         floor = snapshot["seq"]
@@ -291,11 +278,12 @@ async def _room_socket(ws: WebSocket, venue: Venue, venue_id: str) -> None:
         await ws.close(Close.POLICY)  # before accept: the handshake gets 403
         return
     await ws.accept(subprotocol=codec.subprotocol if offered else None)
-    if rooms.closing or len(rooms.open) >= service.limits.max_connections:
-        await ws.close(Close.GOING_AWAY if rooms.closing else Close.TRY_LATER, "server full")
-        return
     conn = Connection(ws, codec, venue_id, service, venue)
-    rooms.open.add(conn)
+    refused = rooms.refusal(conn.address)
+    if refused is not None:
+        await ws.close(*refused)
+        return
+    rooms.enter(conn)
     try:
         await _serve(conn, hub_of(ws))
     finally:

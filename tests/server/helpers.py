@@ -44,10 +44,11 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def openbid_serve(
-    data_dir: Path, *extra: str, log: Path | None = None
+    data_dir: Path, *extra: str, log: Path | None = None, env: dict[str, str] | None = None
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
     """`openbid serve` as its own process, on a free port; yields its URL and process. With
-    `log`, its stderr goes there and it runs in a session of its own, as in a terminal."""
+    `log`, its stderr goes there and it runs in a session of its own, as in a terminal;
+    `env` replaces the admin token's variable (give `{}` to have one made)."""
     command = [sys.executable, "-m", "server.cli", "serve", "--port", "0"]
     command += ["--data-dir", str(data_dir), *extra]
     with log.open("w") if log else contextlib.nullcontext() as stderr:  # the child keeps a copy
@@ -56,7 +57,7 @@ async def openbid_serve(
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             start_new_session=bool(log),
-            env=os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN},
+            env=os.environ | ({"OPENBID_ADMIN_TOKEN": ADMIN} if env is None else env),
         )
     assert process.stdout is not None
     async with asyncio.timeout(TIMEOUT):
@@ -64,7 +65,7 @@ async def openbid_serve(
             "openbid listening"
         ):
             assert line, "openbid serve exited before listening"
-    url = re.search(r"http://\S+", line)
+    url = re.search(r"https?://\S+", line)
     assert url is not None
     try:
         yield url.group(0), process

@@ -1,0 +1,105 @@
+"""This process's open room connections: the budget they share, and a graceful shutdown.
+
+Who may take a socket (security review H3): every connection counts against
+`max_connections`, and of those `reserved` are kept for bidders and staff, so a crowd of
+anonymous viewers can never lock a bidder out of a 限时 countdown. Before `hello` a socket
+counts against its address's `pending_per_address` (hello comes within `hello_timeout_s`);
+a public viewer then counts against its address's `public_per_address`. Bidders and staff
+have no per-address cap: a whole office behind one NAT may bid. The address is the one the
+ASGI server reports (uvicorn takes it from X-Forwarded-For behind a trusted proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from typing import Protocol
+
+from server.limits import Limits
+from streaming.codec import Close
+
+__all__ = ["Member", "Rooms"]
+
+
+class Member(Protocol):
+    address: str
+    role: str  # "public", "bidder", "admin", "supervisor"
+
+    def finish(self, code: int, reason: str) -> None: ...
+
+
+class Rooms:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.open: set[Member] = set()
+        self.closing = False
+        self._pending: Counter[str] = Counter()  # sockets before hello, by address
+        self._public: Counter[str] = Counter()  # public viewers, by address
+        self._public_total = 0
+        self._welcomed: set[Member] = set()
+        self._emptied = asyncio.Event()
+
+    def refusal(self, address: str) -> tuple[int, str] | None:
+        """Why a new socket from `address` may not stay (a close code and reason), or None."""
+        if self.closing:
+            return Close.GOING_AWAY, "server shutting down"
+        if len(self.open) >= self.limits.max_connections:
+            return Close.TRY_LATER, "server full"
+        if self._pending[address] >= self.limits.pending_per_address:
+            return Close.TRY_LATER, "too many connections from your address"
+        return None
+
+    def enter(self, member: Member) -> None:
+        self.open.add(member)
+        self._pending[member.address] += 1
+
+    def welcome(self, member: Member) -> bool:
+        """`member` said hello as its role; False when a public viewer finds no room left
+        (the caller closes it), else it is counted in."""
+        self._forget_pending(member.address)
+        self._welcomed.add(member)
+        if member.role != "public":
+            return True
+        limits = self.limits
+        full = self._public_total >= limits.max_connections - limits.reserved
+        if full or self._public[member.address] >= limits.public_per_address:
+            self._welcomed.discard(member)
+            return False
+        self._public[member.address] += 1
+        self._public_total += 1
+        return True
+
+    def leave(self, member: Member) -> None:
+        if member not in self.open:
+            return
+        self.open.discard(member)
+        if member not in self._welcomed:
+            self._forget_pending(member.address)
+        elif member.role == "public":
+            self._welcomed.discard(member)
+            self._public_total -= 1
+            self._public[member.address] -= 1
+            if not self._public[member.address]:
+                del self._public[member.address]
+        else:
+            self._welcomed.discard(member)
+        if not self.open:
+            self._emptied.set()
+
+    def _forget_pending(self, address: str) -> None:
+        self._pending[address] -= 1
+        if self._pending[address] <= 0:
+            del self._pending[address]
+
+    async def shutdown(self, timeout: float) -> None:
+        """Close every connection with "going away" once its command in hand is answered
+        and its queued frames are sent; returns when all are closed or after `timeout`."""
+        self.closing = True
+        if not self.open:
+            return
+        self._emptied.clear()
+        for member in list(self.open):
+            member.finish(Close.GOING_AWAY, "server shutting down")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._emptied.wait(), timeout)
