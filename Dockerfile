@@ -2,6 +2,8 @@
 #   docker build -t openbid .
 #   docker run -p 8000:8000 -e OPENBID_ADMIN_TOKEN=... openbid              (embedded Valkey)
 #   docker run -p 8000:8000 -e OPENBID_REDIS_URL=redis://host:6379/0 openbid  (external)
+# It speaks plain HTTP on 0.0.0.0 for a TLS front (compose.yaml puts Caddy there); to serve
+# HTTPS itself, mount a certificate and add --certfile/--keyfile.
 # BASE may name any Debian-like image with python3 >= 3.11 and its venv module, such as a
 # mirror's copy of python:3.12-slim where Docker Hub is out of reach:
 #   docker build --build-arg BASE=registry.example/python:3.12-slim -t openbid .

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import os
 import resource
 import secrets
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -80,6 +82,16 @@ def _token(data_dir: Path, role: str) -> str:
     return token
 
 
+def _host_ip(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        try:
+            return socket.gethostbyname(host)
+        except OSError:
+            return "0.0.0.0"  # unknown: say it
+
+
 def _private_dir(path: Path) -> None:
     """The data dir, readable by this user alone: it holds the log (reserves, salts, names,
     envelopes), the tokens and the recordings (security review L2)."""
@@ -102,6 +114,10 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.certfile is None) != (args.keyfile is None):
         print("openbid: --certfile and --keyfile go together", file=sys.stderr)
         return 2
+    if args.certfile is None and not ipaddress.ip_address(_host_ip(args.host)).is_loopback:
+        print(f"openbid: serving plain HTTP on {args.host}: tokens and keys cross the network "
+              "in clear. Put a TLS front before it (README: TLS) or give --certfile/--keyfile.",
+              file=sys.stderr)  # fmt: skip
     token = _token(args.data_dir, "admin")
     args.supervisor_token = _token(args.data_dir, "supervisor")
     embedded = None
