@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auction.errors import BadMessage
-from auction.state import MAX_ID
+from auction.state import MAX_ID, check_text
 
 __all__ = [
     "PHASES",
@@ -54,9 +54,7 @@ DAY_MS = 86_400_000
 
 
 def _text(name: str, value: object, limit: int = MAX_TEXT) -> str:
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
-        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
-    return value
+    return check_text(name, value, limit, lines=limit == MAX_TEXT)  # long texts have lines
 
 
 def _whole(name: str, value: object, low: int, high: int = 2**53 - 1) -> int:

@@ -7,7 +7,8 @@ A lot is a state machine whose phases move for two reasons: a command, or the cl
 owned the deadline ends, with the entry stamped at the deadline itself (never later work's
 time), so a lot that nobody touched for an hour still closes at the right moment in the log.
 Then the command is decided against that state. A refused command changes no state and adds
-one `refused` entry; a resent bid_id or deposit ref adds nothing and gets its first answer.
+one `refused` entry; a resent bid_id or deposit ref adds nothing and gets its first answer
+(a deposit ref already used for another bidder is a CONFLICT, with no entry).
 
 Phases and their deadlines::
 
@@ -372,8 +373,10 @@ def _accept(
 
 def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
     bidder = _bidder(s, cmd.bidder_id)
-    if cmd.ref in s.refs:
-        return s, s.refs[cmd.ref]
+    first = s.refs.get(cmd.ref)
+    if first is not None:  # a bank's retry gets its first answer; another bidder's ref is not
+        same = first["bidder_id"] == cmd.bidder_id  # this one's (review L5)
+        return s, first["answer"] if same else {"accepted": False, "code": "CONFLICT"}
     if s.phase == "closed":
         raise Refused("PHASE_CLOSED")
     total = bidder.deposit + cmd.amount
@@ -384,7 +387,9 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
     )  # fmt: skip
     answer = {"accepted": True, "seq": seq, "total": total, "qualified": qualified}
     s = _with_bidder(s, bidder, deposit=total, qualified=qualified)
-    return replace(s, refs={**s.refs, cmd.ref: answer}), answer
+    return replace(
+        s, refs={**s.refs, cmd.ref: {"bidder_id": bidder.bidder_id, "answer": answer}}
+    ), answer
 
 
 def _register(

@@ -7,6 +7,7 @@ nothing and only lets time move the lot on.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ __all__ = [
     "Register",
     "Secrets",
     "Tick",
+    "check_text",
 ]
 
 Entry = dict[str, Any]  # one log entry: seq, ts, kind, pub and the kind's fields
@@ -93,7 +95,19 @@ class LotState:
     bidders: Mapping[str, Bidder] = field(default_factory=dict)
     plates: Mapping[str, str] = field(default_factory=dict)
     answers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
-    refs: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    refs: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # ref: bidder_id, answer
+
+
+def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:
+    """`value` as text of 1 to `limit` characters, none of them invisible or reordering
+    (controls, bidi overrides, zero-width marks: Unicode categories C*) that could make
+    one name read as another in a published list; `lines` allows line breaks and tabs."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
+        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
+    allowed = "\n\t" if lines else ""
+    if any(unicodedata.category(c).startswith("C") and c not in allowed for c in value):
+        raise BadMessage(name, "含有不可见或控制字符", "holds invisible or control characters")
+    return value
 
 
 def _check_id(name: str, value: object) -> str:
@@ -117,8 +131,7 @@ class Register:
     def __post_init__(self) -> None:
         _check_id("bidder_id", self.bidder_id)
         _check_id("plate", self.plate)
-        if not isinstance(self.name, str) or not 0 < len(self.name.strip()) <= 200:
-            raise BadMessage("name", "须为非空文本", "must be non-empty text")
+        check_text("name", self.name, 200)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

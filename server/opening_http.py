@@ -59,7 +59,7 @@ async def snapshot(request: Request) -> Response:
     openings, opening_id = _openings(request), request.path_params["opening"]
     token = token_of(request)
     bidder_id = None
-    if token is not None and not service_of(request).is_admin(token):
+    if token is not None and service_of(request).staff_role(token) is None:
         bidder_id = await openings.bidder(opening_id, token)
     return json_response(request, await openings.snapshot(opening_id, bidder_id))
 

@@ -21,7 +21,7 @@ from auction.errors import (
     Refused,
     Unauthorized,
 )
-from auction.state import Deposit, PlaceBid
+from auction.state import Deposit, PlaceBid, check_text
 from server import views
 from server.batcher import Batcher
 from server.bidbook import BidBook, Reply, lot_keys, token_hash, unpack
@@ -164,8 +164,7 @@ class Service:
     async def register(self, lot_id: str, raw: object) -> dict[str, Any]:
         body = _object(raw)
         name, public_key = body.get("name"), body.get("public_key")
-        if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
-            raise BadMessage("name", "须为非空文本", "must be non-empty text")
+        check_text("name", name, 200)
         if public_key is not None and (not isinstance(public_key, str) or len(public_key) > 8192):
             raise BadMessage("public_key", "须为 PEM 文本", "must be PEM text")
         bidder_id, token = "b" + secrets.token_hex(6), secrets.token_urlsafe(24)

@@ -289,7 +289,11 @@ end
 local function on_deposit(b)
   local key = 'ref|' .. args.ref
   local first = redis.call('HGET', KEYS[5], key)
-  if first then return cmsgpack.unpack(first) end
+  if first then  -- a retry gets its first answer; another bidder's ref is a conflict
+    first = cmsgpack.unpack(first)
+    if first.bidder_id ~= args.bidder_id then return {accepted = false, code = 'CONFLICT'} end
+    return first.answer
+  end
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
   local total = b.deposit + args.amount
   local qualified = total >= cfg.deposit
@@ -298,7 +302,7 @@ local function on_deposit(b)
   local answer = {accepted = true, seq = seq, total = total, qualified = qualified}
   b.deposit = total; b.qualified = qualified
   put_bidder(b)
-  redis.call('HSET', KEYS[5], key, cmsgpack.pack(answer))
+  redis.call('HSET', KEYS[5], key, cmsgpack.pack({bidder_id = args.bidder_id, answer = answer}))
   return answer
 end
 

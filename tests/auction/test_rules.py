@@ -311,3 +311,21 @@ def test_deadlines_are_stamped_at_their_own_time() -> None:
         ("phase", "limited", 60 * MIN),
         ("closed", None, 60 * MIN + 300_000),
     ]
+
+
+def test_a_deposit_ref_belongs_to_the_bidder_it_paid_for() -> None:
+    """Review L5: a second bidder's deposit with the same bank reference got the first's
+    answer, and the console showed the wrong plate as qualified."""
+    state = rules.create(LotConfig.parse(P1), SECRETS, 0).state
+    for who, plate in (("A", "555"), ("B", "666")):
+        state = rules.step(state, Register(bidder_id=who, plate=plate, name=who), 0).state
+
+    def pay(who: str) -> Deposit:
+        return Deposit(bidder_id=who, amount=P1["deposit"], kind="cash", ref="bank-1")
+
+    paid = rules.step(state, pay("A"), 0)
+    other = rules.step(paid.state, pay("B"), 0)
+    assert other.answer == {"accepted": False, "code": "CONFLICT"} and other.entries == []
+    assert not other.state.bidders["B"].qualified
+    retried = rules.step(paid.state, pay("A"), 0)
+    assert retried.answer == paid.answer and retried.entries == []
