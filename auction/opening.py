@@ -416,10 +416,13 @@ def _objection(s: OpeningState, c: Object | Reply, now: int, log: EntryLog) -> t
         t = _tenderer(s, c.bidder_id)
         if t.envelope is None:
             raise Refused("NO_ENVELOPE")
+        if t.objecting is not None:  # one open objection each: answered before the next
+            raise Refused("OBJECTION_OPEN")
         objection_id = str(log.seq + 1)
         seq = log.add(now, "objection", True, plate=t.plate, objection_id=objection_id,
                       text=c.text)  # fmt: skip
         objections = {**s.objections, objection_id: None}
+        s = _put(s, replace(t, objecting=objection_id))
         return replace(s, objections=objections), {"accepted": True, "seq": seq,
                                                     "objection_id": objection_id}  # fmt: skip
     if c.objection_id not in s.objections:
@@ -428,6 +431,9 @@ def _objection(s: OpeningState, c: Object | Reply, now: int, log: EntryLog) -> t
         raise Refused("ALREADY_SUBMITTED")
     seq = log.add(now, "reply", True, objection_id=c.objection_id, text=c.text)
     objections = {**s.objections, c.objection_id: str(seq)}
+    for t in s.tenderers.values():
+        if t.objecting == c.objection_id:
+            s = _put(s, replace(t, objecting=None))
     return replace(s, objections=objections), {"accepted": True, "seq": seq}
 
 

@@ -114,6 +114,7 @@ class Tenderer:
     side: str | None = None  # whose fault a failure is: "bidder" (撤销) or "platform" (撤回)
     bid: Mapping[str, Any] | None = None  # the opened bid, once decrypted
     confirmed: int = 0  # the session (1 = the opening, 2.. = 复会) it last confirmed in
+    objecting: str | None = None  # its objection not yet answered: one at a time
 
     @property
     def valid(self) -> bool:

@@ -6,6 +6,7 @@ bidder lists of a lot or an opening (host and supervisor alike).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from server.openings import OpeningService
 __all__ = ["hall_routes"]
 
 FINISHED = {"lot": ("closed",), "opening": ("ended", "aborted")}
+HALL_FRESH_S = 1.0  # how long one reading of a day's lists serves every caller
 
 
 def _openings(request: Request) -> OpeningService:
@@ -28,20 +30,27 @@ def _openings(request: Request) -> OpeningService:
 
 
 async def hall(request: Request) -> Response:
-    """`?day=YYYY-MM-DD` (China Standard Time; today by the server's clock when absent)."""
+    """`?day=YYYY-MM-DD` (China Standard Time; today by the server's clock when absent).
+    The lists are read at most once a second a day, whoever asks: every anonymous request
+    would otherwise read every listed lot and opening (security review M7)."""
     now = await now_of(request)
     asked = request.query_params.get("day")
     try:
         day = dt.date.fromisoformat(asked) if asked else today(now)
     except ValueError:
         raise BadMessage("day", "须为 YYYY-MM-DD 日期", "must be a YYYY-MM-DD date") from None
-    start, end = day_bounds(day)
-    service, openings = service_of(request), _openings(request)
-    lots = await _listed(request, "lot", start, end, lambda i: service.snapshot(i))
-    found = await _listed(request, "opening", start, end, lambda i: openings.snapshot(i))
-    return json_response(
-        request, {"day": day.isoformat(), "lots": lots, "openings": found, "server_now": now}
-    )
+    cache: dict[dt.date, tuple[float, dict[str, Any]]] = request.app.state.hall_cache
+    clock = time.monotonic()
+    kept = cache.get(day)
+    if kept is None or clock - kept[0] > HALL_FRESH_S:
+        start, end = day_bounds(day)
+        service, openings = service_of(request), _openings(request)
+        lots = await _listed(request, "lot", start, end, lambda i: service.snapshot(i))
+        found = await _listed(request, "opening", start, end, lambda i: openings.snapshot(i))
+        if len(cache) > 64:  # days asked for at random must not grow it
+            cache.clear()
+        kept = cache[day] = (clock, {"day": day.isoformat(), "lots": lots, "openings": found})
+    return json_response(request, kept[1] | {"server_now": now})
 
 
 async def _listed(request: Request, kind: str, start: int, end: int, read: Any) -> list[Any]:

@@ -117,6 +117,7 @@ async def create_lot(request: Request) -> Response:
     service = service_of(request)
     service.require_admin(token_of(request))
     lot_id = await service.create_lot(await read_json(request))
+    request.app.state.hall_cache.clear()  # the hall lists it at once
     return json_response(request, {"lot_id": lot_id}, 201)
 
 
@@ -158,7 +159,7 @@ def _bidder_command(name: str) -> Handler:
 
 async def events(request: Request) -> Response:
     found = await service_of(request).events(request.path_params["lot"], since_of(request))
-    return json_response(request, {"events": found, "server_now": await now_of(request)})
+    return json_response(request, found | {"server_now": await now_of(request)})
 
 
 async def result(request: Request) -> Response:

@@ -13,8 +13,6 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from auction.errors import BadMessage, Forbidden, NotFound, RateLimited, Refused, Unauthorized
-from server import views
-from server.bidbook import unpack
 from server.http import (
     errors,
     json_response,
@@ -52,6 +50,7 @@ def _answer(request: Request, answer: dict[str, Any]) -> Response:
 async def create(request: Request) -> Response:
     service_of(request).require_admin(token_of(request))
     opening_id = await _openings(request).create(await read_json(request))
+    request.app.state.hall_cache.clear()  # the hall lists it at once
     return json_response(request, {"opening_id": opening_id}, 201)
 
 
@@ -103,9 +102,8 @@ async def events(request: Request) -> Response:
     since = since_of(request)
     openings, opening_id = _openings(request), request.path_params["opening"]
     await openings.tick(opening_id)  # NotFound for an unknown opening
-    raws = await openings.logs.log(opening_id, since)
-    found = [e for e in map(views.public_event, map(unpack, raws)) if e is not None]
-    return json_response(request, {"events": found, "server_now": await now_of(request)})
+    found = await service_of(request).page(opening_id, since)
+    return json_response(request, found | {"server_now": await now_of(request)})
 
 
 async def record(request: Request) -> Response:

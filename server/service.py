@@ -30,10 +30,11 @@ from server.hall import Hall
 from server.limits import Limiter, Limits
 from server.metrics import Metrics
 
-__all__ = ["AUDIT_FORMAT", "Service"]
+__all__ = ["AUDIT_FORMAT", "EVENTS_PAGE", "Service"]
 
 AUDIT_FORMAT = "openbid-audit/1"
 PLATE_TRIES = 50
+EVENTS_PAGE = 1000  # log entries one events request reads at most
 
 
 class Service:
@@ -222,10 +223,21 @@ class Service:
 
     # ---- reading the log -------------------------------------------------------------
 
-    async def events(self, lot_id: str, since: int) -> list[dict[str, Any]]:
+    async def events(self, lot_id: str, since: int) -> dict[str, Any]:
+        """The public events after `since`, one page of the log at a time (see `page`)."""
         await self.command(lot_id, "tick")  # NotFound for an unknown lot
-        shown = (views.public_event(unpack(raw)) for raw in await self.book.log(lot_id, since))
-        return [event for event in shown if event is not None]
+        return await self.page(lot_id, since)
+
+    async def page(self, log_id: str, since: int) -> dict[str, Any]:
+        """`{"events"}`: the public events among the next EVENTS_PAGE entries of a lot's or
+        an opening's log after `since`; with `"more": true` and `"next"`, the `since` to
+        ask with for the rest. One anonymous request reads a bounded part of the log."""
+        raws = await self.book.log(log_id, since, EVENTS_PAGE)
+        entries = [unpack(raw) for raw in raws]
+        shown = [e for e in map(views.public_event, entries) if e is not None]
+        if len(raws) < EVENTS_PAGE:
+            return {"events": shown}
+        return {"events": shown, "more": True, "next": entries[-1]["seq"]}
 
     async def result(self, lot_id: str, admin: bool) -> dict[str, Any]:
         config = await self._lot_config(lot_id)

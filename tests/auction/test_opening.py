@@ -137,6 +137,10 @@ def test_a_full_opening_with_failures_on_both_sides_an_objection_and_a_record() 
     }  # fmt: skip
     assert rows["104"]["status"] == "failed" and rows["104"]["consequence"] == "撤销"
     objected = o.do(Object(bidder_id="d", text="我方解密时平台无响应"), window_end + 3000)
+    again = o.do(Object(bidder_id="d", text="再次异议"), window_end + 3100)
+    assert again["code"] == "OBJECTION_OPEN"  # one open objection a bidder (review M7)
+    assert o.do(Object(bidder_id="a", text="另一投标人"), window_end + 3200)["accepted"]
+    o.do(Reply(objection_id=str(o.state.seq), text="已答复"), window_end + 3300)
     assert o.do(Advance(to="confirmation"), window_end + 4000)["accepted"]
     record = o.entries[-1]
     assert record["kind"] == "record"
@@ -144,6 +148,8 @@ def test_a_full_opening_with_failures_on_both_sides_an_objection_and_a_record() 
     assert o.do(Advance(to="ended"), window_end + 5000)["code"] == "OBJECTION_OPEN"
     o.do(Reply(objection_id=objected["objection_id"], text="经核查为投标人本地网络原因"),
          window_end + 6000)  # fmt: skip
+    assert o.do(Object(bidder_id="d", text="答复后可再提"), window_end + 6100)["accepted"]
+    o.do(Reply(objection_id=str(o.state.seq), text="已答复"), window_end + 6200)
     for who in "abc":
         assert o.do(Confirm(bidder_id=who), window_end + 7000)["accepted"]
     assert o.do(Advance(to="ended"), window_end + 8000)["accepted"]

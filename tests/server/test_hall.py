@@ -4,9 +4,12 @@ and the supervisor (监督): sees what the host sees, changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
+import server.hall_http
 from server.hall import CST
 from tests.conftest import SUPERVISOR
 from tests.server.helpers import bearer, make_lot, qualified_bidder
@@ -126,3 +129,27 @@ async def test_the_staff_list_an_openings_bidders_and_a_supervisor_cannot_drive_
         await watching.send({"type": "advance"})
         refused = await watching.until(lambda m: m["type"] == "nack")
         assert refused[-1]["code"] == "FORBIDDEN"
+
+
+async def test_the_hall_is_read_once_for_many_callers(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient, redis: Redis, monkeypatch: Any
+) -> None:
+    """Review M7: every anonymous request read every listed lot and opening."""
+    monkeypatch.setattr(server.hall_http, "HALL_FRESH_S", 3600.0)
+    await make_lot(admin)  # a creation makes the next read fresh
+    first = (await public.get("/api/hall")).json()
+    calls = await scripts_run(redis)
+    for _ in range(20):
+        assert (await public.get("/api/hall")).json()["lots"] == first["lots"]
+    assert await scripts_run(redis) == calls  # no lot was read again
+    lot_id = await make_lot(admin)
+    assert lot_id in [row["lot_id"] for row in (await public.get("/api/hall")).json()["lots"]]
+
+
+async def scripts_run(redis: Redis) -> int:
+    stats = await redis.info("commandstats")
+    return sum(
+        v["calls"]
+        for k, v in stats.items()
+        if k.split("|")[0] in ("cmdstat_evalsha", "cmdstat_eval")
+    )

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+import server.service
 from tests.conftest import lot_config
 from tests.server.helpers import bearer, make_lot, qualified_bidder
 
@@ -168,3 +169,27 @@ async def test_a_bid_carries_the_time_it_was_decided_at(
         )
     ).json()
     assert refused["code"] == "TOO_LOW" and refused["server_now"] >= answer["server_now"]
+
+
+async def test_events_come_a_page_at_a_time(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review M7: one anonymous request read the whole log; now a bounded page of it."""
+    lot_id = await make_lot(admin)
+    bidder = await qualified_bidder(admin, lot_id, "甲公司")
+    for k in range(4):
+        bid = {"bid_id": f"b{k}", "price": 34_380_000 + k * 500_000}
+        assert (
+            await admin.post(f"/api/lots/{lot_id}/bids", json=bid, headers=bearer(bidder["token"]))
+        ).status_code == 200
+    whole = (await public.get(f"/api/lots/{lot_id}/events")).json()
+    assert "more" not in whole
+    monkeypatch.setattr(server.service, "EVENTS_PAGE", 2)
+    seen, since = [], 0
+    while True:
+        page = (await public.get(f"/api/lots/{lot_id}/events", params={"since": since})).json()
+        seen += page["events"]
+        if not page.get("more"):
+            break
+        since = page["next"]
+    assert seen == whole["events"]
