@@ -106,7 +106,7 @@ def create_app(
         app.state.venues = {"lot": LotVenue(service), "opening": OpeningVenue(service, openings)}
         app.state.hub = Hub(listener, service.book, service.metrics)
         app.state.rooms = Rooms(service.limits)
-        app.state.hall_cache = {}
+        app.state.hall_cache, app.state.archive_locks = {}, {}
         app.state.studio = Studio(data_dir)
         gc.callbacks.append(service.metrics.time_gc)
         task = None

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from aiortc import RTCSessionDescription
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -79,34 +76,53 @@ async def watch(request: Request) -> Response:
 
 
 async def archive(request: Request) -> Response:
+    """The opening's archive, built once per change: the zip is kept beside the recordings
+    and rebuilt only when the log or a recording has grown since, one build at a time per
+    opening (security review L7: each request wrote a full copy of every recording)."""
     service = service_of(request)
     service.require_staff(token_of(request))
     openings: OpeningService = request.app.state.openings
     opening_id = request.path_params["opening"]
     audit = await export(service, openings, opening_id)
-    try:
-        found: dict[str, Any] | None = await openings.record(opening_id)
-    except Conflict:
-        found = None  # not issued yet: the archive has the log so far
     videos = _studio(request).recording_files(opening_id)
-    handle, name = tempfile.mkstemp(suffix=".zip")  # videos are large: not in memory
-    os.close(handle)
-    path = Path(name)
-    await asyncio.to_thread(_bundle, path, audit, found, videos)
-    return FileResponse(path, media_type="application/zip", filename=f"opening-{opening_id}.zip",
-                        background=BackgroundTask(path.unlink))  # fmt: skip
+    built = _studio(request).data_dir / "archives" / f"{opening_id}.zip"
+    stamp = json.dumps([audit["head"], [(v.name, v.stat().st_size) for v in videos]])
+    async with _building(request, opening_id):
+        if not built.exists() or _stamp_of(built) != stamp:
+            try:
+                found: dict[str, Any] | None = await openings.record(opening_id)
+            except Conflict:
+                found = None  # not issued yet: the archive has the log so far
+            await asyncio.to_thread(_bundle, built, audit, found, videos, stamp)
+    return FileResponse(built, media_type="application/zip", filename=f"opening-{opening_id}.zip")
+
+
+def _building(request: Request, opening_id: str) -> asyncio.Lock:
+    locks: dict[str, asyncio.Lock] = request.app.state.archive_locks
+    return locks.setdefault(opening_id, asyncio.Lock())
+
+
+def _stamp_of(path: Path) -> str:
+    with zipfile.ZipFile(path) as bundle:
+        return bundle.comment.decode()
 
 
 def _bundle(
-    path: Path, audit: dict[str, Any], found: dict[str, Any] | None, videos: list[Path]
+    path: Path, audit: dict[str, Any], found: dict[str, Any] | None, videos: list[Path], stamp: str
 ) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+    """Write the zip beside `path` and move it there whole: a download in progress keeps
+    reading the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.comment = stamp.encode()
         bundle.writestr("audit.json", json.dumps(audit, ensure_ascii=False, indent=1))
         if found is not None:
             bundle.writestr("record.json", json.dumps(found, ensure_ascii=False, indent=1))
             bundle.writestr("record.html", render_record(found))
         for video in videos:
             bundle.write(video, f"video/{video.name}", zipfile.ZIP_STORED)  # already compressed
+    partial.replace(path)
 
 
 webrtc_routes = [

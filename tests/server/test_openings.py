@@ -220,3 +220,17 @@ async def test_opening_events_over_http_are_public_and_start_after_since(
     assert [e["kind"] for e in later] == ["signed_in"]
     bad = await public.get(f"/api/openings/{opening_id}/events?since=x")
     assert bad.status_code == 422 and bad.json()["code"] == "BAD_MESSAGE"
+
+
+async def test_the_archive_is_built_once_until_the_opening_changes(
+    admin: httpx.AsyncClient,
+) -> None:
+    """Review L7: each download wrote a full copy of every recording to a temporary file."""
+    opening_id = await new_opening(admin)
+    path = f"/api/openings/{opening_id}/archive"
+    first, again = await admin.get(path), await admin.get(path)
+    assert first.status_code == again.status_code == 200
+    assert first.headers["etag"] == again.headers["etag"] and first.content == again.content
+    await enrol(admin, opening_id, "甲")  # the log grew: a new archive
+    changed = await admin.get(path)
+    assert changed.headers["etag"] != first.headers["etag"]
