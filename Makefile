@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check auction server streaming tests loadtests
 	$(BIN)/mypy
 
-test: lint
+# The page tests drive Debian's Chromium and need a CJK font for zh-CN: installed here when
+# this user may (root, or sudo without a password), else make stops at once naming the command.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi cjk; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "make test needs Chromium and a CJK font for the page tests; run:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y $(BROWSER_PACKAGES)"; exit 1; fi; \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES)
+
+test: browser lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
