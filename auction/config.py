@@ -9,39 +9,50 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from msgspec import Meta
 
 from auction.errors import BadMessage
 
 __all__ = ["CATEGORIES", "MODES", "LotConfig"]
 
-CATEGORIES = ("land", "property", "emission", "other")
-MODES = ("listing", "auction", "sealed", "dutch")
-AFTER_CAP = ("lottery", "secondary")
+Category = Literal["land", "property", "emission", "other"]
+Mode = Literal["listing", "auction", "sealed", "dutch"]
+AfterCap = Literal["lottery", "secondary"]
+CATEGORIES, MODES, AFTER_CAP = get_args(Category), get_args(Mode), get_args(AfterCap)
 MAX_MONEY = 2**53 - 1  # exact in JSON numbers, Lua doubles and msgpack alike
 MAX_TEXT = 200
 
 
+Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
+Money = Annotated[int, Meta(ge=1, le=MAX_MONEY)]
+Whole = Annotated[int, Meta(ge=0, le=MAX_MONEY)]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotConfig:
-    title: str
-    category: str
-    mode: str
-    quote_unit: str
-    start_price: int
-    increment: int
-    reserve: int | None = None
-    cap: int | None = None
-    after_cap: str = "lottery"
-    secondary_increment: int = 1
-    deposit: int = 0
-    opens_at: int = 0
-    free_ends_at: int = 0
-    countdown_s: int = 300
-    inquiry_s: int = 180
-    dutch_step: int = 0
-    dutch_tick_s: int = 0
-    dutch_floor: int = 0
+    """The field types are what a client may send (the OpenAPI description shows them);
+    `parse` checks them and how the fields fit together."""
+
+    title: Text
+    category: Category
+    mode: Mode
+    quote_unit: Text
+    start_price: Money
+    increment: Money
+    reserve: Money | None = None
+    cap: Money | None = None
+    after_cap: AfterCap = "lottery"
+    secondary_increment: Money = 1
+    deposit: Whole = 0
+    opens_at: Whole = 0
+    free_ends_at: Whole = 0
+    countdown_s: Whole = 300
+    inquiry_s: Whole = 180
+    dutch_step: Whole = 0
+    dutch_tick_s: Whole = 0
+    dutch_floor: Whole = 0
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:

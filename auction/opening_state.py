@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from msgspec import Meta
 
 from auction.errors import BadMessage
 from auction.state import MAX_ID, check_text
@@ -65,11 +67,12 @@ def _whole(name: str, value: object, low: int, high: int = 2**53 - 1) -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpeningConfig:
-    title: str
-    bid_deadline: int  # ms; also the opening time (开标时间 = 投标截止时间)
-    decrypt_window_s: int
-    min_bidders: int = 3
-    sign_in_before_s: int = 1800  # sign-in opens this long before the deadline
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    bid_deadline: Annotated[int, Meta(ge=1, le=2**53 - 1)]  # ms; 开标时间 = 投标截止时间
+    decrypt_window_s: Annotated[int, Meta(ge=1, le=DAY_MS // 1000)]
+    min_bidders: Annotated[int, Meta(ge=1, le=1000)] = 3
+    # sign-in opens this long before the deadline
+    sign_in_before_s: Annotated[int, Meta(ge=0, le=DAY_MS // 1000)] = 1800
 
     @classmethod
     def parse(cls, raw: object) -> OpeningConfig:

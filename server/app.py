@@ -18,26 +18,28 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from server.api import Operation, openapi
 from server.bidbook import BidBook
-from server.hall_http import hall_routes
+from server.hall_http import hall_operations
 from server.headers import SecurityHeaders
-from server.http import errors, routes, token_of
+from server.http import token_of
 from server.httpproto import guarded_http
 from server.limits import Limits
+from server.lot_http import lot_operations
 from server.metrics import Metrics
+from server.openapi_http import openapi_operations
 from server.openbook import OpeningBook
-from server.opening_http import opening_routes
+from server.opening_http import opening_operations
 from server.openings import OpeningService
-from server.pages import page_routes
+from server.pages import page_operations, static
 from server.rooms import Rooms
 from server.service import Service
 from server.timer import Timer
 from server.venues import LotVenue, OpeningVenue
-from server.webrtc_http import webrtc_routes
+from server.webrtc_http import webrtc_operations
 from server.ws import lot_socket, opening_socket
 from server.wsproto import RawWebSocketProtocol
 from streaming.broadcast import Studio
@@ -127,17 +129,18 @@ def create_app(
             await listener.aclose()
             await client.aclose()
 
-    every = [
-        *routes,
-        *hall_routes,
-        *opening_routes,
-        *webrtc_routes,
-        *page_routes,
-        Route("/metrics", errors(metrics)),
-    ]
-    return App(routes=every, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    app = App(routes=[*(op.route() for op in OPERATIONS), static], lifespan=lifespan,
+              middleware=[Middleware(SecurityHeaders)])  # fmt: skip
+    app.state.openapi = openapi(OPERATIONS)
+    return app
 
 
+OPERATIONS = [
+    *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
+    *page_operations, *openapi_operations,
+    Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
+              auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
+]  # fmt: skip
 ROOMS = {"lots": (lot_socket, "lot"), "openings": (opening_socket, "opening")}  # /ws/{kind}/{id}
 
 

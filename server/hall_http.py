@@ -11,14 +11,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from auction.errors import BadMessage, NotFound, Unauthorized
+from server import bodies
+from server.api import Operation
 from server.hall import day_bounds, today
-from server.http import errors, json_response, now_of, service_of, token_of
+from server.http import json_response, now_of, service_of, token_of
 from server.openings import OpeningService
 
-__all__ = ["hall_routes"]
+__all__ = ["hall_operations"]
 
 FINISHED = {"lot": ("closed",), "opening": ("ended", "aborted")}
 HALL_FRESH_S = 1.0  # how long one reading of a day's lists serves every caller
@@ -89,9 +90,18 @@ async def opening_bidders(request: Request) -> Response:
     return json_response(request, {"bidders": found, "server_now": await now_of(request)})
 
 
-hall_routes = [
-    Route("/api/hall", errors(hall)),
-    Route("/api/whoami", errors(whoami)),
-    Route("/api/lots/{lot}/bidders", errors(lot_bidders), methods=["GET"]),
-    Route("/api/openings/{opening}/bidders", errors(opening_bidders), methods=["GET"]),
-]
+DAY = {"day": {"type": "string", "format": "date"}}
+STAFF = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")
+hall_operations = [
+    Operation(method="GET", path="/api/hall", handler=hall, summary="A day's lots and "
+              "openings (China Standard Time; today by default)", answer=bodies.Hall,
+              errors=("BAD_MESSAGE",), query=DAY),
+    Operation(method="GET", path="/api/whoami", handler=whoami, summary="Which staff role a "
+              "token has", auth="staff", answer=bodies.WhoAmI, errors=("UNAUTHORIZED",)),
+    Operation(method="GET", path="/api/lots/{lot}/bidders", handler=lot_bidders,
+              summary="A lot's bidders with names and deposits", auth="staff",
+              answer=bodies.Bidders, errors=STAFF),
+    Operation(method="GET", path="/api/openings/{opening}/bidders", handler=opening_bidders,
+              summary="An opening's bidders and their progress", auth="staff",
+              answer=bodies.Bidders, errors=STAFF),
+]  # fmt: skip

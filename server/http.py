@@ -1,4 +1,5 @@
-"""The contract's HTTP API: decode the request, call the service, encode the answer.
+"""What every HTTP route shares: who is asking, the body checked against its type, the
+query's `since`, and the one error path.
 
 Errors become `{"code", "message"[, "field"]}` with the error's own status, the message in
 the language of Accept-Language (zh-CN unless English comes first).
@@ -7,27 +8,28 @@ the language of Accept-Language (zh-CN unless English comes first).
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from auction.errors import BadMessage, OpenBidError, Refused, RequestTimeout, StoreUnavailable
 from server.service import Service
 
 __all__ = [
+    "MAX_BODY",
     "MAX_SEQ",
+    "body_of",
     "errors",
     "json_response",
     "now_of",
-    "read_json",
-    "routes",
+    "read_raw",
     "service_of",
     "since_of",
     "token_of",
@@ -50,8 +52,8 @@ def token_of(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def read_json(request: Request, limit: int = MAX_BODY, timeout: float | None = None) -> Any:
-    """The JSON body, read no further than `limit` bytes, within `timeout` seconds (the
+async def read_raw(request: Request, limit: int = MAX_BODY, timeout: float | None = None) -> bytes:
+    """The body's bytes, read no further than `limit`, within `timeout` seconds (the
     limits' `body_timeout_s` by default): RequestTimeout, and the connection closed, if it
     trickles in slower (a slowloris on the body)."""
     raw = bytearray()
@@ -63,10 +65,34 @@ async def read_json(request: Request, limit: int = MAX_BODY, timeout: float | No
                     raise BadMessage("body", "请求体过大", f"larger than {limit} bytes")
     except TimeoutError:
         raise RequestTimeout() from None
+    return bytes(raw)
+
+
+async def body_of(
+    request: Request, kind: type, limit: int = MAX_BODY, timeout: float | None = None
+) -> Any:
+    """The JSON body, checked against `kind` (a type of server/bodies.py, which the OpenAPI
+    description is made from): BadMessage naming the field when it does not fit. Returns the
+    body as sent, for the domain's own checks."""
+    raw = await read_raw(request, limit, timeout)
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
+        found = msgspec.json.decode(raw or b"null")
+    except msgspec.DecodeError:  # malformed, or nested too deep
         raise BadMessage("body", "不是合法的 JSON", "is not valid JSON") from None
+    try:
+        msgspec.convert(found, kind, strict=True)
+    except msgspec.ValidationError as error:
+        raise _unfit(str(error)) from None
+    return found
+
+
+def _unfit(said: str) -> BadMessage:
+    """msgspec's "Expected `int`, got `str` - at `$.price`" as the field and the reason."""
+    at = re.search(r"at `\$\.([A-Za-z_]\w*)", said)
+    missing = re.search(r"missing required field `(\w+)`", said)
+    name = at[1] if at else missing[1] if missing else "body"
+    reason = said.split(" - at ")[0]
+    return BadMessage(name, f"不符合要求（{reason}）", reason)
 
 
 def since_of(request: Request) -> int:
@@ -107,84 +133,3 @@ async def _error_response(request: Request, error: OpenBidError) -> Response:
     if not isinstance(error, StoreUnavailable):
         body["server_now"] = await now_of(request)
     return JSONResponse(body, error.http_status, headers=error.http_headers)
-
-
-async def health(request: Request) -> Response:
-    return json_response(request, {"ok": True, "server_now": await now_of(request)})
-
-
-async def create_lot(request: Request) -> Response:
-    service = service_of(request)
-    service.require_admin(token_of(request))
-    lot_id = await service.create_lot(await read_json(request))
-    request.app.state.hall_cache.clear()  # the hall lists it at once
-    return json_response(request, {"lot_id": lot_id}, 201)
-
-
-async def lot(request: Request) -> Response:
-    return json_response(request, await service_of(request).snapshot(request.path_params["lot"]))
-
-
-async def register(request: Request) -> Response:
-    service = service_of(request)
-    service.require_admin(token_of(request))
-    made = await service.register(request.path_params["lot"], await read_json(request))
-    return json_response(request, made, 201)
-
-
-async def deposit(request: Request) -> Response:
-    service = service_of(request)
-    service.require_admin(token_of(request))
-    lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
-    return json_response(
-        request, await service.deposit(lot_id, bidder_id, await read_json(request))
-    )
-
-
-def _bidder_command(name: str) -> Handler:
-    async def handle(request: Request) -> Response:
-        service, lot_id = service_of(request), request.path_params["lot"]
-        bidder_id = await service.bidder(lot_id, token_of(request))
-        if name == "bid":
-            answer = await service.bid(lot_id, bidder_id, await read_json(request))
-        else:
-            answer = await service.simple(lot_id, bidder_id, name)
-        if not answer.get("accepted"):  # a refusal: the decision's own seq and time go along
-            message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
-            return json_response(request, message | answer, 409)
-        return json_response(request, answer)
-
-    return handle
-
-
-async def events(request: Request) -> Response:
-    found = await service_of(request).events(request.path_params["lot"], since_of(request))
-    return json_response(request, found | {"server_now": await now_of(request)})
-
-
-async def result(request: Request) -> Response:
-    service = service_of(request)
-    staff = service.staff_role(token_of(request)) is not None
-    shown = await service.result(request.path_params["lot"], staff)
-    return json_response(request, shown | {"server_now": await now_of(request)})
-
-
-async def audit(request: Request) -> Response:
-    service = service_of(request)
-    service.require_staff(token_of(request))
-    return json_response(request, await service.audit(request.path_params["lot"]))
-
-
-routes = [
-    Route("/api/health", errors(health)),
-    Route("/api/lots", errors(create_lot), methods=["POST"]),
-    Route("/api/lots/{lot}", errors(lot)),
-    Route("/api/lots/{lot}/bidders", errors(register), methods=["POST"]),
-    Route("/api/lots/{lot}/bidders/{bidder_id}/deposit", errors(deposit), methods=["POST"]),
-    Route("/api/lots/{lot}/bids", errors(_bidder_command("bid")), methods=["POST"]),
-    Route("/api/lots/{lot}/continue", errors(_bidder_command("continue")), methods=["POST"]),
-    Route("/api/lots/{lot}/accept", errors(_bidder_command("accept")), methods=["POST"]),
-    Route("/api/lots/{lot}/events", errors(events)),
-    Route("/api/lots/{lot}/result", errors(result)),
-    Route("/api/lots/{lot}/audit", errors(audit)),
-]

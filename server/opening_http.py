@@ -10,29 +10,20 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
 
-from auction.errors import BadMessage, Forbidden, NotFound, RateLimited, Refused, Unauthorized
-from server.http import (
-    errors,
-    json_response,
-    now_of,
-    read_json,
-    service_of,
-    since_of,
-    token_of,
-)
+from auction.errors import Forbidden, NotFound, RateLimited, Refused, Unauthorized
+from server import bodies
+from server.api import Operation
+from server.http import body_of, json_response, now_of, service_of, since_of, token_of
 from server.openings import (
     AUDIT_KIND,
-    BIDDER_COMMANDS,
-    HOST_COMMANDS,
     MAX_ENVELOPE,
     OpeningService,
 )
 from server.record_page import render_record
 from server.service import Service
 
-__all__ = ["opening_routes"]
+__all__ = ["export", "opening_operations"]
 
 
 def _openings(request: Request) -> OpeningService:
@@ -49,7 +40,7 @@ def _answer(request: Request, answer: dict[str, Any]) -> Response:
 
 async def create(request: Request) -> Response:
     service_of(request).require_admin(token_of(request))
-    opening_id = await _openings(request).create(await read_json(request))
+    opening_id = await _openings(request).create(await body_of(request, bodies.OpeningConfig))
     request.app.state.hall_cache.clear()  # the hall lists it at once
     return json_response(request, {"opening_id": opening_id}, 201)
 
@@ -65,9 +56,8 @@ async def snapshot(request: Request) -> Response:
 
 async def register(request: Request) -> Response:
     service_of(request).require_admin(token_of(request))
-    made = await _openings(request).register(
-        request.path_params["opening"], await read_json(request)
-    )
+    body = await body_of(request, bodies.NewTenderer)
+    made = await _openings(request).register(request.path_params["opening"], body)
     return json_response(request, made, 201)
 
 
@@ -77,7 +67,8 @@ async def envelope(request: Request) -> Response:
     if not openings.within_upload_rate(opening_id, bidder_id):
         raise RateLimited()  # before the body: an 11 MB parse is the cost to spare
     limits = service_of(request).limits
-    body = await read_json(request, MAX_ENVELOPE * 4 // 3 + 4096, limits.envelope_timeout_s)
+    limit = MAX_ENVELOPE * 4 // 3 + 4096
+    body = await body_of(request, bodies.Envelope, limit, limits.envelope_timeout_s)
     return _answer(request, await openings.submit(opening_id, bidder_id, body))
 
 
@@ -87,9 +78,7 @@ async def command(request: Request) -> Response:
     opening_id, token = request.path_params["opening"], token_of(request)
     if token is None:
         raise Unauthorized()
-    body = await read_json(request)
-    if not isinstance(body, dict) or body.get("type") not in (*BIDDER_COMMANDS, *HOST_COMMANDS):
-        raise BadMessage("type", "须给出命令类型", "give the command's type")
+    body = await body_of(request, bodies.Command)
     if service.is_supervisor(token):
         raise Forbidden()  # the supervisor watches
     bidder_id = None if service.is_admin(token) else await openings.bidder(opening_id, token)
@@ -138,14 +127,39 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-opening_routes = [
-    Route("/api/openings", errors(create), methods=["POST"]),
-    Route("/api/openings/{opening}", errors(snapshot)),
-    Route("/api/openings/{opening}/bidders", errors(register), methods=["POST"]),
-    Route("/api/openings/{opening}/envelopes", errors(envelope), methods=["POST"]),
-    Route("/api/openings/{opening}/commands", errors(command), methods=["POST"]),
-    Route("/api/openings/{opening}/events", errors(events)),
-    Route("/api/openings/{opening}/record", errors(record)),
-    Route("/api/openings/{opening}/audit", errors(audit)),
-    Route("/openings/{opening}/record", errors(record_page)),
-]
+SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}
+ADMIN = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE")
+opening_operations = [
+    Operation(method="POST", path="/api/openings", handler=create, summary="Create an "
+              "opening (不见面开标)", auth="admin", body=bodies.OpeningConfig,
+              answer=bodies.Created, status=201, errors=ADMIN),
+    Operation(method="GET", path="/api/openings/{opening}", handler=snapshot,
+              summary="An opening's snapshot (a bidder also sees its own state)",
+              auth="optional", answer=bodies.OpeningSnapshot,
+              errors=("UNAUTHORIZED", "NOT_FOUND")),
+    Operation(method="POST", path="/api/openings/{opening}/bidders", handler=register,
+              summary="Register a bidder (投标人)", auth="admin", body=bodies.NewTenderer,
+              answer=bodies.Registered, status=201, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/openings/{opening}/envelopes", handler=envelope,
+              summary="Upload the sealed envelope, before the deadline", auth="bidder",
+              body=bodies.Envelope, answer=bodies.Accepted,
+              errors=("UNAUTHORIZED", "NOT_FOUND", "BAD_MESSAGE", "REFUSED", "RATE_LIMITED",
+                      "TOO_LARGE", "REQUEST_TIMEOUT")),
+    Operation(method="POST", path="/api/openings/{opening}/commands", handler=command,
+              summary="Any command of the opening's WebSocket", auth="bidder or admin",
+              body=bodies.Command, answer=bodies.Accepted,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE", "REFUSED",
+                      "RATE_LIMITED")),
+    Operation(method="GET", path="/api/openings/{opening}/events", handler=events,
+              summary="Public events after `since`, a page at a time", answer=bodies.Events,
+              errors=("NOT_FOUND", "BAD_MESSAGE"), query=SINCE),
+    Operation(method="GET", path="/api/openings/{opening}/record", handler=record,
+              summary="The 开标记录表 as issued, with confirmations and objections",
+              answer=bodies.Record, errors=("NOT_FOUND", "CONFLICT")),
+    Operation(method="GET", path="/api/openings/{opening}/audit", handler=audit,
+              summary="The hash-chained log with every envelope (`openbid verify` reads it)",
+              auth="staff", answer=bodies.Audit, errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    Operation(method="GET", path="/openings/{opening}/record", handler=record_page,
+              summary="The 开标记录表 as a printable page", media="text/html",
+              errors=("NOT_FOUND", "CONFLICT")),
+]  # fmt: skip

@@ -18,10 +18,12 @@ from importlib import resources
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-__all__ = ["page_routes"]
+from server.api import Operation
+
+__all__ = ["page_operations", "static"]
 
 STATIC = resources.files("server").joinpath("static")
 MARKUP = resources.files("server").joinpath("markup")
@@ -61,10 +63,15 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
     return page
 
 
-page_routes = [
-    Route("/", _page("hall")),
-    Route("/console", _page("console")),
-    Route("/lots/{lot}", _page("lot")),
-    Route("/openings/{opening}", _page("opening")),
-    Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
-]
+page_operations = [
+    Operation(method="GET", path="/", handler=_page("hall"), summary="The public hall",
+              media="text/html"),
+    Operation(method="GET", path="/console", handler=_page("console"),
+              summary="The host's and the supervisor's console", media="text/html"),
+    Operation(method="GET", path="/lots/{lot}", handler=_page("lot"),
+              summary="A lot's page: the public's, a bidder's (#token=), the staff's "
+              "(?staff=1), the big screen (?screen=1)", media="text/html"),
+    Operation(method="GET", path="/openings/{opening}", handler=_page("opening"),
+              summary="An opening's page, for the same four", media="text/html"),
+]  # fmt: skip
+static = Mount("/static", StaticFiles(directory=str(STATIC)), name="static")

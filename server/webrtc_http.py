@@ -19,17 +19,18 @@ from typing import Any
 from aiortc import RTCSessionDescription
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Route
 
 from auction.errors import BadMessage, Conflict, NotFound
-from server.http import errors, json_response, read_json, service_of, token_of
+from server import bodies
+from server.api import Operation
+from server.http import body_of, json_response, service_of, token_of
 from server.opening_http import export
 from server.openings import OpeningService
 from server.record_page import render_record
 from streaming.broadcast import Studio
 from streaming.offers import MAX_SDP, check_offer
 
-__all__ = ["webrtc_routes"]
+__all__ = ["webrtc_operations"]
 
 
 def _studio(request: Request) -> Studio:
@@ -38,8 +39,8 @@ def _studio(request: Request) -> Studio:
 
 
 async def _offer(request: Request, *, viewer: bool) -> RTCSessionDescription:
-    body: Any = await read_json(request)
-    if not isinstance(body, dict) or body.get("type") != "offer":
+    body: Any = await body_of(request, bodies.Description)
+    if body["type"] != "offer":
         raise BadMessage("type", "须为 offer", "must be an offer")
     sdp = body.get("sdp")
     if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP or "m=" not in sdp:
@@ -125,9 +126,19 @@ def _bundle(
     partial.replace(path)
 
 
-webrtc_routes = [
-    Route("/api/openings/{opening}/webrtc/publish", errors(publish), methods=["POST"]),
-    Route("/api/openings/{opening}/webrtc/watch", errors(watch), methods=["POST"]),
-    Route("/api/openings/{opening}/webrtc/stop", errors(stop), methods=["POST"]),
-    Route("/api/openings/{opening}/archive", errors(archive)),
-]
+OFFER = ("NOT_FOUND", "BAD_MESSAGE", "CONFLICT")
+webrtc_operations = [
+    Operation(method="POST", path="/api/openings/{opening}/webrtc/publish", handler=publish,
+              summary="The host's camera: an SDP offer that sends, answered", auth="admin",
+              body=bodies.Description, answer=bodies.Description,
+              errors=("UNAUTHORIZED", "FORBIDDEN", *OFFER)),
+    Operation(method="POST", path="/api/openings/{opening}/webrtc/watch", handler=watch,
+              summary="Watch the livestream: a receive-only SDP offer, answered",
+              body=bodies.Description, answer=bodies.Description, errors=OFFER),
+    Operation(method="POST", path="/api/openings/{opening}/webrtc/stop", handler=stop,
+              summary="End the livestream and its recording", auth="admin",
+              answer=bodies.Stopped, errors=("UNAUTHORIZED", "FORBIDDEN")),
+    Operation(method="GET", path="/api/openings/{opening}/archive", handler=archive,
+              summary="The opening's archive: log, record and recordings (zip)", auth="staff",
+              media="application/zip", errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+]  # fmt: skip

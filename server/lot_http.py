@@ -1,0 +1,122 @@
+"""A lot's HTTP API: setup by the host, deposits from the bank, bids from bidders, the
+public snapshot and events, the result and the audit export."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auction.errors import Refused
+from server import bodies
+from server.api import Operation
+from server.http import body_of, json_response, now_of, service_of, since_of, token_of
+
+__all__ = ["lot_operations"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def health(request: Request) -> Response:
+    return json_response(request, {"ok": True, "server_now": await now_of(request)})
+
+
+async def create_lot(request: Request) -> Response:
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    lot_id = await service.create_lot(await body_of(request, bodies.LotConfig))
+    request.app.state.hall_cache.clear()  # the hall lists it at once
+    return json_response(request, {"lot_id": lot_id}, 201)
+
+
+async def lot(request: Request) -> Response:
+    return json_response(request, await service_of(request).snapshot(request.path_params["lot"]))
+
+
+async def register(request: Request) -> Response:
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    body = await body_of(request, bodies.NewBidder)
+    return json_response(request, await service.register(request.path_params["lot"], body), 201)
+
+
+async def deposit(request: Request) -> Response:
+    service = service_of(request)
+    service.require_admin(token_of(request))
+    lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
+    body = await body_of(request, bodies.DepositBody)
+    return json_response(request, await service.deposit(lot_id, bidder_id, body))
+
+
+def _bidder_command(name: str) -> Handler:
+    async def handle(request: Request) -> Response:
+        service, lot_id = service_of(request), request.path_params["lot"]
+        bidder_id = await service.bidder(lot_id, token_of(request))
+        if name == "bid":
+            answer = await service.bid(lot_id, bidder_id, await body_of(request, bodies.BidBody))
+        else:
+            answer = await service.simple(lot_id, bidder_id, name)
+        if not answer.get("accepted"):  # a refusal: the decision's own seq and time go along
+            message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
+            return json_response(request, message | answer, 409)
+        return json_response(request, answer)
+
+    return handle
+
+
+async def events(request: Request) -> Response:
+    found = await service_of(request).events(request.path_params["lot"], since_of(request))
+    return json_response(request, found | {"server_now": await now_of(request)})
+
+
+async def result(request: Request) -> Response:
+    service = service_of(request)
+    staff = service.staff_role(token_of(request)) is not None
+    shown = await service.result(request.path_params["lot"], staff)
+    return json_response(request, shown | {"server_now": await now_of(request)})
+
+
+async def audit(request: Request) -> Response:
+    service = service_of(request)
+    service.require_staff(token_of(request))
+    return json_response(request, await service.audit(request.path_params["lot"]))
+
+
+SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}
+DECIDED = ("UNAUTHORIZED", "NOT_FOUND", "BAD_MESSAGE", "REFUSED", "RATE_LIMITED")
+ADMIN = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE")
+lot_operations = [
+    Operation(method="GET", path="/api/health", handler=health, summary="Alive, and the "
+              "server's clock", answer=bodies.Health),
+    Operation(method="POST", path="/api/lots", handler=create_lot, summary="Create a lot",
+              auth="admin", body=bodies.LotConfig, answer=bodies.Created, status=201,
+              errors=ADMIN),
+    Operation(method="GET", path="/api/lots/{lot}", handler=lot, summary="A lot's public "
+              "snapshot", answer=bodies.LotSnapshot, errors=("NOT_FOUND",)),
+    Operation(method="POST", path="/api/lots/{lot}/bidders", handler=register,
+              summary="Register a bidder", auth="admin", body=bodies.NewBidder,
+              answer=bodies.Registered, status=201, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/bidders/{bidder_id}/deposit",
+              handler=deposit, summary="A deposit arrived (the bank's callback)", auth="admin",
+              body=bodies.DepositBody, answer=bodies.Accepted,
+              errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/bids", handler=_bidder_command("bid"),
+              summary="Bid", auth="bidder", body=bodies.BidBody, answer=bodies.Accepted,
+              errors=DECIDED),
+    Operation(method="POST", path="/api/lots/{lot}/continue",
+              handler=_bidder_command("continue"), summary="Continue into 限时竞价",
+              auth="bidder", answer=bodies.Accepted, errors=DECIDED),
+    Operation(method="POST", path="/api/lots/{lot}/accept", handler=_bidder_command("accept"),
+              summary="Accept a dutch lot's price", auth="bidder", answer=bodies.Accepted,
+              errors=DECIDED),
+    Operation(method="GET", path="/api/lots/{lot}/events", handler=events,
+              summary="Public events after `since`, a page at a time", answer=bodies.Events,
+              errors=("NOT_FOUND", "BAD_MESSAGE"), query=SINCE),
+    Operation(method="GET", path="/api/lots/{lot}/result", handler=result,
+              summary="The result after the close (staff also see refunds)", auth="optional",
+              answer=bodies.Result, errors=("NOT_FOUND", "CONFLICT")),
+    Operation(method="GET", path="/api/lots/{lot}/audit", handler=audit,
+              summary="The hash-chained log (`openbid verify` reads it)", auth="staff",
+              answer=bodies.Audit, errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+]  # fmt: skip
