@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from auction.errors import Forbidden, NotFound, RateLimited, Refused, Unauthorized
+from auction.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from server import bodies
 from server.api import Operation
 from server.http import body_of, json_response, now_of, service_of, since_of, token_of
@@ -19,6 +19,7 @@ from server.openings import (
     AUDIT_KIND,
     MAX_ENVELOPE,
     OpeningService,
+    refusal,
 )
 from server.record_page import render_record
 from server.service import Service
@@ -32,9 +33,12 @@ def _openings(request: Request) -> OpeningService:
 
 
 def _answer(request: Request, answer: dict[str, Any]) -> Response:
+    """An accepted answer; a refusal with its message and status (a rule's refusal, or an
+    unknown plate or objection: NOT_FOUND)."""
     if not answer.get("accepted"):
-        message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
-        return json_response(request, message | answer, 409)
+        error = refusal(answer)
+        message = error.to_dict(request.headers.get("accept-language"))
+        return json_response(request, message | answer, error.http_status)
     return json_response(request, answer)
 
 

@@ -24,6 +24,7 @@ from auction.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    OpenBidError,
     Refused,
     TooLarge,
     Unauthorized,
@@ -312,7 +313,7 @@ def view(state: OpeningState, now: int, bidder_id: str | None) -> dict[str, Any]
     return shown
 
 
-def refusal(answer: dict[str, Any]) -> Exception:
+def refusal(answer: dict[str, Any]) -> OpenBidError:
     """The error for an answer the rules or the store refused."""
     code = answer.get("code", "")
     if code in REFUSAL_CODES:

@@ -41,3 +41,12 @@ async def test_a_name_with_invisible_characters_is_refused(
     opening_id = await new_opening(admin)
     made = await admin.post(f"/api/openings/{opening_id}/bidders", json={"name": name})
     assert made.status_code == 422 and made.json()["field"] == "name", made.text
+
+
+async def test_a_host_command_about_an_unknown_plate_is_a_404(admin: httpx.AsyncClient) -> None:
+    """Found by Schemathesis: a fault for a plate nobody holds was a 500."""
+    opening_id = await new_opening(admin)
+    answer = await admin.post(
+        f"/api/openings/{opening_id}/commands", json={"type": "fault", "note": "x"}
+    )
+    assert answer.status_code == 404 and answer.json()["code"] == "NOT_FOUND"
