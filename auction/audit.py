@@ -6,7 +6,9 @@ server computes the chain right after the script appended (see server/chainer.py
 
 Replay: rebuild the lot from its `created` entry and the reveals of its `closed` entry, feed
 every logged command to `rules.step` at its logged time, and demand that the rules write
-exactly the logged entries, no more and no fewer. The first difference is a `Discrepancy`.
+exactly the logged entries, no more and no fewer. A sealed lot's bids are opened again with
+the key its `revealed` entry gives (checked against the commitment in `created`). The first
+difference is a `Discrepancy`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from auction import rules
+from auction import rules, sealing
 from auction.commit import lottery_commitment, reserve_commitment
 from auction.config import LotConfig
 from auction.errors import BadMessage
@@ -56,8 +58,9 @@ def link(previous: str, raw_entry: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + raw_entry).hexdigest()
 
 
-def replay(entries: Sequence[Entry]) -> LotState:
-    """Replay a whole log; return the final state, or raise Discrepancy at the first fault."""
+def replay(entries: Sequence[Entry], lot_id: str) -> LotState:
+    """Replay a whole log; return the final state, or raise Discrepancy at the first fault.
+    A sealed lot's bids are opened again with the key its close revealed."""
     if not entries or entries[0].get("kind") != "created" or entries[0].get("seq") != 1:
         raise Discrepancy(1, "the log does not start with the lot's `created` entry")
     ids: dict[str, str] = {}
@@ -65,7 +68,11 @@ def replay(entries: Sequence[Entry]) -> LotState:
     def decide(state: LotState, entry: Entry) -> tuple[LotState, list[Entry]]:
         if entry.get("kind") == "registered":
             ids[entry["plate"]] = entry["bidder_id"]
-        result = rules.step(state, _command(entry, ids), entry["ts"])
+        if entry.get("kind") == "revealed":
+            command: Command = _reopened(state, entry, entries[0], lot_id)
+        else:
+            command = _command(entry, ids)
+        result = rules.step(state, command, entry["ts"])
         return result.state, result.entries
 
     return replay_steps(_created(entries), entries, decide)
@@ -100,7 +107,7 @@ def _created(entries: Sequence[Entry]) -> LotState:
         reserve_salt=(closed or {}).get("reserve_salt") or "",
         lottery_seed=(closed or {}).get("lottery_seed") or "",
     )
-    result = rules.create(config, secrets, first["ts"])
+    result = rules.create(config, secrets, first["ts"], first.get("sealing_commitment"))
     written = result.entries[0]
     if closed:
         _check_reveals(first, closed, config, secrets)
@@ -120,6 +127,19 @@ def _check_reveals(first: Entry, closed: Entry, config: LotConfig, secrets: Secr
         raise Discrepancy(closed["seq"], "the revealed lottery seed does not match its commitment")
 
 
+def _reopened(state: LotState, revealed: Entry, first: Entry, lot_id: str) -> Tick:
+    """The close of a sealed lot as the server made it: every sealed bid opened with the
+    revealed key, which must be the one committed to when the lot was created."""
+    try:
+        key = bytes.fromhex(str(revealed.get("key")))
+    except ValueError:
+        raise Discrepancy(revealed["seq"], "the revealed sealing key is not hex") from None
+    if sealing.sealing_commitment(key) != first.get("sealing_commitment"):
+        raise Discrepancy(revealed["seq"], "the revealed key is not the one committed to")
+    boxes = {b.bidder_id: b.sealed_box for b in state.bidders.values() if b.sealed_box}
+    return Tick(opened=sealing.open_all(key, lot_id, boxes), key=revealed["key"])
+
+
 def _command(entry: Entry, ids: dict[str, str]) -> Command:
     """The command that wrote `entry`; Tick for entries the clock writes."""
     kind = entry.get("kind")
@@ -135,8 +155,13 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
                 bidder_id=who, amount=entry["amount"], kind=entry["deposit_kind"], ref=entry["ref"]
             )
         case "bid" | "indicator":
-            price, indicator = entry.get("price"), entry.get("indicator")
-            return PlaceBid(bidder_id=who, bid_id=entry["bid_id"], price=price, indicator=indicator)
+            price, indicator, sealed = (
+                entry.get("price"),
+                entry.get("indicator"),
+                entry.get("sealed"),
+            )
+            return PlaceBid(bidder_id=who, bid_id=entry["bid_id"], price=price,
+                            indicator=indicator, sealed=sealed)  # fmt: skip
         case "continue":
             return Continue(bidder_id=who)
         case "accept":

@@ -42,11 +42,15 @@ def lottery_index(seed: str, pool_size: int) -> int:
     return int(seed[:12], 16) % pool_size
 
 
-def created_fields(config: LotConfig, secrets: Secrets) -> dict[str, Any]:
-    """The public body of a lot's first log entry."""
+def created_fields(
+    config: LotConfig, secrets: Secrets, sealing_commitment: str | None = None
+) -> dict[str, Any]:
+    """The public body of a lot's first log entry; a sealed lot's names the commitment to
+    the key that will open its bids (auction/sealing.py)."""
     shown = {k: v for k, v in config.public().items() if v is not None}
     reserve = config.reserve
-    return {
+    sealing = {"sealing_commitment": sealing_commitment} if sealing_commitment else {}
+    return sealing | {
         "config": shown,
         "has_reserve": reserve is not None,
         "reserve_commitment": (

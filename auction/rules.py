@@ -17,7 +17,8 @@ Phases and their deadlines::
     free      --free_ends_at--> inquiry (listing) | limited (auction)
     inquiry   --end--> limited (someone continued) | closed
     limited   --deadline, reset to bid time + countdown on every bid--> closed
-    sealed    --free_ends_at--> closed (highest wins, earlier bid wins a tie)
+    sealed    --free_ends_at, with the bids opened--> closed (highest wins, earlier bid
+              wins a tie; it waits at the deadline until a Tick brings them opened)
     dutch     --first accept--> closed sold; --past the floor--> closed failed
     any price phase --a bid reaching the cap--> capped --deadline--> closed
                       (lottery among the acceptors, or a secondary round on `indicator`)
@@ -49,7 +50,16 @@ from auction.state import (
     Tick,
 )
 
-__all__ = ["Step", "advance", "create", "dutch_price", "next_min", "settle", "step"]
+__all__ = [
+    "Step",
+    "advance",
+    "create",
+    "dutch_price",
+    "next_min",
+    "sealed_refusal",
+    "settle",
+    "step",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,7 @@ def step(state: LotState, command: Command, now: int) -> Step:
     comes back as `{"accepted": False, "code": ...}` with no entry, like a refusal with none."""
     now = max(now, state.ts)  # the log's time never runs backwards, whatever the clock does
     log = EntryLog(state)
-    state = advance(state, now, log)
+    state = advance(state, now, log, command if isinstance(command, Tick) else None)
     try:
         match command:
             case PlaceBid():
@@ -83,21 +93,30 @@ def step(state: LotState, command: Command, now: int) -> Step:
     return Step(log.stamp(state), log.entries, answer)
 
 
-def create(config: LotConfig, secrets: Secrets, now: int) -> Step:
+def create(
+    config: LotConfig, secrets: Secrets, now: int, sealing_commitment: str | None = None
+) -> Step:
     """A new lot in `scheduled`, with its public `created` entry (the commitments in it)."""
     state = LotState(config=config, secrets=secrets, deadline=config.opens_at)
     log = EntryLog(state)
-    log.add(now, "created", True, **created_fields(config, secrets))
+    log.add(now, "created", True, **created_fields(config, secrets, sealing_commitment))
     return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
 
 
 # ---- the clock ---------------------------------------------------------------------------
 
 
-def advance(state: LotState, now: int, log: EntryLog) -> LotState:
-    """Apply every deadline that has passed by `now`, each stamped at its own time."""
-    while state.deadline is not None and now >= state.deadline:
-        state = _expire(state, state.deadline, log)
+def advance(state: LotState, now: int, log: EntryLog, reveal: Tick | None = None) -> LotState:
+    """Apply every deadline that has passed by `now`, each stamped at its own time. A
+    sealed lot closes only with its bids opened (`reveal.opened`): until then it waits at
+    its deadline, taking no bid."""
+    while (due := state.deadline) is not None and now >= due:
+        if state.phase != "sealed":
+            state = _expire(state, due, log)
+        elif reveal is not None and reveal.opened is not None:
+            state = _settle_sealed(state, due, log, reveal)
+        else:
+            break
     return state
 
 
@@ -113,8 +132,6 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
         if s.leader is not None:  # the listing's leader is in the round without asking
             s = _with_bidder(s, s.bidders[s.leader], continued=True)
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
-    if s.phase == "sealed":
-        return _settle_sealed(s, due, log)
     if s.phase == "capped" and c.after_cap == "lottery":
         return _draw(s, due, log)
     if s.phase == "dutch":
@@ -162,14 +179,25 @@ def settle(s: LotState, due: int, log: EntryLog) -> LotState:
     return _close(s, due, log, winner)
 
 
-def _settle_sealed(s: LotState, due: int, log: EntryLog) -> LotState:
-    sealed = [b for b in s.bidders.values() if b.sealed_price is not None]
-    sealed.sort(key=lambda b: (-(b.sealed_price or 0), b.sealed_seq))
-    rows = [[b.plate, b.sealed_price, b.sealed_seq] for b in sealed]
-    if rows:
-        log.add(due, "revealed", True, rows=rows)
-    if sealed:
-        s = replace(s, leader=sealed[0].bidder_id, price=sealed[0].sealed_price)
+def _settle_sealed(s: LotState, due: int, log: EntryLog, reveal: Tick) -> LotState:
+    """Open the sealed bids: the highest on the grid wins, the earlier of equal ones; a bid
+    that did not open, or holds a price off the grid, is void. The `revealed` entry lists
+    both and the key, so anyone can open every sealed bid of the log again."""
+    opened, c = reveal.opened or {}, s.config
+    boxes = sorted((b for b in s.bidders.values() if b.sealed_box), key=lambda b: b.sealed_seq or 0)
+    valid, void = [], []
+    for b in boxes:
+        price = opened.get(b.bidder_id)
+        fits = price is not None and price >= c.start_price
+        if fits and price is not None and (price - c.start_price) % c.increment == 0:
+            valid.append((price, b))
+        else:
+            void.append([b.plate, price, b.sealed_seq])
+    valid.sort(key=lambda pb: (-pb[0], pb[1].sealed_seq or 0))
+    rows = [[b.plate, price, b.sealed_seq] for price, b in valid]
+    log.add(due, "revealed", True, rows=rows, void=void, key=reveal.key)
+    if valid:
+        s = replace(s, leader=valid[0][1].bidder_id, price=valid[0][0])
     return settle(s, due, log)
 
 
@@ -241,12 +269,16 @@ def _decide_bid(
         return _indicator(s, bidder, cmd.bid_id, cmd.indicator, now, log)
     if s.phase == "capped" and cmd.price is not None:
         raise Refused("CAP_REACHED")
-    if s.phase not in ("free", "limited", "sealed") or cmd.price is None:
+    given = cmd.sealed if s.phase == "sealed" else cmd.price  # a sealed lot takes sealed bids
+    if s.phase not in ("free", "limited", "sealed") or given is None:
         raise Refused("PHASE_CLOSED")
+    if s.phase == "sealed" and s.deadline is not None and now >= s.deadline:
+        raise Refused("PHASE_CLOSED")  # past it, waiting to be opened
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")
-    if s.phase == "sealed":
-        return _sealed(s, bidder, cmd.bid_id, cmd.price, now, log)
+    if cmd.sealed is not None:
+        return _sealed(s, bidder, cmd.bid_id, cmd.sealed, now, log)
+    assert cmd.price is not None
     if s.phase == "limited" and s.config.mode == "listing" and not bidder.continued:
         raise Refused("NOT_QUALIFIED")  # the 限时 round is for those who continued
     return _price(s, bidder, cmd.bid_id, cmd.price, now, log)
@@ -296,17 +328,27 @@ def _price(
 
 
 def _sealed(
-    s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: EntryLog
+    s: LotState, bidder: Bidder, bid_id: str, sealed: str, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    if bidder.sealed_price is not None:
+    """One sealed bid a bidder; its price is checked against the grid when it is opened."""
+    if bidder.sealed_box is not None:
         raise Refused("ALREADY_SUBMITTED")
-    _check_grid(s.config.start_price, price, s.config.increment, True)
     seq = log.add(
-        now, "bid", False, plate=bidder.plate, bid_id=bid_id, price=price, phase="sealed",
+        now, "bid", False, plate=bidder.plate, bid_id=bid_id, sealed=sealed, phase="sealed",
         deadline=s.deadline,
     )  # fmt: skip
-    s = _with_bidder(s, bidder, sealed_price=price, sealed_seq=seq)
-    return s, {"accepted": True, "seq": seq, "price": price, "deadline": s.deadline}
+    s = _with_bidder(s, bidder, sealed_box=sealed, sealed_seq=seq)
+    return s, {"accepted": True, "seq": seq, "deadline": s.deadline}
+
+
+def sealed_refusal(c: LotConfig, price: int) -> str | None:
+    """Why a sealed price would be void at the opening (TOO_LOW, OFF_INCREMENT), or None:
+    the server refuses such a bid before sealing it, unlogged (its price is the secret)."""
+    try:
+        _check_grid(c.start_price, price, c.increment, True)
+    except Refused as refusal:
+        return refusal.code
+    return None
 
 
 def _indicator(

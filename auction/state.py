@@ -73,7 +73,7 @@ class Bidder:
     deposit: int = 0
     qualified: bool = False
     continued: bool = False
-    sealed_price: int | None = None
+    sealed_box: str | None = None  # its sealed bid, opened only at the close (auction/sealing.py)
     sealed_seq: int | None = None
 
 
@@ -151,18 +151,22 @@ class Deposit:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlaceBid:
-    """A price bid, or in a capped lot's secondary round an `indicator` bid."""
+    """A price bid, in a capped lot's secondary round an `indicator` bid, or in a sealed lot
+    a `sealed` one (its price sealed by auction/sealing.py before it reaches the rules)."""
 
     bidder_id: str
     bid_id: str
     price: int | None = None
     indicator: int | None = None
+    sealed: str | None = None
 
     def __post_init__(self) -> None:
         _check_id("bidder_id", self.bidder_id)
         _check_id("bid_id", self.bid_id)
-        if (self.price is None) == (self.indicator is None):
+        if sum(v is not None for v in (self.price, self.indicator, self.sealed)) != 1:
             raise BadMessage("price", "须给出 price 或 indicator 之一", "give price or indicator")
+        if self.sealed is not None and not 0 < len(str(self.sealed)) <= 256:
+            raise BadMessage("sealed", "须为密封报价", "must be a sealed bid")
         if self.price is not None:
             _check_int("price", self.price)
         if self.indicator is not None:
@@ -185,7 +189,12 @@ class Accept:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
-    """No command: only let the clock move the lot to where it should be."""
+    """No command: only let the clock move the lot to where it should be. A sealed lot's
+    close needs its bids opened: `opened` (bidder id -> price, for each sealed bid that
+    opened) and the sealing `key` (hex) that opened them, which the close logs."""
+
+    opened: Mapping[str, int] | None = None
+    key: str | None = None
 
 
 Command = Register | Deposit | PlaceBid | Continue | Accept | Tick

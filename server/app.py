@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -88,17 +89,22 @@ def create_app(
     data_dir: Path = Path("openbid-data"),
     supervisor_token: str | None = None,
     metrics_token: str | None = None,
+    sealing_secret: bytes | None = None,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time;
     `data_dir` holds the livestream recordings; `supervisor_token` (监督) reads what the
-    admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's)."""
+    admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's);
+    `sealing_secret` seals and opens sealed lots' bids (every process on one store must hold
+    the same; by default one is made for this app alone)."""
+    sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = await connect(redis_url)
         if isinstance(client, RedisCluster):
             await client.initialize()
-        service = Service(BidBook(client), admin_token, limits, Metrics(), supervisor_token)
+        book = BidBook(client, sealing_secret)
+        service = Service(book, admin_token, limits, Metrics(), supervisor_token)
         service.metrics_token = metrics_token
         openings = OpeningService(
             OpeningBook(client), service.book, service.chainer, service.hall, service.limits

@@ -20,6 +20,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
+from auction import sealing
 from auction.config import LotConfig
 from auction.errors import Conflict, NotFound
 from auction.state import Secrets
@@ -99,10 +100,13 @@ def _script(client: Any, name: str) -> AsyncScript:
 
 
 class BidBook:
-    def __init__(self, client: AnyRedis) -> None:
+    def __init__(self, client: AnyRedis, sealing_secret: bytes | None = None) -> None:
+        """`sealing_secret` opens sealed lots' bids at their close (kept outside the store;
+        every process on one store holds the same); without it they wait to be opened."""
         # redis-py's return types are unions of every decoding mode; we never decode, so
         # we hold the client untyped and type what each method returns.
         self.client: Any = client
+        self.sealing_secret = sealing_secret
         self.cluster = isinstance(client, RedisCluster)
         self._lot = _script(client, "lot")
         self._create = _script(client, "create")
@@ -159,7 +163,29 @@ class BidBook:
     async def decide(
         self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None = None
     ) -> Reply:
-        """Decide commands in order in one atomic call; `answers[i]` is the i-th one's."""
+        """Decide commands in order in one atomic call; `answers[i]` is the i-th one's. A
+        sealed lot found waiting at its deadline is closed at once: this process opens its
+        sealed bids with the lot's key and ticks it with them (auction/sealing.py)."""
+        reply = await self._decide(lot_id, commands, now)
+        state = reply.state
+        waiting = state.get("phase") == "sealed" and reply.now >= (state.get("deadline") or 0)
+        if not waiting or self.sealing_secret is None:
+            return reply
+        opened = await self._decide(lot_id, [("tick", await self._opened(lot_id))], now)
+        return Reply(
+            reply.answers, opened.state, opened.now, reply.raw_entries + opened.raw_entries
+        )
+
+    async def _opened(self, lot_id: str) -> dict[str, Any]:
+        assert self.sealing_secret is not None
+        key = sealing.lot_key(self.sealing_secret, lot_id)
+        bidders = await self.bidders(lot_id)
+        boxes = {b: found["sealed_box"] for b, found in bidders.items() if found.get("sealed_box")}
+        return {"opened": sealing.open_all(key, lot_id, boxes), "key": key.hex()}
+
+    async def _decide(
+        self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None
+    ) -> Reply:
         argv: list[bytes | str | int] = [_pack(commands), now or 0, channel(lot_id), lot_id]
         try:
             reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))

@@ -92,6 +92,28 @@ def _host_ip(host: str) -> str:
             return "0.0.0.0"  # unknown: say it
 
 
+def _sealing_secret(data_dir: Path) -> bytes:
+    """The secret that seals 一次报价 bids until their close: OPENBID_SEALING_SECRET (hex,
+    32 bytes; every process sharing a store must hold the same), else DATA_DIR/sealing-secret,
+    made on the first start. It never enters the store; lose it and sealed lots cannot open."""
+    given = os.environ.get("OPENBID_SEALING_SECRET")
+    if given:
+        try:
+            secret = bytes.fromhex(given)
+        except ValueError:
+            secret = b""
+        if len(secret) < 32:
+            raise SystemExit("openbid: OPENBID_SEALING_SECRET must be 32 bytes or more, as hex "
+                             "(make one with `openssl rand -hex 32`)")  # fmt: skip
+        return secret
+    path = data_dir / "sealing-secret"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text().strip())
+
+
 def _private_dir(path: Path) -> None:
     """The data dir, readable by this user alone: it holds the log (reserves, salts, names,
     envelopes), the tokens and the recordings (security review L2)."""
@@ -148,7 +170,8 @@ async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     _raise_open_files(limits.max_connections + 1024)
     app = create_app(url, token, limits=limits, data_dir=args.data_dir,
                      supervisor_token=args.supervisor_token,
-                     metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None)  # fmt: skip
+                     metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None,
+                     sealing_secret=_sealing_secret(args.data_dir))  # fmt: skip
     tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
     server = Server(app, args.host, args.port, limits, tls)
     serving = asyncio.create_task(server.serve())

@@ -10,7 +10,7 @@ import base64
 import secrets
 from typing import Any
 
-from auction import commit
+from auction import commit, rules, sealing
 from auction.config import LotConfig
 from auction.errors import (
     BadMessage,
@@ -55,6 +55,7 @@ class Service:
         self._admin_token, self._supervisor_token = admin_token, supervisor_token
         self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
+        self._configs: dict[str, LotConfig] = {}
 
     # ---- who is asking ---------------------------------------------------------------
 
@@ -107,15 +108,33 @@ class Service:
         hidden = commit.new_secrets()
         starts = config.opens_at or await self.book.server_time()
         await self.hall.add("lot", lot_id, starts)  # first: a listed id may not exist
-        await self.book.create(lot_id, config, hidden, commit.created_fields(config, hidden))
+        created = commit.created_fields(config, hidden, self._sealing_commitment(lot_id, config))
+        await self.book.create(lot_id, config, hidden, created)
         self.chainer.poke(lot_id)
         return lot_id
 
+    def _sealing_commitment(self, lot_id: str, config: LotConfig) -> str | None:
+        if config.mode != "sealed":
+            return None
+        return sealing.sealing_commitment(self._sealing_key(lot_id))
+
+    def _sealing_key(self, lot_id: str) -> bytes:
+        secret = self.book.sealing_secret
+        if secret is None:
+            raise RuntimeError("a sealed lot needs the server's sealing secret")
+        return sealing.lot_key(secret, lot_id)
+
     async def _lot_config(self, lot_id: str) -> LotConfig:
-        stored = await self.book.config(lot_id)
-        if stored is None:
-            raise NotFound("lot")
-        return LotConfig.stored(stored)
+        """A lot's config, read once a process (a config never changes)."""
+        found = self._configs.get(lot_id)
+        if found is None:
+            stored = await self.book.config(lot_id)
+            if stored is None:
+                raise NotFound("lot")
+            if len(self._configs) > 10_000:
+                self._configs.clear()
+            found = self._configs[lot_id] = LotConfig.stored(stored)
+        return found
 
     async def command(self, lot_id: str, name: str, args: dict[str, Any] | None = None) -> Reply:
         """One command, decided alone; its reply carries the lot's state after it."""
@@ -215,7 +234,22 @@ class Service:
             indicator=_field(body, "indicator"),
         )
         args = {k: getattr(bid, k) for k in ("bidder_id", "bid_id", "price", "indicator")}
+        config = await self._lot_config(lot_id)
+        if config.mode == "sealed" and bid.price is not None:
+            return await self._sealed_bid(lot_id, config, bid.bidder_id, bid.bid_id, bid.price)
         return await self.decide(lot_id, "bid", {k: v for k, v in args.items() if v is not None})
+
+    async def _sealed_bid(
+        self, lot_id: str, config: LotConfig, bidder_id: str, bid_id: str, price: int
+    ) -> dict[str, Any]:
+        """一次报价: a price off the grid is refused here, unlogged (its price is the secret);
+        any other is sealed before it reaches the store, opened only at the close."""
+        refused = rules.sealed_refusal(config, price)
+        if refused is not None:
+            return {"accepted": False, "code": refused}
+        box = sealing.seal_price(self._sealing_key(lot_id), lot_id, bidder_id, price)
+        return await self.decide(lot_id, "bid", {"bidder_id": bidder_id, "bid_id": bid_id,
+                                                 "sealed": box})  # fmt: skip
 
     async def simple(self, lot_id: str, bidder_id: str, name: str) -> dict[str, Any]:
         """`continue` or `accept`."""

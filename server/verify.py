@@ -47,7 +47,7 @@ def verify_document(document: Any) -> str:
         raise Discrepancy(len(rows), "the chain does not end at the exported head")
     if document.get("kind") == "opening":
         return _verify_opening(str(lot_id), entries, document.get("envelopes") or {}, previous)
-    state = replay(entries)
+    state = replay(entries, str(lot_id))
     outcome = state.outcome or f"open, in phase {state.phase}"
     return f"ok: lot {lot_id}, {len(entries)} entries, chain head {previous[:16]}…, {outcome}"
 

@@ -24,6 +24,7 @@ from server.limits import Limits
 TIMEOUT = 10.0  # seconds; every wait in the suite scales from this
 ADMIN = "test-admin-token"
 SUPERVISOR = "test-supervisor-token"
+SEALING = bytes(range(32))  # every test server opens sealed lots with the same secret
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +63,7 @@ async def serving(
         limits=limits,
         data_dir=Path(data.name),
         supervisor_token=SUPERVISOR,
-        **options,
+        **({"sealing_secret": SEALING} | options),
     )
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))

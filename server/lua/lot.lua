@@ -102,20 +102,27 @@ local function settle(due)
 end
 
 local function settle_sealed(due)
-  local sealed = {}
+  -- the bids opened (args.opened: bidder id -> price) by the server, with the key (args.key)
+  local opened, boxes, valid, void, rows = args.opened, {}, {}, {}, {}
   for _, b in ipairs(all_bidders()) do
-    if b.sealed_price then sealed[#sealed + 1] = b end
+    if b.sealed_box then boxes[#boxes + 1] = b end
   end
-  table.sort(sealed, function(a, b)
-    if a.sealed_price ~= b.sealed_price then return a.sealed_price > b.sealed_price end
-    return a.sealed_seq < b.sealed_seq
+  table.sort(boxes, function(a, b) return a.sealed_seq < b.sealed_seq end)
+  for _, b in ipairs(boxes) do
+    local price = opened[b.bidder_id]
+    if price and price >= cfg.start_price and (price - cfg.start_price) % cfg.increment == 0 then
+      valid[#valid + 1] = {price, b}
+    else
+      void[#void + 1] = {b.plate, nn(price), b.sealed_seq}
+    end
+  end
+  table.sort(valid, function(a, b)
+    if a[1] ~= b[1] then return a[1] > b[1] end
+    return a[2].sealed_seq < b[2].sealed_seq
   end)
-  if #sealed > 0 then
-    local rows = {}
-    for i, b in ipairs(sealed) do rows[i] = {b.plate, b.sealed_price, b.sealed_seq} end
-    add(due, 'revealed', true, {rows = rows})
-    st.leader = sealed[1].bidder_id; st.price = sealed[1].sealed_price
-  end
+  for i, pb in ipairs(valid) do rows[i] = {pb[2].plate, pb[1], pb[2].sealed_seq} end
+  add(due, 'revealed', true, {rows = rows, void = void, key = nn(args.key)})
+  if #valid > 0 then st.leader = valid[1][2].bidder_id; st.price = valid[1][1] end
   return settle(due)
 end
 
@@ -159,14 +166,19 @@ local function expire(due)
     end
     return set_phase('limited', due + cfg.countdown_s * 1000, due)
   end
-  if phase == 'sealed' then return settle_sealed(due) end
   if phase == 'capped' and cfg.after_cap == 'lottery' then return draw(due) end
   if phase == 'dutch' then return close(due, nil, nil) end
   return settle(due)
 end
 
 local function advance()
-  while st.deadline ~= nil and now >= st.deadline do expire(st.deadline) end
+  -- a sealed lot closes only with its bids opened (a tick's args.opened): until then it
+  -- waits at its deadline, taking no bid
+  while st.deadline ~= nil and now >= st.deadline do
+    if st.phase ~= 'sealed' then expire(st.deadline)
+    elseif args.opened then settle_sealed(st.deadline)
+    else break end
+  end
 end
 
 -- ---- commands --------------------------------------------------------------------------
@@ -198,15 +210,15 @@ local function bid_price(b, price)
   return {accepted = true, seq = seq, price = price, deadline = nn(st.deadline)}
 end
 
-local function bid_sealed(b, price)
-  if b.sealed_price then refusal('ALREADY_SUBMITTED') end
-  check_grid(cfg.start_price, price, cfg.increment, true)
+local function bid_sealed(b)
+  -- one sealed bid a bidder; its price is checked against the grid when it is opened
+  if b.sealed_box then refusal('ALREADY_SUBMITTED') end
   local seq = add(now, 'bid', false,
-    {plate = b.plate, bid_id = args.bid_id, price = price, phase = 'sealed',
+    {plate = b.plate, bid_id = args.bid_id, sealed = args.sealed, phase = 'sealed',
      deadline = nn(st.deadline)})
-  b.sealed_price = price; b.sealed_seq = seq
+  b.sealed_box = args.sealed; b.sealed_seq = seq
   put_bidder(b)
-  return {accepted = true, seq = seq, price = price, deadline = nn(st.deadline)}
+  return {accepted = true, seq = seq, deadline = nn(st.deadline)}
 end
 
 local function bid_indicator(b, value)
@@ -225,11 +237,14 @@ local function decide_bid(b)
   end
   if st.phase == 'capped' and args.price then refusal('CAP_REACHED') end
   local phase = st.phase
-  if (phase ~= 'free' and phase ~= 'limited' and phase ~= 'sealed') or not args.price then
+  local given = args.price
+  if phase == 'sealed' then given = args.sealed end  -- a sealed lot takes sealed bids
+  if (phase ~= 'free' and phase ~= 'limited' and phase ~= 'sealed') or not given then
     refusal('PHASE_CLOSED')
   end
+  if phase == 'sealed' and now >= st.deadline then refusal('PHASE_CLOSED') end
   if not b.qualified then refusal('NOT_QUALIFIED') end
-  if phase == 'sealed' then return bid_sealed(b, args.price) end
+  if args.sealed then return bid_sealed(b) end
   if phase == 'limited' and cfg.mode == 'listing' and not b.continued then
     refusal('NOT_QUALIFIED')
   end

@@ -6,7 +6,7 @@ refusal code; after the moves, the lot is ticked far into the future and its clo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -65,7 +65,10 @@ def bid(who: str, price: int, at: int, expect: str = "ok", bid_id: str | None = 
 
 
 def run(play: Play) -> tuple[LotState, list[dict[str, Any]]]:
-    state = rules.create(LotConfig.parse(play.config), SECRETS, 0).state
+    """Play the moves; a sealed lot's price bids go as the server sends them (refused off
+    the grid unlogged, else sealed) and its close opens them."""
+    config = LotConfig.parse(play.config)
+    state = rules.create(config, SECRETS, 0).state
     log: list[dict[str, Any]] = []
     deposit = play.config.get("deposit", 0)
     for i, who in enumerate(play.bidders):
@@ -73,12 +76,21 @@ def run(play: Play) -> tuple[LotState, list[dict[str, Any]]]:
         if deposit:
             dep = Deposit(bidder_id=who, amount=deposit, kind="cash", ref=f"r{who}")
             state = rules.step(state, dep, 0).state
+    opened: dict[str, int] = {}
     for at, command, expected in play.moves:
+        sealed = config.mode == "sealed" and isinstance(command, PlaceBid) and command.price
+        if sealed and (refused := rules.sealed_refusal(config, command.price or 0)):
+            assert refused == expected, f"{command} at {at}: {refused}"
+            continue
+        if sealed and isinstance(command, PlaceBid):
+            command = replace(command, price=None, sealed=f"box:{command.price}")
         result = rules.step(state, command, at)
         got = "ok" if result.answer.get("accepted") else result.answer.get("code")
         assert got == expected, f"{command} at {at}: {result.answer}"
+        if sealed and got == "ok" and isinstance(command, PlaceBid):
+            opened[command.bidder_id] = int(str(command.sealed).removeprefix("box:"))
         state, log = result.state, log + result.entries
-    final = rules.step(state, Tick(), 10**12)
+    final = rules.step(state, Tick(opened=opened, key="00"), 10**12)
     return final.state, log + final.entries
 
 
@@ -210,7 +222,7 @@ PLAYS = {
             bid("B", 2_718_000, 500 + 1000),
             bid("C", 2_618_000, 3000),
             bid("A", 2_818_000, 4000, "ALREADY_SUBMITTED"),
-            bid("C", 2_618_001, 5000, "ALREADY_SUBMITTED"),
+            bid("C", 2_618_001, 5000, "OFF_INCREMENT"),  # refused before it is sealed
         ],
         "sold",
         2_718_000,
@@ -329,3 +341,37 @@ def test_a_deposit_ref_belongs_to_the_bidder_it_paid_for() -> None:
     assert not other.state.bidders["B"].qualified
     retried = rules.step(paid.state, pay("A"), 0)
     assert retried.answer == paid.answer and retried.entries == []
+
+
+def _sealed_lot() -> LotState:
+    state = rules.create(LotConfig.parse(P1 | {"mode": "sealed", "free_ends_at": 10 * MIN}),
+                         SECRETS, 0).state  # fmt: skip
+    for i, who in enumerate("ABC"):
+        state = rules.step(state, Register(bidder_id=who, plate=f"{101 + i}", name=who), 0).state
+        dep = Deposit(bidder_id=who, amount=P1["deposit"], kind="cash", ref=f"r{who}")
+        state = rules.step(state, dep, 0).state
+    for at, who in enumerate("ABC"):
+        state = rules.step(
+            state, PlaceBid(bidder_id=who, bid_id=who, sealed=f"box{who}"), at + 1
+        ).state
+    return state
+
+
+def test_a_sealed_lot_holds_no_price_and_waits_at_its_deadline_to_be_opened() -> None:
+    """Review H5: sealed prices were in the log and the store for staff to read."""
+    state = _sealed_lot()
+    assert all(b.sealed_box and "price" not in str(b) for b in state.bidders.values())
+    late = rules.step(state, PlaceBid(bidder_id="A", bid_id="late", sealed="x"), 10 * MIN + 1)
+    assert late.answer["code"] == "PHASE_CLOSED" and late.state.phase == "sealed"
+    waiting = rules.step(late.state, Tick(), 10 * MIN + 2)
+    assert waiting.state.phase == "sealed" and waiting.entries == []
+
+
+def test_opening_voids_what_did_not_open_or_is_off_the_grid() -> None:
+    opened = {"A": 2_718_000, "B": 2_718_050}  # C's did not open; B's is off the grid
+    closed = rules.step(_sealed_lot(), Tick(opened=opened, key="ab" * 32), 10 * MIN + 5)
+    revealed = next(e for e in closed.entries if e["kind"] == "revealed")
+    assert revealed["rows"] == [["101", 2_718_000, revealed["rows"][0][2]]]
+    assert [v[:2] for v in revealed["void"]] == [["102", 2_718_050], ["103", None]]
+    assert revealed["key"] == "ab" * 32 and revealed["ts"] == 10 * MIN
+    assert closed.state.outcome == "sold" and closed.state.winner == "A"

@@ -66,7 +66,10 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
     if kind == "bid":
         base = state.price if state.price is not None else START - STEP
         offset = rng.choice([1, 1, 1, 2, 3, 0, -1, 0.5, 9])
-        return PlaceBid(bidder_id=who, bid_id=bid_id, price=int(base + offset * STEP))
+        price = int(base + offset * STEP)
+        if state.config.mode == "sealed" and rng.random() < 0.8:  # as the server seals them
+            return PlaceBid(bidder_id=who, bid_id=bid_id, sealed=f"box:{price}")
+        return PlaceBid(bidder_id=who, bid_id=bid_id, price=price)
     if kind == "indicator":
         return PlaceBid(bidder_id=who, bid_id=bid_id, indicator=state.indicator + rng.randint(1, 5))
     if kind == "deposit":
@@ -74,7 +77,21 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
         return Deposit(bidder_id=who, amount=amount, kind="cash", ref=f"r{rng.randrange(6)}")
     if kind == "continue":
         return Continue(bidder_id=who)
-    return Accept(bidder_id=who) if kind == "accept" else Tick()
+    if kind == "accept":
+        return Accept(bidder_id=who)
+    return (
+        opened_bids(state, rng) if state.config.mode == "sealed" and rng.random() < 0.5 else Tick()
+    )
+
+
+def opened_bids(state: LotState, rng: random.Random | None = None) -> Tick:
+    """A sealed lot's bids opened, as the server opens them; with `rng`, some fail to."""
+    opened = {
+        b.bidder_id: int(b.sealed_box.removeprefix("box:"))
+        for b in state.bidders.values()
+        if b.sealed_box and (rng is None or rng.random() < 0.8)
+    }
+    return Tick(opened=opened, key="5e" * 32)
 
 
 def draw_step(rng: random.Random) -> int:
@@ -150,7 +167,8 @@ async def test_lua_and_python_decide_alike(book: BidBook, seed: int) -> None:
         assert got.entries == expected.entries, (command, now)
         assert got.answer == expected.answer, (command, now)
         state = expected.state
-    final = rules.step(state, Tick(), now + 10**7)
-    got = await book.command(lot_id, "tick", now=now + 10**7)
+    last = opened_bids(state) if state.config.mode == "sealed" else Tick()
+    final = rules.step(state, last, now + 10**7)
+    got = await book.command(lot_id, *_wire(last), now=now + 10**7)
     assert got.entries == final.entries
     assert got.state["phase"] == final.state.phase == "closed"
