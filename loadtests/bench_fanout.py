@@ -115,7 +115,8 @@ async def start_server(kind: str, redis_url: str, tmp: Path) -> tuple[subprocess
     port = free_port()
     if kind == "openbid":
         command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-                   "--redis-url", redis_url, "--data-dir", str(tmp / "data")]  # fmt: skip
+                   "--redis-url", redis_url, "--data-dir", str(tmp / "data"),
+                   "--viewers-per-address", "0"]  # fmt: skip
     else:
         command = [sys.executable, str(ROOT / "loadtests" / "socketio_baseline.py"),
                    "--redis-url", redis_url, "--port", str(port)]  # fmt: skip

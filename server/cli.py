@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--certfile", type=Path, help="serve HTTPS: the certificate chain (PEM)")
     serve.add_argument("--keyfile", type=Path, help="serve HTTPS: the certificate's key (PEM)")
     serve.add_argument(
+        "--viewers-per-address", type=int, default=Limits().public_per_address, metavar="N",
+        help="public viewers one client address may hold open, and sockets it may hold "
+             "before hello; 0 for no cap (a load test from one machine)",
+    )  # fmt: skip
+    serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="a browser origin allowed to open WebSockets besides this server's own",
     )  # fmt: skip
@@ -166,7 +171,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     configure_logs()
-    limits = Limits(origins=tuple(args.allow_origin))
+    per_address = args.viewers_per_address or 1 << 30
+    limits = Limits(origins=tuple(args.allow_origin), public_per_address=per_address,
+                    pending_per_address=per_address)  # fmt: skip
     _raise_open_files(limits.max_connections + 1024)
     app = create_app(url, token, limits=limits, data_dir=args.data_dir,
                      supervisor_token=args.supervisor_token,

@@ -16,7 +16,7 @@ class Limits:
     max_connections: int = 20_000  # WebSocket connections per process
     reserved: int = 2_000  # of those, kept for bidders and staff: the public gets the rest
     public_per_address: int = 64  # public viewers from one client address, per process
-    pending_per_address: int = 32  # sockets from one address that have not said hello yet
+    pending_per_address: int = 64  # sockets from one address that have not said hello yet
     header_timeout_s: float = 10.0  # for a request's head, from its first byte
     body_timeout_s: float = 20.0  # for a JSON body; an envelope gets `envelope_timeout_s`
     envelope_timeout_s: float = 120.0
