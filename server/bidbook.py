@@ -10,6 +10,7 @@ on a cluster (where it sits in another slot) this class does, right after the sc
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "unpack",
 ]
 
+log = logging.getLogger("openbid.bidbook")
 DUE_KEY = "ob:due"
 _LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens")
 
@@ -169,16 +171,25 @@ class BidBook:
         reply = await self._decide(lot_id, commands, now)
         state = reply.state
         waiting = state.get("phase") == "sealed" and reply.now >= (state.get("deadline") or 0)
-        if not waiting or self.sealing_secret is None:
+        reveal = await self._opened(lot_id) if waiting else None
+        if reveal is None:
             return reply
-        opened = await self._decide(lot_id, [("tick", await self._opened(lot_id))], now)
-        return Reply(
-            reply.answers, opened.state, opened.now, reply.raw_entries + opened.raw_entries
-        )
+        opened = await self._decide(lot_id, [("tick", reveal)], now)
+        entries = reply.raw_entries + opened.raw_entries
+        return Reply(reply.answers, opened.state, opened.now, entries)
 
-    async def _opened(self, lot_id: str) -> dict[str, Any]:
-        assert self.sealing_secret is not None
+    async def _opened(self, lot_id: str) -> dict[str, Any] | None:
+        """The tick that opens a sealed lot: its bids opened with its key, or None when this
+        process holds no secret, or not the one the lot's key was committed to (then the
+        lot waits: a wrong key would void every bid)."""
+        if self.sealing_secret is None:
+            return None
         key = sealing.lot_key(self.sealing_secret, lot_id)
+        created = unpack((await self.log(lot_id, 0, 1))[0])
+        if created.get("sealing_commitment") != sealing.sealing_commitment(key):
+            log.error("lot %s: this process's sealing secret is not the one its bids were "
+                      "sealed with; it waits at its deadline", lot_id)  # fmt: skip
+            return None
         bidders = await self.bidders(lot_id)
         boxes = {b: found["sealed_box"] for b, found in bidders.items() if found.get("sealed_box")}
         return {"opened": sealing.open_all(key, lot_id, boxes), "key": key.hex()}

@@ -5,6 +5,7 @@ replays in `openbid verify`, which refuses a key that is not the one committed t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
-from tests.conftest import ADMIN, SUPERVISOR, TIMEOUT
+from server.embedded import EmbeddedValkey
+from tests.conftest import ADMIN, SUPERVISOR, TIMEOUT, admin_client, serving
 from tests.server.helpers import bearer, make_lot, qualified_bidder
 from tests.server.wsclient import client
 
@@ -84,3 +86,30 @@ async def test_the_host_cannot_bid_a_sealed_price_into_the_log_in_clear(
     answer = await admin.post(f"/api/lots/{lot_id}/bids", json={"bid_id": "h", "price": 2_618_000},
                               headers=bearer(ADMIN))  # fmt: skip
     assert answer.status_code == 401
+
+
+async def test_a_process_with_another_secret_leaves_the_lot_waiting(tmp_path: Path) -> None:
+    """A wrong sealing secret would void every bid: such a process does not open the lot;
+    one with the right secret then closes it as if nothing happened."""
+    with EmbeddedValkey(tmp_path / "store", persist=False) as store:
+        async with serving(store.url) as url, admin_client(url) as admin:  # the suite's secret
+            now = (await admin.get("/api/health")).json()["server_now"]
+            deadline = now + 1500
+            lot_id = await make_lot(admin, mode="sealed", start_price=2_618_000,
+                                    increment=10_000, free_ends_at=deadline)  # fmt: skip
+            bidder = await qualified_bidder(admin, lot_id, "甲公司")
+            sent = await admin.post(f"/api/lots/{lot_id}/bids", headers=bearer(bidder["token"]),
+                                    json={"bid_id": "1", "price": 2_748_000})  # fmt: skip
+            assert sent.json()["accepted"]
+        async with (
+            serving(store.url, sealing_secret=b"another secret" * 3) as url,
+            admin_client(url) as admin,
+        ):
+            seen = (await admin.get(f"/api/lots/{lot_id}")).json()
+            while seen["server_now"] < deadline + 1000:  # time passing: no event to await
+                await asyncio.sleep(0.1)
+                seen = (await admin.get(f"/api/lots/{lot_id}")).json()
+            assert seen["phase"] == "sealed"  # past its deadline, waiting to be opened
+        async with serving(store.url) as url, admin_client(url) as admin:
+            seen = (await admin.get(f"/api/lots/{lot_id}")).json()
+            assert seen["phase"] == "closed" and seen["price"] == 2_748_000
