@@ -77,7 +77,7 @@ async def body_of(
     raw = await read_raw(request, limit, timeout)
     try:
         found = msgspec.json.decode(raw or b"null")
-    except msgspec.DecodeError:  # malformed, or nested too deep
+    except (msgspec.DecodeError, RecursionError):  # malformed, or nested too deep
         raise BadMessage("body", "不是合法的 JSON", "is not valid JSON") from None
     try:
         msgspec.convert(found, kind, strict=True)
