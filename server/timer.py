@@ -21,6 +21,7 @@ __all__ = ["Timer"]
 
 log = logging.getLogger("openbid.timer")
 MAX_WAIT_S = 0.25  # how long another process's new deadline may wait to be seen
+RETRY_MS = 5_000  # a lot that could not move at its deadline is tried again after this
 
 
 class Timer:
@@ -56,8 +57,9 @@ class Timer:
             deadline = reply.state.get("deadline")  # the due set was stale: mend it
             if deadline is None:
                 await self.book.client.zrem(DUE_KEY, lot_id)
-            else:
-                await self.book.client.zadd(DUE_KEY, {lot_id: deadline})
+            else:  # a deadline still passed: a sealed lot waiting to be opened; later again
+                due = deadline if deadline > now else now + RETRY_MS
+                await self.book.client.zadd(DUE_KEY, {lot_id: due})
         upcoming = await self.book.next_due()
         if self.openings is not None:
             upcoming = _earliest(upcoming, await self._tick_openings(now))
