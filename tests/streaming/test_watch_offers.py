@@ -73,15 +73,21 @@ def test_a_receive_only_viewer_offer_is_fine() -> None:
     check_offer(sdp, viewer=True)
 
 
+async def live(admin: httpx.AsyncClient) -> tuple[str, RTCPeerConnection]:
+    """An opening whose host publishes a synthetic camera: its webrtc path, the publisher."""
+    base = f"/api/openings/{await new_opening(admin)}/webrtc"
+    publisher = RTCPeerConnection()
+    publisher.addTransceiver(Synthetic(), direction="sendonly")
+    await negotiate(admin, f"{base}/publish", publisher)
+    return base, publisher
+
+
 async def test_a_sending_viewer_is_refused_over_http(
     admin: httpx.AsyncClient, public: httpx.AsyncClient
 ) -> None:
-    opening_id = await new_opening(admin)
-    base = f"/api/openings/{opening_id}/webrtc"
-    publisher, sender = RTCPeerConnection(), RTCPeerConnection()
+    base, publisher = await live(admin)
+    sender = RTCPeerConnection()
     try:
-        publisher.addTransceiver(Synthetic(), direction="sendonly")
-        await negotiate(admin, f"{base}/publish", publisher)
         sender.addTrack(Noise())  # sendrecv
         offer = {"sdp": await _offer(sender), "type": "offer"}
         refused = await public.post(f"{base}/watch", json=offer)
@@ -128,19 +134,17 @@ def _rss(pid: int) -> int:
 
 
 async def test_a_viewer_that_sends_anyway_costs_no_memory(tmp_path: Path, valkey_url: str) -> None:
-    """The attack of C1, made harder: the viewer offers receive-only, then sends 640×480
-    video regardless (its own side told that the server receives). Before the fix the
-    server decoded it into an unbounded queue, about 14 MB a second."""
+    """The review's attack (an offer that sends, decoded into an unbounded queue at about
+    14 MB a second) is refused outright above. Here the viewer offers receive-only, then
+    sends 640×480 noise regardless: the server holds no receiver on a viewer's connection,
+    so its memory stays flat."""
     async with (
         openbid_serve(tmp_path, "--redis-url", valkey_url) as (url, process),
         httpx.AsyncClient(base_url=url, timeout=TIMEOUT, headers=bearer(ADMIN)) as admin,
     ):
-        opening_id = await new_opening(admin)
-        base = f"/api/openings/{opening_id}/webrtc"
-        publisher, viewer = RTCPeerConnection(), RTCPeerConnection()
+        base, publisher = await live(admin)
+        viewer = RTCPeerConnection()
         try:
-            publisher.addTransceiver(Synthetic(), direction="sendonly")
-            await negotiate(admin, f"{base}/publish", publisher)
             noise = Noise(frames=150)  # five seconds at 30 fps
             viewer.addTrack(noise)
             lie = (await _offer(viewer)).replace("a=sendrecv", "a=recvonly")
