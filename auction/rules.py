@@ -256,7 +256,7 @@ def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState,
     except Refused as refusal:
         seq = log.add(
             now, "refused", False, plate=bidder.plate, command="bid", code=refusal.code,
-            bid_id=cmd.bid_id, price=cmd.price, indicator=cmd.indicator,
+            bid_id=cmd.bid_id, price=cmd.price, indicator=cmd.indicator, sealed=cmd.sealed,
         )  # fmt: skip
         answer = {"accepted": False, "code": refusal.code, "seq": seq}
     return replace(s, answers={**s.answers, key: answer}), answer

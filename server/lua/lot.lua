@@ -288,6 +288,7 @@ local function refusable(b, name, decide)
   local fields = {plate = b.plate, command = name, code = result.refused}
   if name == 'bid' then
     fields.bid_id = args.bid_id; fields.price = nn(args.price); fields.indicator = nn(args.indicator)
+    fields.sealed = nn(args.sealed)
   end
   return {accepted = false, code = result.refused, seq = add(now, 'refused', false, fields)}
 end

@@ -36,6 +36,10 @@ async def test_nobody_reads_a_sealed_price_before_the_close(
             sent = await admin.post(f"/api/lots/{lot_id}/bids", headers=bearer(made[name]["token"]),
                                     json={"bid_id": f"s-{name}", "price": price})  # fmt: skip
             assert sent.status_code == 200 and sent.json()["accepted"], sent.text
+        first = bearer(made["甲公司"]["token"])
+        again = await admin.post(f"/api/lots/{lot_id}/bids", headers=first,
+                                 json={"bid_id": "again", "price": 2_758_000})  # fmt: skip
+        assert again.status_code == 409 and again.json()["code"] == "ALREADY_SUBMITTED"
         off = await admin.post(f"/api/lots/{lot_id}/bids", headers=bearer(made["丙公司"]["token"]),
                                json={"bid_id": "off", "price": 2_618_001})  # fmt: skip
         assert off.status_code == 409 and off.json()["code"] == "OFF_INCREMENT"
