@@ -30,7 +30,10 @@ from auction.state import (
     LotState,
     PlaceBid,
     Register,
+    Resume,
     Secrets,
+    Suspend,
+    Terminate,
     Tick,
 )
 
@@ -166,4 +169,13 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
             return Continue(bidder_id=who)
         case "accept":
             return Accept(bidder_id=who)
-    return Tick()
+        case "suspended" if entry.get("by") != "platform":
+            return Suspend(by=entry["by"], reason=entry["reason"])
+        case "requested":
+            staff = Resume if entry.get("action") == "resume" else Terminate
+            return staff(by=entry["by"], reason=entry["reason"])
+        case "resumed":
+            return Resume(by=entry["by"], reason=entry["reason"])
+        case "closed" if entry.get("outcome") == "terminated":
+            return Terminate(by=entry["by"], reason=entry["reason"])
+    return Tick()  # what the clock writes, a late deadline's suspension included

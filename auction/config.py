@@ -53,6 +53,8 @@ class LotConfig:
     dutch_step: Whole = 0
     dutch_tick_s: Whole = 0
     dutch_floor: Whole = 0
+    # a deadline the platform reaches later than this suspends the lot instead of moving it
+    late_grace_s: Annotated[int, Meta(ge=1, le=3600)] = 5
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:
@@ -89,6 +91,7 @@ class LotConfig:
         _positive("start_price", self.start_price)
         _positive("increment", self.increment)
         _positive("secondary_increment", self.secondary_increment)
+        _positive("late_grace_s", self.late_grace_s)
         _at_least("deposit", self.deposit, 0)
         _at_least("opens_at", self.opens_at, 0)
         if self.free_ends_at < self.opens_at:

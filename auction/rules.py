@@ -22,6 +22,10 @@ Phases and their deadlines::
     dutch     --first accept--> closed sold; --past the floor--> closed failed
     any price phase --a bid reaching the cap--> capped --deadline--> closed
                       (lottery among the acceptors, or a secondary round on `indicator`)
+    any but closed --Suspend, or a deadline reached late--> suspended (clock frozen)
+    suspended --Resume by host and supervisor--> the phase it left (限时 with a full
+                      countdown, the others with the time they had left)
+    any but closed --Terminate by host and supervisor--> closed (terminated)
 
 The same decisions are made by the bid book's Lua script in Redis; the test suite holds
 the two to identical entries and answers, and `openbid verify` replays logs through this.
@@ -46,7 +50,10 @@ from auction.state import (
     LotState,
     PlaceBid,
     Register,
+    Resume,
     Secrets,
+    Suspend,
+    Terminate,
     Tick,
 )
 
@@ -86,6 +93,10 @@ def step(state: LotState, command: Command, now: int) -> Step:
                 state, answer = _deposit(state, command, now, log)
             case Register():
                 state, answer = _register(state, command, now, log)
+            case Suspend():
+                state, answer = _suspend_command(state, command, now, log)
+            case Resume() | Terminate():
+                state, answer = _two_person(state, command, now, log)
             case Tick():
                 answer = {}
     except OpenBidError as error:
@@ -108,9 +119,13 @@ def create(
 
 def advance(state: LotState, now: int, log: EntryLog, reveal: Tick | None = None) -> LotState:
     """Apply every deadline that has passed by `now`, each stamped at its own time. A
-    sealed lot closes only with its bids opened (`reveal.opened`): until then it waits at
-    its deadline, taking no bid."""
+    deadline reached more than `late_grace_s` late (the store or the server was down or
+    stalled) suspends the lot instead: nobody could bid, so nothing is decided. A sealed lot
+    closes only with its bids opened (`reveal.opened`): until then it waits at its deadline,
+    taking no bid."""
     while (due := state.deadline) is not None and now >= due:
+        if state.phase != "scheduled" and now - due > state.config.late_grace_s * 1000:
+            return _suspend(state, now, log, "platform", "platform")[0]  # nobody could bid
         if state.phase != "sealed":
             state = _expire(state, due, log)
         elif reveal is not None and reveal.opened is not None:
@@ -214,11 +229,14 @@ def _close(
     log: EntryLog,
     winner: str | None,
     lottery_plates: list[str] | None = None,
+    terminated: Terminate | None = None,
 ) -> LotState:
     c, sold = s.config, winner is not None
+    outcome = "terminated" if terminated else "sold" if sold else "failed"
+    ended = {"by": terminated.by, "reason": terminated.reason} if terminated else {}
     log.add(
-        due, "closed", True,
-        outcome="sold" if sold else "failed",
+        due, "closed", True, **ended,
+        outcome=outcome,
         price=s.price if sold else None,
         winner_plate=s.bidders[winner].plate if winner else None,
         indicator=s.indicator if s.indicator_leader else None,
@@ -227,9 +245,61 @@ def _close(
         lottery_seed=s.secrets.lottery_seed,
         lottery_plates=lottery_plates,
     )  # fmt: skip
-    return replace(
-        s, phase="closed", deadline=None, outcome="sold" if sold else "failed", winner=winner
-    )
+    return replace(s, phase="closed", deadline=None, outcome=outcome, winner=winner, held=None)
+
+
+# ---- suspension (中止), resumption and termination ----------------------------------------
+
+
+def _suspend(s: LotState, now: int, log: EntryLog, by: str, reason: str) -> tuple[LotState, int]:
+    """Freeze the lot where it stands: its phase and what its deadline had left."""
+    left = None if s.deadline is None else max(0, s.deadline - now)
+    seq = log.add(now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason)
+    return replace(s, phase="suspended", deadline=None, held=(s.phase, left)), seq
+
+
+def _suspend_command(
+    s: LotState, c: Suspend, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
+    if s.phase == "closed":
+        raise Refused("PHASE_CLOSED")
+    if s.phase == "suspended":
+        raise Conflict("竞价已中止", "the lot is suspended already")
+    s, seq = _suspend(s, now, log, c.by, c.reason)
+    return s, {"accepted": True, "seq": seq}
+
+
+def _two_person(
+    s: LotState, c: Resume | Terminate, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
+    """Resume and terminate take two people: the first role's call is logged as asked, the
+    other role's carries it out (the same role twice is a CONFLICT)."""
+    action = "resume" if isinstance(c, Resume) else "terminate"
+    if s.phase == "closed" or (action == "resume" and s.phase != "suspended"):
+        raise Refused("PHASE_CLOSED")
+    if s.pending is None or s.pending[0] != action:
+        seq = log.add(now, "requested", False, action=action, by=c.by, reason=c.reason)
+        return replace(s, pending=(action, c.by)), {"accepted": True, "seq": seq, "pending": action}
+    if s.pending[1] == c.by:
+        raise Conflict("须由另一方确认", "the other role must confirm")
+    s = replace(s, pending=None)
+    if isinstance(c, Terminate):
+        s = _close(s, now, log, None, terminated=c)
+        return s, {"accepted": True, "seq": log.seq}
+    return _resume(s, c, now, log)
+
+
+def _resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
+    """限时 gets a full countdown from now; any other phase gets back what it had left."""
+    assert s.held is not None
+    phase, left = s.held
+    if phase == "limited":
+        deadline: int | None = now + s.config.countdown_s * 1000
+    else:
+        deadline = None if left is None else now + left
+    seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
+    s = replace(s, phase=phase, deadline=deadline, held=None)
+    return s, {"accepted": True, "seq": seq, "deadline": deadline}
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -265,6 +335,8 @@ def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState,
 def _decide_bid(
     s: LotState, bidder: Bidder, cmd: PlaceBid, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
+    if s.phase == "suspended":
+        raise Refused("SUSPENDED")
     if s.phase == "capped" and s.config.after_cap == "secondary" and cmd.indicator is not None:
         return _indicator(s, bidder, cmd.bid_id, cmd.indicator, now, log)
     if s.phase == "capped" and cmd.price is not None:
@@ -372,6 +444,8 @@ def _refusable(
     bidder = _bidder(s, cmd.bidder_id)
     name = "continue" if isinstance(cmd, Continue) else "accept"
     try:
+        if s.phase == "suspended":
+            raise Refused("SUSPENDED")
         if isinstance(cmd, Continue):
             return _continue(s, bidder, now, log)
         return _accept(s, bidder, now, log)

@@ -16,6 +16,7 @@ from auction.config import LotConfig
 from auction.errors import BadMessage
 
 __all__ = [
+    "STAFF_ROLES",
     "Accept",
     "Bidder",
     "Command",
@@ -26,7 +27,10 @@ __all__ = [
     "LotState",
     "PlaceBid",
     "Register",
+    "Resume",
     "Secrets",
+    "Suspend",
+    "Terminate",
     "Tick",
     "check_text",
 ]
@@ -96,6 +100,8 @@ class LotState:
     plates: Mapping[str, str] = field(default_factory=dict)
     answers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     refs: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # ref: bidder_id, answer
+    held: tuple[str, int | None] | None = None  # suspended: the phase and the ms it had left
+    pending: tuple[str, str] | None = None  # a two-person action asked: (action, by)
 
 
 def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:
@@ -197,4 +203,46 @@ class Tick:
     key: str | None = None
 
 
-Command = Register | Deposit | PlaceBid | Continue | Accept | Tick
+STAFF_ROLES = ("host", "supervisor")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suspend:
+    """中止: the host or the supervisor stops the lot's clock and its bidding at once."""
+
+    by: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _staff(self.by, self.reason)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    """Resume a suspended lot: asked by one staff role, done when the other asks too."""
+
+    by: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _staff(self.by, self.reason)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Terminate:
+    """终止: close the lot with outcome `terminated`, by the same two-person rule."""
+
+    by: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _staff(self.by, self.reason)
+
+
+def _staff(by: str, reason: str) -> None:
+    if by not in STAFF_ROLES:
+        raise BadMessage("by", "须为 host 或 supervisor", "must be host or supervisor")
+    check_text("reason", reason, 500, lines=True)
+
+
+Command = Register | Deposit | PlaceBid | Continue | Accept | Tick | Suspend | Resume | Terminate

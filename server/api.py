@@ -53,6 +53,7 @@ class Operation:
     media: str = "application/json"
     errors: tuple[str, ...] = ()
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: bool = False  # may answer 202: asked, waiting for a second person
 
     def route(self) -> Route:
         return Route(self.path, errors(self.handler), methods=[self.method])
@@ -115,6 +116,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     else:
         success["content"] = {op.media: {"schema": {"type": "string"}}}
     responses = {str(op.status): success}
+    if op.pending:
+        responses["202"] = success | {"description": "asked; waits for the other role"}
     error = {"content": {"application/json": {"schema": _ref(bodies.Error)}}}
     for code in (*op.errors, "STORE_UNAVAILABLE"):
         status = str(STATUS[code])

@@ -40,6 +40,7 @@ __all__ = [
     "NewTenderer",
     "OpeningConfig",
     "OpeningSnapshot",
+    "Reason",
     "Record",
     "Registered",
     "Result",
@@ -107,6 +108,12 @@ class Command(Struct, kw_only=True):
     reason: Text | None = None
 
 
+class Reason(Struct, kw_only=True):
+    """Why staff suspend, resume or terminate a lot (it goes into the public log)."""
+
+    reason: Text
+
+
 class Description(Struct, kw_only=True):
     """A WebRTC session description: the client's offer in, the server's answer out."""
 
@@ -116,7 +123,7 @@ class Description(Struct, kw_only=True):
 
 BODIES: tuple[type, ...] = (
     LotConfig, OpeningConfig, NewBidder, DepositBody, BidBody, NewTenderer, Envelope, Command,
-    Description,
+    Description, Reason,
 )  # fmt: skip
 
 # ---- answers -------------------------------------------------------------------------
@@ -147,11 +154,13 @@ class Registered(Struct, kw_only=True):
 
 
 class Accepted(Struct, kw_only=True):
-    """A decision: accepted with its seq and what it decided."""
+    """A decision: accepted with its seq and what it decided; `pending` when it waits for
+    a second person (resume, terminate)."""
 
     accepted: bool
     seq: Seq | None = None
     server_now: Time | None = None
+    pending: str | None = None
 
 
 class LotSnapshot(Struct, kw_only=True):

@@ -83,6 +83,20 @@ async def audit(request: Request) -> Response:
     return json_response(request, await service.audit(request.path_params["lot"]))
 
 
+def _staff_command(name: str) -> Handler:
+    async def handle(request: Request) -> Response:
+        service = service_of(request)
+        token = token_of(request)
+        service.require_staff(token)
+        role = service.staff_role(token)
+        assert role is not None
+        body = await body_of(request, bodies.Reason)
+        answer = await service.staff_command(request.path_params["lot"], name, role, body["reason"])
+        return json_response(request, answer, 202 if answer.get("pending") else 200)
+
+    return handle
+
+
 SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}
 DECIDED = ("UNAUTHORIZED", "NOT_FOUND", "BAD_MESSAGE", "REFUSED", "RATE_LIMITED")
 ADMIN = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE")
@@ -110,6 +124,18 @@ lot_operations = [
     Operation(method="POST", path="/api/lots/{lot}/accept", handler=_bidder_command("accept"),
               summary="Accept a dutch lot's price", auth="bidder", answer=bodies.Accepted,
               errors=DECIDED),
+    Operation(method="POST", path="/api/lots/{lot}/suspend", handler=_staff_command("suspend"),
+              summary="中止: the lot's clock and bidding stop at once (host or supervisor)",
+              auth="staff", body=bodies.Reason, answer=bodies.Accepted,
+              errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/resume", handler=_staff_command("resume"),
+              summary="Resume a suspended lot: the first role's call answers 202 pending, the "
+              "other role's resumes it", auth="staff", body=bodies.Reason, answer=bodies.Accepted,
+              pending=True, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/terminate",
+              handler=_staff_command("terminate"), summary="终止: close with outcome "
+              "terminated, host and supervisor both", auth="staff", body=bodies.Reason,
+              answer=bodies.Accepted, pending=True, errors=(*ADMIN, "CONFLICT", "REFUSED")),
     Operation(method="GET", path="/api/lots/{lot}/events", handler=events,
               summary="Public events after `since`, a page at a time", answer=bodies.Events,
               errors=("NOT_FOUND", "BAD_MESSAGE"), query=SINCE),

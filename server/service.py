@@ -179,6 +179,15 @@ class Service:
         current = await self.book.client.hget(lot_keys(lot_id)["sessions"], bidder_id)
         return current is not None and current.decode() == session
 
+    async def staff_command(self, lot_id: str, name: str, role: str, reason: str) -> dict[str, Any]:
+        """`suspend`, `resume` or `terminate` by a staff role ("admin" acts as the host);
+        the answer, or the refusal raised."""
+        by = "host" if role == "admin" else role
+        reply = await self.command(lot_id, name, {"by": by, "reason": reason})
+        if not reply.answer.get("accepted"):
+            raise _refusal(reply.answer)
+        return reply.answer | {"server_now": reply.now}
+
     # ---- bidders and deposits --------------------------------------------------------
 
     async def register(self, lot_id: str, raw: object) -> dict[str, Any]:

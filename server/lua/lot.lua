@@ -77,21 +77,77 @@ local function dutch_price(t)
   return math.max(cfg.dutch_floor, cfg.start_price - ticks * cfg.dutch_step)
 end
 
-local function close(due, winner, lottery_plates)
+local function close(due, winner, lottery_plates, terminated)
+  -- terminated: {by, reason} of a lot ended by staff (outcome `terminated`)
   local sold = winner ~= nil
+  local outcome = sold and 'sold' or 'failed'
+  if terminated then outcome = 'terminated' end
   local plate = nil
   if sold then plate = get_bidder(winner).plate end
   local indicator = nil
   if st.indicator_leader then indicator = st.indicator end
   local salt = nil
   if cfg.reserve then salt = cfg.reserve_salt end
-  st.closed_seq = add(due, 'closed', true, {
-    outcome = sold and 'sold' or 'failed', price = nn(sold and st.price or nil),
+  local fields = {
+    outcome = outcome, price = nn(sold and st.price or nil),
     winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(cfg.reserve),
     reserve_salt = nn(salt), lottery_seed = cfg.lottery_seed, lottery_plates = nn(lottery_plates),
-  })
-  st.phase = 'closed'; st.deadline = nil; st.outcome = sold and 'sold' or 'failed'; st.winner = winner
+  }
+  if terminated then fields.by = terminated.by; fields.reason = terminated.reason end
+  st.closed_seq = add(due, 'closed', true, fields)
+  st.phase = 'closed'; st.deadline = nil; st.outcome = outcome; st.winner = winner
+  st.held = nil
   moved = true
+end
+
+-- ---- suspension (中止), resumption and termination -------------------------------------
+
+local function suspend(by, reason)
+  -- freeze the lot where it stands: its phase and what its deadline had left
+  local left = nil
+  if st.deadline then left = math.max(0, st.deadline - now) end
+  local seq = add(now, 'suspended', true,
+    {phase = st.phase, left = nn(left), by = by, reason = reason})
+  st.held = {phase = st.phase, left = left}
+  st.phase = 'suspended'; st.deadline = nil; moved = true
+  return seq
+end
+
+local function on_suspend()
+  if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  if st.phase == 'suspended' then return {accepted = false, code = 'CONFLICT'} end
+  return {accepted = true, seq = suspend(args.by, args.reason)}
+end
+
+local function resume()
+  -- 限时 gets a full countdown from now; any other phase gets back what it had left
+  local phase, left = st.held.phase, st.held.left
+  local deadline = nil
+  if phase == 'limited' then deadline = now + cfg.countdown_s * 1000
+  elseif left then deadline = now + left end
+  local seq = add(now, 'resumed', true,
+    {phase = phase, deadline = nn(deadline), by = args.by, reason = args.reason})
+  st.phase = phase; st.deadline = deadline; st.held = nil; moved = true
+  return {accepted = true, seq = seq, deadline = nn(deadline)}
+end
+
+local function on_two_person(action)
+  -- the first role's call is logged as asked, the other role's carries it out
+  if st.phase == 'closed' or (action == 'resume' and st.phase ~= 'suspended') then
+    return {accepted = false, code = 'PHASE_CLOSED'}
+  end
+  if st.pending == nil or st.pending.action ~= action then
+    local seq = add(now, 'requested', false, {action = action, by = args.by, reason = args.reason})
+    st.pending = {action = action, by = args.by}
+    return {accepted = true, seq = seq, pending = action}
+  end
+  if st.pending.by == args.by then return {accepted = false, code = 'CONFLICT'} end
+  st.pending = nil
+  if action == 'terminate' then
+    close(now, nil, nil, {by = args.by, reason = args.reason})
+    return {accepted = true, seq = st.seq}
+  end
+  return resume()
 end
 
 local function settle(due)
@@ -172,9 +228,14 @@ local function expire(due)
 end
 
 local function advance()
-  -- a sealed lot closes only with its bids opened (a tick's args.opened): until then it
-  -- waits at its deadline, taking no bid
+  -- a deadline reached more than late_grace_s late (the platform was down or stalled)
+  -- suspends the lot instead: nobody could bid. A sealed lot closes only with its bids
+  -- opened (a tick's args.opened): until then it waits at its deadline, taking no bid.
   while st.deadline ~= nil and now >= st.deadline do
+    if st.phase ~= 'scheduled' and now - st.deadline > (cfg.late_grace_s or 5) * 1000 then
+      suspend('platform', 'platform')
+      return
+    end
     if st.phase ~= 'sealed' then expire(st.deadline)
     elseif args.opened then settle_sealed(st.deadline)
     else break end
@@ -232,6 +293,7 @@ local function bid_indicator(b, value)
 end
 
 local function decide_bid(b)
+  if st.phase == 'suspended' then refusal('SUSPENDED') end
   if st.phase == 'capped' and cfg.after_cap == 'secondary' and args.indicator then
     return bid_indicator(b, args.indicator)
   end
@@ -282,7 +344,10 @@ end
 
 -- A bidder command: decided, or refused with one `refused` entry.
 local function refusable(b, name, decide)
-  local ok, result = pcall(decide, b)
+  local ok, result = pcall(function(bidder)
+    if st.phase == 'suspended' then refusal('SUSPENDED') end
+    return decide(bidder)
+  end, b)
   if ok then return result end
   if type(result) ~= 'table' or not result.refused then error(result) end
   local fields = {plate = b.plate, command = name, code = result.refused}
@@ -342,6 +407,8 @@ end
 local function decide(name)
   if name == 'register' then return on_register() end
   if name == 'tick' then return {} end
+  if name == 'suspend' then return on_suspend() end
+  if name == 'resume' or name == 'terminate' then return on_two_person(name) end
   local b = get_bidder(args.bidder_id)
   if b == nil then return {accepted = false, code = 'NOT_FOUND'} end
   if name == 'bid' then return on_bid(b) end

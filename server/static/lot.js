@@ -51,6 +51,12 @@ function apply(event) {
     state.drawnAt = null;  // drawn on the next tick
   } else if (event.kind === "phase") {
     s.phase = event.phase; s.deadline = event.deadline;
+  } else if (event.kind === "suspended") {  // 中止: the clock stops; why, on the message line
+    s.phase = "suspended"; s.deadline = null;
+    say(`${phaseName("suspended")}: ${event.by === "platform" ? t("platformFault") : event.reason}`, "error");
+  } else if (event.kind === "resumed") {
+    s.phase = event.phase; s.deadline = event.deadline;
+    say(`${t("resumed")}: ${event.reason}`, "ok");
   } else if (event.kind === "closed") {
     s.phase = "closed"; s.deadline = null;
     $("message").textContent = `${t("outcome")}: ${t(event.outcome)}`;

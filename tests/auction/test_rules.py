@@ -1,7 +1,7 @@
 """The reference rules on the real fixtures of RULES.md §4, as tables of moves.
 
 A play is a config plus moves `(at_ms, command, expected)`, where `expected` is "ok" or a
-refusal code; after the moves, the lot is ticked far into the future and its close checked.
+refusal code; after the moves, the lot is ticked at each of its deadlines until it closes.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from auction.state import (
     LotState,
     PlaceBid,
     Register,
+    Resume,
     Secrets,
+    Suspend,
+    Terminate,
     Tick,
 )
 
@@ -64,7 +67,7 @@ def bid(who: str, price: int, at: int, expect: str = "ok", bid_id: str | None = 
     return (at, PlaceBid(bidder_id=who, bid_id=bid_id or f"{who}{at}{price}", price=price), expect)
 
 
-def run(play: Play) -> tuple[LotState, list[dict[str, Any]]]:
+def run(play: Play, close: bool = True) -> tuple[LotState, list[dict[str, Any]]]:
     """Play the moves; a sealed lot's price bids go as the server sends them (refused off
     the grid unlogged, else sealed) and its close opens them."""
     config = LotConfig.parse(play.config)
@@ -77,7 +80,16 @@ def run(play: Play) -> tuple[LotState, list[dict[str, Any]]]:
             dep = Deposit(bidder_id=who, amount=deposit, kind="cash", ref=f"r{who}")
             state = rules.step(state, dep, 0).state
     opened: dict[str, int] = {}
+
+    def on_time(state: LotState, log: list[dict[str, Any]], until: int) -> Any:
+        """The timer of a healthy platform: each deadline up to `until` passed at its time."""
+        while state.deadline is not None and state.deadline <= until:
+            ticked = rules.step(state, Tick(opened=opened, key="00"), state.deadline)
+            state, log = ticked.state, log + ticked.entries
+        return state, log
+
     for at, command, expected in play.moves:
+        state, log = on_time(state, log, at)
         sealed = config.mode == "sealed" and isinstance(command, PlaceBid) and command.price
         if sealed and (refused := rules.sealed_refusal(config, command.price or 0)):
             assert refused == expected, f"{command} at {at}: {refused}"
@@ -90,8 +102,7 @@ def run(play: Play) -> tuple[LotState, list[dict[str, Any]]]:
         if sealed and got == "ok" and isinstance(command, PlaceBid):
             opened[command.bidder_id] = int(str(command.sealed).removeprefix("box:"))
         state, log = result.state, log + result.entries
-    final = rules.step(state, Tick(opened=opened, key="00"), 10**12)
-    return final.state, log + final.entries
+    return on_time(state, log, 10**12) if close else (state, log)
 
 
 def price_of(wan: float) -> int:
@@ -317,12 +328,57 @@ def test_reserve_commitment_is_revealed_at_close() -> None:
 
 def test_deadlines_are_stamped_at_their_own_time() -> None:
     state = rules.create(LotConfig.parse(L1), SECRETS, 0).state
-    entries = rules.step(state, Tick(), 10**9).entries
-    assert [(e["kind"], e.get("phase"), e["ts"]) for e in entries] == [
+    late = L1["countdown_s"] * 1000 + 2_000  # a tick within the grace of each deadline
+    first = rules.step(state, Tick(), 60 * MIN + 2_000)
+    second = rules.step(first.state, Tick(), 60 * MIN + late)
+    assert [(e["kind"], e.get("phase"), e["ts"]) for e in first.entries + second.entries] == [
         ("phase", "free", 0),
         ("phase", "limited", 60 * MIN),
         ("closed", None, 60 * MIN + 300_000),
     ]
+
+
+def test_a_deadline_reached_late_suspends_instead_of_deciding() -> None:
+    """R1: the platform was down through the 限时 countdown; on its return the lot was
+    sold at the old deadline although nobody could bid. Now it is suspended."""
+    state, _ = run(Play(L1, [bid("A", price_of(34.38), 60 * MIN + 1000)], "sold"), close=False)
+    gone = rules.step(state, Tick(), 60 * MIN + 1000 + 300_000 + 20 * MIN)  # 20 min late
+    assert [(e["kind"], e["phase"], e["by"], e["ts"]) for e in gone.entries] == [
+        ("suspended", "limited", "platform", 60 * MIN + 1000 + 300_000 + 20 * MIN)
+    ]
+    assert gone.state.phase == "suspended" and gone.state.outcome is None
+    now = 90 * MIN
+    refused = rules.step(
+        gone.state, PlaceBid(bidder_id="B", bid_id="b", price=price_of(34.88)), now
+    )
+    assert refused.answer["code"] == "SUSPENDED"
+    asked = rules.step(refused.state, Resume(by="host", reason="故障已排除"), now + 1)
+    assert asked.answer["pending"] == "resume" and asked.state.phase == "suspended"
+    again = rules.step(asked.state, Resume(by="host", reason="再次"), now + 2)
+    assert again.answer["code"] == "CONFLICT"  # the same role cannot confirm itself
+    resumed = rules.step(asked.state, Resume(by="supervisor", reason="同意恢复"), now + 3)
+    assert resumed.state.phase == "limited" and resumed.state.deadline == now + 3 + 300_000
+    assert [e["kind"] for e in asked.entries + resumed.entries] == ["requested", "resumed"]
+
+
+def test_suspend_freezes_what_is_left_and_terminate_takes_two() -> None:
+    state = rules.create(LotConfig.parse(L1), SECRETS, 0).state
+    state = rules.step(state, Tick(), 1000).state  # free, 60 min to go
+    held = rules.step(state, Suspend(by="supervisor", reason="公告有误"), 10 * MIN)
+    assert held.state.held == ("free", 50 * MIN) and held.state.deadline is None
+    back = rules.step(held.state, Resume(by="supervisor", reason="更正"), 20 * MIN)
+    back = rules.step(back.state, Resume(by="host", reason="更正完毕"), 30 * MIN)
+    assert back.state.phase == "free" and back.state.deadline == 30 * MIN + 50 * MIN
+    ask = rules.step(back.state, Terminate(by="host", reason="出让人撤回"), 31 * MIN)
+    assert ask.state.phase == "free"  # one role alone ends nothing
+    done = rules.step(ask.state, Terminate(by="supervisor", reason="同意"), 32 * MIN)
+    closed = done.entries[-1]
+    assert (closed["kind"], closed["outcome"], closed["by"]) == (
+        "closed",
+        "terminated",
+        "supervisor",
+    )
+    assert done.state.phase == "closed" and done.state.outcome == "terminated"
 
 
 def test_a_deposit_ref_belongs_to_the_bidder_it_paid_for() -> None:
@@ -375,3 +431,27 @@ def test_opening_voids_what_did_not_open_or_is_off_the_grid() -> None:
     assert [v[:2] for v in revealed["void"]] == [["102", 2_718_050], ["103", None]]
     assert revealed["key"] == "ab" * 32 and revealed["ts"] == 10 * MIN
     assert closed.state.outcome == "sold" and closed.state.winner == "A"
+
+
+def test_a_log_with_suspensions_and_a_termination_replays() -> None:
+    from auction.audit import replay
+
+    made = rules.create(LotConfig.parse(L1), SECRETS, 0)
+    state, log = made.state, list(made.entries)
+    moves: list[tuple[int, Command]] = [
+        (1000, Tick()),
+        (2 * MIN, Suspend(by="host", reason="网络故障")),
+        (3 * MIN, Resume(by="host", reason="已修复")),
+        (4 * MIN, Resume(by="supervisor", reason="同意")),
+        (90 * MIN, Tick()),  # long past free_ends_at: suspended by the platform
+        (91 * MIN, Terminate(by="supervisor", reason="终止")),
+        (92 * MIN, Terminate(by="host", reason="同意")),
+    ]
+    for at, command in moves:
+        step = rules.step(state, command, at)
+        state, log = step.state, log + step.entries
+    kinds = [e["kind"] for e in log]
+    assert kinds.count("suspended") == 2 and kinds.count("requested") == 2
+    assert log[-1]["outcome"] == "terminated"
+    replayed = replay(log, "lot1")
+    assert (replayed.phase, replayed.outcome, replayed.seq) == ("closed", "terminated", state.seq)

@@ -26,14 +26,18 @@ from auction.state import (
     LotState,
     PlaceBid,
     Register,
+    Resume,
     Secrets,
+    Suspend,
+    Terminate,
     Tick,
 )
 from server.bidbook import BidBook
 
 START, STEP, DEPOSIT = 10_000, 100, 500
 BIDDERS = ["b1", "b2", "b3"]
-NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick"}
+NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick",
+         Suspend: "suspend", Resume: "resume", Terminate: "terminate"}  # fmt: skip
 
 
 def draw_config(rng: random.Random) -> LotConfig:
@@ -60,8 +64,12 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
     """One command, placed relative to the lot as it stands (bids near the next price)."""
     who = rng.choice([*BIDDERS, *BIDDERS[:2], "nobody"])
     kind = rng.choices(
-        ["bid", "indicator", "continue", "accept", "deposit", "tick"], [10, 2, 2, 2, 1, 1]
+        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff"],
+        [10, 2, 2, 2, 1, 1, 1],
     )[0]
+    if kind == "staff":  # 中止, resume and terminate by either role, now and then
+        staff = rng.choices([Suspend, Resume, Terminate], [3, 4, 1])[0]
+        return staff(by=rng.choice(["host", "supervisor"]), reason="原因")
     bid_id = f"x{rng.randrange(80)}"
     if kind == "bid":
         base = state.price if state.price is not None else START - STEP
@@ -95,7 +103,10 @@ def opened_bids(state: LotState, rng: random.Random | None = None) -> Tick:
 
 
 def draw_step(rng: random.Random) -> int:
-    """Mostly small clock steps, so plans play inside the phases; now and then a leap."""
+    """Mostly small clock steps, so plans play inside the phases; now and then a leap, and
+    rarely an outage longer than the grace for a late deadline."""
+    if rng.random() < 0.02:
+        return rng.randint(5_000, 12_000)
     return rng.randint(0, 4_000) if rng.random() < 0.08 else rng.randint(0, 250)
 
 
@@ -167,8 +178,14 @@ async def test_lua_and_python_decide_alike(book: BidBook, seed: int) -> None:
         assert got.entries == expected.entries, (command, now)
         assert got.answer == expected.answer, (command, now)
         state = expected.state
-    last = opened_bids(state) if state.config.mode == "sealed" else Tick()
-    final = rules.step(state, last, now + 10**7)
-    got = await book.command(lot_id, *_wire(last), now=now + 10**7)
-    assert got.entries == final.entries
-    assert got.state["phase"] == final.state.phase == "closed"
+    for _ in range(12):  # the rest on time: each deadline ticked as it comes
+        if state.deadline is None:
+            break
+        now = state.deadline
+        last = opened_bids(state) if state.config.mode == "sealed" else Tick()
+        final = rules.step(state, last, now)
+        got = await book.command(lot_id, *_wire(last), now=now)
+        assert got.entries == final.entries
+        assert got.state["phase"] == final.state.phase
+        state = final.state
+    assert state.phase in ("closed", "suspended")
