@@ -156,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         except DataDirInUse as busy:
             print(f"openbid: {busy}; give each server its own --data-dir", file=sys.stderr)
             return 2
+        embedded.supervise()
     # uvicorn drains on SIGTERM, then raises it again: at its default action the process would
     # die there, before the finally below, and leave Valkey running. Stop as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

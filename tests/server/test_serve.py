@@ -8,23 +8,26 @@ import asyncio
 import datetime as dt
 import ipaddress
 import os
+import signal
 import ssl
 import stat
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import redis
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from redis.asyncio import Redis
-from redis.exceptions import OutOfMemoryError
+from redis.exceptions import AuthenticationError, OutOfMemoryError
 
 from server.embedded import EmbeddedValkey
 from tests.conftest import TIMEOUT, admin_client, lot_config, serving
-from tests.server.helpers import openbid_serve
+from tests.server.helpers import bearer, make_lot, openbid_serve, qualified_bidder
 
 
 async def printed_until_listening(data_dir: Path, *extra: str) -> list[str]:
@@ -120,3 +123,40 @@ async def test_a_full_store_refuses_writes_with_503(tmp_path: Path) -> None:
             )
             assert made.status_code == 503, made.text
             assert made.json()["code"] == "STORE_UNAVAILABLE" and made.headers["retry-after"]
+
+
+def test_a_data_dir_too_deep_for_a_socket_gets_a_password_on_loopback(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 120)  # past the 108 bytes of a unix socket's path
+    with EmbeddedValkey(deep, persist=False) as store:
+        assert store.url.startswith("redis://:")
+        assert redis.Redis.from_url(store.url).ping()
+        with pytest.raises(AuthenticationError):
+            redis.Redis(port=urlsplit(store.url).port).ping()
+
+
+async def test_a_killed_store_is_restarted_and_nothing_acknowledged_is_lost(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    async with openbid_serve(data) as (url, _), admin_client(url) as admin:
+        lot_id = await make_lot(admin)
+        bidder = await qualified_bidder(admin, lot_id, "甲公司")
+        sent = await admin.post(f"/api/lots/{lot_id}/bids", headers=bearer(bidder["token"]),
+                                json={"bid_id": "1", "price": 34_380_000})  # fmt: skip
+        assert sent.json()["accepted"]
+        pid = int((data / "valkey" / "valkey.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        codes = set()
+        async with asyncio.timeout(3 * TIMEOUT):  # 503 while it is down, then back by itself
+            while (health := await admin.get("/api/health")).status_code != 200 or not codes:
+                codes.add(health.status_code)
+                if health.status_code == 503:
+                    assert health.json() == health.json() | {
+                        "ok": False,
+                        "code": "STORE_UNAVAILABLE",
+                    }
+                await asyncio.sleep(0.05)  # polling a restart: there is no event to await
+        assert 503 in codes
+        assert int((data / "valkey" / "valkey.pid").read_text()) != pid
+        seen = (await admin.get(f"/api/lots/{lot_id}")).json()
+        assert seen["price"] == 34_380_000  # the acknowledged bid survived
