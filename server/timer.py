@@ -2,10 +2,11 @@
 
 The bid book decides lazily: each script call first applies every deadline that has passed
 by the server's TIME, so no bid is ever accepted after its deadline whatever this timer
-does. The timer only makes the log show the move at the deadline without waiting for the
-next command. Each process polls the due set; two ticks of the same lot are harmless (the
-second finds nothing due), a lot closes once, and after a restart overdue lots close at
-once, stamped with their own deadlines.
+does. The timer makes the move happen at the deadline without waiting for the next command.
+Each process polls the due set; two ticks of the same lot are harmless (the second finds
+nothing due), and a lot moves once. A deadline reached more than the lot's `late_grace_s`
+late (every process was down, or the store stalled) suspends the lot instead of moving it:
+see docs/bidbook.md, "Outages".
 """
 
 from __future__ import annotations
