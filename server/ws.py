@@ -21,17 +21,17 @@ import structlog
 from starlette.websockets import WebSocket
 
 from auction.errors import (
-    REFUSAL_CODES,
     BadMessage,
     Forbidden,
     NotFound,
     OpenBidError,
-    Refused,
     ServerBusy,
+    StoreUnavailable,
 )
 from server.bidbook import unpack
-from server.http import MAX_SEQ
+from server.http import MAX_SEQ, STORE_ERRORS
 from server.limits import Bucket
+from server.openings import refusal
 from server.rooms import Rooms
 from server.service import Service
 from server.venues import Venue
@@ -142,7 +142,19 @@ class Connection:
     async def error(self, error: OpenBidError, **extra: Any) -> None:
         self.service.metrics.bad_frame(error.code)
         body = error.to_dict(self.language) | extra
-        await self.reply({"type": "error", **body, "server_now": await self._now()})
+        await self.reply({"type": "error", **body, **await self._stamped()})
+
+    async def _nack(self, about: dict[str, Any], error: OpenBidError) -> None:
+        self.service.metrics.bad_frame(error.code)
+        body = error.to_dict(self.language)
+        await self.reply({"type": "nack", **about, **body, **await self._stamped()})
+
+    async def _stamped(self) -> dict[str, int]:
+        """`server_now`, or nothing while the store cannot be reached."""
+        try:
+            return {"server_now": await self._now()}
+        except STORE_ERRORS:
+            return {}
 
     async def _now(self) -> int:
         return await self.service.book.server_time()
@@ -187,7 +199,8 @@ class Connection:
             self.bidder_id, self.plate = await self.venue.bidder(self.lot_id, token)
             self.role = "bidder"
             await service.claim_session(self.lot_id, self.bidder_id, self.session)
-            await hub_of(self.ws).kick(self.lot_id, self.bidder_id, self.session)
+            hub: Hub = self.ws.app.state.hub
+            await hub.kick(self.lot_id, self.bidder_id, self.session)
 
     async def _replay(self, since: int, now: int) -> int:
         """Send every entry after `since` this client may see; returns the last seq read."""
@@ -234,24 +247,16 @@ class Connection:
                 return
             answer = await self.venue.act(self.lot_id, kind, message, self.role, self.bidder_id)
         except OpenBidError as error:
-            self.service.metrics.bad_frame(error.code)
-            body = error.to_dict(self.language)
-            await self.reply({"type": "nack", **about, **body, "server_now": await self._now()})
-            return
+            return await self._nack(about, error)
+        except STORE_ERRORS:  # decided or not, unknown: the same bid_id again will say
+            return await self._nack(about, StoreUnavailable())
         if answer.get("accepted"):
             shown = {k: v for k, v in answer.items() if k != "accepted"}
             await self.reply({"type": "ack", **about, **shown})
-        else:
-            code = answer["code"]
-            refusal = Refused(code) if code in REFUSAL_CODES else NotFound("bidder")
-            body = refusal.to_dict(self.language)
+        else:  # a refusal: its own seq and time go along
             shown = {k: v for k, v in answer.items() if k not in ("accepted", "code")}
+            body = refusal(answer).to_dict(self.language)
             await self.reply({"type": "nack", **about, **body, **shown})
-
-
-def hub_of(ws: WebSocket) -> Hub:
-    hub: Hub = ws.app.state.hub
-    return hub
 
 
 def _origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -285,7 +290,7 @@ async def _room_socket(ws: WebSocket, venue: Venue, venue_id: str) -> None:
         return
     rooms.enter(conn)
     try:
-        await _serve(conn, hub_of(ws))
+        await _serve(conn, ws.app.state.hub)
     finally:
         rooms.leave(conn)
 
@@ -331,6 +336,9 @@ async def _converse(conn: Connection, hub: Hub) -> None:
         await conn.error(error)
         code = Close.NO_HELLO if isinstance(error, BadMessage) else error.ws_close
         return conn.finish(code, error.code)
+    except STORE_ERRORS:  # no welcome without the store: try again later
+        await conn.error(StoreUnavailable())
+        return conn.finish(Close.TRY_LATER, "STORE_UNAVAILABLE")
     except TimeoutError:
         return conn.finish(Close.NO_HELLO, "no hello")
     metrics.connections.labels(conn.role).inc()
@@ -347,6 +355,8 @@ async def _converse(conn: Connection, hub: Hub) -> None:
             await conn.command(conn.codec.decode(frame))
         except OpenBidError as error:
             await conn.error(error)
+        except STORE_ERRORS:  # the connection stays: the client resends when it is back
+            await conn.error(StoreUnavailable())
 
 
 async def _receive(conn: Connection) -> bytes | str | None:

@@ -78,3 +78,32 @@ async def test_the_public_sees_the_suspension_and_its_reason(tmp_path: Path) -> 
             )
             twice = await admin.post(f"/api/lots/{lot_id}/suspend", json={"reason": "再次"})
             assert twice.status_code == 409
+
+
+async def test_a_bid_while_the_store_is_gone_is_answered_and_resent_by_its_bid_id(
+    tmp_path: Path,
+) -> None:
+    """Deliverable 3: the store dies under a live room. The bid gets a clear
+    STORE_UNAVAILABLE (its fate unknown), the connection stays, and the same bid_id sent
+    again once the store is back gets its true answer."""
+    with EmbeddedValkey(tmp_path, persist=True) as store:
+        assert store.process is not None
+        async with serving(store.url) as url, admin_client(url) as admin:
+            lot_id = await make_lot(admin)
+            bidder = await qualified_bidder(admin, lot_id, "甲公司")
+            async with client(url, lot_id, "openbid.json.v1") as room:
+                assert (await room.hello(bidder["token"]))["role"] == "bidder"
+                store.process.kill()
+                store.process.wait()
+                bid = {"type": "bid", "bid_id": "during", "price": 34_380_000}
+                await room.send(bid)
+                gone = (await room.until(lambda m: m["type"] in ("ack", "nack", "error")))[-1]
+                assert gone["type"] == "nack" and gone["code"] == "STORE_UNAVAILABLE"
+                assert gone["bid_id"] == "during"
+                store.start()  # back on its append-only file
+                await room.send(bid)
+                answer = (await room.until(lambda m: m["type"] in ("ack", "nack")))[-1]
+                assert answer["type"] == "ack" and answer["price"] == 34_380_000
+                await room.send(bid)  # and again: the first answer, not a second bid
+                again = (await room.until(lambda m: m["type"] in ("ack", "nack")))[-1]
+                assert again["seq"] == answer["seq"]
