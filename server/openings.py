@@ -116,8 +116,10 @@ class OpeningService:
     async def create(self, raw: object) -> str:
         config = OpeningConfig.parse(raw)
         opening_id = "op" + secrets.token_hex(5)
-        await self.hall.add("opening", opening_id, config.bid_deadline)
         now, _ = await self.book.load(opening_id)
+        if config.bid_deadline <= now:  # it would be past its deadline before anyone seals
+            raise BadMessage("bid_deadline", "须晚于当前时间", "must be in the future")
+        await self.hall.add("opening", opening_id, config.bid_deadline)
         made = opening.create(config, now)
         if await self.book.append(opening_id, 0, made.state, made.entries, now) is None:
             raise Conflict("开标项目已存在", "opening exists")

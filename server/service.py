@@ -35,6 +35,7 @@ __all__ = ["AUDIT_FORMAT", "EVENTS_PAGE", "Service"]
 AUDIT_FORMAT = "openbid-audit/1"
 PLATE_TRIES = 50
 EVENTS_PAGE = 1000  # log entries one events request reads at most
+PAST_GRACE_MS = 120_000  # how far in the past a new lot's opening time may be
 
 
 class Service:
@@ -103,15 +104,24 @@ class Service:
     # ---- lots ------------------------------------------------------------------------
 
     async def create_lot(self, raw: object) -> str:
+        """A new lot from a client's config; BadMessage naming the field when it does not
+        hold, or when it would open in the past (R7: it would be born late, or closed)."""
         config = LotConfig.parse(raw)
+        await self.refuse_past("opens_at", config.opens_at)
         lot_id = secrets.token_hex(5)
         hidden = commit.new_secrets()
-        starts = config.opens_at or await self.book.server_time()
+        starts = config.opens_at
         await self.hall.add("lot", lot_id, starts)  # first: a listed id may not exist
         created = commit.created_fields(config, hidden, self._sealing_commitment(lot_id, config))
         await self.book.create(lot_id, config, hidden, created)
         self.chainer.poke(lot_id)
         return lot_id
+
+    async def refuse_past(self, name: str, when: int) -> None:
+        """BadMessage when `when` is before the server's clock, less PAST_GRACE_MS (a form
+        filled to the minute, a client a little behind)."""
+        if when < await self.book.server_time() - PAST_GRACE_MS:
+            raise BadMessage(name, "不得早于当前时间", "must not be in the past")
 
     def _sealing_commitment(self, lot_id: str, config: LotConfig) -> str | None:
         if config.mode != "sealed":

@@ -4,14 +4,18 @@ and the supervisor (监督): sees what the host sees, changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 
 import server.hall_http
-from server.hall import CST
-from tests.conftest import ADMIN, SUPERVISOR
+from auction.commit import created_fields, new_secrets
+from auction.config import LotConfig
+from server.bidbook import BidBook
+from server.hall import CST, Hall
+from tests.conftest import ADMIN, SUPERVISOR, lot_config
 from tests.server.helpers import bearer, make_lot, qualified_bidder
 from tests.server.test_openings import enrol, new_opening
 from tests.server.wsclient import client
@@ -27,14 +31,24 @@ def ids(listed: list[dict[str, object]], kind: str) -> set[object]:
     return {entry[f"{kind}_id"] for entry in listed}
 
 
+async def from_yesterday(redis: Redis, now: int) -> str:
+    """A lot that opened a day ago and runs on: made in the store as the server would have
+    made it then (the API refuses an opening time in the past)."""
+    config = LotConfig.parse(lot_config(opens_at=now - DAY_MS, free_ends_at=now + 600_000))
+    lot_id, hidden = secrets.token_hex(5), new_secrets()
+    await Hall(redis).add("lot", lot_id, config.opens_at)
+    await BidBook(redis).create(lot_id, config, hidden, created_fields(config, hidden))
+    return lot_id
+
+
 async def test_the_hall_lists_what_starts_today_and_what_still_runs(
-    admin: httpx.AsyncClient, public: httpx.AsyncClient
+    admin: httpx.AsyncClient, public: httpx.AsyncClient, redis: Redis
 ) -> None:
     now = (await public.get("/api/health")).json()["server_now"]
     today = await make_lot(admin)
     tomorrow = await make_lot(admin, opens_at=now + DAY_MS, free_ends_at=now + DAY_MS + 60_000)
-    running = await make_lot(admin, opens_at=now - DAY_MS, free_ends_at=now + 600_000)
-    ended = await make_lot(admin, opens_at=now - DAY_MS, free_ends_at=now + 600_000)
+    running = await from_yesterday(redis, now)
+    ended = await from_yesterday(redis, now)
     for token in (ADMIN, SUPERVISOR):  # ended yesterday's way: terminated by both roles
         done = await admin.post(f"/api/lots/{ended}/terminate", json={"reason": "终止"},
                                 headers=bearer(token))  # fmt: skip

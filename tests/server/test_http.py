@@ -193,3 +193,25 @@ async def test_events_come_a_page_at_a_time(
             break
         since = page["next"]
     assert seen == whole["events"]
+
+
+@pytest.mark.parametrize("field", ["opens_at"])
+async def test_a_lot_that_would_open_in_the_past_is_refused(
+    admin: httpx.AsyncClient, field: str
+) -> None:
+    """R7: the contract's own example times (0) made a lot that was born closed."""
+    made = await admin.post("/api/lots", json=lot_config())  # opens_at 0, free_ends_at 0
+    assert made.status_code == 422 and made.json()["field"] == field
+    now = (await admin.get("/api/health")).json()["server_now"]
+    late = await admin.post("/api/lots", json=lot_config(opens_at=now - 10 * 60_000,
+                                                         free_ends_at=now + 60_000))  # fmt: skip
+    assert late.status_code == 422 and late.json()["field"] == field
+    to_the_minute = lot_config(opens_at=now - 30_000, free_ends_at=now + 60_000)
+    assert (await admin.post("/api/lots", json=to_the_minute)).status_code == 201
+
+
+async def test_an_opening_due_in_the_past_is_refused(admin: httpx.AsyncClient) -> None:
+    now = (await admin.get("/api/health")).json()["server_now"]
+    config = {"title": "t", "bid_deadline": now - 1000, "decrypt_window_s": 60}
+    made = await admin.post("/api/openings", json=config)
+    assert made.status_code == 422 and made.json()["field"] == "bid_deadline"
