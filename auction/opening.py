@@ -145,7 +145,8 @@ def _deadline_passed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
     if envelopes < s.config.min_bidders:
         log.add(due, "phase", True, phase="aborted", reason="TOO_FEW_ENVELOPES", count=envelopes)
         return replace(s, phase="aborted", deadline=None)
-    log.add(due, "phase", True, phase="sign_in", count=envelopes)
+    early = sorted(t.plate for t in s.tenderers.values() if t.signed_in is not None)
+    log.add(due, "phase", True, phase="sign_in", count=envelopes, signed_in=early)
     return replace(s, phase="sign_in", deadline=None)
 
 
@@ -246,7 +247,9 @@ def _sign_in(s: OpeningState, c: SignIn, now: int, log: EntryLog) -> tuple[Any, 
         raise Refused("NO_ENVELOPE")
     if t.signed_in is not None:
         raise Refused("ALREADY_SUBMITTED")
-    seq = log.add(now, "signed_in", True, plate=t.plate)
+    # an early sign-in stays private until the deadline: a public one would tell who has an
+    # envelope while others may still submit (招标投标法 第22条; review R4)
+    seq = log.add(now, "signed_in", s.phase != "scheduled", plate=t.plate)
     return _put(s, replace(t, signed_in=now)), {"accepted": True, "seq": seq}
 
 

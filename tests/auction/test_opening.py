@@ -244,3 +244,17 @@ def test_the_state_survives_storage_as_plain_maps() -> None:
     o.decrypt("a", DEADLINE + 10_000)
     stored = msgpack.unpackb(msgpack.packb(state_to_map(o.state)), raw=False)
     assert state_from_map(stored) == o.state
+
+
+def test_an_early_sign_in_is_private_until_the_deadline_names_it() -> None:
+    """R4: three public sign-ins 25 minutes early told who had an envelope."""
+    o = signed_in("abc")
+    early = [e for e in o.entries if e["kind"] == "signed_in"]
+    assert len(early) == 3 and not any(e["pub"] for e in early)
+    opened = next(e for e in o.entries if e.get("phase") == "sign_in")
+    assert opened["pub"] and opened["signed_in"] == ["101", "102", "103"]
+    late = Opening.new()
+    late.enrol("abcd")
+    late.do(Tick(), DEADLINE)
+    assert late.do(SignIn(bidder_id="d"), DEADLINE + 5)["accepted"]
+    assert late.entries[-1]["kind"] == "signed_in" and late.entries[-1]["pub"]  # in sign-in: public

@@ -206,18 +206,24 @@ async def test_too_few_envelopes_abort_the_opening_at_the_deadline(
 
 
 async def test_opening_events_over_http_are_public_and_start_after_since(
-    admin: httpx.AsyncClient, public: httpx.AsyncClient
+    served: str, admin: httpx.AsyncClient, public: httpx.AsyncClient
 ) -> None:
-    opening_id = await new_opening(admin)
+    """An early sign-in stays private until the deadline (R4): before it the public sees
+    the same whether anyone signed in or not; the deadline's phase entry then names them."""
+    opening_id = await new_opening(admin, min_bidders=1)
     made = await enrol(admin, opening_id, "甲")
     for _ in range(12):  # sign-in twice and more: refused, then too fast
         answer = await public.post(f"/api/openings/{opening_id}/commands",
                                    json={"type": "sign_in"}, headers=made["auth"])  # fmt: skip
     assert answer.status_code == 429 and answer.json()["code"] == "RATE_LIMITED"
     everything = (await public.get(f"/api/openings/{opening_id}/events?since=0")).json()["events"]
-    assert [e["kind"] for e in everything] == ["created", "signed_in"]  # the rest is private
+    assert [e["kind"] for e in everything] == ["created"]  # the rest is private until the deadline
+    async with client(served, opening_id, "openbid.json.v1", room="openings") as viewer:
+        await viewer.hello()
+        opened = (await viewer.until(phase_is("sign_in")))[-1]
+    assert opened["signed_in"] == [made["plate"]]
     later = (await public.get(f"/api/openings/{opening_id}/events?since=1")).json()["events"]
-    assert [e["kind"] for e in later] == ["signed_in"]
+    assert [e["kind"] for e in later] == ["phase"]
     bad = await public.get(f"/api/openings/{opening_id}/events?since=x")
     assert bad.status_code == 422 and bad.json()["code"] == "BAD_MESSAGE"
 
