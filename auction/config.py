@@ -120,6 +120,8 @@ class LotConfig:
 
     def _check_dutch(self) -> None:
         _positive("dutch_step", self.dutch_step)
+        if self.dutch_step % self.increment:  # each price a dutch lot shows is on the grid (R13)
+            raise BadMessage("dutch_step", "须为增价幅度的整数倍", "must be a multiple of increment")
         _positive("dutch_tick_s", self.dutch_tick_s)
         _positive("dutch_floor", self.dutch_floor)
         if self.dutch_floor >= self.start_price:

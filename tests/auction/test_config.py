@@ -10,7 +10,7 @@ from auction.config import LotConfig
 from auction.errors import BadMessage
 from tests.conftest import lot_config
 
-DUTCH = {"mode": "dutch", "dutch_step": 100, "dutch_tick_s": 60, "dutch_floor": 1000}
+DUTCH = {"mode": "dutch", "dutch_step": 1_000_000, "dutch_tick_s": 60, "dutch_floor": 1000}
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
     ("increment zero", {"increment": 0}, "increment"),
@@ -43,6 +43,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("dutch without a tick", DUTCH | {"dutch_tick_s": 0}, "dutch_tick_s"),
     ("dutch floor above start", DUTCH | {"dutch_floor": 34_380_000}, "dutch_floor"),
     ("dutch with a reserve", DUTCH | {"reserve": 2000}, "reserve"),
+    ("dutch step off the grid", DUTCH | {"dutch_step": 1_000_037}, "dutch_step"),
     ("negative deposit", {"deposit": -1}, "deposit"),
 ]
 
