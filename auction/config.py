@@ -20,7 +20,9 @@ __all__ = ["CATEGORIES", "MODES", "LotConfig"]
 Category = Literal["land", "property", "emission", "other"]
 Mode = Literal["listing", "auction", "sealed", "dutch"]
 AfterCap = Literal["lottery", "secondary"]
+EntryRule = Literal["any_qualified", "quoted"]  # any qualified bidder, or one who quoted
 CATEGORIES, MODES, AFTER_CAP = get_args(Category), get_args(Mode), get_args(AfterCap)
+ENTRY_RULES = get_args(EntryRule)
 MAX_MONEY = 2**53 - 1  # exact in JSON numbers, Lua doubles and msgpack alike
 MAX_TEXT = 200
 
@@ -55,6 +57,9 @@ class LotConfig:
     dutch_floor: Whole = 0
     # a deadline the platform reaches later than this suspends the lot instead of moving it
     late_grace_s: Annotated[int, Meta(ge=1, le=3600)] = 5
+    # a listing's 限时 round: who may continue into it, and how many must (R6)
+    entry_rule: EntryRule = "any_qualified"
+    min_continued: Annotated[int, Meta(ge=1, le=1000)] = 1
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:
@@ -88,6 +93,8 @@ class LotConfig:
         _one_of("category", self.category, CATEGORIES)
         _one_of("mode", self.mode, MODES)
         _one_of("after_cap", self.after_cap, AFTER_CAP)
+        _one_of("entry_rule", self.entry_rule, ENTRY_RULES)
+        _positive("min_continued", self.min_continued)
         _positive("start_price", self.start_price)
         _positive("increment", self.increment)
         _positive("secondary_increment", self.secondary_increment)
@@ -121,7 +128,9 @@ class LotConfig:
     def _check_dutch(self) -> None:
         _positive("dutch_step", self.dutch_step)
         if self.dutch_step % self.increment:  # each price a dutch lot shows is on the grid (R13)
-            raise BadMessage("dutch_step", "须为增价幅度的整数倍", "must be a multiple of increment")
+            raise BadMessage(
+                "dutch_step", "须为增价幅度的整数倍", "must be a multiple of increment"
+            )
         _positive("dutch_tick_s", self.dutch_tick_s)
         _positive("dutch_floor", self.dutch_floor)
         if self.dutch_floor >= self.start_price:
@@ -139,7 +148,7 @@ class LotConfig:
             raise BadMessage("cap", "此方式不设最高限价", f"a {self.mode} lot has no cap")
 
 
-_TEXT_FIELDS = {"title", "category", "mode", "quote_unit", "after_cap"}
+_TEXT_FIELDS = {"title", "category", "mode", "quote_unit", "after_cap", "entry_rule"}
 _OPTIONAL = {"reserve", "cap"}
 
 

@@ -143,7 +143,8 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
         return _phase(s, "inquiry", due + c.inquiry_s * 1000, due, log)
     if s.phase == "free":
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
-    if s.phase == "inquiry" and any(b.continued for b in s.bidders.values()):
+    continued = sum(b.continued for b in s.bidders.values())
+    if s.phase == "inquiry" and continued and continued >= c.min_continued:
         if s.leader is not None:  # the listing's leader is in the round without asking
             s = _with_bidder(s, s.bidders[s.leader], continued=True)
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
@@ -388,6 +389,8 @@ def _price(
         base = c.start_price if s.price is None else s.price
         _check_grid(base, price, c.increment, s.price is None)
     deadline = now + c.countdown_s * 1000 if s.phase == "limited" else s.deadline
+    if s.phase == "free" and not bidder.quoted:  # for the listing's entry rule
+        s = _with_bidder(s, bidder, quoted=True)
     s = replace(s, price=price, leader=bidder.bidder_id, deadline=deadline)
     seq = log.add(
         now, "bid", True, plate=bidder.plate, bid_id=bid_id, price=price, phase=s.phase,
@@ -459,7 +462,7 @@ def _continue(
 ) -> tuple[LotState, dict[str, Any]]:
     if s.phase != "inquiry":
         raise Refused("PHASE_CLOSED")
-    if not bidder.qualified:
+    if not bidder.qualified or (s.config.entry_rule == "quoted" and not bidder.quoted):
         raise Refused("NOT_QUALIFIED")
     if bidder.continued:
         raise Refused("ALREADY_SUBMITTED")

@@ -77,6 +77,7 @@ class Bidder:
     deposit: int = 0
     qualified: bool = False
     continued: bool = False
+    quoted: bool = False  # quoted during a listing's free phase (for entry_rule "quoted")
     sealed_box: str | None = None  # its sealed bid, opened only at the close (auction/sealing.py)
     sealed_seq: int | None = None
 

@@ -200,11 +200,12 @@ local function open(due)
   return set_phase('limited', due + cfg.countdown_s * 1000, due)
 end
 
-local function anyone_continued()
+local function enough_continued()
+  local count = 0
   for _, b in ipairs(all_bidders()) do
-    if b.continued then return true end
+    if b.continued then count = count + 1 end
   end
-  return false
+  return count > 0 and count >= (cfg.min_continued or 1)
 end
 
 local function expire(due)
@@ -214,7 +215,7 @@ local function expire(due)
     return set_phase('inquiry', due + cfg.inquiry_s * 1000, due)
   end
   if phase == 'free' then return set_phase('limited', due + cfg.countdown_s * 1000, due) end
-  if phase == 'inquiry' and anyone_continued() then
+  if phase == 'inquiry' and enough_continued() then
     if st.leader then  -- the listing's leader is in the round without asking
       local leader = get_bidder(st.leader)
       leader.continued = true
@@ -260,6 +261,10 @@ local function bid_price(b, price)
     check_grid(base, price, cfg.increment, st.price == nil)
   end
   if st.phase == 'limited' then st.deadline = now + cfg.countdown_s * 1000 end
+  if st.phase == 'free' and not b.quoted then  -- for the listing's entry rule
+    b.quoted = true
+    put_bidder(b)
+  end
   st.price = price; st.leader = b.bidder_id
   local seq = add(now, 'bid', true,
     {plate = b.plate, bid_id = args.bid_id, price = price, phase = st.phase,
@@ -315,7 +320,9 @@ end
 
 local function continue_(b)
   if st.phase ~= 'inquiry' then refusal('PHASE_CLOSED') end
-  if not b.qualified then refusal('NOT_QUALIFIED') end
+  if not b.qualified or (cfg.entry_rule == 'quoted' and not b.quoted) then
+    refusal('NOT_QUALIFIED')
+  end
   if b.continued then refusal('ALREADY_SUBMITTED') end
   local seq = add(now, 'continue', false, {plate = b.plate})
   b.continued = true

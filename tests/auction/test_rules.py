@@ -189,6 +189,37 @@ PLAYS = {
         14 * WAN + 3 * WAN // 5,
         "B",
     ),
+    # R6, Shantou's entry rule: only a bidder who quoted in the listing may continue.
+    "L2 quoted: only who quoted continues": Play(
+        L2 | {"entry_rule": "quoted"},
+        [
+            bid("A", 14 * WAN, 1000),
+            (100 * MIN + 1000, Continue(bidder_id="C"), "NOT_QUALIFIED"),
+            (100 * MIN + 2000, Continue(bidder_id="A"), "ok"),
+            bid("A", 14 * WAN + WAN // 5, 104 * MIN),
+        ],
+        "sold",
+        14 * WAN + WAN // 5,
+        "A",
+    ),
+    "L2 quoted: no quote, nobody may continue, 流拍": Play(
+        L2 | {"entry_rule": "quoted"},
+        [(100 * MIN + 1000, Continue(bidder_id="A"), "NOT_QUALIFIED")],
+        "failed",
+    ),
+    # R6, gtmap: 限时 needs two confirmations; one alone leaves the listing's price standing.
+    "L2 two must continue": Play(
+        L2 | {"min_continued": 2},
+        [
+            bid("A", 14 * WAN, 1000),
+            bid("B", 14 * WAN + WAN // 5, 2000),
+            (100 * MIN + 1000, Continue(bidder_id="A"), "ok"),
+            bid("A", 14 * WAN + 2 * WAN // 5, 104 * MIN, "PHASE_CLOSED"),
+        ],
+        "sold",
+        14 * WAN + WAN // 5,
+        "B",
+    ),
     # Cap + lottery: the bid above the cap is clamped; others join; the seed decides.
     "L1 cap and lottery": Play(
         L1 | {"cap": price_of(40.0)},

@@ -47,6 +47,9 @@ def draw_config(rng: random.Random) -> LotConfig:
         "opens_at": rng.choice([0, 300]), "free_ends_at": rng.choice([600, 2_000, 6_000]),
         "reserve": rng.choice([None, None, START, START + 5 * STEP]),
     }  # fmt: skip
+    if mode == "listing":
+        shape["entry_rule"] = rng.choice(["any_qualified", "quoted"])
+        shape["min_continued"] = rng.choice([1, 1, 2])
     if mode in ("auction", "listing"):
         shape["cap"] = rng.choice([None, START + 6 * STEP, START + 8 * STEP])
         shape["after_cap"] = rng.choice(["lottery", "secondary"])
