@@ -37,7 +37,8 @@ class Rooms:
         self._pending: Counter[str] = Counter()  # sockets before hello, by address
         self._public: Counter[str] = Counter()  # public viewers, by address
         self._public_total = 0
-        self._welcomed: set[Member] = set()
+        self._waiting: set[Member] = set()  # counted in _pending
+        self._welcomed: set[Member] = set()  # public ones counted in _public
         self._emptied = asyncio.Event()
 
     def refusal(self, address: str) -> tuple[int, str] | None:
@@ -52,45 +53,46 @@ class Rooms:
 
     def enter(self, member: Member) -> None:
         self.open.add(member)
+        self._waiting.add(member)
         self._pending[member.address] += 1
 
     def welcome(self, member: Member) -> bool:
         """`member` said hello as its role; False when a public viewer finds no room left
-        (the caller closes it), else it is counted in."""
-        self._forget_pending(member.address)
-        self._welcomed.add(member)
+        (the caller closes it), else it is counted in. Either way it waits no more."""
+        self._stop_waiting(member)
         if member.role != "public":
             return True
         limits = self.limits
         full = self._public_total >= limits.max_connections - limits.reserved
         if full or self._public[member.address] >= limits.public_per_address:
-            self._welcomed.discard(member)
             return False
+        self._welcomed.add(member)
         self._public[member.address] += 1
         self._public_total += 1
         return True
 
     def leave(self, member: Member) -> None:
+        """Forget `member` wherever it is counted (each count is taken off exactly once)."""
         if member not in self.open:
             return
         self.open.discard(member)
-        if member not in self._welcomed:
-            self._forget_pending(member.address)
-        elif member.role == "public":
+        self._stop_waiting(member)
+        if member in self._welcomed:
             self._welcomed.discard(member)
             self._public_total -= 1
             self._public[member.address] -= 1
             if not self._public[member.address]:
                 del self._public[member.address]
-        else:
-            self._welcomed.discard(member)
         if not self.open:
             self._emptied.set()
 
-    def _forget_pending(self, address: str) -> None:
-        self._pending[address] -= 1
-        if self._pending[address] <= 0:
-            del self._pending[address]
+    def _stop_waiting(self, member: Member) -> None:
+        if member not in self._waiting:
+            return
+        self._waiting.discard(member)
+        self._pending[member.address] -= 1
+        if not self._pending[member.address]:
+            del self._pending[member.address]
 
     async def shutdown(self, timeout: float) -> None:
         """Close every connection with "going away" once its command in hand is answered
