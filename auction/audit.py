@@ -90,7 +90,10 @@ def replay_steps(
     i = 1
     while i < len(entries):
         entry = entries[i]
-        state_after, written = decide(state, entry)
+        try:
+            state_after, written = decide(state, entry)
+        except BadMessage as error:  # a logged command the rules would never have taken
+            raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}: {error}") from None
         if not written or written != list(entries[i : i + len(written)]):
             want = written[0] if written else "nothing"
             raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}, the rules write {want}")

@@ -8,13 +8,20 @@ the language of Accept-Language (zh-CN unless English comes first).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,8 +43,12 @@ __all__ = [
 ]
 
 MAX_BODY = 64 * 1024
-# a write refused by a full store, or a store that cannot be reached
-STORE_ERRORS = (OutOfMemoryError, ReadOnlyError, RedisConnectionError, RedisTimeoutError)
+# a write refused by a full store, a store that cannot be reached, loading, or a cluster
+# moving its slots
+STORE_ERRORS = (
+    OutOfMemoryError, ReadOnlyError, RedisConnectionError, RedisTimeoutError,
+    BusyLoadingError, TryAgainError, ClusterDownError,
+)  # fmt: skip
 MAX_SEQ = 2**53  # no log gets near it; a larger `since` is a mistake, not a position
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -131,5 +142,6 @@ async def _error_response(request: Request, error: OpenBidError) -> Response:
     if isinstance(error, Refused):
         body["accepted"] = False
     if not isinstance(error, StoreUnavailable):
-        body["server_now"] = await now_of(request)
+        with contextlib.suppress(*STORE_ERRORS):  # the time is a courtesy: not without a store
+            body["server_now"] = await now_of(request)
     return JSONResponse(body, error.http_status, headers=error.http_headers)

@@ -13,13 +13,17 @@ counted in `ob:{id}:envbytes` against each tenderer's budget and the opening's c
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import msgpack
+from redis.exceptions import LockError
 
 from auction.envelope import digest
+from auction.errors import Conflict
 from auction.opening_state import OpeningState, state_from_map, state_to_map
 from auction.state import Entry
 from server.bidbook import AnyRedis, channel, lot_keys, token_hash, unpack
@@ -109,12 +113,32 @@ class OpeningBook:
         keys = opening_keys(opening_id)
         args: list[bytes | str | int] = ["put", bidder_id, digest(*sealed), _pack(list(sealed)),
                                          budget, cap]  # fmt: skip
-        answer = await self._envelope(keys=[keys["env"], keys["envbytes"]], args=args)
+        names = [keys["env"], keys["envbytes"], keys["opening"]]
+        answer = await self._envelope(keys=names, args=args)
         return str(answer.decode() if isinstance(answer, bytes) else answer)
 
+    @contextlib.asynccontextmanager
+    async def uploading(
+        self, opening_id: str, bidder_id: str, timeout: float
+    ) -> AsyncIterator[None]:
+        """One upload of a tenderer at a time, across processes (a lock in the store, let
+        go after `timeout` whatever happens): two at once could decide in one order and
+        clean up in the other. Conflict while another is in progress."""
+        name = f"ob:{{{opening_id}}}:uploading:{bidder_id}"
+        lock = self.client.lock(name, timeout=timeout, blocking=False)
+        if not await lock.acquire():
+            raise Conflict("您的上一份投标文件仍在上传", "an upload of yours is still in progress")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(LockError):  # expired meanwhile: nothing left to release
+                await lock.release()
+
     async def drop_envelope(self, opening_id: str, bidder_id: str, digest: str) -> None:
+        """Drop the tenderer's blob under `digest`, unless it is its current envelope."""
         keys = opening_keys(opening_id)
-        await self._envelope(keys=[keys["env"], keys["envbytes"]], args=["drop", bidder_id, digest])
+        names = [keys["env"], keys["envbytes"], keys["opening"]]
+        await self._envelope(keys=names, args=["drop", bidder_id, digest])
 
     async def envelope(
         self, opening_id: str, bidder_id: str, digest: str

@@ -167,16 +167,24 @@ class OpeningService:
     async def submit(self, opening_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
         """An envelope sealed on the bidder's side: nonce, ciphertext (base64) and the
         commitment to its key (hex). Kept only if the rules accept it, and then alone: the
-        tenderer's earlier envelope is dropped (its digest stays in the log). TooLarge
-        when it would pass the tenderer's upload budget or the opening's cap."""
+        tenderer's earlier envelope is dropped (its digest stays in the log). One upload of
+        a tenderer at a time (Conflict meanwhile); TooLarge when it would pass the
+        tenderer's upload budget or the opening's cap."""
         body = _object(raw)
         nonce = _b64(body, "nonce", NONCE_BYTES, exact=True)
         sealed = _b64(body, "ciphertext", MAX_ENVELOPE)
         made = digest(nonce, sealed)
         command = Submit(bidder_id=bidder_id, digest=made, commitment=body.get("commitment"),  # type: ignore[arg-type]
                          size=len(sealed))  # fmt: skip
+        async with self.book.uploading(opening_id, bidder_id, self.limits.envelope_timeout_s):
+            return await self._submit(opening_id, bidder_id, (nonce, sealed), command)
+
+    async def _submit(
+        self, opening_id: str, bidder_id: str, sealed: tuple[bytes, bytes], command: Submit
+    ) -> dict[str, Any]:
+        made = command.digest
         budget, cap = self.limits.envelope_budget, self.limits.opening_envelopes
-        kept = await self.book.put_envelope(opening_id, bidder_id, (nonce, sealed), budget, cap)
+        kept = await self.book.put_envelope(opening_id, bidder_id, sealed, budget, cap)
         if kept != "OK":
             raise _too_large(kept)
         earlier: set[str] = set()
@@ -186,10 +194,11 @@ class OpeningService:
                 earlier.add(found.envelope)
             return command
 
-        decided = await self.decide(opening_id, build)
-        current = decided.state.tenderers.get(bidder_id)
-        for stale in ({made} | earlier) - {current.envelope if current else None}:
-            await self.book.drop_envelope(opening_id, bidder_id, stale)
+        try:
+            decided = await self.decide(opening_id, build)
+        finally:  # decided, refused or failed: keep only what the state now points at
+            for stale in {made} | earlier:
+                await self.book.drop_envelope(opening_id, bidder_id, stale)
         return decided.answer
 
     async def act(

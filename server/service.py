@@ -21,7 +21,7 @@ from auction.errors import (
     Refused,
     Unauthorized,
 )
-from auction.state import Deposit, PlaceBid, check_text
+from auction.state import Deposit, PlaceBid, Resume, Suspend, Terminate, check_text
 from server import views
 from server.batcher import Batcher
 from server.bidbook import BidBook, Reply, lot_keys, token_hash, unpack
@@ -193,6 +193,8 @@ class Service:
         """`suspend`, `resume` or `terminate` by a staff role ("admin" acts as the host);
         the answer, or the refusal raised."""
         by = "host" if role == "admin" else role
+        kind = {"suspend": Suspend, "resume": Resume, "terminate": Terminate}[name]
+        kind(by=by, reason=reason)  # the domain's own checks of the reason (BadMessage)
         reply = await self.command(lot_id, name, {"by": by, "reason": reason})
         if not reply.answer.get("accepted"):
             raise _refusal(reply.answer)

@@ -3,6 +3,7 @@ and a client that hands its key over early (security review H1, L4, M1, M4)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -199,3 +200,26 @@ async def test_a_blob_changed_in_the_store_fails_on_the_platforms_side(
     blamed = subprocess.run([sys.executable, "-m", "server.cli", "verify", str(path)],
                             capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
     assert blamed.returncode == 1
+
+
+async def test_concurrent_uploads_keep_the_current_envelopes_blob(
+    budgeted: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Found in review: X kept, then Y and X again at once; Y's clean-up dropped X while
+    X's decision made it current again: a blob-less envelope, a manufactured 'platform
+    fault' at decryption. Whatever the order, the current envelope keeps its blob."""
+    admin = budgeted
+    opening_id = await new_opening(admin)
+    who = await tenderer(admin, opening_id, "甲")
+    x = sealed_upload(opening_id, who["bidder_id"])
+    for _ in range(4):
+        assert (await upload(admin, opening_id, who, x)).status_code == 200
+        y = sealed_upload(opening_id, who["bidder_id"])
+        answers = await asyncio.gather(*(upload(admin, opening_id, who, b) for b in (y, x, y)))
+        codes = [a.status_code for a in answers]
+        assert 200 in codes and set(codes) <= {200, 409}  # one at a time: CONFLICT meanwhile
+        refused = [a.json()["code"] for a in answers if a.status_code == 409]
+        assert set(refused) <= {"CONFLICT"}
+        me = (await admin.get(f"/api/openings/{opening_id}", headers=who["auth"])).json()["me"]
+        kept = await blobs(redis, opening_id)
+        assert list(kept) == [f"{who['bidder_id']}:{me['envelope']}".encode()]

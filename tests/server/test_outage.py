@@ -10,6 +10,8 @@ import os
 import signal
 from pathlib import Path
 
+import httpx
+
 from server.embedded import EmbeddedValkey
 from tests.conftest import SUPERVISOR, admin_client, serving
 from tests.server.helpers import bearer, make_lot, qualified_bidder
@@ -107,3 +109,15 @@ async def test_a_bid_while_the_store_is_gone_is_answered_and_resent_by_its_bid_i
                 await room.send(bid)  # and again: the first answer, not a second bid
                 again = (await room.until(lambda m: m["type"] in ("ack", "nack")))[-1]
                 assert again["seq"] == answer["seq"]
+
+
+async def test_a_reason_the_rules_would_refuse_is_refused_at_the_door(
+    admin: httpx.AsyncClient,
+) -> None:
+    """Found in review: a blank or bidi-laden reason passed the body's type, went into the
+    public log, and made `openbid verify` crash on the lot."""
+    lot_id = await make_lot(admin)
+    for reason in (" ", "网络\u202e故障", "a\u0000b"):
+        answer = await admin.post(f"/api/lots/{lot_id}/suspend", json={"reason": reason})
+        assert answer.status_code == 422 and answer.json()["field"] == "reason"
+    assert (await admin.get(f"/api/lots/{lot_id}")).json()["phase"] == "free"
