@@ -156,13 +156,14 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
 
 
 def _open(s: LotState, due: int, log: EntryLog) -> LotState:
+    """Open at `due`; the configured times move on by what suspensions took (`shift`)."""
     c = s.config
     if c.mode == "sealed":
-        return _phase(s, "sealed", c.free_ends_at, due, log)
+        return _phase(s, "sealed", c.free_ends_at + s.shift, due, log)
     if c.mode == "dutch":
-        return _phase(s, "dutch", _dutch_end(s), due, log)
+        return _phase(s, "dutch", _dutch_end(s) + s.shift, due, log)
     if c.free_ends_at > c.opens_at:
-        return _phase(s, "free", c.free_ends_at, due, log)
+        return _phase(s, "free", c.free_ends_at + s.shift, due, log)
     return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
 
 
@@ -256,7 +257,7 @@ def _suspend(s: LotState, now: int, log: EntryLog, by: str, reason: str) -> tupl
     """Freeze the lot where it stands: its phase and what its deadline had left."""
     left = None if s.deadline is None else max(0, s.deadline - now)
     seq = log.add(now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason)
-    return replace(s, phase="suspended", deadline=None, held=(s.phase, left)), seq
+    return replace(s, phase="suspended", deadline=None, held=(s.phase, left, now)), seq
 
 
 def _suspend_command(
@@ -293,13 +294,13 @@ def _two_person(
 def _resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
     """限时 gets a full countdown from now; any other phase gets back what it had left."""
     assert s.held is not None
-    phase, left = s.held
+    phase, left, since = s.held
     if phase == "limited":
         deadline: int | None = now + s.config.countdown_s * 1000
     else:
         deadline = None if left is None else now + left
     seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
-    s = replace(s, phase=phase, deadline=deadline, held=None)
+    s = replace(s, phase=phase, deadline=deadline, held=None, shift=s.shift + now - since)
     return s, {"accepted": True, "seq": seq, "deadline": deadline}
 
 
@@ -484,7 +485,7 @@ def _accept(
         seq = log.add(now, "accept", False, plate=bidder.plate, price=s.price)
         s = replace(s, acceptors=(*s.acceptors, bidder.bidder_id))
         return s, {"accepted": True, "seq": seq, "price": s.price}
-    price = dutch_price(s.config, now)
+    price = dutch_price(s.config, now - s.shift)  # the clock the price falls by stood still
     seq = log.add(now, "accept", False, plate=bidder.plate, price=price)
     s = replace(s, price=price, leader=bidder.bidder_id)
     return _close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}

@@ -101,7 +101,9 @@ class LotState:
     plates: Mapping[str, str] = field(default_factory=dict)
     answers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     refs: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # ref: bidder_id, answer
-    held: tuple[str, int | None] | None = None  # suspended: the phase and the ms it had left
+    # suspended: the phase, the ms its deadline had left, and when
+    held: tuple[str, int | None, int] | None = None
+    shift: int = 0  # ms suspensions took: the configured times (opening, dutch clock) move on
     pending: tuple[str, str] | None = None  # a two-person action asked: (action, by)
 
 

@@ -39,13 +39,14 @@ def snapshot(
     config: LotConfig, state: dict[str, Any], leader_plate: str | None, now: int
 ) -> dict[str, Any]:
     phase, price = state["phase"], state.get("price")
+    clock = now - (state.get("shift") or 0)  # a dutch lot's clock stood still while suspended
     if phase == "dutch":
-        price = rules.dutch_price(config, now)
+        price = rules.dutch_price(config, clock)
     return {
         "phase": phase,
         "price": price,
         "leader": leader_plate,
-        "next_min": rules.next_min(config, phase, state.get("price"), now),
+        "next_min": rules.next_min(config, phase, state.get("price"), clock),
         "deadline": state.get("deadline"),
         "seq": state["seq"],
         "has_reserve": config.reserve is not None,

@@ -108,7 +108,7 @@ local function suspend(by, reason)
   if st.deadline then left = math.max(0, st.deadline - now) end
   local seq = add(now, 'suspended', true,
     {phase = st.phase, left = nn(left), by = by, reason = reason})
-  st.held = {phase = st.phase, left = left}
+  st.held = {phase = st.phase, left = left, at = now}
   st.phase = 'suspended'; st.deadline = nil; moved = true
   return seq
 end
@@ -127,6 +127,7 @@ local function resume()
   elseif left then deadline = now + left end
   local seq = add(now, 'resumed', true,
     {phase = phase, deadline = nn(deadline), by = args.by, reason = args.reason})
+  st.shift = (st.shift or 0) + now - st.held.at
   st.phase = phase; st.deadline = deadline; st.held = nil; moved = true
   return {accepted = true, seq = seq, deadline = nn(deadline)}
 end
@@ -194,9 +195,13 @@ local function draw(due)
 end
 
 local function open(due)
-  if cfg.mode == 'sealed' then return set_phase('sealed', cfg.free_ends_at, due) end
-  if cfg.mode == 'dutch' then return set_phase('dutch', dutch_end(), due) end
-  if cfg.free_ends_at > cfg.opens_at then return set_phase('free', cfg.free_ends_at, due) end
+  -- the configured times move on by what suspensions took (st.shift)
+  local shift = st.shift or 0
+  if cfg.mode == 'sealed' then return set_phase('sealed', cfg.free_ends_at + shift, due) end
+  if cfg.mode == 'dutch' then return set_phase('dutch', dutch_end() + shift, due) end
+  if cfg.free_ends_at > cfg.opens_at then
+    return set_phase('free', cfg.free_ends_at + shift, due)
+  end
   return set_phase('limited', due + cfg.countdown_s * 1000, due)
 end
 
@@ -342,7 +347,7 @@ local function accept(b)
     st.acceptors[#st.acceptors + 1] = b.bidder_id
     return {accepted = true, seq = seq, price = st.price}
   end
-  local price = dutch_price(now)
+  local price = dutch_price(now - (st.shift or 0))  -- its clock stood still while suspended
   local seq = add(now, 'accept', false, {plate = b.plate, price = price})
   st.price = price; st.leader = b.bidder_id
   close(now, b.bidder_id, nil)

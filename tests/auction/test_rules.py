@@ -396,7 +396,7 @@ def test_suspend_freezes_what_is_left_and_terminate_takes_two() -> None:
     state = rules.create(LotConfig.parse(L1), SECRETS, 0).state
     state = rules.step(state, Tick(), 1000).state  # free, 60 min to go
     held = rules.step(state, Suspend(by="supervisor", reason="公告有误"), 10 * MIN)
-    assert held.state.held == ("free", 50 * MIN) and held.state.deadline is None
+    assert held.state.held == ("free", 50 * MIN, 10 * MIN) and held.state.deadline is None
     back = rules.step(held.state, Resume(by="supervisor", reason="更正"), 20 * MIN)
     back = rules.step(back.state, Resume(by="host", reason="更正完毕"), 30 * MIN)
     assert back.state.phase == "free" and back.state.deadline == 30 * MIN + 50 * MIN
@@ -486,3 +486,33 @@ def test_a_log_with_suspensions_and_a_termination_replays() -> None:
     assert log[-1]["outcome"] == "terminated"
     replayed = replay(log, "lot1")
     assert (replayed.phase, replayed.outcome, replayed.seq) == ("closed", "terminated", state.seq)
+
+
+def test_a_suspension_stops_the_clocks_the_config_sets() -> None:
+    """Found in review: a dutch price kept falling through a suspension, and a lot
+    suspended before it opened came back past its free phase's end."""
+    dutch = P1 | {
+        "mode": "dutch",
+        "dutch_step": 100_000,
+        "dutch_tick_s": 60,
+        "dutch_floor": 2_000_000,
+    }
+    state = rules.create(LotConfig.parse(dutch), SECRETS, 0).state
+    for who in "AB":
+        state = rules.step(state, Register(bidder_id=who, plate=f"1{who}", name=who), 0).state
+        state = rules.step(state, Deposit(bidder_id=who, amount=P1["deposit"], kind="cash",
+                                          ref=who), 0).state  # fmt: skip
+    state = rules.step(state, Tick(), 1000).state  # open: 26,180.00 and falling a step a minute
+    state = rules.step(state, Suspend(by="host", reason="停电"), 2 * MIN + 1000).state  # 2 steps
+    state = rules.step(state, Resume(by="host", reason="来电"), 60 * MIN).state
+    state = rules.step(state, Resume(by="supervisor", reason="同意"), 60 * MIN + 1000).state
+    taken = rules.step(state, Accept(bidder_id="A"), 60 * MIN + 2000)
+    assert taken.answer["price"] == 2_618_000 - 2 * 100_000  # where it stood, not the floor
+
+    early = rules.create(LotConfig.parse(L1 | {"opens_at": 10 * MIN}), SECRETS, 0).state
+    early = rules.step(early, Suspend(by="supervisor", reason="公告更正"), MIN).state
+    early = rules.step(early, Resume(by="supervisor", reason="更正完毕"), 2 * 60 * MIN).state
+    early = rules.step(early, Resume(by="host", reason="同意"), 2 * 60 * MIN + 1000).state
+    opened = rules.step(early, Tick(), 2 * 60 * MIN + 1000 + 9 * MIN)
+    assert opened.state.phase == "free"  # its free hour still ahead, moved by the suspension
+    assert opened.state.deadline == L1["free_ends_at"] + (2 * 60 * MIN + 1000 - MIN)
