@@ -29,6 +29,7 @@ __all__ = [
     "Register",
     "Resume",
     "Secrets",
+    "StaffAction",
     "Suspend",
     "Terminate",
     "Tick",
@@ -210,36 +211,29 @@ STAFF_ROLES = ("host", "supervisor")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Suspend:
+class StaffAction:
+    """What a staff role does to a lot, and why (the reason goes into the public log)."""
+
+    by: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _staff(self.by, self.reason)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suspend(StaffAction):
     """中止: the host or the supervisor stops the lot's clock and its bidding at once."""
 
-    by: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        _staff(self.by, self.reason)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Resume:
+class Resume(StaffAction):
     """Resume a suspended lot: asked by one staff role, done when the other asks too."""
 
-    by: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        _staff(self.by, self.reason)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Terminate:
+class Terminate(StaffAction):
     """终止: close the lot with outcome `terminated`, by the same two-person rule."""
-
-    by: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        _staff(self.by, self.reason)
 
 
 def _staff(by: str, reason: str) -> None:
