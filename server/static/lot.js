@@ -3,7 +3,7 @@
 // view (`?staff=1`, with the console's token: every entry, live) and the big screen
 // (`?screen=1`: large type, no controls).
 import {
-  $, LiveRoom, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, say,
+  $, LiveRoom, api, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, say,
   sayAnswer, showConnection, t,
 } from "/static/openbid.js";
 
@@ -145,6 +145,17 @@ function answered(m) {
   if (row) row.children[2].textContent = text;
 }
 
+// The staff's 中止 / resume / terminate: the host or the supervisor suspends alone; resume and
+// terminate take both (the first call is answered 202: waiting for the other role).
+async function staffAction(action) {
+  const reason = $("staffreason").value.trim();
+  if (!reason) return say(`${t("staffReason")}: ${codeMessage("BAD_MESSAGE")}`, "error");
+  const answer = await api(`/api/lots/${lotId}/${action}`, { method: "POST", body: { reason }, token });
+  if (answer.status === 202) return say(t("waitsForOther"), "ok");
+  if (answer.status !== 200) return say(answer.body.message ?? codeMessage(answer.body.code), "error");
+  say(t("accepted"), "ok");
+}
+
 function start() {
   labelPage();
   offerTokenSignIn(Boolean(token));
@@ -165,6 +176,7 @@ function start() {
   $("continue").onclick = () => room.send({ type: "continue" });
   $("accept").onclick = () => room.send({ type: "accept" });
   $("bidform").onsubmit = (e) => { e.preventDefault(); bid(room); };
+  for (const action of ["suspend", "resume", "terminate"]) $(action).onclick = () => staffAction(action);
   room.start();
   setInterval(() => tick(room), 200);
 }
