@@ -28,11 +28,17 @@ never shown to the public (server/views.py), which sees the prices at the read-o
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from auction.errors import Conflict, NotFound, OpenBidError, Refused
+from auction.errors import Conflict, OpenBidError, Refused
+from auction.opening_record import (
+    CONSEQUENCE,
+    confirm,
+    issue_record,
+    objection,
+    read_out_rows,
+)
 from auction.opening_state import (
     Advance,
     Backup,
@@ -52,23 +58,23 @@ from auction.opening_state import (
     Submit,
     Tenderer,
     Tick,
+    in_plate_order,
+    tenderer_by_plate,
+    tenderer_of,
+    with_tenderer,
 )
 from auction.state import Entry, EntryLog
 
 __all__ = [
     "PLATFORM_REASONS",
-    "RECORD_FORMAT",
     "UNOPENED",
     "Step",
     "create",
     "key_sha256",
     "may_open",
-    "record_hash",
     "step",
 ]
 
-RECORD_FORMAT = "openbid-opening-record/1"
-CONSEQUENCE = {"bidder": "撤销", "platform": "撤回"}
 UNOPENED = "NOT_OPENED"  # a refused decryption's reason: nothing was opened, nothing kept
 PLATFORM_REASONS = frozenset({"STORAGE_MISMATCH"})  # failures to open that are the platform's
 NEXT = {
@@ -92,12 +98,6 @@ def create(config: OpeningConfig, now: int) -> Step:
     log = EntryLog(state)
     log.add(now, "created", True, object="opening", config=config.as_map())
     return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
-
-
-def record_hash(record: dict[str, Any]) -> str:
-    """SHA-256 of the record's canonical JSON (sorted keys, UTF-8, no spaces)."""
-    text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
@@ -152,7 +152,7 @@ def _deadline_passed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
 
 def _window_closed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
     tenderers = dict(s.tenderers)
-    for t in _in_plate_order(s):
+    for t in in_plate_order(s):
         if t.valid and t.status != "decrypted":
             side = t.side or "bidder"
             log.add(due, "decrypt_failed", True, plate=t.plate, reason="WINDOW_CLOSED",
@@ -186,33 +186,12 @@ def _decide(
         case Pause() | Resume():
             return _pause(s, c, now, log)
         case Confirm():
-            return _confirm(s, c, now, log)
+            return confirm(s, c, now, log)
         case Object() | Reply():
-            return _objection(s, c, now, log)
+            return objection(s, c, now, log)
         case Reopen():
             return _reopen(s, c, now, log)
     raise TypeError(f"not an opening command: {c!r}")
-
-
-def _tenderer(s: OpeningState, bidder_id: str) -> Tenderer:
-    if bidder_id not in s.tenderers:
-        raise NotFound("bidder")
-    return s.tenderers[bidder_id]
-
-
-def _by_plate(s: OpeningState, plate: str) -> Tenderer:
-    found = next((t for t in s.tenderers.values() if t.plate == plate), None)
-    if found is None:
-        raise NotFound("bidder")
-    return found
-
-
-def _in_plate_order(s: OpeningState) -> list[Tenderer]:
-    return sorted(s.tenderers.values(), key=lambda t: t.plate)
-
-
-def _put(s: OpeningState, t: Tenderer) -> OpeningState:
-    return replace(s, tenderers={**s.tenderers, t.bidder_id: t})
 
 
 def _open_for_envelopes(s: OpeningState, now: int) -> None:
@@ -226,20 +205,20 @@ def _register(s: OpeningState, c: RegisterTenderer, now: int, log: EntryLog) -> 
     _open_for_envelopes(s, now)
     seq = log.add(now, "registered", False, plate=c.plate, bidder_id=c.bidder_id, name=c.name)
     t = Tenderer(bidder_id=c.bidder_id, plate=c.plate, name=c.name)
-    return _put(s, t), {"accepted": True, "seq": seq}
+    return with_tenderer(s, t), {"accepted": True, "seq": seq}
 
 
 def _submit(s: OpeningState, c: Submit, now: int, log: EntryLog) -> tuple[Any, Any]:
-    t = _tenderer(s, c.bidder_id)
+    t = tenderer_of(s, c.bidder_id)
     _open_for_envelopes(s, now)
     seq = log.add(now, "envelope", False, plate=t.plate, digest=c.digest,
                   commitment=c.commitment, size=c.size, replaces=t.envelope)  # fmt: skip
     t = replace(t, envelope=c.digest, commitment=c.commitment)
-    return _put(s, t), {"accepted": True, "seq": seq, "digest": c.digest}
+    return with_tenderer(s, t), {"accepted": True, "seq": seq, "digest": c.digest}
 
 
 def _sign_in(s: OpeningState, c: SignIn, now: int, log: EntryLog) -> tuple[Any, Any]:
-    t = _tenderer(s, c.bidder_id)
+    t = tenderer_of(s, c.bidder_id)
     early = s.phase == "scheduled" and now >= s.config.sign_in_opens_at
     if s.phase != "sign_in" and not early:
         raise Refused("PHASE_CLOSED")
@@ -250,7 +229,7 @@ def _sign_in(s: OpeningState, c: SignIn, now: int, log: EntryLog) -> tuple[Any, 
     # an early sign-in stays private until the deadline: a public one would tell who has an
     # envelope while others may still submit (招标投标法 第22条; review R4)
     seq = log.add(now, "signed_in", s.phase != "scheduled", plate=t.plate)
-    return _put(s, replace(t, signed_in=now)), {"accepted": True, "seq": seq}
+    return with_tenderer(s, replace(t, signed_in=now)), {"accepted": True, "seq": seq}
 
 
 def _advance(s: OpeningState, c: Advance, now: int, log: EntryLog) -> tuple[Any, Any]:
@@ -269,10 +248,10 @@ def _advance(s: OpeningState, c: Advance, now: int, log: EntryLog) -> tuple[Any,
         return replace(s, phase=to, deadline=deadline), {"accepted": True, "seq": seq}
     if to == "read_out":
         seq = log.add(now, "phase", True, command="advance", phase=to)
-        log.add(now, "read_out", True, rows=_rows(s))
+        log.add(now, "read_out", True, rows=read_out_rows(s))
         return replace(s, phase=to, deadline=None, paused_left=None), {"accepted": True, "seq": seq}
     if to == "confirmation":
-        return _issue_record(s, now, log)
+        return issue_record(s, now, log)
     seq = log.add(now, "phase", True, command="advance", phase=to, session=s.session)
     return replace(s, phase=to), {"accepted": True, "seq": seq}
 
@@ -282,8 +261,8 @@ def _pending(s: OpeningState) -> bool:
 
 
 def _publish_bidders(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any]:
-    valid = [t for t in _in_plate_order(s) if t.valid]
-    absent = [t for t in _in_plate_order(s) if t.envelope is not None and not t.valid]
+    valid = [t for t in in_plate_order(s) if t.valid]
+    absent = [t for t in in_plate_order(s) if t.envelope is not None and not t.valid]
     named = [{"plate": t.plate, "name": t.name} for t in valid]
     unsigned = [{"plate": t.plate, "name": t.name} for t in absent]
     if len(valid) < s.config.min_bidders:
@@ -314,7 +293,7 @@ def may_open(state: OpeningState, command: Decrypt | Backup, now: int) -> bool:
 def _openable(s: OpeningState, c: Decrypt | Backup) -> Tenderer:
     """The tenderer whose envelope `c` may open now; raises the refusal otherwise."""
     backup = isinstance(c, Backup)
-    t = _by_plate(s, c.plate) if isinstance(c, Backup) else _tenderer(s, c.bidder_id)
+    t = tenderer_by_plate(s, c.plate) if isinstance(c, Backup) else tenderer_of(s, c.bidder_id)
     if s.phase != "decryption" or (not backup and (s.window_closed or s.paused_left is not None)):
         raise Refused("PHASE_CLOSED")
     if not t.valid:
@@ -332,18 +311,23 @@ def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> t
     if c.bid is not None:
         seq = log.add(now, "decrypted", True, plate=t.plate, via=via, key=c.key, bid=dict(c.bid))
         t = replace(t, status="decrypted", bid=c.bid)
-        return _put(s, t), {"accepted": True, "seq": seq, "status": "decrypted"}
+        return with_tenderer(s, t), {"accepted": True, "seq": seq, "status": "decrypted"}
     # a key that does not open the envelope it committed to is the bidder's failure; an
     # envelope the store no longer holds as uploaded is the platform's (review M4)
     side = "platform" if c.reason in PLATFORM_REASONS else "bidder"
     seq = log.add(now, "decrypt_failed", True, plate=t.plate, via=via, key=c.key,
                   reason=c.reason, side=side, consequence=CONSEQUENCE[side])  # fmt: skip
     t = replace(t, status="failed", side=side)
-    return _put(s, t), {"accepted": True, "seq": seq, "status": "failed", "reason": c.reason}
+    return with_tenderer(s, t), {
+        "accepted": True,
+        "seq": seq,
+        "status": "failed",
+        "reason": c.reason,
+    }
 
 
 def _fault(s: OpeningState, c: Fault, now: int, log: EntryLog) -> tuple[Any, Any]:
-    t = _by_plate(s, c.plate)
+    t = tenderer_by_plate(s, c.plate)
     if s.phase != "decryption":
         raise Refused("PHASE_CLOSED")
     if not t.valid:
@@ -352,7 +336,7 @@ def _fault(s: OpeningState, c: Fault, now: int, log: EntryLog) -> tuple[Any, Any
         raise Refused("ALREADY_SUBMITTED")
     seq = log.add(now, "fault", True, plate=t.plate, side="platform",
                   consequence=CONSEQUENCE["platform"], note=c.note)  # fmt: skip
-    return _put(s, replace(t, side="platform")), {"accepted": True, "seq": seq}
+    return with_tenderer(s, replace(t, side="platform")), {"accepted": True, "seq": seq}
 
 
 def _pause(s: OpeningState, c: Pause | Resume, now: int, log: EntryLog) -> tuple[Any, Any]:
@@ -367,77 +351,6 @@ def _pause(s: OpeningState, c: Pause | Resume, now: int, log: EntryLog) -> tuple
     deadline = now + (s.paused_left or 0)
     seq = log.add(now, "phase", True, command=name, phase=s.phase, paused=False, deadline=deadline)
     return replace(s, deadline=deadline, paused_left=None), {"accepted": True, "seq": seq}
-
-
-def _rows(s: OpeningState) -> list[dict[str, Any]]:
-    """唱标 rows: every bidder that sent an envelope, in plate order."""
-    rows = []
-    for t in _in_plate_order(s):
-        if t.envelope is None:
-            continue
-        status = t.status if t.signed_in is not None else "not_signed_in"
-        bid = dict(t.bid) if t.bid is not None else {}
-        rows.append({
-            "plate": t.plate, "name": t.name, "status": status,
-            "price": bid.get("price"), "duration_days": bid.get("duration_days"),
-            "quality": bid.get("quality"), "attachment": bid.get("attachment"),
-            "side": t.side if status == "failed" else None,
-            "consequence": CONSEQUENCE[t.side] if status == "failed" and t.side else None,
-        })  # fmt: skip
-    return rows
-
-
-def _issue_record(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any]:
-    c = s.config
-    record = {
-        "format": RECORD_FORMAT, "title": c.title, "bid_deadline": c.bid_deadline,
-        "min_bidders": c.min_bidders, "issued_at": now, "rows": _rows(s),
-    }  # fmt: skip
-    digest = record_hash(record)
-    seq = log.add(now, "phase", True, command="advance", phase="confirmation", session=s.session)
-    log.add(now, "record", True, record=record, record_hash=digest)
-    return replace(s, phase="confirmation", record_hash=digest), {"accepted": True, "seq": seq}
-
-
-def _confirm(s: OpeningState, c: Confirm, now: int, log: EntryLog) -> tuple[Any, Any]:
-    t = _tenderer(s, c.bidder_id)
-    if s.phase != "confirmation":
-        raise Refused("PHASE_CLOSED")
-    if not t.valid:
-        raise Refused("NO_ENVELOPE")
-    if t.confirmed == s.session:
-        raise Refused("ALREADY_SUBMITTED")
-    seq = log.add(now, "confirmed", True, plate=t.plate, session=s.session,
-                  record_hash=s.record_hash)  # fmt: skip
-    return _put(s, replace(t, confirmed=s.session)), {"accepted": True, "seq": seq}
-
-
-def _objection(s: OpeningState, c: Object | Reply, now: int, log: EntryLog) -> tuple[Any, Any]:
-    if s.phase not in ("read_out", "confirmation"):
-        raise Refused("PHASE_CLOSED")
-    if isinstance(c, Object):
-        t = _tenderer(s, c.bidder_id)
-        if t.envelope is None:
-            raise Refused("NO_ENVELOPE")
-        if t.objecting is not None:  # one open objection each: answered before the next
-            raise Refused("OBJECTION_OPEN")
-        objection_id = str(log.seq + 1)
-        seq = log.add(now, "objection", True, plate=t.plate, objection_id=objection_id,
-                      text=c.text)  # fmt: skip
-        objections = {**s.objections, objection_id: None}
-        s = _put(s, replace(t, objecting=objection_id))
-        return replace(s, objections=objections), {"accepted": True, "seq": seq,
-                                                    "objection_id": objection_id}  # fmt: skip
-    if c.objection_id not in s.objections:
-        raise NotFound("objection")
-    if s.objections[c.objection_id] is not None:
-        raise Refused("ALREADY_SUBMITTED")
-    seq = log.add(now, "reply", True, objection_id=c.objection_id, text=c.text)
-    objections = {**s.objections, c.objection_id: str(seq)}
-    for t in s.tenderers.values():
-        if t.objecting == c.objection_id:
-            s = _put(s, replace(t, objecting=None))
-    return replace(s, objections=objections), {"accepted": True, "seq": seq}
 
 
 def _reopen(s: OpeningState, c: Reopen, now: int, log: EntryLog) -> tuple[Any, Any]:

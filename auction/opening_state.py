@@ -9,12 +9,12 @@ the rules stay pure and `openbid verify` can re-open every envelope to check it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from msgspec import Meta
 
-from auction.errors import BadMessage
+from auction.errors import BadMessage, NotFound
 from auction.state import MAX_ID, check_text
 
 __all__ = [
@@ -37,8 +37,12 @@ __all__ = [
     "Submit",
     "Tenderer",
     "Tick",
+    "in_plate_order",
     "state_from_map",
     "state_to_map",
+    "tenderer_by_plate",
+    "tenderer_of",
+    "with_tenderer",
 ]
 
 PHASES = (
@@ -313,3 +317,28 @@ OpeningCommand = (
     | Reopen
     | Tick
 )
+
+
+# ---- reading and changing the tenderers of a state ------------------------------------
+
+
+def tenderer_of(s: OpeningState, bidder_id: str) -> Tenderer:
+    """The tenderer `bidder_id`; NotFound if there is none."""
+    if bidder_id not in s.tenderers:
+        raise NotFound("bidder")
+    return s.tenderers[bidder_id]
+
+
+def tenderer_by_plate(s: OpeningState, plate: str) -> Tenderer:
+    found = next((t for t in s.tenderers.values() if t.plate == plate), None)
+    if found is None:
+        raise NotFound("bidder")
+    return found
+
+
+def in_plate_order(s: OpeningState) -> list[Tenderer]:
+    return sorted(s.tenderers.values(), key=lambda t: t.plate)
+
+
+def with_tenderer(s: OpeningState, t: Tenderer) -> OpeningState:
+    return replace(s, tenderers={**s.tenderers, t.bidder_id: t})

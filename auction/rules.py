@@ -36,9 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from auction.commit import created_fields, lottery_index
+from auction.closing import close, draw, settle, settle_sealed
+from auction.commit import created_fields
 from auction.config import LotConfig
 from auction.errors import Conflict, NotFound, OpenBidError, Refused
+from auction.prices import check_grid, dutch_end, dutch_price
 from auction.state import (
     Accept,
     Bidder,
@@ -56,17 +58,9 @@ from auction.state import (
     Terminate,
     Tick,
 )
+from auction.suspension import suspend, suspend_command, two_person
 
-__all__ = [
-    "Step",
-    "advance",
-    "create",
-    "dutch_price",
-    "next_min",
-    "sealed_refusal",
-    "settle",
-    "step",
-]
+__all__ = ["Step", "advance", "create", "step"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +88,9 @@ def step(state: LotState, command: Command, now: int) -> Step:
             case Register():
                 state, answer = _register(state, command, now, log)
             case Suspend():
-                state, answer = _suspend_command(state, command, now, log)
+                state, answer = suspend_command(state, command, now, log)
             case Resume() | Terminate():
-                state, answer = _two_person(state, command, now, log)
+                state, answer = two_person(state, command, now, log)
             case Tick():
                 answer = {}
     except OpenBidError as error:
@@ -125,11 +119,11 @@ def advance(state: LotState, now: int, log: EntryLog, reveal: Tick | None = None
     taking no bid."""
     while (due := state.deadline) is not None and now >= due:
         if state.phase != "scheduled" and now - due > state.config.late_grace_s * 1000:
-            return _suspend(state, now, log, "platform", "platform")[0]  # nobody could bid
+            return suspend(state, now, log, "platform", "platform")[0]  # nobody could bid
         if state.phase != "sealed":
             state = _expire(state, due, log)
         elif reveal is not None and reveal.opened is not None:
-            state = _settle_sealed(state, due, log, reveal)
+            state = settle_sealed(state, due, log, reveal)
         else:
             break
     return state
@@ -149,9 +143,9 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
             s = _with_bidder(s, s.bidders[s.leader], continued=True)
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
     if s.phase == "capped" and c.after_cap == "lottery":
-        return _draw(s, due, log)
+        return draw(s, due, log)
     if s.phase == "dutch":
-        return _close(s, due, log, None)
+        return close(s, due, log, None)
     return settle(s, due, log)  # inquiry with nobody continuing, limited, capped secondary
 
 
@@ -161,7 +155,7 @@ def _open(s: LotState, due: int, log: EntryLog) -> LotState:
     if c.mode == "sealed":
         return _phase(s, "sealed", c.free_ends_at + s.shift, due, log)
     if c.mode == "dutch":
-        return _phase(s, "dutch", _dutch_end(s) + s.shift, due, log)
+        return _phase(s, "dutch", dutch_end(s) + s.shift, due, log)
     if c.free_ends_at > c.opens_at:
         return _phase(s, "free", c.free_ends_at + s.shift, due, log)
     return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
@@ -170,138 +164,6 @@ def _open(s: LotState, due: int, log: EntryLog) -> LotState:
 def _phase(s: LotState, phase: str, deadline: int, ts: int, log: EntryLog) -> LotState:
     log.add(ts, "phase", True, phase=phase, deadline=deadline)
     return replace(s, phase=phase, deadline=deadline)
-
-
-def _dutch_end(s: LotState) -> int:
-    c = s.config
-    steps = -(-(c.start_price - c.dutch_floor) // c.dutch_step)
-    return c.opens_at + (steps + 1) * c.dutch_tick_s * 1000
-
-
-def dutch_price(c: LotConfig, now: int) -> int:
-    """A dutch lot's price at `now`: one step down per tick, never under the floor."""
-    ticks = max(0, now - c.opens_at) // (c.dutch_tick_s * 1000)
-    return max(c.dutch_floor, c.start_price - ticks * c.dutch_step)
-
-
-# ---- closing -----------------------------------------------------------------------------
-
-
-def settle(s: LotState, due: int, log: EntryLog) -> LotState:
-    """Close on the highest bid: sold unless there is none or it is under the reserve."""
-    reserve = s.config.reserve
-    if s.leader is None or (reserve is not None and s.price is not None and s.price < reserve):
-        return _close(s, due, log, None)
-    winner = s.indicator_leader or s.leader
-    return _close(s, due, log, winner)
-
-
-def _settle_sealed(s: LotState, due: int, log: EntryLog, reveal: Tick) -> LotState:
-    """Open the sealed bids: the highest on the grid wins, the earlier of equal ones; a bid
-    that did not open, or holds a price off the grid, is void. The `revealed` entry lists
-    both and the key, so anyone can open every sealed bid of the log again."""
-    opened, c = reveal.opened or {}, s.config
-    boxes = sorted((b for b in s.bidders.values() if b.sealed_box), key=lambda b: b.sealed_seq or 0)
-    valid, void = [], []
-    for b in boxes:
-        price = opened.get(b.bidder_id)
-        fits = price is not None and price >= c.start_price
-        if fits and price is not None and (price - c.start_price) % c.increment == 0:
-            valid.append((price, b))
-        else:
-            void.append([b.plate, price, b.sealed_seq])
-    valid.sort(key=lambda pb: (-pb[0], pb[1].sealed_seq or 0))
-    rows = [[b.plate, price, b.sealed_seq] for price, b in valid]
-    log.add(due, "revealed", True, rows=rows, void=void, key=reveal.key)
-    if valid:
-        s = replace(s, leader=valid[0][1].bidder_id, price=valid[0][0])
-    return settle(s, due, log)
-
-
-def _draw(s: LotState, due: int, log: EntryLog) -> LotState:
-    pool = list(s.acceptors)
-    winner = pool[lottery_index(s.secrets.lottery_seed, len(pool))]
-    plates = [s.bidders[b].plate for b in pool]
-    return _close(s, due, log, winner, lottery_plates=plates if len(pool) > 1 else None)
-
-
-def _close(
-    s: LotState,
-    due: int,
-    log: EntryLog,
-    winner: str | None,
-    lottery_plates: list[str] | None = None,
-    terminated: Terminate | None = None,
-) -> LotState:
-    c, sold = s.config, winner is not None
-    outcome = "terminated" if terminated else "sold" if sold else "failed"
-    ended = {"by": terminated.by, "reason": terminated.reason} if terminated else {}
-    log.add(
-        due, "closed", True, **ended,
-        outcome=outcome,
-        price=s.price if sold else None,
-        winner_plate=s.bidders[winner].plate if winner else None,
-        indicator=s.indicator if s.indicator_leader else None,
-        reserve=c.reserve,
-        reserve_salt=s.secrets.reserve_salt if c.reserve is not None else None,
-        lottery_seed=s.secrets.lottery_seed,
-        lottery_plates=lottery_plates,
-    )  # fmt: skip
-    return replace(s, phase="closed", deadline=None, outcome=outcome, winner=winner, held=None)
-
-
-# ---- suspension (中止), resumption and termination ----------------------------------------
-
-
-def _suspend(s: LotState, now: int, log: EntryLog, by: str, reason: str) -> tuple[LotState, int]:
-    """Freeze the lot where it stands: its phase and what its deadline had left."""
-    left = None if s.deadline is None else max(0, s.deadline - now)
-    seq = log.add(now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason)
-    return replace(s, phase="suspended", deadline=None, held=(s.phase, left, now)), seq
-
-
-def _suspend_command(
-    s: LotState, c: Suspend, now: int, log: EntryLog
-) -> tuple[LotState, dict[str, Any]]:
-    if s.phase == "closed":
-        raise Refused("PHASE_CLOSED")
-    if s.phase == "suspended":
-        raise Conflict("竞价已中止", "the lot is suspended already")
-    s, seq = _suspend(s, now, log, c.by, c.reason)
-    return s, {"accepted": True, "seq": seq}
-
-
-def _two_person(
-    s: LotState, c: Resume | Terminate, now: int, log: EntryLog
-) -> tuple[LotState, dict[str, Any]]:
-    """Resume and terminate take two people: the first role's call is logged as asked, the
-    other role's carries it out (the same role twice is a CONFLICT)."""
-    action = "resume" if isinstance(c, Resume) else "terminate"
-    if s.phase == "closed" or (action == "resume" and s.phase != "suspended"):
-        raise Refused("PHASE_CLOSED")
-    if s.pending is None or s.pending[0] != action:
-        seq = log.add(now, "requested", False, action=action, by=c.by, reason=c.reason)
-        return replace(s, pending=(action, c.by)), {"accepted": True, "seq": seq, "pending": action}
-    if s.pending[1] == c.by:
-        raise Conflict("须由另一方确认", "the other role must confirm")
-    s = replace(s, pending=None)
-    if isinstance(c, Terminate):
-        s = _close(s, now, log, None, terminated=c)
-        return s, {"accepted": True, "seq": log.seq}
-    return _resume(s, c, now, log)
-
-
-def _resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
-    """限时 gets a full countdown from now; any other phase gets back what it had left."""
-    assert s.held is not None
-    phase, left, since = s.held
-    if phase == "limited":
-        deadline: int | None = now + s.config.countdown_s * 1000
-    else:
-        deadline = None if left is None else now + left
-    seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
-    s = replace(s, phase=phase, deadline=deadline, held=None, shift=s.shift + now - since)
-    return s, {"accepted": True, "seq": seq, "deadline": deadline}
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -358,27 +220,6 @@ def _decide_bid(
     return _price(s, bidder, cmd.bid_id, cmd.price, now, log)
 
 
-def _check_grid(base: int, price: int, increment: int, first: bool) -> None:
-    # Under the standing price (or the start) is plainly too low; above it, the grid decides.
-    if price < base:
-        raise Refused("TOO_LOW")
-    if (price - base) % increment:
-        raise Refused("OFF_INCREMENT")
-    if not first and price == base:
-        raise Refused("TOO_LOW")
-
-
-def next_min(c: LotConfig, phase: str, price: int | None, now: int) -> int | None:
-    """The lowest price the lot would accept next, or None where no price bid is taken."""
-    if phase == "dutch":
-        return dutch_price(c, now)
-    if phase in ("scheduled", "free", "inquiry", "limited") and price is not None:
-        return price + c.increment
-    if phase in ("scheduled", "free", "inquiry", "limited", "sealed"):
-        return c.start_price
-    return None
-
-
 def _price(
     s: LotState, bidder: Bidder, bid_id: str, price: int, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
@@ -388,7 +229,7 @@ def _price(
         price = c.cap
     else:
         base = c.start_price if s.price is None else s.price
-        _check_grid(base, price, c.increment, s.price is None)
+        check_grid(base, price, c.increment, s.price is None)
     deadline = now + c.countdown_s * 1000 if s.phase == "limited" else s.deadline
     if s.phase == "free" and not bidder.quoted:  # for the listing's entry rule
         s = _with_bidder(s, bidder, quoted=True)
@@ -417,22 +258,12 @@ def _sealed(
     return s, {"accepted": True, "seq": seq, "deadline": s.deadline}
 
 
-def sealed_refusal(c: LotConfig, price: int) -> str | None:
-    """Why a sealed price would be void at the opening (TOO_LOW, OFF_INCREMENT), or None:
-    the server refuses such a bid before sealing it, unlogged (its price is the secret)."""
-    try:
-        _check_grid(c.start_price, price, c.increment, True)
-    except Refused as refusal:
-        return refusal.code
-    return None
-
-
 def _indicator(
     s: LotState, bidder: Bidder, bid_id: str, value: int, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")
-    _check_grid(s.indicator, value, s.config.secondary_increment, False)
+    check_grid(s.indicator, value, s.config.secondary_increment, False)
     deadline = now + s.config.countdown_s * 1000
     seq = log.add(
         now, "indicator", True, plate=bidder.plate, bid_id=bid_id, indicator=value,
@@ -488,7 +319,7 @@ def _accept(
     price = dutch_price(s.config, now - s.shift)  # the clock the price falls by stood still
     seq = log.add(now, "accept", False, plate=bidder.plate, price=price)
     s = replace(s, price=price, leader=bidder.bidder_id)
-    return _close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}
+    return close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}
 
 
 def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:

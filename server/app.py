@@ -117,9 +117,8 @@ def create_app(
         app.state.hall_cache, app.state.archive_locks = {}, {}
         app.state.studio = Studio(data_dir)
         gc.callbacks.append(service.metrics.time_gc)
-        task = None
-        if timer:
-            task = asyncio.create_task(Timer(service.book, service.chainer.poke, openings).run())
+        clock = Timer(service.book, service.chainer.poke, openings)
+        task = asyncio.create_task(clock.run()) if timer else None
         try:
             yield
         finally:
@@ -127,9 +126,10 @@ def create_app(
             await app.state.rooms.shutdown(SHUTDOWN_GRACE_S)
             await app.state.studio.close()
             if task is not None:
+                clock.stop()
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
             await app.state.hub.close()
             await service.chainer.close()
             await listener.aclose()

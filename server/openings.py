@@ -48,6 +48,7 @@ from auction.opening_state import (
     Submit,
     Tick,
 )
+from server import views
 from server.bidbook import BidBook, unpack
 from server.chainer import Chainer
 from server.hall import Hall
@@ -61,7 +62,6 @@ __all__ = [
     "MAX_ENVELOPE",
     "OpeningService",
     "refusal",
-    "view",
 ]
 
 AUDIT_KIND = "opening"
@@ -268,7 +268,7 @@ class OpeningService:
 
     async def snapshot(self, opening_id: str, bidder_id: str | None = None) -> dict[str, Any]:
         ticked = await self.decide(opening_id, _fixed(Tick()))  # a read also passes deadlines
-        return view(ticked.state, ticked.now, bidder_id)
+        return views.opening_snapshot(ticked.state, ticked.now, bidder_id)
 
     async def record(self, opening_id: str) -> dict[str, Any]:
         """The 开标记录表 as issued (its hash is in the log), with confirmations since."""
@@ -293,35 +293,6 @@ class OpeningService:
             "record_seq": issued["seq"], "confirmations": confirmations,
             "objections": objections,
         }  # fmt: skip
-
-
-def view(state: OpeningState, now: int, bidder_id: str | None) -> dict[str, Any]:
-    """What anyone may see of an opening now; names only once published."""
-    c = state.config
-    published = state.phase not in ("scheduled", "sign_in", "aborted")
-    shown: dict[str, Any] = {
-        "phase": state.phase, "deadline": state.deadline, "seq": state.seq,
-        "title": c.title, "bid_deadline": c.bid_deadline,
-        "decrypt_window_s": c.decrypt_window_s, "min_bidders": c.min_bidders,
-        "paused": state.paused_left is not None, "window_closed": state.window_closed,
-        "session": state.session, "record_hash": state.record_hash, "server_now": now,
-    }  # fmt: skip
-    if state.phase != "scheduled":
-        shown["envelopes"] = sum(t.envelope is not None for t in state.tenderers.values())
-        shown["signed_in"] = sum(t.signed_in is not None for t in state.tenderers.values())
-    if published:
-        shown["bidders"] = [
-            {"plate": t.plate, "name": t.name, "status": t.status, "side": t.side}
-            for t in sorted(state.tenderers.values(), key=lambda t: t.plate)
-            if t.valid
-        ]
-    mine = state.tenderers.get(bidder_id or "")
-    if mine is not None:
-        shown["me"] = {
-            "plate": mine.plate, "envelope": mine.envelope, "signed_in": mine.signed_in,
-            "status": mine.status, "side": mine.side, "confirmed": mine.confirmed,
-        }  # fmt: skip
-    return shown
 
 
 def refusal(answer: dict[str, Any]) -> OpenBidError:

@@ -10,7 +10,7 @@ import base64
 import secrets
 from typing import Any
 
-from auction import commit, rules, sealing
+from auction import commit, prices, sealing
 from auction.config import LotConfig
 from auction.errors import (
     BadMessage,
@@ -265,7 +265,7 @@ class Service:
     ) -> dict[str, Any]:
         """一次报价: a price off the grid is refused here, unlogged (its price is the secret);
         any other is sealed before it reaches the store, opened only at the close."""
-        refused = rules.sealed_refusal(config, price)
+        refused = prices.sealed_refusal(config, price)
         if refused is not None:
             return {"accepted": False, "code": refused}
         box = sealing.seal_price(self._sealing_key(lot_id), lot_id, bidder_id, price)

@@ -36,9 +36,15 @@ class Timer:
         self.on_entries = on_entries
         self.openings = openings
         self.ticks = 0
+        self.stopped = False
+
+    def stop(self) -> None:
+        """End `run` at its next turn (a cancellation alone has been seen swallowed inside a
+        store call, and the shutdown then waited on the timer for good)."""
+        self.stopped = True
 
     async def run(self) -> None:
-        while True:
+        while not self.stopped:
             try:
                 wait = await self.tick_due()
             except Exception:

@@ -1,4 +1,5 @@
-"""What each audience may see of a lot: public events, the snapshot, the result.
+"""What each audience may see of a lot (public events, the snapshot, the result) and of
+an opening (its snapshot).
 
 Public viewers get only entries marked public, without the client's own `bid_id` (nor, in
 an opening, a handed-over key or a bid before the read-out); never a bidder's name, never
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from auction import rules
+from auction import prices
 from auction.config import LotConfig
+from auction.opening_state import OpeningState
 
-__all__ = ["admin_event", "bidder_event", "public_event", "result", "snapshot"]
+__all__ = ["admin_event", "bidder_event", "opening_snapshot", "public_event", "result", "snapshot"]
 
 _PRIVATE_FIELDS = ("pub", "bid_id", "key", "bid")  # key, bid: an opening's, until 唱标
 
@@ -41,12 +43,12 @@ def snapshot(
     phase, price = state["phase"], state.get("price")
     clock = now - (state.get("shift") or 0)  # a dutch lot's clock stood still while suspended
     if phase == "dutch":
-        price = rules.dutch_price(config, clock)
+        price = prices.dutch_price(config, clock)
     return {
         "phase": phase,
         "price": price,
         "leader": leader_plate,
-        "next_min": rules.next_min(config, phase, state.get("price"), clock),
+        "next_min": prices.next_min(config, phase, state.get("price"), clock),
         "deadline": state.get("deadline"),
         "seq": state["seq"],
         "has_reserve": config.reserve is not None,
@@ -84,4 +86,33 @@ def result(
             for b in sorted(bidders.values(), key=lambda b: b["plate"])
         ]
     shown["lot_deposit"] = deposit
+    return shown
+
+
+def opening_snapshot(state: OpeningState, now: int, bidder_id: str | None) -> dict[str, Any]:
+    """What anyone may see of an opening now; names only once published."""
+    c = state.config
+    published = state.phase not in ("scheduled", "sign_in", "aborted")
+    shown: dict[str, Any] = {
+        "phase": state.phase, "deadline": state.deadline, "seq": state.seq,
+        "title": c.title, "bid_deadline": c.bid_deadline,
+        "decrypt_window_s": c.decrypt_window_s, "min_bidders": c.min_bidders,
+        "paused": state.paused_left is not None, "window_closed": state.window_closed,
+        "session": state.session, "record_hash": state.record_hash, "server_now": now,
+    }  # fmt: skip
+    if state.phase != "scheduled":
+        shown["envelopes"] = sum(t.envelope is not None for t in state.tenderers.values())
+        shown["signed_in"] = sum(t.signed_in is not None for t in state.tenderers.values())
+    if published:
+        shown["bidders"] = [
+            {"plate": t.plate, "name": t.name, "status": t.status, "side": t.side}
+            for t in sorted(state.tenderers.values(), key=lambda t: t.plate)
+            if t.valid
+        ]
+    mine = state.tenderers.get(bidder_id or "")
+    if mine is not None:
+        shown["me"] = {
+            "plate": mine.plate, "envelope": mine.envelope, "signed_in": mine.signed_in,
+            "status": mine.status, "side": mine.side, "confirmed": mine.confirmed,
+        }  # fmt: skip
     return shown

@@ -10,7 +10,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from auction import opening
+from auction import opening, opening_record
 from auction.audit import Discrepancy
 from auction.envelope import EnvelopeFailure, Sealed, decode_key, digest, open_envelope, seal
 from auction.opening_audit import replay_opening
@@ -144,7 +144,7 @@ def test_a_full_opening_with_failures_on_both_sides_an_objection_and_a_record() 
     assert o.do(Advance(to="confirmation"), window_end + 4000)["accepted"]
     record = o.entries[-1]
     assert record["kind"] == "record"
-    assert record["record_hash"] == opening.record_hash(record["record"])
+    assert record["record_hash"] == opening_record.record_hash(record["record"])
     assert o.do(Advance(to="ended"), window_end + 5000)["code"] == "OBJECTION_OPEN"
     o.do(Reply(objection_id=objected["objection_id"], text="经核查为投标人本地网络原因"),
          window_end + 6000)  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from auction import rules
+from auction import prices, rules
 from auction.commit import lottery_index, reserve_commitment
 from auction.config import LotConfig
 from auction.state import (
@@ -91,7 +91,7 @@ def run(play: Play, close: bool = True) -> tuple[LotState, list[dict[str, Any]]]
     for at, command, expected in play.moves:
         state, log = on_time(state, log, at)
         sealed = config.mode == "sealed" and isinstance(command, PlaceBid) and command.price
-        if sealed and (refused := rules.sealed_refusal(config, command.price or 0)):
+        if sealed and (refused := prices.sealed_refusal(config, command.price or 0)):
             assert refused == expected, f"{command} at {at}: {refused}"
             continue
         if sealed and isinstance(command, PlaceBid):

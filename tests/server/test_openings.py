@@ -17,7 +17,7 @@ import httpx
 from redis.asyncio import Redis
 
 from auction.envelope import Sealed, seal
-from auction.opening import record_hash
+from auction.opening_record import record_hash
 from tests.conftest import TIMEOUT
 from tests.server.wsclient import Client, Message, client
 

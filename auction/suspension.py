@@ -1,0 +1,65 @@
+"""Suspension (中止), resumption and termination of a lot: the host or the supervisor
+suspends at once (and the platform does, at a deadline reached late); resuming and
+terminating take both, the first role's call logged as asked (RULES §1.9, §5.7)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from auction.closing import close
+from auction.errors import Conflict, Refused
+from auction.state import EntryLog, LotState, Resume, Suspend, Terminate
+
+__all__ = ["suspend", "suspend_command", "two_person"]
+
+
+def suspend(s: LotState, now: int, log: EntryLog, by: str, reason: str) -> tuple[LotState, int]:
+    """Freeze the lot where it stands: its phase and what its deadline had left."""
+    left = None if s.deadline is None else max(0, s.deadline - now)
+    seq = log.add(now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason)
+    return replace(s, phase="suspended", deadline=None, held=(s.phase, left, now)), seq
+
+
+def suspend_command(
+    s: LotState, c: Suspend, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
+    if s.phase == "closed":
+        raise Refused("PHASE_CLOSED")
+    if s.phase == "suspended":
+        raise Conflict("竞价已中止", "the lot is suspended already")
+    s, seq = suspend(s, now, log, c.by, c.reason)
+    return s, {"accepted": True, "seq": seq}
+
+
+def two_person(
+    s: LotState, c: Resume | Terminate, now: int, log: EntryLog
+) -> tuple[LotState, dict[str, Any]]:
+    """Resume and terminate take two people: the first role's call is logged as asked, the
+    other role's carries it out (the same role twice is a CONFLICT)."""
+    action = "resume" if isinstance(c, Resume) else "terminate"
+    if s.phase == "closed" or (action == "resume" and s.phase != "suspended"):
+        raise Refused("PHASE_CLOSED")
+    if s.pending is None or s.pending[0] != action:
+        seq = log.add(now, "requested", False, action=action, by=c.by, reason=c.reason)
+        return replace(s, pending=(action, c.by)), {"accepted": True, "seq": seq, "pending": action}
+    if s.pending[1] == c.by:
+        raise Conflict("须由另一方确认", "the other role must confirm")
+    s = replace(s, pending=None)
+    if isinstance(c, Terminate):
+        s = close(s, now, log, None, terminated=c)
+        return s, {"accepted": True, "seq": log.seq}
+    return resume(s, c, now, log)
+
+
+def resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
+    """限时 gets a full countdown from now; any other phase gets back what it had left."""
+    assert s.held is not None
+    phase, left, since = s.held
+    if phase == "limited":
+        deadline: int | None = now + s.config.countdown_s * 1000
+    else:
+        deadline = None if left is None else now + left
+    seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
+    s = replace(s, phase=phase, deadline=deadline, held=None, shift=s.shift + now - since)
+    return s, {"accepted": True, "seq": seq, "deadline": deadline}
