@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +15,9 @@ import server.hall_http
 from auction.commit import created_fields, new_secrets
 from auction.config import LotConfig
 from server.bidbook import BidBook
+from server.embedded import EmbeddedValkey
 from server.hall import CST, Hall
-from tests.conftest import ADMIN, SUPERVISOR, lot_config
+from tests.conftest import ADMIN, SUPERVISOR, admin_client, lot_config, serving
 from tests.server.helpers import bearer, make_lot, qualified_bidder
 from tests.server.test_openings import enrol, new_opening
 from tests.server.wsclient import client
@@ -148,19 +150,27 @@ async def test_the_staff_list_an_openings_bidders_and_a_supervisor_cannot_drive_
         assert refused[-1]["code"] == "FORBIDDEN"
 
 
-async def test_the_hall_is_read_once_for_many_callers(
-    admin: httpx.AsyncClient, public: httpx.AsyncClient, redis: Redis, monkeypatch: Any
-) -> None:
-    """Review M7: every anonymous request read every listed lot and opening."""
+async def test_the_hall_is_read_once_for_many_callers(monkeypatch: Any, tmp_path: Path) -> None:
+    """Review M7: every anonymous request read every listed lot and opening. A store and a
+    server of its own, no timer: nothing else runs a script meanwhile."""
     monkeypatch.setattr(server.hall_http, "HALL_FRESH_S", 3600.0)
-    await make_lot(admin)  # a creation makes the next read fresh
-    first = (await public.get("/api/hall")).json()
-    calls = await scripts_run(redis)
-    for _ in range(20):
-        assert (await public.get("/api/hall")).json()["lots"] == first["lots"]
-    assert await scripts_run(redis) == calls  # no lot was read again
-    lot_id = await make_lot(admin)
-    assert lot_id in [row["lot_id"] for row in (await public.get("/api/hall")).json()["lots"]]
+    with EmbeddedValkey(tmp_path, persist=False) as store:
+        async with (
+            serving(store.url, timer=False) as url,
+            admin_client(url) as admin,
+            httpx.AsyncClient(base_url=url) as public,
+        ):
+            redis = Redis.from_url(store.url)
+            await make_lot(admin)  # a creation makes the next read fresh
+            first = (await public.get("/api/hall")).json()
+            calls = await scripts_run(redis)
+            for _ in range(20):
+                assert (await public.get("/api/hall")).json()["lots"] == first["lots"]
+            assert await scripts_run(redis) == calls  # no lot was read again
+            lot_id = await make_lot(admin)
+            listed = (await public.get("/api/hall")).json()["lots"]
+            assert lot_id in [row["lot_id"] for row in listed]
+            await redis.aclose()
 
 
 async def scripts_run(redis: Redis) -> int:
