@@ -47,9 +47,15 @@ class LotConfig:
     cap: Money | None = None
     after_cap: AfterCap = "lottery"
     secondary_increment: Money = 1
+    # how long the after-cap procedure (the lottery's acceptance window, the secondary
+    # round's countdown) runs; none given: countdown_s (R12)
+    after_cap_s: Annotated[int, Meta(ge=1, le=86_400)] | None = None
     deposit: Whole = 0
     opens_at: Whole = 0
     free_ends_at: Whole = 0
+    # registration (报名) and deposit (保证金到账) deadlines; none given: free_ends_at (R3)
+    apply_ends_at: Whole | None = None
+    deposit_ends_at: Whole | None = None
     countdown_s: Whole = 300
     inquiry_s: Whole = 180
     dutch_step: Whole = 0
@@ -83,6 +89,20 @@ class LotConfig:
         """Rebuild a config the bid book stored (already checked; extra keys ignored)."""
         return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
 
+    @property
+    def after_cap_ms(self) -> int:
+        return (self.countdown_s if self.after_cap_s is None else self.after_cap_s) * 1000
+
+    @property
+    def apply_deadline(self) -> int:
+        """When registration closes (before any suspension moved it on)."""
+        return self.free_ends_at if self.apply_ends_at is None else self.apply_ends_at
+
+    @property
+    def deposit_deadline(self) -> int:
+        """When deposits stop counting (before any suspension moved it on)."""
+        return self.free_ends_at if self.deposit_ends_at is None else self.deposit_ends_at
+
     def public(self) -> dict[str, Any]:
         """The config as the public may see it: everything but the reserve value."""
         shown = asdict(self)
@@ -99,10 +119,15 @@ class LotConfig:
         _positive("increment", self.increment)
         _positive("secondary_increment", self.secondary_increment)
         _positive("late_grace_s", self.late_grace_s)
+        if self.after_cap_s is not None:
+            _positive("after_cap_s", self.after_cap_s)
         _at_least("deposit", self.deposit, 0)
         _at_least("opens_at", self.opens_at, 0)
         if self.free_ends_at < self.opens_at:
             raise BadMessage("free_ends_at", "不得早于 opens_at", "must not be before opens_at")
+        for name in ("apply_ends_at", "deposit_ends_at"):
+            if (value := getattr(self, name)) is not None and value > self.free_ends_at:
+                raise BadMessage(name, "不得晚于 free_ends_at", "must not be after free_ends_at")
         {"listing": self._check_listing, "auction": self._check_auction,
          "sealed": self._check_sealed, "dutch": self._check_dutch}[self.mode]()  # fmt: skip
         if self.reserve is not None:
@@ -149,7 +174,7 @@ class LotConfig:
 
 
 _TEXT_FIELDS = {"title", "category", "mode", "quote_unit", "after_cap", "entry_rule"}
-_OPTIONAL = {"reserve", "cap"}
+_OPTIONAL = {"reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s"}
 
 
 def _field(raw: Mapping[str, Any], name: str) -> Any:

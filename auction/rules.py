@@ -10,6 +10,9 @@ Then the command is decided against that state. A refused command changes no sta
 one `refused` entry; a resent bid_id or deposit ref adds nothing and gets its first answer
 (a deposit ref already used for another bidder is a CONFLICT, with no entry).
 
+Registration and deposits close at `apply_ends_at` and `deposit_ends_at` (by default
+`free_ends_at`); a suspension before them moves them on by what it took.
+
 Phases and their deadlines::
 
     scheduled --opens_at--> free (listing, auction) | limited (auction, no free time)
@@ -20,8 +23,11 @@ Phases and their deadlines::
     sealed    --free_ends_at, with the bids opened--> closed (highest wins, earlier bid
               wins a tie; it waits at the deadline until a Tick brings them opened)
     dutch     --first accept--> closed sold; --past the floor--> closed failed
-    any price phase --a bid reaching the cap--> capped --deadline--> closed
-                      (lottery among the acceptors, or a secondary round on `indicator`)
+    limited   --a bid reaching the cap--> capped --deadline--> closed
+                      (a lottery among those who accept the cap price, or a secondary
+                      round on `indicator` among them)
+    free      --a bid reaching the cap: no more quotes, the phase clock runs on;
+                free_ends_at--> capped (the cap waits for 限时, R2)
     any but closed --Suspend, or a deadline reached late--> suspended (clock frozen)
     suspended --Resume by host and supervisor--> the phase it left (限时 with a full
                       countdown, the others with the time they had left)
@@ -133,11 +139,13 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
     c = s.config
     if s.phase == "scheduled":
         return _open(s, due, log)
+    if s.phase == "free" and _at_cap(s):  # capped before 限时: its procedure starts now
+        return _phase(s, "capped", due + c.after_cap_ms, due, log)
     if s.phase == "free" and c.mode == "listing":
         return _phase(s, "inquiry", due + c.inquiry_s * 1000, due, log)
     if s.phase == "free":
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
-    continued = sum(b.continued for b in s.bidders.values())
+    continued = _continued(s)
     if s.phase == "inquiry" and continued and continued >= c.min_continued:
         if s.leader is not None:  # the listing's leader is in the round without asking
             s = _with_bidder(s, s.bidders[s.leader], continued=True)
@@ -176,6 +184,14 @@ def _bidder(s: LotState, bidder_id: str) -> Bidder:
     return bidder
 
 
+def _at_cap(s: LotState) -> bool:
+    return s.config.cap is not None and s.price is not None and s.price >= s.config.cap
+
+
+def _continued(s: LotState) -> int:
+    return sum(b.continued for b in s.bidders.values())
+
+
 def _with_bidder(s: LotState, bidder: Bidder, **changes: Any) -> LotState:
     return replace(s, bidders={**s.bidders, bidder.bidder_id: replace(bidder, **changes)})
 
@@ -203,8 +219,8 @@ def _decide_bid(
         raise Refused("SUSPENDED")
     if s.phase == "capped" and s.config.after_cap == "secondary" and cmd.indicator is not None:
         return _indicator(s, bidder, cmd.bid_id, cmd.indicator, now, log)
-    if s.phase == "capped" and cmd.price is not None:
-        raise Refused("CAP_REACHED")
+    if cmd.price is not None and (s.phase == "capped" or _at_cap(s)):
+        raise Refused("CAP_REACHED")  # before 限时 the cap waits for the phase clock (R2)
     given = cmd.sealed if s.phase == "sealed" else cmd.price  # a sealed lot takes sealed bids
     if s.phase not in ("free", "limited", "sealed") or given is None:
         raise Refused("PHASE_CLOSED")
@@ -238,9 +254,10 @@ def _price(
         now, "bid", True, plate=bidder.plate, bid_id=bid_id, price=price, phase=s.phase,
         deadline=deadline,
     )  # fmt: skip
-    if capped:
+    if capped:  # the cap's bidder accepts it; in 限时 its procedure starts now (R2)
         s = replace(s, acceptors=(bidder.bidder_id,))
-        s = _phase(s, "capped", now + c.countdown_s * 1000, now, log)
+        if s.phase == "limited":
+            s = _phase(s, "capped", now + c.after_cap_ms, now, log)
     return s, {"accepted": True, "seq": seq, "price": price, "deadline": s.deadline}
 
 
@@ -261,7 +278,7 @@ def _sealed(
 def _indicator(
     s: LotState, bidder: Bidder, bid_id: str, value: int, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    if not bidder.qualified:
+    if bidder.bidder_id not in s.acceptors:  # who accepted the cap price may go on (R11)
         raise Refused("NOT_QUALIFIED")
     check_grid(s.indicator, value, s.config.secondary_increment, False)
     deadline = now + s.config.countdown_s * 1000
@@ -305,12 +322,14 @@ def _continue(
 def _accept(
     s: LotState, bidder: Bidder, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    lottery = s.phase == "capped" and s.config.after_cap == "lottery"
-    if s.phase != "dutch" and not lottery:
+    capped = s.phase == "capped"  # accepting the cap price: the lottery's pool, or the
+    if s.phase != "dutch" and not capped:  # secondary round's bidders (R11)
         raise Refused("PHASE_CLOSED")
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")
-    if lottery:
+    if capped:
+        if s.config.mode == "listing" and not bidder.continued and _continued(s):
+            raise Refused("NOT_QUALIFIED")  # capped in 限时: the pool is its round's (R12)
         if bidder.bidder_id in s.acceptors:
             raise Refused("ALREADY_SUBMITTED")
         seq = log.add(now, "accept", False, plate=bidder.plate, price=s.price)
@@ -330,6 +349,8 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
         return s, first["answer"] if same else {"accepted": False, "code": "CONFLICT"}
     if s.phase == "closed":
         raise Refused("PHASE_CLOSED")
+    if not s.window_open(s.deposits_end, now):
+        raise Refused("DEADLINE_PASSED")
     total = bidder.deposit + cmd.amount
     qualified = total >= s.config.deposit
     seq = log.add(
@@ -348,6 +369,8 @@ def _register(
 ) -> tuple[LotState, dict[str, Any]]:
     if s.phase == "closed":
         raise Refused("PHASE_CLOSED")
+    if not s.window_open(s.registration_ends, now):
+        raise Refused("DEADLINE_PASSED")
     if cmd.bidder_id in s.bidders or cmd.plate in s.plates:
         raise Conflict("号牌或竞买人已存在", "plate or bidder already registered")
     qualified = s.config.deposit == 0

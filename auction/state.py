@@ -106,6 +106,23 @@ class LotState:
     held: tuple[str, int | None, int] | None = None
     shift: int = 0  # ms suspensions took: the configured times (opening, dutch clock) move on
     pending: tuple[str, str] | None = None  # a two-person action asked: (action, by)
+    # registration and deposit deadlines once suspensions moved them on (None: the config's)
+    apply_by: int | None = None
+    deposit_by: int | None = None
+
+    def window_open(self, by: int, now: int) -> bool:
+        """Whether `now` is not past deadline `by` (a 截止时间 includes its own moment); a
+        suspension that began before it keeps it open (its clock stands still, and the
+        resume moves it on)."""
+        return (self.held is not None and self.held[2] <= by) or now <= by
+
+    @property
+    def registration_ends(self) -> int:
+        return self.config.apply_deadline if self.apply_by is None else self.apply_by
+
+    @property
+    def deposits_end(self) -> int:
+        return self.config.deposit_deadline if self.deposit_by is None else self.deposit_by
 
 
 def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:

@@ -61,5 +61,11 @@ def resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, d
     else:
         deadline = None if left is None else now + left
     seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
-    s = replace(s, phase=phase, deadline=deadline, held=None, shift=s.shift + now - since)
+    took = now - since  # registration and deposits keep what they had left, like the phase
+    apply_by, deposit_by = s.registration_ends, s.deposits_end
+    s = replace(
+        s, phase=phase, deadline=deadline, held=None, shift=s.shift + took,
+        apply_by=apply_by + took if since <= apply_by else apply_by,
+        deposit_by=deposit_by + took if since <= deposit_by else deposit_by,
+    )  # fmt: skip
     return s, {"accepted": True, "seq": seq, "deadline": deadline}

@@ -42,17 +42,18 @@ PIPELINE, WORKERS, BIDDERS, CLIENTS = 50, 8, 200, 400
 
 
 async def lot_in_limited(book: BidBook, name: str) -> tuple[str, LotConfig]:
-    now = await book.server_time()
+    opens = await book.server_time() + 1_000  # registration closes as it opens (R3)
     config = LotConfig.parse({
         "title": "bench", "category": "land", "mode": "auction", "quote_unit": "元",
         "start_price": 10_000_000, "increment": 1, "deposit": 0,
-        "opens_at": now, "free_ends_at": now, "countdown_s": 3600,
+        "opens_at": opens, "free_ends_at": opens, "countdown_s": 3600,
     })  # fmt: skip
     hidden = new_secrets()
     await book.create(name, config, hidden, created_fields(config, hidden))
     for i in range(BIDDERS):
         args = {"bidder_id": f"b{i}", "plate": str(1000 + i), "name": f"n{i}", "token_hash": f"{i}"}
         await book.command(name, "register", args)
+    await asyncio.sleep(max(0, opens - await book.server_time()) / 1000)
     return name, config
 
 

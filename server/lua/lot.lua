@@ -58,6 +58,16 @@ end
 
 local function refusal(code) error({refused = code}) end
 
+local function after_cap_ms() return (cfg.after_cap_s or cfg.countdown_s) * 1000 end
+local function at_cap() return cfg.cap ~= nil and st.price ~= nil and st.price >= cfg.cap end
+-- registration and deposit deadlines, once suspensions moved them on
+local function registration_ends() return st.apply_by or cfg.apply_ends_at or cfg.free_ends_at end
+local function deposits_end() return st.deposit_by or cfg.deposit_ends_at or cfg.free_ends_at end
+local function window_open(by)
+  -- not past `by` (its own moment included); a suspension begun before it keeps it open
+  return (st.held ~= nil and st.held.at <= by) or now <= by
+end
+
 -- ---- the clock -------------------------------------------------------------------------
 
 local function set_phase(phase, deadline, ts)
@@ -127,7 +137,13 @@ local function resume()
   elseif left then deadline = now + left end
   local seq = add(now, 'resumed', true,
     {phase = phase, deadline = nn(deadline), by = args.by, reason = args.reason})
-  st.shift = (st.shift or 0) + now - st.held.at
+  local took, since = now - st.held.at, st.held.at
+  st.shift = (st.shift or 0) + took
+  -- registration and deposits keep what they had left, like the phase
+  local apply_by, deposit_by = registration_ends(), deposits_end()
+  if since <= apply_by then apply_by = apply_by + took end
+  if since <= deposit_by then deposit_by = deposit_by + took end
+  st.apply_by = apply_by; st.deposit_by = deposit_by
   st.phase = phase; st.deadline = deadline; st.held = nil; moved = true
   return {accepted = true, seq = seq, deadline = nn(deadline)}
 end
@@ -205,17 +221,25 @@ local function open(due)
   return set_phase('limited', due + cfg.countdown_s * 1000, due)
 end
 
-local function enough_continued()
+local function continued_count()
   local count = 0
   for _, b in ipairs(all_bidders()) do
     if b.continued then count = count + 1 end
   end
+  return count
+end
+
+local function enough_continued()
+  local count = continued_count()
   return count > 0 and count >= (cfg.min_continued or 1)
 end
 
 local function expire(due)
   local phase = st.phase
   if phase == 'scheduled' then return open(due) end
+  if phase == 'free' and at_cap() then  -- capped before 限时: its procedure starts now
+    return set_phase('capped', due + after_cap_ms(), due)
+  end
   if phase == 'free' and cfg.mode == 'listing' then
     return set_phase('inquiry', due + cfg.inquiry_s * 1000, due)
   end
@@ -274,9 +298,9 @@ local function bid_price(b, price)
   local seq = add(now, 'bid', true,
     {plate = b.plate, bid_id = args.bid_id, price = price, phase = st.phase,
      deadline = nn(st.deadline)})
-  if capped then
+  if capped then  -- the cap's bidder accepts it; in 限时 its procedure starts now (R2)
     st.acceptors = {b.bidder_id}
-    set_phase('capped', now + cfg.countdown_s * 1000, now)
+    if st.phase == 'limited' then set_phase('capped', now + after_cap_ms(), now) end
   end
   return {accepted = true, seq = seq, price = price, deadline = nn(st.deadline)}
 end
@@ -292,8 +316,16 @@ local function bid_sealed(b)
   return {accepted = true, seq = seq, deadline = nn(st.deadline)}
 end
 
+local function accepted_cap(id)
+  for _, acceptor in ipairs(st.acceptors) do
+    if acceptor == id then return true end
+  end
+  return false
+end
+
 local function bid_indicator(b, value)
-  if not b.qualified then refusal('NOT_QUALIFIED') end
+  -- who accepted the cap price may go on (R11)
+  if not accepted_cap(b.bidder_id) then refusal('NOT_QUALIFIED') end
   check_grid(st.indicator, value, cfg.secondary_increment, false)
   local deadline = now + cfg.countdown_s * 1000
   local seq = add(now, 'indicator', true,
@@ -307,7 +339,9 @@ local function decide_bid(b)
   if st.phase == 'capped' and cfg.after_cap == 'secondary' and args.indicator then
     return bid_indicator(b, args.indicator)
   end
-  if st.phase == 'capped' and args.price then refusal('CAP_REACHED') end
+  if args.price and (st.phase == 'capped' or at_cap()) then
+    refusal('CAP_REACHED')  -- before 限时 the cap waits for the phase clock (R2)
+  end
   local phase = st.phase
   local given = args.price
   if phase == 'sealed' then given = args.sealed end  -- a sealed lot takes sealed bids
@@ -336,13 +370,15 @@ local function continue_(b)
 end
 
 local function accept(b)
-  local lottery = st.phase == 'capped' and cfg.after_cap == 'lottery'
-  if st.phase ~= 'dutch' and not lottery then refusal('PHASE_CLOSED') end
+  -- accepting the cap price: the lottery's pool, or the secondary round's bidders (R11)
+  local capped = st.phase == 'capped'
+  if st.phase ~= 'dutch' and not capped then refusal('PHASE_CLOSED') end
   if not b.qualified then refusal('NOT_QUALIFIED') end
-  if lottery then
-    for _, id in ipairs(st.acceptors) do
-      if id == b.bidder_id then refusal('ALREADY_SUBMITTED') end
+  if capped then
+    if cfg.mode == 'listing' and not b.continued and continued_count() > 0 then
+      refusal('NOT_QUALIFIED')  -- capped in 限时: the pool is its round's (R12)
     end
+    if accepted_cap(b.bidder_id) then refusal('ALREADY_SUBMITTED') end
     local seq = add(now, 'accept', false, {plate = b.plate, price = st.price})
     st.acceptors[#st.acceptors + 1] = b.bidder_id
     return {accepted = true, seq = seq, price = st.price}
@@ -388,6 +424,7 @@ local function on_deposit(b)
     return first.answer
   end
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  if not window_open(deposits_end()) then return {accepted = false, code = 'DEADLINE_PASSED'} end
   local total = b.deposit + args.amount
   local qualified = total >= cfg.deposit
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
@@ -401,6 +438,9 @@ end
 
 local function on_register()
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  if not window_open(registration_ends()) then
+    return {accepted = false, code = 'DEADLINE_PASSED'}
+  end
   if redis.call('HEXISTS', KEYS[3], args.bidder_id) == 1
     or redis.call('HEXISTS', KEYS[4], args.plate) == 1 then
     return {accepted = false, code = 'CONFLICT'}

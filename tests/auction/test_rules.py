@@ -220,9 +220,9 @@ PLAYS = {
         14 * WAN + WAN // 5,
         "B",
     ),
-    # Cap + lottery: the bid above the cap is clamped; others join; the seed decides.
+    # Cap + lottery in 限时: the bid above the cap is clamped; others join; the seed decides.
     "L1 cap and lottery": Play(
-        L1 | {"cap": price_of(40.0)},
+        L1 | {"cap": price_of(40.0), "free_ends_at": 0},
         [
             bid("A", price_of(34.38), 1000),
             bid("B", price_of(45.0), 2000),
@@ -236,7 +236,7 @@ PLAYS = {
         ("B", "C", "A")[lottery_index(SECRETS.lottery_seed, 3)],
     ),
     "L1 cap, nobody joins: the capper wins": Play(
-        L1 | {"cap": price_of(40.0)},
+        L1 | {"cap": price_of(40.0), "free_ends_at": 0},
         [
             bid("A", price_of(40.0), 1000),
         ],
@@ -244,10 +244,35 @@ PLAYS = {
         price_of(40.0),
         "A",
     ),
-    "L1 cap then secondary indicator round": Play(
-        L1 | {"cap": price_of(40.0), "after_cap": "secondary", "secondary_increment": 10},
+    # R2: a cap in the free phase refuses quotes but keeps the phase clock; the lottery's
+    # acceptance window opens when 限时 would have begun, and lasts after_cap_s (R12).
+    "L1 cap before 限时 waits for it": Play(
+        L1 | {"cap": price_of(40.0), "after_cap_s": 240},
         [
             bid("A", price_of(40.0), 1000),
+            bid("B", price_of(40.0), 2000, "CAP_REACHED"),
+            (3000, Accept(bidder_id="B"), "PHASE_CLOSED"),  # not before 限时 would begin
+            (60 * MIN + 1000, Accept(bidder_id="B"), "ok"),
+            (64 * MIN + 1, Accept(bidder_id="C"), "PHASE_CLOSED"),  # the window was 240 s
+        ],
+        "sold",
+        price_of(40.0),
+        ("A", "B")[lottery_index(SECRETS.lottery_seed, 2)],
+    ),
+    # R11: the secondary round is for who accepted the cap price; the capper is one.
+    "L1 cap then secondary indicator round": Play(
+        L1
+        | {
+            "cap": price_of(40.0),
+            "after_cap": "secondary",
+            "secondary_increment": 10,
+            "free_ends_at": 0,
+        },
+        [
+            bid("A", price_of(40.0), 1000),
+            (1500, PlaceBid(bidder_id="B", bid_id="i0", indicator=10), "NOT_QUALIFIED"),
+            (1600, Accept(bidder_id="B"), "ok"),
+            (1700, Accept(bidder_id="C"), "ok"),
             (2000, PlaceBid(bidder_id="B", bid_id="i1", indicator=10), "ok"),
             (3000, PlaceBid(bidder_id="C", bid_id="i2", indicator=15), "OFF_INCREMENT"),
             (4000, PlaceBid(bidder_id="C", bid_id="i3", indicator=30), "ok"),
@@ -255,6 +280,75 @@ PLAYS = {
         "sold",
         price_of(40.0),
         "C",
+    ),
+    "L1 secondary with nobody else: the capper wins at the cap": Play(
+        L1 | {"cap": price_of(40.0), "after_cap": "secondary", "free_ends_at": 0},
+        [
+            bid("A", price_of(40.0), 1000),
+            (2000, PlaceBid(bidder_id="A", bid_id="i1", indicator=1), "ok"),
+        ],
+        "sold",
+        price_of(40.0),
+        "A",
+    ),
+    # R12: a listing capped in 限时: who did not continue stays out of the lottery.
+    "L2 capped in 限时: the pool is the round's": Play(
+        L2 | {"cap": 15 * WAN},
+        [
+            bid("A", 14 * WAN, 1000),
+            (100 * MIN + 1000, Continue(bidder_id="B"), "ok"),
+            bid("B", 15 * WAN, 104 * MIN),
+            (104 * MIN + 1000, Accept(bidder_id="C"), "NOT_QUALIFIED"),
+            (104 * MIN + 2000, Accept(bidder_id="A"), "ok"),  # the listing's leader was in
+        ],
+        "sold",
+        15 * WAN,
+        ("B", "A")[lottery_index(SECRETS.lottery_seed, 2)],
+    ),
+    # R3: registration and deposits close at free_ends_at unless set earlier; a newcomer
+    # cannot qualify in 限时 (P2) or join the cap lottery (P3).
+    "L1 registration and deposit close with the free phase": Play(
+        L1,
+        [
+            (60 * MIN, Register(bidder_id="D", plate="404", name="D"), "ok"),  # its moment
+            (60 * MIN + 1, Register(bidder_id="E", plate="505", name="E"), "DEADLINE_PASSED"),
+            (
+                60 * MIN + 2,
+                Deposit(bidder_id="D", amount=10 * WAN, kind="cash", ref="d"),
+                "DEADLINE_PASSED",
+            ),
+            bid("D", price_of(34.38), 60 * MIN + 3, "NOT_QUALIFIED"),
+            bid("A", price_of(34.38), 60 * MIN + 4),
+        ],
+        "sold",
+        price_of(34.38),
+        "A",
+    ),
+    "L1 deadlines set apart": Play(
+        L1 | {"apply_ends_at": 10 * MIN, "deposit_ends_at": 20 * MIN},
+        [
+            (10 * MIN, Register(bidder_id="D", plate="404", name="D"), "ok"),
+            (10 * MIN + 1, Register(bidder_id="E", plate="505", name="E"), "DEADLINE_PASSED"),
+            (20 * MIN, Deposit(bidder_id="D", amount=5 * WAN, kind="cash", ref="d1"), "ok"),
+            (
+                20 * MIN + 1,
+                Deposit(bidder_id="D", amount=5 * WAN, kind="cash", ref="d2"),
+                "DEADLINE_PASSED",
+            ),
+            bid("D", price_of(34.38), 30 * MIN, "NOT_QUALIFIED"),  # half paid in time
+        ],
+        "failed",
+    ),
+    "L1 a newcomer cannot join the lottery": Play(
+        L1 | {"cap": price_of(40.0), "free_ends_at": 10 * MIN},
+        [
+            bid("A", price_of(40.0), 1000),
+            (10 * MIN + 1000, Register(bidder_id="N", plate="909", name="N"), "DEADLINE_PASSED"),
+            (10 * MIN + 2000, Accept(bidder_id="N"), "NOT_FOUND"),
+        ],
+        "sold",
+        price_of(40.0),
+        "A",
     ),
     # Sealed: one bid each, equal prices go to the earlier bid.
     "sealed ties go to the earlier bid": Play(
@@ -410,6 +504,19 @@ def test_suspend_freezes_what_is_left_and_terminate_takes_two() -> None:
         "supervisor",
     )
     assert done.state.phase == "closed" and done.state.outcome == "terminated"
+
+
+def test_a_suspension_before_the_deadlines_moves_them_on_and_one_after_does_not() -> None:
+    config = LotConfig.parse(L1 | {"apply_ends_at": 20 * MIN, "deposit_ends_at": 40 * MIN})
+    state = rules.step(rules.create(config, SECRETS, 0).state, Tick(), 1000).state
+    held = rules.step(state, Suspend(by="host", reason="断网"), 30 * MIN).state
+    # suspended between the two: registration stays shut, the deposit window is frozen open
+    late = Register(bidder_id="D", plate="404", name="D")
+    assert rules.step(held, late, 50 * MIN).answer["code"] == "DEADLINE_PASSED"
+    held = rules.step(held, Resume(by="host", reason="修复"), 50 * MIN).state
+    back = rules.step(held, Resume(by="supervisor", reason="同意"), 60 * MIN).state
+    assert (back.registration_ends, back.deposits_end) == (20 * MIN, 70 * MIN)
+    assert rules.step(back, late, 60 * MIN + 1).answer["code"] == "DEADLINE_PASSED"
 
 
 def test_a_deposit_ref_belongs_to_the_bidder_it_paid_for() -> None:

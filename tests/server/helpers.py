@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN, TIMEOUT, lot_config
+from tests.server.wsclient import client
 
 
 async def make_lot(admin: httpx.AsyncClient, **overrides: Any) -> str:
@@ -36,6 +37,30 @@ async def qualified_bidder(admin: httpx.AsyncClient, lot_id: str, name: str) -> 
     )
     assert paid.json()["qualified"] is True
     return bidder
+
+
+OPENS_IN_MS = 1_500  # time enough to register and pay a few bidders on a loaded machine
+
+
+async def lot_in_limited(
+    admin: httpx.AsyncClient, *names: str, **overrides: Any
+) -> tuple[str, list[dict[str, Any]]]:
+    """A lot that goes straight into 限时 with `names` registered and paid. Registration
+    closes as such a lot opens (R3), so it opens a moment after they are in; returns once
+    it has."""
+    now = (await admin.get("/api/health")).json()["server_now"]
+    opens = now + (OPENS_IN_MS if names else 0)
+    lot_id = await make_lot(admin, opens_at=opens, free_ends_at=opens, **overrides)
+    bidders = [await qualified_bidder(admin, lot_id, name) for name in names]
+    await phase_reached(str(admin.base_url), lot_id, "limited")
+    return lot_id, bidders
+
+
+async def phase_reached(url: str, lot_id: str, phase: str) -> None:
+    """Wait for the lot's `phase` event, as a public viewer would see it."""
+    async with client(url, lot_id) as viewer:
+        await viewer.hello(since=0)
+        await viewer.until(lambda m: m.get("kind") == "phase" and m.get("phase") == phase)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -18,7 +18,8 @@ BIDDERS, ROUNDS = 200, 4
 
 async def test_two_hundred_bidders_racing(book: BidBook) -> None:
     now = await book.server_time()
-    config = LotConfig.parse(lot_config(deposit=0, opens_at=now, free_ends_at=now))
+    opens = now + 1_000  # straight into 限时, once the bidders are registered (R3)
+    config = LotConfig.parse(lot_config(deposit=0, opens_at=opens, free_ends_at=opens))
     hidden, lot = new_secrets(), "race-" + secrets.token_hex(4)
     await book.create(lot, config, hidden, created_fields(config, hidden))
     for i in range(BIDDERS):
@@ -29,6 +30,7 @@ async def test_two_hundred_bidders_racing(book: BidBook) -> None:
             "token_hash": f"t{i}",
         }
         assert (await book.command(lot, "register", args)).answer["accepted"]
+    await asyncio.sleep(max(0, opens - await book.server_time()) / 1000)  # the clock: no event
     batcher = Batcher(book, lambda lot, reply: None)
     rng = random.Random(7)
     standing = {"price": config.start_price - config.increment}

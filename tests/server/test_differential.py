@@ -35,7 +35,7 @@ from auction.state import (
 from server.bidbook import BidBook
 
 START, STEP, DEPOSIT = 10_000, 100, 500
-BIDDERS = ["b1", "b2", "b3"]
+BIDDERS = ["b1", "b2", "b3"]  # registered first; b4 and b5 may come later
 NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick",
          Suspend: "suspend", Resume: "resume", Terminate: "terminate"}  # fmt: skip
 
@@ -53,8 +53,13 @@ def draw_config(rng: random.Random) -> LotConfig:
     if mode in ("auction", "listing"):
         shape["cap"] = rng.choice([None, START + 6 * STEP, START + 8 * STEP])
         shape["after_cap"] = rng.choice(["lottery", "secondary"])
+        shape["after_cap_s"] = rng.choice([None, 1, 2])
     if mode == "auction" and rng.random() < 0.3:
         shape["free_ends_at"] = shape["opens_at"]  # straight into 限时
+    for name in ("apply_ends_at", "deposit_ends_at"):  # R3, else free_ends_at
+        shape[name] = rng.choice([None, None, 0, 400, shape["free_ends_at"]])
+        if shape[name] is not None:
+            shape[name] = min(shape[name], shape["free_ends_at"])
     if mode == "dutch":
         shape |= {"dutch_step": 300, "dutch_tick_s": 1, "dutch_floor": 9_000, "reserve": None}
     return LotConfig.parse({
@@ -65,11 +70,14 @@ def draw_config(rng: random.Random) -> LotConfig:
 
 def draw_command(rng: random.Random, state: LotState) -> Command:
     """One command, placed relative to the lot as it stands (bids near the next price)."""
-    who = rng.choice([*BIDDERS, *BIDDERS[:2], "nobody"])
+    who = rng.choice([*BIDDERS, *BIDDERS[:2], "b4", "nobody"])
     kind = rng.choices(
-        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff"],
-        [10, 2, 2, 2, 1, 1, 1],
+        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff", "register"],
+        [10, 2, 2, 2, 1, 1, 1, 1],
     )[0]
+    if kind == "register":  # latecomers, and now and then one already there
+        late = rng.choice(["b4", "b5", "b1"])
+        return Register(bidder_id=late, plate=f"1{late[1:]}", name=late.upper())
     if kind == "staff":  # 中止, resume and terminate by either role, now and then
         staff = rng.choices([Suspend, Resume, Terminate], [3, 4, 1])[0]
         return staff(by=rng.choice(["host", "supervisor"]), reason="原因")

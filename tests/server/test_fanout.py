@@ -19,8 +19,8 @@ from server.bidbook import BidBook, unpack
 from server.limits import Limits
 from streaming.codec import Close
 from tests.conftest import admin_client, serving
-from tests.server.helpers import make_lot, openbid_serve, qualified_bidder
-from tests.server.test_ws import bid, limited_lot
+from tests.server.helpers import lot_in_limited, make_lot, openbid_serve, qualified_bidder
+from tests.server.test_ws import bid
 from tests.server.wsclient import client
 
 QUEUE = 256  # above one decision batch (100 bids here), which lands at once
@@ -47,8 +47,7 @@ async def test_a_viewer_that_never_reads_is_closed_and_delays_no_one(
     small_queues: str, book: BidBook
 ) -> None:
     async with admin_client(small_queues) as admin:
-        lot = await limited_lot(admin)
-        bidder = await qualified_bidder(admin, lot, "甲")
+        lot, (bidder,) = await lot_in_limited(admin, "甲")
         stuck_sock = tiny_receive_buffer(small_queues)
         async with (
             client(small_queues, lot, sock=stuck_sock, max_queue=1) as stuck,
@@ -122,8 +121,7 @@ async def test_on_a_plain_asgi_server_events_go_through_the_outbox(
     valkey_url: str,
 ) -> None:
     async with serving(valkey_url, plain=True) as url, admin_client(url) as admin:
-        lot = await limited_lot(admin)
-        a = await qualified_bidder(admin, lot, "甲")
+        lot, (a,) = await lot_in_limited(admin, "甲")
         async with client(url, lot) as bidder, client(url, lot, "openbid.json.v1") as viewer:
             await bidder.hello(a["token"])
             await viewer.hello(since=0)
@@ -138,8 +136,7 @@ async def test_on_a_plain_asgi_server_events_go_through_the_outbox(
 async def test_entries_pub_sub_lost_are_read_from_the_log(
     served: str, admin: httpx.AsyncClient, book: BidBook
 ) -> None:
-    lot = await limited_lot(admin)
-    a = await qualified_bidder(admin, lot, "甲")
+    lot, (a,) = await lot_in_limited(admin, "甲")
     async with client(served, lot) as viewer:
         first = (await viewer.hello())["seq"]
         lost = [("bid", {"bidder_id": a["bidder_id"], "bid_id": f"lost{i}",

@@ -10,7 +10,7 @@ import pytest
 
 import server.service
 from tests.conftest import lot_config
-from tests.server.helpers import bearer, make_lot, qualified_bidder
+from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
 
 
 async def test_health(public: httpx.AsyncClient) -> None:
@@ -152,9 +152,7 @@ async def test_unknown_lot_is_not_found_on_every_path(
 async def test_a_bid_carries_the_time_it_was_decided_at(
     admin: httpx.AsyncClient, public: httpx.AsyncClient
 ) -> None:
-    now = (await admin.get("/api/health")).json()["server_now"]
-    lot = await make_lot(admin, opens_at=now, free_ends_at=now)  # straight into 限时
-    a = await qualified_bidder(admin, lot, "甲")
+    lot, (a,) = await lot_in_limited(admin, "甲")  # straight into 限时
     answer = (
         await public.post(
             f"/api/lots/{lot}/bids",

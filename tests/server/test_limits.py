@@ -12,8 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from server.limits import Limits
 from streaming.codec import Close
 from tests.conftest import ADMIN, TIMEOUT, admin_client, serving
-from tests.server.helpers import qualified_bidder
-from tests.server.test_ws import limited_lot
+from tests.server.helpers import lot_in_limited
 from tests.server.wsclient import client
 
 
@@ -31,7 +30,7 @@ async def test_past_the_connection_cap_a_socket_is_told_to_try_later(valkey_url:
     cap = 2
     async with serving(valkey_url, Limits(max_connections=cap, reserved=0)) as url:
         async with admin_client(url) as admin:
-            lot = await limited_lot(admin)
+            lot, _ = await lot_in_limited(admin)
         async with client(url, lot) as first, client(url, lot) as second:
             for c in (first, second):
                 assert (await c.hello())["type"] == "welcome"
@@ -49,7 +48,7 @@ async def test_frames_past_the_burst_are_dropped_unanswered(valkey_url: str) -> 
     burst, extra = 4, 6
     limits = Limits(frames_per_s=0.001, frame_burst=burst)  # no refill within the test
     async with serving(valkey_url, limits) as url, admin_client(url) as admin:
-        lot = await limited_lot(admin)
+        lot, _ = await lot_in_limited(admin)
         before = rate_limited_frames((await admin.get("/metrics")).text)
         async with client(url, lot) as c:
             await c.hello()
@@ -69,8 +68,7 @@ async def test_a_bidder_gets_in_when_the_public_has_taken_its_share(valkey_url: 
     limits = Limits(max_connections=4, reserved=2)
     async with serving(valkey_url, limits) as url, AsyncExitStack() as stack:
         async with admin_client(url) as admin:
-            lot = await limited_lot(admin)
-            bidder = await qualified_bidder(admin, lot, "甲公司")
+            lot, (bidder,) = await lot_in_limited(admin, "甲公司")
         for _ in range(2):
             viewer = await stack.enter_async_context(client(url, lot))
             assert (await viewer.hello())["type"] == "welcome"
@@ -86,7 +84,7 @@ async def test_a_bidder_gets_in_when_the_public_has_taken_its_share(valkey_url: 
 async def test_one_address_has_a_share_of_public_viewers(valkey_url: str) -> None:
     async with serving(valkey_url, Limits(public_per_address=2)) as url, AsyncExitStack() as stack:
         async with admin_client(url) as admin:
-            lot = await limited_lot(admin)
+            lot, _ = await lot_in_limited(admin)
         answers = []
         for _ in range(3):
             viewer = await stack.enter_async_context(client(url, lot))
@@ -97,7 +95,7 @@ async def test_one_address_has_a_share_of_public_viewers(valkey_url: str) -> Non
 async def test_sockets_that_never_say_hello_are_capped_per_address(valkey_url: str) -> None:
     async with serving(valkey_url, Limits(pending_per_address=2)) as url, AsyncExitStack() as stack:
         async with admin_client(url) as admin:
-            lot = await limited_lot(admin)
+            lot, _ = await lot_in_limited(admin)
         for _ in range(2):
             await stack.enter_async_context(client(url, lot))  # connected, silent
         third = await stack.enter_async_context(client(url, lot))

@@ -14,7 +14,7 @@ import httpx
 
 from server.embedded import EmbeddedValkey
 from tests.conftest import SUPERVISOR, admin_client, serving
-from tests.server.helpers import bearer, make_lot, qualified_bidder
+from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
 from tests.server.wsclient import client
 
 COUNTDOWN_S, GRACE_S = 2, 1
@@ -24,10 +24,9 @@ async def test_a_stalled_store_across_the_deadline_suspends_the_lot(tmp_path: Pa
     with EmbeddedValkey(tmp_path, persist=False) as store:
         assert store.process is not None
         async with serving(store.url) as url, admin_client(url) as admin:
-            now = (await admin.get("/api/health")).json()["server_now"]
-            lot_id = await make_lot(admin, opens_at=now, free_ends_at=now, countdown_s=COUNTDOWN_S,
-                                    late_grace_s=GRACE_S)  # fmt: skip
-            leader = await qualified_bidder(admin, lot_id, "甲公司")
+            lot_id, (leader,) = await lot_in_limited(
+                admin, "甲公司", countdown_s=COUNTDOWN_S, late_grace_s=GRACE_S
+            )
             sent = await admin.post(f"/api/lots/{lot_id}/bids", headers=bearer(leader["token"]),
                                     json={"bid_id": "1", "price": 34_380_000})  # fmt: skip
             assert sent.json()["accepted"]

@@ -16,17 +16,14 @@ from auction.audit import genesis, link
 from server.bidbook import channel, published, unpack
 from server.cli import main
 from tests.conftest import TIMEOUT
-from tests.server.helpers import bearer, make_lot, qualified_bidder
+from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
 
 
 async def closed_lot(admin: httpx.AsyncClient, redis: Redis) -> str:
     """A 限时 lot with a one-second countdown, bid on, then closed by the timer alone."""
-    now = (await admin.get("/api/health")).json()["server_now"]
-    lot = await make_lot(admin, opens_at=now, free_ends_at=now, countdown_s=1, reserve=34_880_000)
+    lot, (a, b) = await lot_in_limited(admin, "甲", "乙", countdown_s=1, reserve=34_880_000)
     pubsub = redis.pubsub()
     await pubsub.subscribe(channel(lot))
-    a = await qualified_bidder(admin, lot, "甲")
-    b = await qualified_bidder(admin, lot, "乙")
     for i, (who, price) in enumerate([(a, 34_380_000), (b, 34_880_000), (a, 35_000_000)]):
         await admin.post(f"/api/lots/{lot}/bids", json={"bid_id": str(i), "price": price},
                          headers=bearer(who["token"]))  # fmt: skip

@@ -3,8 +3,6 @@ privacy, sessions, and answers to bad frames."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -13,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from server.bidbook import BidBook, unpack
 from server.limits import Limits
 from streaming.codec import Close
-from tests.server.helpers import make_lot, qualified_bidder
+from tests.server.helpers import lot_in_limited
 from tests.server.wsclient import Client, Message, client
 
 SUBPROTOCOLS = ["openbid.msgpack.v1", "openbid.json.v1"]
@@ -28,19 +26,12 @@ async def bid(who: Client, bid_id: str, price: int) -> Message:
     return (await who.until(answer))[-1]
 
 
-async def limited_lot(admin: httpx.AsyncClient, **overrides: Any) -> str:
-    now = (await admin.get("/api/health")).json()["server_now"]
-    return await make_lot(admin, opens_at=now, free_ends_at=now, **overrides)
-
-
 @pytest.mark.parametrize("mine", SUBPROTOCOLS)
 async def test_a_full_lot_played_over_websockets(
     served: str, admin: httpx.AsyncClient, mine: str
 ) -> None:
     other = next(p for p in SUBPROTOCOLS if p != mine)
-    lot = await limited_lot(admin, countdown_s=1, reserve=34_880_000)
-    a = await qualified_bidder(admin, lot, "甲公司")
-    b = await qualified_bidder(admin, lot, "乙公司")
+    lot, (a, b) = await lot_in_limited(admin, "甲公司", "乙公司", countdown_s=1, reserve=34_880_000)
     async with (
         client(served, lot, mine) as ca,
         client(served, lot, other) as cb,
@@ -73,9 +64,7 @@ async def test_a_full_lot_played_over_websockets(
 async def test_reconnect_with_since_gets_exactly_the_missed_events(
     served: str, admin: httpx.AsyncClient, public: httpx.AsyncClient
 ) -> None:
-    lot = await limited_lot(admin)
-    a = await qualified_bidder(admin, lot, "甲")
-    b = await qualified_bidder(admin, lot, "乙")
+    lot, (a, b) = await lot_in_limited(admin, "甲", "乙")
     async with client(served, lot) as ca, client(served, lot) as cb:
         await ca.hello(a["token"])
         await cb.hello(b["token"])
@@ -101,9 +90,9 @@ async def test_public_frames_never_carry_a_name_or_the_reserve(
     served: str, admin: httpx.AsyncClient
 ) -> None:
     reserve = 35_380_000
-    lot = await limited_lot(admin, countdown_s=1, reserve=reserve)
-    a = await qualified_bidder(admin, lot, "甲秘密公司")
-    b = await qualified_bidder(admin, lot, "乙秘密公司")
+    lot, (a, b) = await lot_in_limited(
+        admin, "甲秘密公司", "乙秘密公司", countdown_s=1, reserve=reserve
+    )
     async with (
         client(served, lot, "openbid.json.v1") as viewer,
         client(served, lot) as ca,
@@ -137,8 +126,7 @@ async def test_public_frames_never_carry_a_name_or_the_reserve(
 async def test_a_second_sign_in_closes_the_first_session(
     served: str, admin: httpx.AsyncClient
 ) -> None:
-    lot = await limited_lot(admin)
-    a = await qualified_bidder(admin, lot, "甲")
+    lot, (a,) = await lot_in_limited(admin, "甲")
     async with client(served, lot) as old, client(served, lot) as new:
         await old.hello(a["token"])
         await new.hello(a["token"])
@@ -160,7 +148,7 @@ BAD_FRAMES: list[tuple[Message, str]] = [
 async def test_viewers_get_codes_for_what_they_may_not_do(
     served: str, admin: httpx.AsyncClient
 ) -> None:
-    lot = await limited_lot(admin)
+    lot, _ = await lot_in_limited(admin)
     async with client(served, lot) as viewer:
         await viewer.hello()
         for frame, code in BAD_FRAMES:
@@ -174,7 +162,7 @@ async def test_viewers_get_codes_for_what_they_may_not_do(
 
 
 async def test_hello_is_required_and_checked(served: str, admin: httpx.AsyncClient) -> None:
-    lot = await limited_lot(admin)
+    lot, _ = await lot_in_limited(admin)
     cases = [({"type": "ping", "t": 1}, Close.NO_HELLO), ({"type": "hello", "token": "x"}, 4401)]
     for first, code in cases:
         async with client(served, lot) as c:
@@ -190,7 +178,7 @@ async def test_hello_is_required_and_checked(served: str, admin: httpx.AsyncClie
 async def test_a_browser_from_another_origin_is_refused(
     served: str, admin: httpx.AsyncClient
 ) -> None:
-    lot = await limited_lot(admin)
+    lot, _ = await lot_in_limited(admin)
     with pytest.raises(Exception, match="403"):
         async with client(served, lot, origin="https://evil.example"):
             pass
@@ -202,8 +190,7 @@ async def test_a_browser_from_another_origin_is_refused(
 async def test_a_bidder_sending_too_fast_is_rate_limited_and_nothing_is_decided(
     served: str, admin: httpx.AsyncClient, book: BidBook
 ) -> None:
-    lot = await limited_lot(admin)
-    a = await qualified_bidder(admin, lot, "甲")
+    lot, (a,) = await lot_in_limited(admin, "甲")
     async with client(served, lot) as c:
         await c.hello(a["token"])
         answers = [
@@ -218,7 +205,7 @@ async def test_a_bidder_sending_too_fast_is_rate_limited_and_nothing_is_decided(
 async def test_a_frame_over_the_size_limit_closes_the_socket(
     served: str, admin: httpx.AsyncClient
 ) -> None:
-    lot = await limited_lot(admin)
+    lot, _ = await lot_in_limited(admin)
     async with client(served, lot) as c:
         await c.hello()
         await c.ws.send(b"\x00" * (Limits().max_frame + 1))

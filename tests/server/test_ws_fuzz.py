@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from server.limits import Limits
 from tests.conftest import admin_client, serving
-from tests.server.helpers import qualified_bidder
-from tests.server.test_ws import limited_lot
+from tests.server.helpers import lot_in_limited
 from tests.server.wsclient import client
 
 TYPES = ["hello", "bid", "continue", "accept", "ping", "pong", "event", "", "BID"]
@@ -52,8 +51,7 @@ async def roomy(valkey_url: str) -> AsyncIterator[str]:
 @pytest.fixture(scope="module")
 async def lot_and_token(roomy: str) -> tuple[str, str]:
     async with admin_client(roomy) as admin:
-        lot = await limited_lot(admin)
-        bidder = await qualified_bidder(admin, lot, "甲")
+        lot, (bidder,) = await lot_in_limited(admin, "甲")
     return lot, bidder["token"]
 
 
