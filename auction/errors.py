@@ -62,7 +62,7 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "CAP_REACHED": ("已达最高限价，不接受报价", "The price cap has been reached"),
     "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
     "SUSPENDED": ("竞价已中止，恢复后方可继续", "The lot is suspended"),
-    "DEADLINE_PASSED": ("已过报名或保证金截止时间", "The registration or deposit deadline has passed"),
+    "DEADLINE_PASSED": ("已过报名或保证金截止时间", "The registration or deposit deadline passed"),
     # remote bid opening (不见面开标)
     "NO_ENVELOPE": ("您未在投标截止时间前递交投标文件", "You have no envelope in this opening"),
     "NOT_READY": ("尚有投标人未完成解密，解密时间未结束", "Bidders are still decrypting"),
