@@ -7,6 +7,7 @@ the lot's smallest unit. Every timing and outcome parameter is per lot, never co
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal, get_args
@@ -28,6 +29,10 @@ MAX_TEXT = 200
 
 
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
+Label = Annotated[str, Meta(min_length=1, max_length=40)]
+MAX_PARTICULARS = 20
+# what the announcement gives of the lot: e.g. {"宗地面积": "12,345.6 ㎡", "用途": "工业用地"}
+Particulars = Annotated[dict[Label, Text], Meta(max_length=MAX_PARTICULARS)]
 Money = Annotated[int, Meta(ge=1, le=MAX_MONEY)]
 Whole = Annotated[int, Meta(ge=0, le=MAX_MONEY)]
 
@@ -66,6 +71,7 @@ class LotConfig:
     # a listing's 限时 round: who may continue into it, and how many must (R6)
     entry_rule: EntryRule = "any_qualified"
     min_continued: Annotated[int, Meta(ge=1, le=1000)] = 1
+    particulars: Particulars | None = None  # shown with the lot's terms, in its order
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:
@@ -179,6 +185,8 @@ _OPTIONAL = {"reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s"
 
 def _field(raw: Mapping[str, Any], name: str) -> Any:
     value = raw[name]
+    if name == "particulars":
+        return _particulars(value)
     if name in _TEXT_FIELDS:
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
             raise BadMessage(name, "须为非空文本", f"must be text of 1 to {MAX_TEXT} characters")
@@ -189,6 +197,21 @@ def _field(raw: Mapping[str, Any], name: str) -> Any:
     if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_MONEY:
         raise BadMessage(name, "须为整数", "must be an integer")
     return value
+
+
+def _particulars(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or len(value) > MAX_PARTICULARS:
+        raise BadMessage("particulars", f"须为至多 {MAX_PARTICULARS} 项的对象",
+                         f"must be an object of at most {MAX_PARTICULARS} items")  # fmt: skip
+    for label, text in value.items():
+        for part, limit in ((label, 40), (text, MAX_TEXT)):
+            if not isinstance(part, str) or not 0 < len(part.strip()) <= limit or any(
+                unicodedata.category(c).startswith("C") for c in part
+            ):
+                raise BadMessage("particulars", "须为可见文本", "must be visible text")
+    return dict(value)
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -97,7 +97,7 @@ def create(config: OpeningConfig, now: int) -> Step:
     state = OpeningState(config=config, deadline=config.bid_deadline)
     log = EntryLog(state)
     log.add(now, "created", True, object="opening", config=config.as_map())
-    return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
+    return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1, "pseq": 1})
 
 
 def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
@@ -113,7 +113,7 @@ def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
         answer = {"accepted": False, "code": refusal.code}
     except OpenBidError as error:
         answer = {"accepted": False, "code": error.code}
-    return Step(log.stamp(state), log.entries, answer)
+    return Step(log.stamp(state), log.entries, log.with_pseq(answer))
 
 
 def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:

@@ -135,6 +135,7 @@ class OpeningState:
     phase: str = "scheduled"
     deadline: int | None = None  # when the clock next moves the opening
     seq: int = 0
+    pseq: int = 0  # the public entries' own count (auction.state.EntryLog)
     ts: int = 0
     paused_left: int | None = None  # ms left of the decryption window while paused
     window_closed: bool = False

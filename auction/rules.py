@@ -101,7 +101,7 @@ def step(state: LotState, command: Command, now: int) -> Step:
                 answer = {}
     except OpenBidError as error:
         answer = {"accepted": False, "code": error.code}
-    return Step(log.stamp(state), log.entries, answer)
+    return Step(log.stamp(state), log.entries, log.with_pseq(answer))
 
 
 def create(
@@ -111,7 +111,7 @@ def create(
     state = LotState(config=config, secrets=secrets, deadline=config.opens_at)
     log = EntryLog(state)
     log.add(now, "created", True, **created_fields(config, secrets, sealing_commitment))
-    return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1})
+    return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1, "pseq": 1})
 
 
 # ---- the clock ---------------------------------------------------------------------------
@@ -209,6 +209,7 @@ def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState,
             bid_id=cmd.bid_id, price=cmd.price, indicator=cmd.indicator, sealed=cmd.sealed,
         )  # fmt: skip
         answer = {"accepted": False, "code": refusal.code, "seq": seq}
+    answer = log.with_pseq(answer)  # stored as given: a resent bid_id gets it whole
     return replace(s, answers={**s.answers, key: answer}), answer
 
 
@@ -357,7 +358,7 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
         now, "deposit", False, plate=bidder.plate, amount=cmd.amount, deposit_kind=cmd.kind,
         ref=cmd.ref, total=total, qualified=qualified,
     )  # fmt: skip
-    answer = {"accepted": True, "seq": seq, "total": total, "qualified": qualified}
+    answer = log.with_pseq({"accepted": True, "seq": seq, "total": total, "qualified": qualified})
     s = _with_bidder(s, bidder, deposit=total, qualified=qualified)
     return replace(
         s, refs={**s.refs, cmd.ref: {"bidder_id": bidder.bidder_id, "answer": answer}}

@@ -42,21 +42,36 @@ T = TypeVar("T")
 
 class EntryLog:
     """The entries one step writes, numbered on from a state's `seq`, their time never
-    before its `ts`; `stamp` gives the state the log's seq and ts afterwards."""
+    before its `ts`; `stamp` gives the state the log's seq, pseq and ts afterwards.
+
+    `seq` numbers every entry (the audit log, which staff see). `pseq` numbers the public
+    ones alone (R5): a public entry carries its own, a private one the public count so far.
+    The public counts and resumes by `pseq`, so the gaps that registrations, deposits,
+    sealed bids or refusals leave in `seq` show nobody what the rules keep secret."""
 
     def __init__(self, state: Any) -> None:
         self.seq: int = state.seq
+        self.pseq: int = state.pseq
         self.ts: int = state.ts
         self.entries: list[Entry] = []
 
     def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
         self.seq += 1
+        self.pseq += pub
         self.ts = max(self.ts, ts)
-        self.entries.append({"seq": self.seq, "ts": self.ts, "kind": kind, "pub": pub, **fields})
+        entry = {"seq": self.seq, "pseq": self.pseq, "ts": self.ts, "kind": kind, "pub": pub}
+        self.entries.append(entry | fields)
         return self.seq
 
+    def with_pseq(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """An answer naming an entry of this step (`seq`) with that entry's `pseq` too."""
+        seq = answer.get("seq")
+        if seq is None or "pseq" in answer or not self.entries or seq < self.entries[0]["seq"]:
+            return answer
+        return answer | {"pseq": self.entries[seq - self.entries[0]["seq"]]["pseq"]}
+
     def stamp(self, state: T) -> T:
-        return replace(state, seq=self.seq, ts=self.ts)  # type: ignore[type-var]
+        return replace(state, seq=self.seq, pseq=self.pseq, ts=self.ts)  # type: ignore[type-var]
 
 
 MAX_ID = 64
@@ -90,6 +105,7 @@ class LotState:
     phase: str = "scheduled"
     deadline: int | None = None
     seq: int = 0
+    pseq: int = 0  # the public entries' own count (EntryLog)
     ts: int = 0
     price: int | None = None
     leader: str | None = None

@@ -40,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger("openbid.bidbook")
 DUE_KEY = "ob:due"
-_LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens")
+_LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog")
 
 AnyRedis = Redis | RedisCluster
 
@@ -136,7 +136,7 @@ class BidBook:
         if manual_clock:
             stored["manual_clock"] = True
         keys = lot_keys(lot_id)
-        names = [keys["cfg"], keys["st"], keys["log"]]
+        names = [keys["cfg"], keys["st"], keys["log"], keys["plog"]]
         if not self.cluster:
             names.append(DUE_KEY)
         args: list[bytes | str | int] = [
@@ -245,6 +245,26 @@ class BidBook:
         """Raw entries with seq > `since`, oldest first."""
         rows = await self.client.xrange(lot_keys(lot_id)["log"], f"{since + 1}-0", "+", count)
         return [fields[b"e"] for _, fields in rows]
+
+    async def public_position(self, log_id: str, pseq: int) -> int:
+        """The audit seq of the `pseq`-th public entry of a lot's or an opening's log (0 for
+        0): the public's `since` turned into the place to read the log after. Past the end,
+        the log's end."""
+        if pseq <= 0:
+            return 0
+        rows = await self.client.xrange(lot_keys(log_id)["plog"], f"{pseq}-0", f"{pseq}-0")
+        return int(rows[0][1][b"s"]) if rows else await self.last_seq(log_id)
+
+    async def public_log(self, log_id: str, since: int, count: int) -> list[bytes]:
+        """Raw public entries with pseq > `since`, oldest first, at most `count`."""
+        keys = lot_keys(log_id)
+        found = await self.client.xrange(keys["plog"], f"{since + 1}-0", "+", count)
+        if not found:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for _, fields in found:
+            pipe.xrange(keys["log"], f"{int(fields[b's'])}-0", f"{int(fields[b's'])}-0")
+        return [rows[0][1][b"e"] for rows in await pipe.execute()]
 
     async def last_seq(self, lot_id: str) -> int:
         """The seq of the newest entry in the log; 0 for none."""

@@ -169,8 +169,9 @@ class LotSnapshot(Struct, kw_only=True):
     leader: str | None
     next_min: int | None
     deadline: Time | None
-    seq: Seq
+    seq: Seq  # in the public sequence (R5)
     has_reserve: bool
+    terms: dict[str, Any] | None = None  # the public config, deadlines as suspensions moved them
     server_now: Time
 
 

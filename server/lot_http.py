@@ -20,6 +20,7 @@ from server.http import (
     since_of,
     token_of,
 )
+from server.views import bidder_answer
 
 __all__ = ["lot_operations"]
 
@@ -71,6 +72,7 @@ def _bidder_command(name: str) -> Handler:
             answer = await service.bid(lot_id, bidder_id, await body_of(request, bodies.BidBody))
         else:
             answer = await service.simple(lot_id, bidder_id, name)
+        answer = bidder_answer(answer)  # its seq in the public sequence (R5)
         if not answer.get("accepted"):  # a refusal: the decision's own seq and time go along
             message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
             return json_response(request, message | answer, 409)

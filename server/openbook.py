@@ -71,7 +71,7 @@ class OpeningBook:
             now,
         ]
         args += raws
-        appended = await self._append(keys=[keys["opening"], keys["log"]], args=args)
+        appended = await self._append(keys=[keys["opening"], keys["log"], keys["plog"]], args=args)
         if not appended:
             return None
         await self.track_due(opening_id, state.deadline)

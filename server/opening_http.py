@@ -23,6 +23,7 @@ from server.openings import (
 )
 from server.record_page import render_record
 from server.service import Service
+from server.views import bidder_answer
 
 __all__ = ["export", "opening_operations"]
 
@@ -73,7 +74,7 @@ async def envelope(request: Request) -> Response:
     limits = service_of(request).limits
     limit = MAX_ENVELOPE * 4 // 3 + 4096
     body = await body_of(request, bodies.Envelope, limit, limits.envelope_timeout_s)
-    return _answer(request, await openings.submit(opening_id, bidder_id, body))
+    return _answer(request, bidder_answer(await openings.submit(opening_id, bidder_id, body)))
 
 
 async def command(request: Request) -> Response:
@@ -88,7 +89,8 @@ async def command(request: Request) -> Response:
     bidder_id = None if service.is_admin(token) else await openings.bidder(opening_id, token)
     if bidder_id is not None and not service.within_rate(opening_id, bidder_id, body["type"]):
         raise RateLimited()
-    return _answer(request, await openings.act(opening_id, body["type"], body, bidder_id))
+    answer = await openings.act(opening_id, body["type"], body, bidder_id)
+    return _answer(request, answer if bidder_id is None else bidder_answer(answer))
 
 
 async def events(request: Request) -> Response:

@@ -267,8 +267,14 @@ class OpeningService:
         return (await self.decide(opening_id, _fixed(Tick()))).state
 
     async def snapshot(self, opening_id: str, bidder_id: str | None = None) -> dict[str, Any]:
+        return (await self.snapshot_at(opening_id, bidder_id))[0]
+
+    async def snapshot_at(
+        self, opening_id: str, bidder_id: str | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """The snapshot, and the audit seq it reflects."""
         ticked = await self.decide(opening_id, _fixed(Tick()))  # a read also passes deadlines
-        return views.opening_snapshot(ticked.state, ticked.now, bidder_id)
+        return views.opening_snapshot(ticked.state, ticked.now, bidder_id), ticked.state.seq
 
     async def record(self, opening_id: str) -> dict[str, Any]:
         """The 开标记录表 as issued (its hash is in the log), with confirmations since."""

@@ -174,12 +174,23 @@ class Service:
             self.chainer.poke(lot_id)
 
     async def snapshot(self, lot_id: str) -> dict[str, Any]:
+        return (await self.snapshot_at(lot_id))[0]
+
+    async def snapshot_at(
+        self, lot_id: str, bidder_id: str | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """The public snapshot (with `me`, where a bidder stands, for `bidder_id`) and the
+        audit seq it reflects."""
         reply = await self.command(lot_id, "tick")  # a read also moves a lot past its deadline
         config = await self._lot_config(lot_id)
         leader = reply.state.get("leader")
         found = await self.book.bidder(lot_id, leader) if leader else None
         plate = found["plate"] if found else None
-        return views.snapshot(config, reply.state, plate, reply.now)
+        shown = views.snapshot(config, reply.state, plate, reply.now)
+        mine = await self.book.bidder(lot_id, bidder_id) if bidder_id else None
+        if mine is not None:
+            shown["me"] = views.standing(mine, reply.state)
+        return shown, reply.state["seq"]
 
     async def claim_session(self, lot_id: str, bidder_id: str, session: str) -> None:
         """Make `session` the bidder's only live session on the lot."""
@@ -284,15 +295,14 @@ class Service:
         return await self.page(lot_id, since)
 
     async def page(self, log_id: str, since: int) -> dict[str, Any]:
-        """`{"events"}`: the public events among the next EVENTS_PAGE entries of a lot's or
-        an opening's log after `since`; with `"more": true` and `"next"`, the `since` to
-        ask with for the rest. One anonymous request reads a bounded part of the log."""
-        raws = await self.book.log(log_id, since, EVENTS_PAGE)
-        entries = [unpack(raw) for raw in raws]
-        shown = [e for e in map(views.public_event, entries) if e is not None]
+        """`{"events"}`: the next EVENTS_PAGE public events of a lot's or an opening's log
+        after `since` (in the public sequence, R5); with `"more": true` and `"next"`, the
+        `since` to ask with for the rest. One anonymous request reads a bounded part."""
+        raws = await self.book.public_log(log_id, since, EVENTS_PAGE)
+        shown = [e for e in (views.public_event(unpack(raw)) for raw in raws) if e is not None]
         if len(raws) < EVENTS_PAGE:
             return {"events": shown}
-        return {"events": shown, "more": True, "next": entries[-1]["seq"]}
+        return {"events": shown, "more": True, "next": shown[-1]["seq"]}
 
     async def result(self, lot_id: str, admin: bool) -> dict[str, Any]:
         config = await self._lot_config(lot_id)

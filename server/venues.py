@@ -25,7 +25,8 @@ class Venue(Protocol):
     async def bidder(self, venue_id: str, token: str) -> tuple[str, str | None]:
         """The bidder id and plate a token acts for; raises Unauthorized or NotFound."""
 
-    async def snapshot(self, venue_id: str, bidder_id: str | None) -> dict[str, Any]: ...
+    async def snapshot(self, venue_id: str, bidder_id: str | None) -> tuple[dict[str, Any], int]:
+        """The welcome's snapshot, and the audit seq it reflects."""
 
     async def act(
         self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
@@ -48,8 +49,8 @@ class LotVenue:
         found = await self.service.book.bidder(venue_id, bidder_id)
         return bidder_id, found["plate"] if found else None
 
-    async def snapshot(self, venue_id: str, bidder_id: str | None) -> dict[str, Any]:
-        return await self.service.snapshot(venue_id)
+    async def snapshot(self, venue_id: str, bidder_id: str | None) -> tuple[dict[str, Any], int]:
+        return await self.service.snapshot_at(venue_id, bidder_id)
 
     async def act(
         self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
@@ -79,8 +80,8 @@ class OpeningVenue:
             raise NotFound("bidder")
         return bidder_id, tenderer.plate
 
-    async def snapshot(self, venue_id: str, bidder_id: str | None) -> dict[str, Any]:
-        return await self.openings.snapshot(venue_id, bidder_id)
+    async def snapshot(self, venue_id: str, bidder_id: str | None) -> tuple[dict[str, Any], int]:
+        return await self.openings.snapshot_at(venue_id, bidder_id)
 
     async def act(
         self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None

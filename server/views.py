@@ -6,6 +6,10 @@ an opening, a handed-over key or a bid before the read-out); never a bidder's na
 the reserve before the `closed` entry reveals it. A bidder also sees
 its own private entries (its refusals, deposits, sealed bid) and its own `bid_id`s; the
 admin sees every entry.
+
+Sequence numbers (R5): staff see the audit `seq` (and `pseq`). Everyone else sees `seq` =
+the public sequence `pseq`, gapless for them: a bidder's own private entry carries the
+public count it follows and `private: true`, and does not move the public cursor.
 """
 
 from __future__ import annotations
@@ -16,21 +20,39 @@ from auction import prices
 from auction.config import LotConfig
 from auction.opening_state import OpeningState
 
-__all__ = ["admin_event", "bidder_event", "opening_snapshot", "public_event", "result", "snapshot"]
+__all__ = [
+    "admin_event",
+    "bidder_answer",
+    "bidder_event",
+    "opening_snapshot",
+    "public_event",
+    "result",
+    "snapshot",
+    "standing",
+]
 
-_PRIVATE_FIELDS = ("pub", "bid_id", "key", "bid")  # key, bid: an opening's, until 唱标
+_PRIVATE_FIELDS = ("pub", "bid_id", "key", "bid", "pseq")  # key, bid: an opening's, until 唱标
 
 
 def public_event(entry: dict[str, Any]) -> dict[str, Any] | None:
     if not entry.get("pub"):
         return None
-    return {k: v for k, v in entry.items() if k not in _PRIVATE_FIELDS}
+    return {k: v for k, v in entry.items() if k not in _PRIVATE_FIELDS} | {"seq": entry["pseq"]}
 
 
 def bidder_event(entry: dict[str, Any], plate: str) -> dict[str, Any] | None:
     if entry.get("plate") != plate:
         return public_event(entry)
-    return admin_event(entry)
+    own = {k: v for k, v in entry.items() if k not in ("pub", "pseq")} | {"seq": entry["pseq"]}
+    return own if entry.get("pub") else own | {"private": True}
+
+
+def bidder_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer as a bidder sees it: `seq` in the public sequence (the position of a
+    private entry), so an ack counts nothing the rules keep secret."""
+    if "pseq" not in answer:
+        return answer
+    return {k: v for k, v in answer.items() if k != "pseq"} | {"seq": answer["pseq"]}
 
 
 def admin_event(entry: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +72,7 @@ def snapshot(
         "leader": leader_plate,
         "next_min": prices.next_min(config, phase, state.get("price"), clock),
         "deadline": state.get("deadline"),
-        "seq": state["seq"],
+        "seq": state["pseq"],
         "has_reserve": config.reserve is not None,
         "title": config.title,
         "mode": config.mode,
@@ -61,8 +83,28 @@ def snapshot(
         "opens_at": config.opens_at,
         "free_ends_at": config.free_ends_at,
         "deposit": config.deposit,
+        "terms": terms(config, state),
         "server_now": now,
     }
+
+
+def terms(config: LotConfig, state: dict[str, Any]) -> dict[str, Any]:
+    """What a bidder needs before bidding (the public config, the reserve only as whether
+    there is one), with the registration and deposit deadlines as suspensions moved them."""
+    shown = config.public() | {"has_reserve": config.reserve is not None}
+    shown["apply_ends_at"] = state.get("apply_by") or config.apply_deadline
+    shown["deposit_ends_at"] = state.get("deposit_by") or config.deposit_deadline
+    return shown
+
+
+def standing(bidder: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Where a bidder stands on a lot, for itself: its private entries' sum."""
+    return {
+        "plate": bidder["plate"], "deposit": bidder.get("deposit", 0),
+        "qualified": bool(bidder.get("qualified")), "continued": bool(bidder.get("continued")),
+        "accepted": bidder["bidder_id"] in (state.get("acceptors") or []),
+        "sealed": bidder.get("sealed_box") is not None,
+    }  # fmt: skip
 
 
 def result(
@@ -94,7 +136,7 @@ def opening_snapshot(state: OpeningState, now: int, bidder_id: str | None) -> di
     c = state.config
     published = state.phase not in ("scheduled", "sign_in", "aborted")
     shown: dict[str, Any] = {
-        "phase": state.phase, "deadline": state.deadline, "seq": state.seq,
+        "phase": state.phase, "deadline": state.deadline, "seq": state.pseq,
         "title": c.title, "bid_deadline": c.bid_deadline,
         "decrypt_window_s": c.decrypt_window_s, "min_bidders": c.min_bidders,
         "paused": state.paused_left is not None, "window_closed": state.window_closed,

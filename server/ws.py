@@ -28,22 +28,22 @@ from auction.errors import (
     ServerBusy,
     StoreUnavailable,
 )
-from server.bidbook import unpack
 from server.http import MAX_SEQ, STORE_ERRORS
 from server.limits import Bucket
 from server.openings import refusal
+from server.resume import STAFF, replay
 from server.rooms import Rooms
 from server.service import Service
 from server.venues import Venue
+from server.views import bidder_answer
 from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.codec import JSON, Close, Codec, negotiate
-from streaming.hub import Hub, audience, encode_event
+from streaming.hub import Hub
 from streaming.outbox import Frame, Outbox
 
 __all__ = ["lot_socket", "opening_socket"]
 
 log = structlog.get_logger("openbid.ws")
-REPLAY_CHUNK = 1000
 
 
 class Connection:
@@ -173,14 +173,19 @@ class Connection:
         if not rooms.welcome(self):
             raise ServerBusy()
         await hub.join(self.lot_id, self)
-        snapshot = await self.venue.snapshot(self.lot_id, self.bidder_id)
-        floor = snapshot["seq"]
-        welcome = {"type": "welcome", "role": self.role, "seq": floor, self.venue.name: snapshot}
+        snapshot, floor = await self.venue.snapshot(self.lot_id, self.bidder_id)
+        if self.role in STAFF:  # staff count in the audit log; everyone else publicly (R5)
+            snapshot["seq"] = floor
+        welcome = {"type": "welcome", "role": self.role, "seq": snapshot["seq"]}
+        welcome[self.venue.name] = snapshot
         if self.plate is not None:
             welcome |= {"plate": self.plate, "bidder_id": self.bidder_id}
         await self._send(self.codec.encode(welcome | {"server_now": snapshot["server_now"]}))
         if since is not None:
-            floor = max(floor, await self._replay(since, snapshot["server_now"]))
+            who, now = (self.role, self.plate), snapshot["server_now"]
+            read = await replay(self.service.book, self.lot_id, who, since, self.codec, now,
+                                self._send)  # fmt: skip
+            floor = max(floor, read)
         self.last = floor
         held, self.held = self.held or [], None
         for seq, payload, wire in held:
@@ -201,21 +206,6 @@ class Connection:
             await service.claim_session(self.lot_id, self.bidder_id, self.session)
             hub: Hub = self.ws.app.state.hub
             await hub.kick(self.lot_id, self.bidder_id, self.session)
-
-    async def _replay(self, since: int, now: int) -> int:
-        """Send every entry after `since` this client may see; returns the last seq read."""
-        last = since
-        while True:
-            raws = await self.service.book.log(self.lot_id, last, REPLAY_CHUNK)
-            for raw in raws:
-                entry = unpack(raw)
-                last = entry["seq"]
-                key = audience(self.role, self.plate, entry.get("plate"))
-                frame = encode_event(entry, key, self.codec, now)
-                if frame is not None:
-                    await self._send(frame[0])
-            if len(raws) < REPLAY_CHUNK:
-                return last
 
     # ---- commands --------------------------------------------------------------------
 
@@ -250,6 +240,8 @@ class Connection:
             return await self._nack(about, error)
         except STORE_ERRORS:  # decided or not, unknown: the same bid_id again will say
             return await self._nack(about, StoreUnavailable())
+        if self.role not in STAFF:
+            answer = bidder_answer(answer)
         if answer.get("accepted"):
             shown = {k: v for k, v in answer.items() if k != "accepted"}
             await self.reply({"type": "ack", **about, **shown})

@@ -3,8 +3,9 @@
 -- to identical entries and answers. Keep them in step: change both or neither.
 --
 -- KEYS (one hash tag, so one cluster slot): 1 cfg, 2 st, 3 bidders, 4 plates, 5 answers,
---   6 log (stream, entry id = seq-0), 7 tokens, 8 due (the timer's sorted set; given only on
---   a standalone server, where it may share a script with the lot's keys)
+--   6 log (stream, entry id = seq-0), 7 tokens, 8 plog (stream, entry id = pseq-0, field s
+--   = the public entry's seq), 9 due (the timer's sorted set; given only on a standalone
+--   server, where it may share a script with the lot's keys)
 -- ARGV: 1 msgpack list of commands, each {name, args} with name one of tick, bid,
 --   continue, accept, deposit, register; 2 now (honoured only for lots created with a
 --   manual clock, i.e. by tests); 3 pub/sub channel; 4 the lot id (the due set's member)
@@ -34,14 +35,31 @@ local args = {}  -- the current command's arguments; the handlers below read it
 local moved = false  -- a phase changed, so the timer's due set must hear of it
 
 local written = {}
+local pseqs = {}  -- seq -> pseq of the entries written here, for the answers
 local function add(ts, kind, pub, fields)
+  -- seq numbers every entry; pseq the public ones alone (a private one: the count so far)
   st.seq = st.seq + 1
+  st.pseq = st.pseq or 0
+  if pub then
+    st.pseq = st.pseq + 1
+    redis.call('XADD', KEYS[8], st.pseq .. '-0', 's', st.seq)
+  end
   if ts > st.ts then st.ts = ts end
-  fields.seq = st.seq; fields.ts = st.ts; fields.kind = kind; fields.pub = pub
+  fields.seq = st.seq; fields.pseq = st.pseq; fields.ts = st.ts; fields.kind = kind
+  fields.pub = pub
   local packed = cmsgpack.pack(fields)
   redis.call('XADD', KEYS[6], st.seq .. '-0', 'e', packed)
   written[#written + 1] = packed
+  pseqs[st.seq] = st.pseq
   return st.seq
+end
+
+local function with_pseq(answer)
+  -- an answer naming an entry written here (seq) gets that entry's pseq too
+  if answer.seq and answer.pseq == nil and pseqs[answer.seq] then
+    answer.pseq = pseqs[answer.seq]
+  end
+  return answer
 end
 
 local function get_bidder(id)
@@ -410,7 +428,7 @@ local function on_bid(b)
   local key = args.bidder_id .. '|' .. args.bid_id
   local first = redis.call('HGET', KEYS[5], key)
   if first then return cmsgpack.unpack(first) end
-  local answer = refusable(b, 'bid', decide_bid)
+  local answer = with_pseq(refusable(b, 'bid', decide_bid))
   redis.call('HSET', KEYS[5], key, cmsgpack.pack(answer))
   return answer
 end
@@ -429,7 +447,7 @@ local function on_deposit(b)
   local qualified = total >= cfg.deposit
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
     deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified})
-  local answer = {accepted = true, seq = seq, total = total, qualified = qualified}
+  local answer = with_pseq({accepted = true, seq = seq, total = total, qualified = qualified})
   b.deposit = total; b.qualified = qualified
   put_bidder(b)
   redis.call('HSET', KEYS[5], key, cmsgpack.pack({bidder_id = args.bidder_id, answer = answer}))
@@ -474,7 +492,7 @@ local answers = {}
 for i, command in ipairs(cmsgpack.unpack(ARGV[1])) do
   args = command[2] or {}
   advance()
-  answers[i] = decide(command[1])
+  answers[i] = with_pseq(decide(command[1]))
 end
 
 local packed_state = cmsgpack.pack(st)
@@ -482,9 +500,9 @@ if #written > 0 then
   redis.call('SET', KEYS[2], packed_state)
   redis.call('PUBLISH', ARGV[3], cmsgpack.pack({now, written}))
   -- Bids only push a deadline later; a due time left early costs the timer one idle tick.
-  if moved and KEYS[8] and not cfg.manual_clock then
-    if st.deadline then redis.call('ZADD', KEYS[8], st.deadline, ARGV[4])
-    else redis.call('ZREM', KEYS[8], ARGV[4]) end
+  if moved and KEYS[9] and not cfg.manual_clock then
+    if st.deadline then redis.call('ZADD', KEYS[9], st.deadline, ARGV[4])
+    else redis.call('ZREM', KEYS[9], ARGV[4]) end
   end
 end
 local reply = {cmsgpack.pack(answers), packed_state, now}

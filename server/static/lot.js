@@ -6,11 +6,13 @@ import {
   $, LiveRoom, api, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, say,
   sayAnswer, showConnection, t,
 } from "/static/openbid.js";
+import { showOutcome, showTerms } from "/static/terms.js";
 
 const lotId = location.pathname.split("/")[2];
 const token = roomToken();
 const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0, role: null,
-  drawnAt: null };
+  drawnAt: null, created: null };
+const PRICE_PHASES = ["free", "limited", "sealed"];  // where a price bid may be sent
 
 function show(snapshot) {
   const unit = snapshot.quote_unit;
@@ -20,12 +22,19 @@ function show(snapshot) {
   $("leader").textContent = snapshot.leader ?? t("none");
   $("next").textContent = snapshot.phase === "closed" ? t("none") : money(snapshot.next_min, unit);
   $("continue").hidden = !(state.plate && snapshot.phase === "inquiry");
-  $("accept").hidden = !(state.plate && snapshot.phase === "dutch");
+  $("accept").hidden = !(state.plate && ["dutch", "capped"].includes(snapshot.phase));
+  // after the close no bid control at all; outside the price phases none that can send
+  $("bidform").hidden = !state.plate || snapshot.phase === "closed";
+  const open = PRICE_PHASES.includes(snapshot.phase);
+  for (const id of ["send", "up", "down", "amount"]) $(id).disabled = !open;
   const amount = $("amount");
-  if (document.activeElement !== amount && snapshot.next_min !== null) {
+  if (!open) amount.value = "";
+  else if (document.activeElement !== amount && snapshot.next_min !== null) {
     amount.value = (snapshot.next_min / 100).toFixed(2);
   }
 }
+
+const OUTCOME_TONE = { sold: "ok", failed: "", terminated: "error" };
 
 function tick(room) {
   const s = state.snapshot, now = room.clock.now();
@@ -59,7 +68,10 @@ function apply(event) {
     say(`${t("resumed")}: ${event.reason}`, "ok");
   } else if (event.kind === "closed") {
     s.phase = "closed"; s.deadline = null;
-    $("message").textContent = `${t("outcome")}: ${t(event.outcome)}`;
+    say(`${t("outcome")}: ${t(event.outcome)}`, OUTCOME_TONE[event.outcome]);
+    showOutcome(lotId, s, state.created);
+  } else if (event.kind === "created") {
+    state.created = event;
   } else if (event.kind === "deposit" && event.plate === state.plate) {
     state.qualified = event.qualified; showMe();
   }
@@ -109,7 +121,6 @@ function showMe() {
   $("me").hidden = false;
   $("plate").textContent = state.plate;
   $("qualified").textContent = state.qualified ? t("qualified") : t("unqualified");
-  $("bidform").hidden = false;
   $("minesection").hidden = false;
 }
 
@@ -165,8 +176,9 @@ function start() {
       state.snapshot = m.lot;
       state.role = m.role;
       $("staffsection").hidden = !["admin", "supervisor"].includes(m.role);
-      if (m.plate) { state.plate = m.plate; showMe(); }
+      if (m.plate) { state.plate = m.plate; state.qualified = Boolean(m.lot.me?.qualified); showMe(); }
       show(m.lot);
+      showTerms(m.lot);
     },
     event: apply,
     answer: answered,

@@ -252,6 +252,8 @@ export class LiveRoom {
       this.handlers.welcome?.(m);
       this.ping();
     } else if (m.type === "event") {
+      // one's own private entry carries the public count it follows: it moves no cursor
+      if (m.private) return this.handlers.event?.(m);
       if (m.seq <= this.last) return;
       this.last = m.seq;
       this.handlers.event?.(m);

@@ -118,7 +118,8 @@ def test_a_full_opening_with_failures_on_both_sides_an_objection_and_a_record() 
     window_end = DEADLINE + 2000 + WINDOW_S * 1000
     assert o.decrypt("a", DEADLINE + 10_000)["status"] == "decrypted"
     wrong = o.decrypt("b", DEADLINE + 11_000, key=bytes(32))
-    assert wrong == {"accepted": True, "seq": o.state.seq, "status": "failed", "reason": "BAD_KEY"}
+    seqs = {"seq": o.state.seq, "pseq": o.state.pseq}  # audit, and the public count so far
+    assert wrong == {"accepted": True, **seqs, "status": "failed", "reason": "BAD_KEY"}
     assert o.decrypt("b", DEADLINE + 12_000)["status"] == "decrypted"  # a retry in the window
     assert o.do(Fault(plate="103", note="解密服务器故障"), DEADLINE + 13_000)["accepted"]
     # d never decrypts; the window closes on it (bidder side), c's fault is the platform's
