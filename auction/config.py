@@ -207,8 +207,10 @@ def _particulars(value: object) -> dict[str, str] | None:
                          f"must be an object of at most {MAX_PARTICULARS} items")  # fmt: skip
     for label, text in value.items():
         for part, limit in ((label, 40), (text, MAX_TEXT)):
-            if not isinstance(part, str) or not 0 < len(part.strip()) <= limit or any(
-                unicodedata.category(c).startswith("C") for c in part
+            if (
+                not isinstance(part, str)
+                or not 0 < len(part.strip()) <= limit
+                or any(unicodedata.category(c).startswith("C") for c in part)
             ):
                 raise BadMessage("particulars", "须为可见文本", "must be visible text")
     return dict(value)

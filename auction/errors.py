@@ -23,7 +23,7 @@ Hierarchy::
                                  CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED;
                                  openings add
                                  NO_ENVELOPE, NOT_READY, OBJECTION_OPEN,
-                                 NO_PLATFORM_FAULT
+                                 NO_PLATFORM_FAULT, BIDDER_SIDE, NO_REMEDY, NEEDS_COSIGN
 
 Refusals are decisions: the bid book records them in the lot's log. The other errors are
 raised at the boundary before anything is decided, and change nothing. Translate them to
@@ -67,6 +67,12 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "NO_ENVELOPE": ("您未在投标截止时间前递交投标文件", "You have no envelope in this opening"),
     "NOT_READY": ("尚有投标人未完成解密，解密时间未结束", "Bidders are still decrypting"),
     "OBJECTION_OPEN": ("尚有异议未答复", "An objection is still unanswered"),
+    "BIDDER_SIDE": (
+        "投标人原因的解密失败，不得认定为平台故障",
+        "A bidder-side failure is no fault",
+    ),
+    "NO_REMEDY": ("招标文件未约定备用解密，平台原因的失败视为撤回", "No backup remedy: withdrawn"),
+    "NEEDS_COSIGN": ("备用解密须经监督人会签", "Backup decryption needs the supervisor"),
     "NO_PLATFORM_FAULT": (
         "仅在认定平台原因解密失败后方可使用备用解密",
         "The backup path needs a declared platform-side fault",

@@ -43,6 +43,7 @@ from auction.opening_state import (
     Advance,
     Backup,
     Confirm,
+    Cosign,
     Decrypt,
     Fault,
     Object,
@@ -183,6 +184,8 @@ def _decide(
             return _decrypt(s, c, now, log)
         case Fault():
             return _fault(s, c, now, log)
+        case Cosign():
+            return _cosign(s, c, now, log)
         case Pause() | Resume():
             return _pause(s, c, now, log)
         case Confirm():
@@ -300,9 +303,20 @@ def _openable(s: OpeningState, c: Decrypt | Backup) -> Tenderer:
         raise Refused("NO_ENVELOPE")
     if t.status == "decrypted":
         raise Refused("ALREADY_SUBMITTED")
-    if backup and t.side != "platform":
-        raise Refused("NO_PLATFORM_FAULT")
+    if backup:
+        _backup_allowed(s, t)
+        if not t.cosigned:
+            raise Refused("NEEDS_COSIGN")  # the host alone never opens an envelope (R10)
     return t
+
+
+def _backup_allowed(s: OpeningState, t: Tenderer) -> None:
+    """Backup decryption only where the tender documents name it as the remedy, and only for
+    a failure that is the platform's (R10, RULES §3.4)."""
+    if s.config.backup_remedy != "backup":
+        raise Refused("NO_REMEDY")
+    if t.side != "platform":
+        raise Refused("NO_PLATFORM_FAULT")
 
 
 def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> tuple[Any, Any]:
@@ -334,9 +348,22 @@ def _fault(s: OpeningState, c: Fault, now: int, log: EntryLog) -> tuple[Any, Any
         raise Refused("NO_ENVELOPE")
     if t.status == "decrypted":
         raise Refused("ALREADY_SUBMITTED")
+    if t.side == "bidder":  # proven the bidder's: its key failed its own commitment (R10)
+        raise Refused("BIDDER_SIDE")
     seq = log.add(now, "fault", True, plate=t.plate, side="platform",
                   consequence=CONSEQUENCE["platform"], note=c.note)  # fmt: skip
     return with_tenderer(s, replace(t, side="platform")), {"accepted": True, "seq": seq}
+
+
+def _cosign(s: OpeningState, c: Cosign, now: int, log: EntryLog) -> tuple[Any, Any]:
+    t = tenderer_by_plate(s, c.plate)
+    if s.phase != "decryption":
+        raise Refused("PHASE_CLOSED")
+    if t.status == "decrypted" or t.cosigned:
+        raise Refused("ALREADY_SUBMITTED")
+    _backup_allowed(s, t)
+    seq = log.add(now, "cosigned", True, plate=t.plate, by="supervisor")
+    return with_tenderer(s, replace(t, cosigned=True)), {"accepted": True, "seq": seq}
 
 
 def _pause(s: OpeningState, c: Pause | Resume, now: int, log: EntryLog) -> tuple[Any, Any]:
@@ -364,6 +391,7 @@ def _reopen(s: OpeningState, c: Reopen, now: int, log: EntryLog) -> tuple[Any, A
 
 _NAMES: dict[type, str] = {
     RegisterTenderer: "register", Submit: "submit", SignIn: "sign_in", Advance: "advance",
-    Decrypt: "decrypt", Backup: "backup", Fault: "fault", Pause: "pause", Resume: "resume",
+    Decrypt: "decrypt", Backup: "backup", Fault: "fault", Cosign: "cosign", Pause: "pause",
+    Resume: "resume",
     Confirm: "confirm", Object: "object", Reply: "reply", Reopen: "reopen", Tick: "tick",
 }  # fmt: skip

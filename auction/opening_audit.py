@@ -20,6 +20,7 @@ from auction.opening_state import (
     Advance,
     Backup,
     Confirm,
+    Cosign,
     Decrypt,
     Fault,
     Object,
@@ -86,6 +87,8 @@ def _command(
             return Reply(objection_id=entry["objection_id"], text=entry["text"])
         case "fault":
             return Fault(plate=plate, note=entry["note"])
+        case "cosigned":
+            return Cosign(plate=plate)
         case "decrypted" | "decrypt_failed" if entry.get("via") in ("key", "backup"):
             return _opened(opening_id, state, entry, who, envelopes)
         case "phase" if entry.get("command"):
@@ -126,6 +129,8 @@ def _refused(entry: Entry, who: str, plate: str) -> OpeningCommand:
             return Backup(plate=plate, **({"key": ""} | args))  # type: ignore[arg-type]
         case "fault":
             return Fault(plate=plate, **args)
+        case "cosign":
+            return Cosign(plate=plate)
         case "reply":
             return Reply(**args)
     return _host(str(name), args)

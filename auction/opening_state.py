@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
@@ -22,6 +22,7 @@ __all__ = [
     "Advance",
     "Backup",
     "Confirm",
+    "Cosign",
     "Decrypt",
     "Fault",
     "Object",
@@ -77,6 +78,9 @@ class OpeningConfig:
     min_bidders: Annotated[int, Meta(ge=1, le=1000)] = 3
     # sign-in opens this long before the deadline
     sign_in_before_s: Annotated[int, Meta(ge=0, le=DAY_MS // 1000)] = 1800
+    # what mends a platform-side decryption failure (R10, RULES §3.4): by law it is 撤回
+    # (the bid is not opened) unless the tender documents name backup decryption
+    backup_remedy: Literal["withdraw", "backup"] = "withdraw"
 
     @classmethod
     def parse(cls, raw: object) -> OpeningConfig:
@@ -97,6 +101,7 @@ class OpeningConfig:
             sign_in_before_s=_whole(
                 "sign_in_before_s", raw.get("sign_in_before_s", 1800), 0, DAY_MS // 1000
             ),
+            backup_remedy=_remedy(raw.get("backup_remedy", "withdraw")),
         )
 
     @property
@@ -122,6 +127,7 @@ class Tenderer:
     bid: Mapping[str, Any] | None = None  # the opened bid, once decrypted
     confirmed: int = 0  # the session (1 = the opening, 2.. = 复会) it last confirmed in
     objecting: str | None = None  # its objection not yet answered: one at a time
+    cosigned: bool = False  # the supervisor co-signed a backup decryption of its envelope
 
     @property
     def valid(self) -> bool:
@@ -163,6 +169,12 @@ def state_from_map(fields: Mapping[str, Any]) -> OpeningState:
         **fields, "config": OpeningConfig(**fields["config"]), "tenderers": tenderers,
         "objections": dict(fields["objections"]),
     })  # fmt: skip
+
+
+def _remedy(value: object) -> Literal["withdraw", "backup"]:
+    if value == "withdraw" or value == "backup":
+        return value
+    raise BadMessage("backup_remedy", "须为 withdraw 或 backup", "must be withdraw or backup")
 
 
 def _plain(value: Any) -> Any:
@@ -243,6 +255,14 @@ class Fault:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Cosign:
+    """会签: the supervisor agrees to a backup decryption of this tenderer's envelope, which
+    the host may then carry out; the opening must name backup as its remedy (R10)."""
+
+    plate: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Backup:
     """备用解密: the host opens a platform-fault bidder's envelope with its backup key."""
 
@@ -309,6 +329,7 @@ OpeningCommand = (
     | Advance
     | Decrypt
     | Fault
+    | Cosign
     | Backup
     | Pause
     | Resume

@@ -57,7 +57,7 @@ Entry = dict[str, Any]  # a log entry: seq, kind, ts and the kind's own fields
 
 COMMANDS = Literal[
     "sign_in", "decrypt", "confirm", "object",
-    "advance", "pause", "resume", "fault", "backup", "reply", "reopen",
+    "advance", "pause", "resume", "fault", "backup", "reply", "reopen", "cosign",
 ]  # fmt: skip
 
 # ---- requests ------------------------------------------------------------------------

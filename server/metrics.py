@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "Metrics", "label"]
 
 COMMANDS = frozenset(
     ("bid", "continue", "accept", "sign_in", "decrypt", "confirm", "object", "advance",
-     "pause", "resume", "fault", "backup", "reply", "reopen")
+     "pause", "resume", "fault", "backup", "reply", "reopen", "cosign")
 )  # fmt: skip
 CODES = ERROR_CODES | {"ACCEPTED"}
 

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from auction.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from auction.errors import NotFound, RateLimited, Unauthorized
 from server import bodies
 from server.api import Operation
 from server.http import body_of, json_response, now_of, service_of, since_of, token_of
@@ -84,12 +84,11 @@ async def command(request: Request) -> Response:
     if token is None:
         raise Unauthorized()
     body = await body_of(request, bodies.Command)
-    if service.is_supervisor(token):
-        raise Forbidden()  # the supervisor watches
-    bidder_id = None if service.is_admin(token) else await openings.bidder(opening_id, token)
+    role = service.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
+    bidder_id = None if role != "bidder" else await openings.bidder(opening_id, token)
     if bidder_id is not None and not service.within_rate(opening_id, bidder_id, body["type"]):
         raise RateLimited()
-    answer = await openings.act(opening_id, body["type"], body, bidder_id)
+    answer = await openings.act(opening_id, body["type"], body, bidder_id, role)
     return _answer(request, answer if bidder_id is None else bidder_answer(answer))
 
 

@@ -33,6 +33,7 @@ from auction.opening_state import (
     Advance,
     Backup,
     Confirm,
+    Cosign,
     Decrypt,
     Fault,
     Object,
@@ -71,6 +72,7 @@ PLATE_TRIES = 50
 MAX_KEY_TEXT = 100  # a 256-bit key is 44 characters of base64
 BIDDER_COMMANDS = ("sign_in", "decrypt", "confirm", "object")
 HOST_COMMANDS = ("advance", "pause", "resume", "fault", "backup", "reply", "reopen")
+SUPERVISOR_COMMANDS = ("cosign",)  # the supervisor watches, and co-signs a backup (R10)
 
 Build = Callable[[OpeningState, int], Awaitable[OpeningCommand]]  # (state, server time)
 
@@ -202,11 +204,18 @@ class OpeningService:
         return decided.answer
 
     async def act(
-        self, opening_id: str, kind: str, message: dict[str, Any], bidder_id: str | None
+        self,
+        opening_id: str,
+        kind: str,
+        message: dict[str, Any],
+        bidder_id: str | None,
+        role: str = "admin",
     ) -> dict[str, Any]:
-        """A command from a bidder (`bidder_id`) or the host (None), as sent."""
-        host = bidder_id is None
-        if (kind in BIDDER_COMMANDS and host) or (kind in HOST_COMMANDS and not host):
+        """A command from a bidder (`bidder_id`), the host or the supervisor (`role`)."""
+        allowed = {"bidder": BIDDER_COMMANDS, "admin": HOST_COMMANDS}.get(role, ())
+        if role == "supervisor":
+            allowed = SUPERVISOR_COMMANDS
+        if kind not in allowed or (role == "bidder") != (bidder_id is not None):
             raise Forbidden()
         if kind == "decrypt":
             assert bidder_id is not None
@@ -336,6 +345,8 @@ def _command(kind: str, m: dict[str, Any], bidder_id: str | None) -> OpeningComm
             return Resume()
         case "fault":
             return Fault(plate=str(m.get("plate")), note=m.get("note"))  # type: ignore[arg-type]
+        case "cosign":
+            return Cosign(plate=str(m.get("plate")))
         case "reply":
             return Reply(objection_id=m.get("objection_id"), text=m.get("text"))  # type: ignore[arg-type]
         case "reopen":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from auction.errors import Forbidden, NotFound, RateLimited
-from server.openings import BIDDER_COMMANDS, HOST_COMMANDS, OpeningService
+from server.openings import BIDDER_COMMANDS, HOST_COMMANDS, SUPERVISOR_COMMANDS, OpeningService
 from server.service import Service
 
 __all__ = ["LotVenue", "OpeningVenue", "Venue"]
@@ -64,7 +64,7 @@ class LotVenue:
 
 class OpeningVenue:
     name = "opening"
-    commands = BIDDER_COMMANDS + HOST_COMMANDS
+    commands = BIDDER_COMMANDS + HOST_COMMANDS + SUPERVISOR_COMMANDS
 
     def __init__(self, service: Service, openings: OpeningService) -> None:
         self.service, self.openings = service, openings
@@ -86,9 +86,9 @@ class OpeningVenue:
     async def act(
         self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
     ) -> dict[str, Any]:
-        if role not in ("bidder", "admin"):
-            raise Forbidden()  # the public and the supervisor watch
+        if role not in ("bidder", "admin", "supervisor"):
+            raise Forbidden()  # the public watches
         acting = bidder_id if role == "bidder" else None
         if acting is not None and not self.service.within_rate(venue_id, acting, kind):
             raise RateLimited()
-        return await self.openings.act(venue_id, kind, message, acting)
+        return await self.openings.act(venue_id, kind, message, acting, role)

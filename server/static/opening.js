@@ -32,6 +32,8 @@ function show() {
   showRecord();
   if (state.role === "bidder") showMine();
   if (state.role === "admin") showHost();
+  // the supervisor co-signs a backup decryption, where the tender names it (R10)
+  $("cosignform").hidden = !(state.role === "supervisor" && v.phase === "decryption");
 }
 
 function tick(room) {
@@ -303,6 +305,7 @@ function start() {
   $("resume").onclick = () => act({ type: "resume" });
   $("fault").onclick = () => act({ type: "fault", plate: $("faultplate").value.trim() });
   $("backup").onclick = () => act({ type: "backup", plate: $("faultplate").value.trim(), key: $("backupkey").value.trim() });
+  $("cosignform").onsubmit = (e) => { e.preventDefault(); act({ type: "cosign", plate: $("cosignplate").value.trim() }); };
   $("reopenform").onsubmit = (e) => { e.preventDefault(); act({ type: "reopen", reason: $("reopenreason").value }); };
   $("publish").onclick = startCamera;
   $("stopcamera").onclick = stopCamera;

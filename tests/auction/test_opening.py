@@ -18,6 +18,7 @@ from auction.opening_state import (
     Advance,
     Backup,
     Confirm,
+    Cosign,
     Decrypt,
     Fault,
     Object,
@@ -52,9 +53,9 @@ class Opening:
     sealed: dict[str, Sealed] = field(default_factory=dict)
 
     @classmethod
-    def new(cls, min_bidders: int = 3) -> Opening:
+    def new(cls, min_bidders: int = 3, **more: Any) -> Opening:
         raw = {"title": "某道路工程施工", "bid_deadline": DEADLINE, "decrypt_window_s": WINDOW_S}
-        config = OpeningConfig.parse({**raw, "min_bidders": min_bidders})
+        config = OpeningConfig.parse({**raw, "min_bidders": min_bidders, **more})
         made = opening.create(config, DEADLINE - 86_400_000)
         return cls(made.state, list(made.entries))
 
@@ -97,8 +98,8 @@ def envelope_digest(sealed: Sealed) -> str:
     return digest(sealed.nonce, sealed.ciphertext)
 
 
-def signed_in(bidders: str, min_bidders: int = 3) -> Opening:
-    o = Opening.new(min_bidders)
+def signed_in(bidders: str, min_bidders: int = 3, **more: Any) -> Opening:
+    o = Opening.new(min_bidders, **more)
     o.enrol(bidders)
     for who in bidders:
         assert o.do(SignIn(bidder_id=who), DEADLINE - 60_000)["accepted"]
@@ -106,15 +107,15 @@ def signed_in(bidders: str, min_bidders: int = 3) -> Opening:
     return o
 
 
-def decrypting(bidders: str) -> Opening:
-    o = signed_in(bidders)
+def decrypting(bidders: str, **more: Any) -> Opening:
+    o = signed_in(bidders, **more)
     o.do(Advance(to="bidders_published"), DEADLINE + 1000)
     o.do(Advance(to="decryption"), DEADLINE + 2000)
     return o
 
 
 def test_a_full_opening_with_failures_on_both_sides_an_objection_and_a_record() -> None:
-    o = decrypting("abcd")
+    o = decrypting("abcd", backup_remedy="backup")
     window_end = DEADLINE + 2000 + WINDOW_S * 1000
     assert o.decrypt("a", DEADLINE + 10_000)["status"] == "decrypted"
     wrong = o.decrypt("b", DEADLINE + 11_000, key=bytes(32))
@@ -129,6 +130,8 @@ def test_a_full_opening_with_failures_on_both_sides_an_objection_and_a_record() 
     assert failed["104"]["side"] == "bidder" and failed["104"]["consequence"] == "撤销"
     assert failed["103"]["side"] == "platform" and failed["103"]["consequence"] == "撤回"
     backup = o.decrypt_command("c")
+    cosigned = o.do(Cosign(plate="103"), window_end + 500)
+    assert cosigned["accepted"], cosigned  # the supervisor agrees
     rescued = o.do(Backup(plate="103", key=backup.key, bid=backup.bid), window_end + 1000)
     assert rescued["status"] == "decrypted"
     assert o.do(Advance(to="read_out"), window_end + 2000)["accepted"]
@@ -187,8 +190,9 @@ REFUSALS: list[tuple[str, str, OpeningCommand, str]] = [
      "PHASE_CLOSED"),
     ("signed_in", "skip a step", Advance(to="decryption"), "PHASE_CLOSED"),
     ("signed_in", "resume when not paused", Resume(), "PHASE_CLOSED"),
-    ("decrypting", "backup without a declared fault", Backup(plate="101", key="k", reason="X"),
-     "NO_PLATFORM_FAULT"),
+    ("decrypting", "backup the tender does not name", Backup(plate="101", key="k", reason="X"),
+     "NO_REMEDY"),
+    ("decrypting", "co-sign a backup the tender does not name", Cosign(plate="101"), "NO_REMEDY"),
     ("decrypting", "confirm before the record", Confirm(bidder_id="a"), "PHASE_CLOSED"),
     ("decrypting", "object before the read-out", Object(bidder_id="a", text="x"), "PHASE_CLOSED"),
     ("decrypting", "reopen what has not ended", Reopen(reason="x"), "PHASE_CLOSED"),
@@ -206,6 +210,37 @@ def test_refusals_change_nothing_but_the_log(
     assert refused["kind"] == "refused" and not refused["pub"] and refused["code"] == code
     assert o.state == replace(before, seq=o.state.seq, ts=o.state.ts)  # only the log moved
     assert replay_opening(OPENING, o.entries, o.envelopes()) == o.state
+
+
+def test_backup_needs_the_remedy_a_platform_fault_and_the_supervisor() -> None:
+    """R10, probe O1: a key that failed its own commitment (the bidder's side, 撤销) was
+    declared a platform fault by the host alone, and its envelope opened by backup."""
+    o = decrypting("abc", backup_remedy="backup")
+    at = DEADLINE + 10_000
+    assert o.decrypt("b", at, key=bytes(32))["reason"] == "BAD_KEY"
+    assert o.do(Fault(plate="102", note="平台原因"), at + 1)["code"] == "BIDDER_SIDE"
+    assert o.do(Cosign(plate="102"), at + 2)["code"] == "NO_PLATFORM_FAULT"
+    assert o.do(Cosign(plate="103"), at + 3)["code"] == "NO_PLATFORM_FAULT"  # none declared
+    assert o.do(Fault(plate="103", note="解密服务器故障"), at + 4)["accepted"]
+    rescue = o.decrypt_command("c")
+    backup = Backup(plate="103", key=rescue.key, bid=rescue.bid)
+    assert o.do(backup, at + 5)["code"] == "NEEDS_COSIGN"  # the host alone opens nothing
+    assert o.do(Cosign(plate="103"), at + 6)["accepted"]
+    assert o.do(Cosign(plate="103"), at + 7)["code"] == "ALREADY_SUBMITTED"
+    assert o.do(backup, at + 8)["status"] == "decrypted"
+    assert [e["kind"] for e in o.entries if e["pub"]][-3:] == ["fault", "cosigned", "decrypted"]
+    assert replay_opening(OPENING, o.entries, o.envelopes()) == o.state
+
+
+def test_without_the_backup_remedy_a_platform_fault_withdraws_the_bid() -> None:
+    o = decrypting("abc")  # backup_remedy "withdraw", the law's default (RULES §3.4)
+    assert o.do(Fault(plate="103", note="解密服务器故障"), DEADLINE + 10_000)["accepted"]
+    rescue = o.decrypt_command("c")
+    backup = Backup(plate="103", key=rescue.key, bid=rescue.bid)
+    assert o.do(backup, DEADLINE + 11_000)["code"] == "NO_REMEDY"
+    o.do(Tick(), DEADLINE + 2000 + WINDOW_S * 1000)
+    failed = next(e for e in o.entries if e["kind"] == "decrypt_failed" and e["plate"] == "103")
+    assert (failed["side"], failed["consequence"]) == ("platform", "撤回")
 
 
 def test_pausing_keeps_what_is_left_of_the_window() -> None:

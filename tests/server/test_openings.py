@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 
 from auction.envelope import Sealed, seal
 from auction.opening_record import record_hash
-from tests.conftest import TIMEOUT
+from tests.conftest import SUPERVISOR, TIMEOUT
+from tests.server.helpers import bearer
 from tests.server.wsclient import Client, Message, client
 
 PRICES = {"甲": 41_980_000_00, "乙": 42_350_000_00, "丙": 40_770_000_00, "丁": 43_000_000_00}
@@ -30,10 +31,10 @@ def key_text(sealed: Sealed) -> str:
     return base64.b64encode(sealed.key).decode()
 
 
-async def new_opening(admin: httpx.AsyncClient, min_bidders: int = 3) -> str:
+async def new_opening(admin: httpx.AsyncClient, min_bidders: int = 3, **more: Any) -> str:
     now = (await admin.get("/api/health")).json()["server_now"]
     config = {"title": "某市政道路工程施工（第一标段）", "bid_deadline": now + DEADLINE_MS,
-              "decrypt_window_s": WINDOW_S, "min_bidders": min_bidders}  # fmt: skip
+              "decrypt_window_s": WINDOW_S, "min_bidders": min_bidders, **more}  # fmt: skip
     made = await admin.post("/api/openings", json=config)
     assert made.status_code == 201, made.text
     opening_id: str = made.json()["opening_id"]
@@ -75,7 +76,7 @@ async def act(who: Client, message: Message) -> Message:
 async def test_a_full_opening_over_the_server_and_its_verified_export(
     served: str, admin: httpx.AsyncClient, redis: Redis, tmp_path: Path
 ) -> None:
-    opening_id = await new_opening(admin)
+    opening_id = await new_opening(admin, backup_remedy="backup")
     bidders = {name: await enrol(admin, opening_id, name) for name in PRICES}
     async with AsyncExitStack() as stack:
         ws = {n: await stack.enter_async_context(client(served, opening_id, room="openings"))
@@ -111,6 +112,13 @@ async def test_a_full_opening_over_the_server_and_its_verified_export(
         # 丁 never decrypts: the window closes on it
         await viewer.until(phase_is("decryption", window_closed=True))
         backup = {"type": "backup", "plate": c_plate, "key": key_text(bidders["丙"]["sealed"])}
+        assert (await act(host, backup))["code"] == "NEEDS_COSIGN"  # the host alone: no
+        wrong_fault = {"type": "fault", "plate": bidders["乙"]["plate"], "note": "x"}
+        assert (await act(host, wrong_fault))["code"] == "ALREADY_SUBMITTED"  # 乙 decrypted
+        cosign = await admin.post(f"/api/openings/{opening_id}/commands",
+                                  json={"type": "cosign", "plate": c_plate},
+                                  headers=bearer(SUPERVISOR))  # fmt: skip
+        assert cosign.json()["accepted"], cosign.text
         assert (await act(host, backup))["status"] == "decrypted"
         assert (await act(host, {"type": "advance", "to": "read_out"}))["type"] == "ack"
         read_out = (await viewer.until(lambda m: m.get("kind") == "read_out"))[-1]
