@@ -45,6 +45,8 @@ L2 = dict(
     start_price=14 * WAN, increment=WAN // 5, deposit=60 * WAN,
     opens_at=0, free_ends_at=100 * MIN, inquiry_s=180, countdown_s=240,
 )  # fmt: skip
+# A seed whose draw is not the pool's first (the capper): index 2 of 3, 0 of 2
+SEED_2 = Secrets(reserve_salt="00" * 16, lottery_seed="000000000002" + "00" * 10)
 # Fixture P1: Zhongshan LED lease, 26180.00 元/月 start, 100 元 steps, no reserve.
 P1 = dict(
     title="LED lease", category="property", mode="auction", quote_unit="元/月",
@@ -61,6 +63,8 @@ class Play:
     price: int | None = None
     winner: str | None = None
     bidders: tuple[str, ...] = ("A", "B", "C")
+    closed_at: int | None = None  # when the lot must close, where the play pins it
+    secrets: Secrets = SECRETS
 
 
 def bid(who: str, price: int, at: int, expect: str = "ok", bid_id: str | None = None) -> Any:
@@ -71,7 +75,7 @@ def run(play: Play, close: bool = True) -> tuple[LotState, list[dict[str, Any]]]
     """Play the moves; a sealed lot's price bids go as the server sends them (refused off
     the grid unlogged, else sealed) and its close opens them."""
     config = LotConfig.parse(play.config)
-    state = rules.create(config, SECRETS, 0).state
+    state = rules.create(config, play.secrets, 0).state
     log: list[dict[str, Any]] = []
     deposit = play.config.get("deposit", 0)
     for i, who in enumerate(play.bidders):
@@ -350,6 +354,179 @@ PLAYS = {
         price_of(40.0),
         "A",
     ),
+    # ---- rows that close the gaps mutation testing found (../shared/reviews/mutation.md) ----
+    # R01, R02: the highest sealed bid wins at its own price, whoever bid first.
+    "sealed: the highest wins at its own price": Play(
+        P1 | {"mode": "sealed", "free_ends_at": 10 * MIN},
+        [bid("A", 2_628_000, 1000), bid("B", 2_818_000, 2000), bid("C", 2_718_000, 3000)],
+        "sold",
+        2_818_000,
+        "B",
+        closed_at=10 * MIN,
+    ),
+    # R03: a tie goes to the earlier bid, not the earlier registration.
+    "sealed: a tie goes to the earlier bid": Play(
+        P1 | {"mode": "sealed", "free_ends_at": 10 * MIN},
+        [bid("C", 2_718_000, 1000), bid("A", 2_718_000, 2000)],
+        "sold",
+        2_718_000,
+        "C",
+    ),
+    # R04: under the cap a bid stands at its own price.
+    "L1 cap: a bid under it stands at its price": Play(
+        L1 | {"cap": price_of(40.0), "free_ends_at": 0},
+        [bid("A", price_of(34.38), 1000)],
+        "sold",
+        price_of(34.38),
+        "A",
+        closed_at=1000 + 300_000,
+    ),
+    # R05: the lottery is drawn: with this seed the third acceptor wins, not the capper.
+    "L1 cap lottery: the seed's pick wins": Play(
+        L1 | {"cap": price_of(40.0), "free_ends_at": 0, "after_cap_s": 120},
+        [
+            bid("A", price_of(40.0), 1000),
+            (2000, Accept(bidder_id="B"), "ok"),
+            (3000, Accept(bidder_id="C"), "ok"),
+        ],
+        "sold",
+        price_of(40.0),
+        "C",
+        closed_at=1000 + 120_000,
+        secrets=SEED_2,
+    ),
+    # R06: a highest bid exactly at the reserve sells.
+    "L1 a bid at the reserve sells": Play(
+        L1 | {"reserve": price_of(34.88)},
+        [bid("A", price_of(34.38), 1000), bid("B", price_of(34.88), 2000)],
+        "sold",
+        price_of(34.88),
+        "B",
+    ),
+    # R07: an indicator outside the secondary round is refused and wins nothing.
+    "L1 an indicator before any cap": Play(
+        L1 | {"cap": price_of(40.0), "after_cap": "secondary"},
+        [
+            bid("A", price_of(34.38), 1000),
+            (2000, PlaceBid(bidder_id="B", bid_id="i", indicator=10), "PHASE_CLOSED"),
+        ],
+        "sold",
+        price_of(34.38),
+        "A",
+    ),
+    # R08, R09, R10, R12: the secondary round: each indicator above the standing one on its
+    # grid, each restarting the countdown (countdown_s); the round itself opens for after_cap_s.
+    "L1 secondary: indicators rise and restart the clock": Play(
+        L1
+        | {
+            "cap": price_of(40.0),
+            "after_cap": "secondary",
+            "secondary_increment": 10,
+            "free_ends_at": 0,
+            "after_cap_s": 60,
+        },
+        [
+            bid("A", price_of(40.0), 1000),
+            (2000, Accept(bidder_id="B"), "ok"),
+            (3000, PlaceBid(bidder_id="B", bid_id="i1", indicator=30), "ok"),
+            (4000, PlaceBid(bidder_id="A", bid_id="i2", indicator=30), "TOO_LOW"),
+            (5000, PlaceBid(bidder_id="A", bid_id="i3", indicator=20), "TOO_LOW"),
+            (6000, PlaceBid(bidder_id="C", bid_id="i4", indicator=40), "NOT_QUALIFIED"),
+            (200_000, PlaceBid(bidder_id="A", bid_id="i5", indicator=40), "ok"),
+        ],
+        "sold",
+        price_of(40.0),
+        "A",
+        closed_at=200_000 + 300_000,
+    ),
+    # R11, R12: a 限时 round nobody bids in closes after one countdown.
+    "L1 straight into 限时, no bid": Play(
+        L1 | {"free_ends_at": 0}, [], "failed", closed_at=300_000
+    ),
+    # R11, R12: after an inquiry in which someone continued, with no bid in the round.
+    "L2 continued, then nobody bids": Play(
+        L2,
+        [bid("A", 14 * WAN, 1000), (100 * MIN + 1000, Continue(bidder_id="B"), "ok")],
+        "sold",
+        14 * WAN,
+        "A",
+        closed_at=100 * MIN + 180_000 + 240_000,
+    ),
+    # R13, R14: a dutch lot opening later than 0 offers every step down to the floor.
+    "dutch: the floor is offered, opening late": Play(
+        P1
+        | {
+            "mode": "dutch",
+            "opens_at": 5 * MIN,
+            "free_ends_at": 5 * MIN,
+            "dutch_step": 300_000,
+            "dutch_tick_s": 60,
+            "dutch_floor": 2_000_000,
+        },
+        [(5 * MIN + 3 * MIN, Accept(bidder_id="A"), "ok")],  # 2,618,000 - 3 steps: the floor
+        "sold",
+        2_000_000,
+        "A",
+        closed_at=8 * MIN,
+    ),
+    "dutch: no accept, it fails a tick after the floor": Play(
+        P1
+        | {
+            "mode": "dutch",
+            "opens_at": 5 * MIN,
+            "free_ends_at": 5 * MIN,
+            "dutch_step": 300_000,
+            "dutch_tick_s": 60,
+            "dutch_floor": 2_000_000,
+        },
+        [],
+        "failed",
+        closed_at=5 * MIN + 4 * MIN,
+    ),
+    # R15: with no deposit asked, a registered bidder may bid at once.
+    "P1 without a deposit": Play(
+        P1 | {"deposit": 0}, [bid("A", 2_618_000, 1000)], "sold", 2_618_000, "A"
+    ),
+    # R16, R17, R19: registration's own refusals.
+    "registration: taken plate, taken id, unknown bidder, after the close": Play(
+        P1,
+        [
+            (1, Register(bidder_id="D", plate="101", name="D"), "CONFLICT"),  # A's plate
+            (2, Register(bidder_id="A", plate="999", name="A2"), "CONFLICT"),
+            bid("Z", 2_618_000, 1000, "NOT_FOUND"),
+            bid("A", 2_618_000, 2000),
+            (10**9, Register(bidder_id="E", plate="555", name="E"), "PHASE_CLOSED"),
+            (10**9 + 1, Deposit(bidder_id="A", amount=1, kind="cash", ref="late"), "PHASE_CLOSED"),
+        ],
+        "sold",
+        2_618_000,
+        "A",
+    ),
+    # R18: refusals no play ran before.
+    "continue and accept where they do not belong": Play(
+        L2,
+        [
+            (1, Register(bidder_id="D", plate="404", name="D"), "ok"),  # and never pays
+            (1000, Continue(bidder_id="A"), "PHASE_CLOSED"),  # not in an inquiry
+            (2000, Accept(bidder_id="A"), "PHASE_CLOSED"),  # no dutch, no cap
+            bid("A", 14 * WAN, 3000),
+            (100 * MIN + 1000, Continue(bidder_id="D"), "NOT_QUALIFIED"),  # did not pay
+        ],
+        "sold",
+        14 * WAN,
+        "A",
+    ),
+    "dutch: who has not paid may not accept": Play(
+        P1 | {"mode": "dutch", "dutch_step": 300_000, "dutch_tick_s": 60, "dutch_floor": 2_000_000},
+        [
+            (1, Register(bidder_id="D", plate="404", name="D"), "ok"),
+            (1000, Accept(bidder_id="D"), "NOT_QUALIFIED"),
+            (2000, Accept(bidder_id="B"), "ok"),
+        ],
+        "sold",
+        2_618_000,
+        "B",
+    ),
     # Sealed: one bid each, equal prices go to the earlier bid.
     "sealed ties go to the earlier bid": Play(
         P1 | {"mode": "sealed", "free_ends_at": 10 * MIN},
@@ -397,6 +574,8 @@ def test_play(name: str) -> None:
     assert closed["outcome"] == play.outcome
     assert closed["price"] == (play.price if play.outcome == "sold" else None)
     assert state.winner == (play.winner if play.outcome == "sold" else None)
+    if play.closed_at is not None:
+        assert closed["ts"] == play.closed_at
     assert [e["seq"] for e in log] == list(range(log[0]["seq"], log[0]["seq"] + len(log)))
 
 
@@ -623,3 +802,30 @@ def test_a_suspension_stops_the_clocks_the_config_sets() -> None:
     opened = rules.step(early, Tick(), 2 * 60 * MIN + 1000 + 9 * MIN)
     assert opened.state.phase == "free"  # its free hour still ahead, moved by the suspension
     assert opened.state.deadline == L1["free_ends_at"] + (2 * 60 * MIN + 1000 - MIN)
+
+
+@pytest.mark.parametrize(
+    ("phase", "price", "at", "expected"),
+    [
+        ("scheduled", None, 0, P1["start_price"]),
+        ("free", None, 0, P1["start_price"]),
+        ("limited", 2_718_000, 0, 2_718_000 + P1["increment"]),
+        ("inquiry", 2_718_000, 0, 2_718_000 + P1["increment"]),
+        ("sealed", None, 0, P1["start_price"]),
+        ("capped", 2_718_000, 0, None),
+        ("closed", 2_718_000, 0, None),
+    ],
+)
+def test_the_next_minimum_a_bidder_is_shown(
+    phase: str, price: int | None, at: int, expected: int | None
+) -> None:
+    """R20: the lowest acceptable next bid, shown on every page, had no test."""
+    assert prices.next_min(LotConfig.parse(P1), phase, price, at) == expected
+
+
+def test_a_dutch_lot_shows_its_falling_price_as_the_next_minimum() -> None:
+    config = LotConfig.parse(P1 | {"mode": "dutch", "opens_at": 5 * MIN, "free_ends_at": 5 * MIN,
+                                   "dutch_step": 300_000, "dutch_tick_s": 60,
+                                   "dutch_floor": 2_000_000})  # fmt: skip
+    shown = [prices.next_min(config, "dutch", None, 5 * MIN + k * MIN) for k in range(5)]
+    assert shown == [2_618_000, 2_318_000, 2_018_000, 2_000_000, 2_000_000]
