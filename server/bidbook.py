@@ -252,18 +252,19 @@ class BidBook:
         the log's end."""
         if pseq <= 0:
             return 0
-        rows = await self.client.xrange(lot_keys(log_id)["plog"], f"{pseq}-0", f"{pseq}-0")
-        return int(rows[0][1][b"s"]) if rows else await self.last_seq(log_id)
+        found = await self.client.getrange(lot_keys(log_id)["plog"], 4 * pseq - 4, 4 * pseq - 1)
+        return int.from_bytes(found) if len(found) == 4 else await self.last_seq(log_id)
 
     async def public_log(self, log_id: str, since: int, count: int) -> list[bytes]:
         """Raw public entries with pseq > `since`, oldest first, at most `count`."""
         keys = lot_keys(log_id)
-        found = await self.client.xrange(keys["plog"], f"{since + 1}-0", "+", count)
-        if not found:
+        packed = await self.client.getrange(keys["plog"], 4 * since, 4 * (since + count) - 1)
+        seqs = [int.from_bytes(packed[i : i + 4]) for i in range(0, len(packed) - 3, 4)]
+        if not seqs:
             return []
         pipe = self.client.pipeline(transaction=False)
-        for _, fields in found:
-            pipe.xrange(keys["log"], f"{int(fields[b's'])}-0", f"{int(fields[b's'])}-0")
+        for seq in seqs:
+            pipe.xrange(keys["log"], f"{seq}-0", f"{seq}-0")
         return [rows[0][1][b"e"] for rows in await pipe.execute()]
 
     async def last_seq(self, lot_id: str) -> int:

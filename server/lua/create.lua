@@ -1,5 +1,5 @@
 -- Create a lot: its config (with the secrets), its first state, and the `created` entry.
--- KEYS: 1 cfg, 2 st, 3 log, 4 plog (public entries: pseq -> seq), 5 due (sorted set,
+-- KEYS: 1 cfg, 2 st, 3 log, 4 plog (public entries: pseq -> seq, see lot.lua), 5 due (sorted set,
 --   standalone only; may be absent)
 -- ARGV: 1 msgpack config, 2 msgpack created-entry fields, 3 now (manual clock only), 4 channel
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('CONFLICT lot exists') end
@@ -20,7 +20,7 @@ local st = {phase = 'scheduled', deadline = cfg.opens_at, seq = 1, pseq = 1, ts 
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], cmsgpack.pack(st))
 redis.call('XADD', KEYS[3], '1-0', 'e', packed)
-redis.call('XADD', KEYS[4], '1-0', 's', 1)
+redis.call('APPEND', KEYS[4], struct.pack('>I4', 1))
 if KEYS[5] and not cfg.manual_clock then redis.call('ZADD', KEYS[5], cfg.opens_at, ARGV[5]) end
 redis.call('PUBLISH', ARGV[4], cmsgpack.pack({now, {packed}}))
 return {cmsgpack.pack({{accepted = true, seq = 1, pseq = 1}}), cmsgpack.pack(st), now, packed}

@@ -3,8 +3,9 @@
 -- to identical entries and answers. Keep them in step: change both or neither.
 --
 -- KEYS (one hash tag, so one cluster slot): 1 cfg, 2 st, 3 bidders, 4 plates, 5 answers,
---   6 log (stream, entry id = seq-0), 7 tokens, 8 plog (stream, entry id = pseq-0, field s
---   = the public entry's seq), 9 due (the timer's sorted set; given only on a standalone
+--   6 log (stream, entry id = seq-0), 7 tokens, 8 plog (a string: the seq of public entry
+--   pseq as 4 big-endian bytes at offset 4 * (pseq - 1); an APPEND, cheaper than a stream),
+--   9 due (the timer's sorted set; given only on a standalone
 --   server, where it may share a script with the lot's keys)
 -- ARGV: 1 msgpack list of commands, each {name, args} with name one of tick, bid,
 --   continue, accept, deposit, register; 2 now (honoured only for lots created with a
@@ -42,7 +43,7 @@ local function add(ts, kind, pub, fields)
   st.pseq = st.pseq or 0
   if pub then
     st.pseq = st.pseq + 1
-    redis.call('XADD', KEYS[8], st.pseq .. '-0', 's', st.seq)
+    redis.call('APPEND', KEYS[8], struct.pack('>I4', st.seq))
   end
   if ts > st.ts then st.ts = ts end
   fields.seq = st.seq; fields.pseq = st.pseq; fields.ts = st.ts; fields.kind = kind
