@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from auction.errors import BadMessage
 
-__all__ = ["CATEGORIES", "MODES", "LotConfig"]
+__all__ = ["CATEGORIES", "MODES", "LotConfig", "check_text"]
 
 Category = Literal["land", "property", "emission", "other"]
 Mode = Literal["listing", "auction", "sealed", "dutch"]
@@ -205,15 +205,22 @@ def _particulars(value: object) -> dict[str, str] | None:
     if not isinstance(value, Mapping) or len(value) > MAX_PARTICULARS:
         raise BadMessage("particulars", f"须为至多 {MAX_PARTICULARS} 项的对象",
                          f"must be an object of at most {MAX_PARTICULARS} items")  # fmt: skip
-    for label, text in value.items():
-        for part, limit in ((label, 40), (text, MAX_TEXT)):
-            if (
-                not isinstance(part, str)
-                or not 0 < len(part.strip()) <= limit
-                or any(unicodedata.category(c).startswith("C") for c in part)
-            ):
-                raise BadMessage("particulars", "须为可见文本", "must be visible text")
-    return dict(value)
+    return {
+        check_text("particulars", label, 40): check_text("particulars", text, MAX_TEXT)
+        for label, text in value.items()
+    }
+
+
+def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:
+    """`value` as text of 1 to `limit` characters, none of them invisible or reordering
+    (controls, bidi overrides, zero-width marks: Unicode categories C*) that could make
+    one name read as another in a published list; `lines` allows line breaks and tabs."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
+        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
+    allowed = "\n\t" if lines else ""
+    if any(unicodedata.category(c).startswith("C") and c not in allowed for c in value):
+        raise BadMessage(name, "含有不可见或控制字符", "holds invisible or control characters")
+    return value
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -108,7 +108,10 @@ def create(
     config: LotConfig, secrets: Secrets, now: int, sealing_commitment: str | None = None
 ) -> Step:
     """A new lot in `scheduled`, with its public `created` entry (the commitments in it)."""
-    state = LotState(config=config, secrets=secrets, deadline=config.opens_at)
+    state = LotState(
+        config=config, secrets=secrets, deadline=config.opens_at,
+        apply_by=config.apply_deadline, deposit_by=config.deposit_deadline,
+    )  # fmt: skip
     log = EntryLog(state)
     log.add(now, "created", True, **created_fields(config, secrets, sealing_commitment))
     return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1, "pseq": 1})
@@ -350,7 +353,7 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
         return s, first["answer"] if same else {"accepted": False, "code": "CONFLICT"}
     if s.phase == "closed":
         raise Refused("PHASE_CLOSED")
-    if not s.window_open(s.deposits_end, now):
+    if not s.window_open(s.deposit_by, now):
         raise Refused("DEADLINE_PASSED")
     total = bidder.deposit + cmd.amount
     qualified = total >= s.config.deposit
@@ -370,7 +373,7 @@ def _register(
 ) -> tuple[LotState, dict[str, Any]]:
     if s.phase == "closed":
         raise Refused("PHASE_CLOSED")
-    if not s.window_open(s.registration_ends, now):
+    if not s.window_open(s.apply_by, now):
         raise Refused("DEADLINE_PASSED")
     if cmd.bidder_id in s.bidders or cmd.plate in s.plates:
         raise Conflict("号牌或竞买人已存在", "plate or bidder already registered")

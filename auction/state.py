@@ -7,12 +7,11 @@ nothing and only lets time move the lot on.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from auction.config import LotConfig
+from auction.config import LotConfig, check_text
 from auction.errors import BadMessage
 
 __all__ = [
@@ -122,35 +121,16 @@ class LotState:
     held: tuple[str, int | None, int] | None = None
     shift: int = 0  # ms suspensions took: the configured times (opening, dutch clock) move on
     pending: tuple[str, str] | None = None  # a two-person action asked: (action, by)
-    # registration and deposit deadlines once suspensions moved them on (None: the config's)
-    apply_by: int | None = None
-    deposit_by: int | None = None
+    # registration and deposit deadlines: the config's (set at creation), moved on by
+    # suspensions that began before them
+    apply_by: int = 0
+    deposit_by: int = 0
 
     def window_open(self, by: int, now: int) -> bool:
         """Whether `now` is not past deadline `by` (a 截止时间 includes its own moment); a
         suspension that began before it keeps it open (its clock stands still, and the
         resume moves it on)."""
         return (self.held is not None and self.held[2] <= by) or now <= by
-
-    @property
-    def registration_ends(self) -> int:
-        return self.config.apply_deadline if self.apply_by is None else self.apply_by
-
-    @property
-    def deposits_end(self) -> int:
-        return self.config.deposit_deadline if self.deposit_by is None else self.deposit_by
-
-
-def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:
-    """`value` as text of 1 to `limit` characters, none of them invisible or reordering
-    (controls, bidi overrides, zero-width marks: Unicode categories C*) that could make
-    one name read as another in a published list; `lines` allows line breaks and tabs."""
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
-        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
-    allowed = "\n\t" if lines else ""
-    if any(unicodedata.category(c).startswith("C") and c not in allowed for c in value):
-        raise BadMessage(name, "含有不可见或控制字符", "holds invisible or control characters")
-    return value
 
 
 def _check_id(name: str, value: object) -> str:

@@ -62,7 +62,7 @@ def resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, d
         deadline = None if left is None else now + left
     seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
     took = now - since  # registration and deposits keep what they had left, like the phase
-    apply_by, deposit_by = s.registration_ends, s.deposits_end
+    apply_by, deposit_by = s.apply_by, s.deposit_by
     s = replace(
         s, phase=phase, deadline=deadline, held=None, shift=s.shift + took,
         apply_by=apply_by + took if since <= apply_by else apply_by,

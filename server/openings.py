@@ -73,6 +73,7 @@ MAX_KEY_TEXT = 100  # a 256-bit key is 44 characters of base64
 BIDDER_COMMANDS = ("sign_in", "decrypt", "confirm", "object")
 HOST_COMMANDS = ("advance", "pause", "resume", "fault", "backup", "reply", "reopen")
 SUPERVISOR_COMMANDS = ("cosign",)  # the supervisor watches, and co-signs a backup (R10)
+_ALLOWED = {"bidder": BIDDER_COMMANDS, "admin": HOST_COMMANDS, "supervisor": SUPERVISOR_COMMANDS}
 
 Build = Callable[[OpeningState, int], Awaitable[OpeningCommand]]  # (state, server time)
 
@@ -212,9 +213,7 @@ class OpeningService:
         role: str = "admin",
     ) -> dict[str, Any]:
         """A command from a bidder (`bidder_id`), the host or the supervisor (`role`)."""
-        allowed = {"bidder": BIDDER_COMMANDS, "admin": HOST_COMMANDS}.get(role, ())
-        if role == "supervisor":
-            allowed = SUPERVISOR_COMMANDS
+        allowed = _ALLOWED.get(role, ())
         if kind not in allowed or (role == "bidder") != (bidder_id is not None):
             raise Forbidden()
         if kind == "decrypt":

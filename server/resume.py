@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable
 
 from server.bidbook import BidBook, unpack
 from streaming.codec import Codec
-from streaming.hub import audience, encode_event
+from streaming.hub import STAFF, audience, encode_event
 from streaming.outbox import Frame
 
-__all__ = ["STAFF", "replay"]
+__all__ = ["replay"]
 
-STAFF = ("admin", "supervisor")
 CHUNK = 1000  # log entries read at a time
 
 

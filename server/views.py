@@ -92,9 +92,7 @@ def terms(config: LotConfig, state: dict[str, Any]) -> dict[str, Any]:
     """What a bidder needs before bidding (the public config, the reserve only as whether
     there is one), with the registration and deposit deadlines as suspensions moved them."""
     shown = config.public() | {"has_reserve": config.reserve is not None}
-    shown["apply_ends_at"] = state.get("apply_by") or config.apply_deadline
-    shown["deposit_ends_at"] = state.get("deposit_by") or config.deposit_deadline
-    return shown
+    return shown | {"apply_ends_at": state["apply_by"], "deposit_ends_at": state["deposit_by"]}
 
 
 def standing(bidder: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:

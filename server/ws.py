@@ -31,14 +31,14 @@ from auction.errors import (
 from server.http import MAX_SEQ, STORE_ERRORS
 from server.limits import Bucket
 from server.openings import refusal
-from server.resume import STAFF, replay
+from server.resume import replay
 from server.rooms import Rooms
 from server.service import Service
 from server.venues import Venue
 from server.views import bidder_answer
 from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.codec import JSON, Close, Codec, negotiate
-from streaming.hub import Hub
+from streaming.hub import STAFF, Hub
 from streaming.outbox import Frame, Outbox
 
 __all__ = ["lot_socket", "opening_socket"]

@@ -28,7 +28,9 @@ from server.views import admin_event, bidder_event, public_event
 from streaming.codec import Codec
 from streaming.outbox import Frame
 
-__all__ = ["Hub", "Member", "audience", "encode_event", "entry_view", "event_message"]
+__all__ = ["STAFF", "Hub", "Member", "audience", "encode_event", "entry_view", "event_message"]
+
+STAFF = ("admin", "supervisor")  # who sees every entry, numbered as in the audit log
 
 log = logging.getLogger("openbid.hub")
 
@@ -51,7 +53,7 @@ class Member(Protocol):
 def audience(role: str, plate: str | None, entry_plate: str | None) -> str:
     """Which view of an entry (by `entry_plate`, its bidder's plate) a member sees:
     "admin", "own" (its own entry) or "public"."""
-    if role in ("admin", "supervisor"):
+    if role in STAFF:
         return "admin"
     if plate is not None and entry_plate == plate:
         return "own"

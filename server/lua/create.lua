@@ -15,8 +15,10 @@ local entry = cmsgpack.unpack(ARGV[2])
 if entry.reserve_commitment == nil then entry.reserve_commitment = cjson.null end
 entry.seq = 1; entry.pseq = 1; entry.ts = now; entry.kind = 'created'; entry.pub = true
 local packed = cmsgpack.pack(entry)
+-- registration and deposit deadlines (suspensions move them on: lot.lua's resume)
 local st = {phase = 'scheduled', deadline = cfg.opens_at, seq = 1, pseq = 1, ts = now,
-  indicator = 0, acceptors = {}}
+  indicator = 0, acceptors = {}, apply_by = cfg.apply_ends_at or cfg.free_ends_at,
+  deposit_by = cfg.deposit_ends_at or cfg.free_ends_at}
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], cmsgpack.pack(st))
 redis.call('XADD', KEYS[3], '1-0', 'e', packed)

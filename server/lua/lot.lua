@@ -79,9 +79,6 @@ local function refusal(code) error({refused = code}) end
 
 local function after_cap_ms() return (cfg.after_cap_s or cfg.countdown_s) * 1000 end
 local function at_cap() return cfg.cap ~= nil and st.price ~= nil and st.price >= cfg.cap end
--- registration and deposit deadlines, once suspensions moved them on
-local function registration_ends() return st.apply_by or cfg.apply_ends_at or cfg.free_ends_at end
-local function deposits_end() return st.deposit_by or cfg.deposit_ends_at or cfg.free_ends_at end
 local function window_open(by)
   -- not past `by` (its own moment included); a suspension begun before it keeps it open
   return (st.held ~= nil and st.held.at <= by) or now <= by
@@ -159,7 +156,7 @@ local function resume()
   local took, since = now - st.held.at, st.held.at
   st.shift = (st.shift or 0) + took
   -- registration and deposits keep what they had left, like the phase
-  local apply_by, deposit_by = registration_ends(), deposits_end()
+  local apply_by, deposit_by = st.apply_by, st.deposit_by
   if since <= apply_by then apply_by = apply_by + took end
   if since <= deposit_by then deposit_by = deposit_by + took end
   st.apply_by = apply_by; st.deposit_by = deposit_by
@@ -443,7 +440,7 @@ local function on_deposit(b)
     return first.answer
   end
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
-  if not window_open(deposits_end()) then return {accepted = false, code = 'DEADLINE_PASSED'} end
+  if not window_open(st.deposit_by) then return {accepted = false, code = 'DEADLINE_PASSED'} end
   local total = b.deposit + args.amount
   local qualified = total >= cfg.deposit
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
@@ -457,7 +454,7 @@ end
 
 local function on_register()
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
-  if not window_open(registration_ends()) then
+  if not window_open(st.apply_by) then
     return {accepted = false, code = 'DEADLINE_PASSED'}
   end
   if redis.call('HEXISTS', KEYS[3], args.bidder_id) == 1

@@ -45,6 +45,13 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("dutch with a reserve", DUTCH | {"reserve": 2000}, "reserve"),
     ("dutch step off the grid", DUTCH | {"dutch_step": 1_000_037}, "dutch_step"),
     ("negative deposit", {"deposit": -1}, "deposit"),
+    ("registration after 限时 begins", {"free_ends_at": 9, "apply_ends_at": 10}, "apply_ends_at"),
+    ("deposits after 限时 begins", {"free_ends_at": 9, "deposit_ends_at": 10}, "deposit_ends_at"),
+    ("no time after the cap", {"cap": 40_000_000, "after_cap_s": 0}, "after_cap_s"),
+    ("particulars not an object", {"particulars": ["面积"]}, "particulars"),
+    ("particulars with a bidi mark", {"particulars": {"用途": "工业\u202e"}}, "particulars"),
+    ("particulars with an empty label", {"particulars": {" ": "工业"}}, "particulars"),
+    ("particulars past 20", {"particulars": {str(i): "x" for i in range(21)}}, "particulars"),
 ]
 
 

@@ -13,6 +13,7 @@ import pytest
 from auction import opening, opening_record
 from auction.audit import Discrepancy
 from auction.envelope import EnvelopeFailure, Sealed, decode_key, digest, open_envelope, seal
+from auction.errors import BadMessage
 from auction.opening_audit import replay_opening
 from auction.opening_state import (
     Advance,
@@ -210,6 +211,12 @@ def test_refusals_change_nothing_but_the_log(
     assert refused["kind"] == "refused" and not refused["pub"] and refused["code"] == code
     assert o.state == replace(before, seq=o.state.seq, ts=o.state.ts)  # only the log moved
     assert replay_opening(OPENING, o.entries, o.envelopes()) == o.state
+
+
+def test_an_unknown_backup_remedy_is_refused_by_name() -> None:
+    with pytest.raises(BadMessage) as caught:
+        Opening.new(backup_remedy="open")
+    assert caught.value.field == "backup_remedy"
 
 
 def test_backup_needs_the_remedy_a_platform_fault_and_the_supervisor() -> None:

@@ -694,7 +694,7 @@ def test_a_suspension_before_the_deadlines_moves_them_on_and_one_after_does_not(
     assert rules.step(held, late, 50 * MIN).answer["code"] == "DEADLINE_PASSED"
     held = rules.step(held, Resume(by="host", reason="修复"), 50 * MIN).state
     back = rules.step(held, Resume(by="supervisor", reason="同意"), 60 * MIN).state
-    assert (back.registration_ends, back.deposits_end) == (20 * MIN, 70 * MIN)
+    assert (back.apply_by, back.deposit_by) == (20 * MIN, 70 * MIN)
     assert rules.step(back, late, 60 * MIN + 1).answer["code"] == "DEADLINE_PASSED"
 
 
