@@ -26,6 +26,7 @@ from auction.state import (
     Command,
     Continue,
     Deposit,
+    Draw,
     Entry,
     LotState,
     PlaceBid,
@@ -181,4 +182,6 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
             return Resume(by=entry["by"], reason=entry["reason"])
         case "closed" if entry.get("outcome") == "terminated":
             return Terminate(by=entry["by"], reason=entry["reason"])
+        case "closed" if entry.get("lottery_share") is not None:
+            return Draw(by="supervisor", share=entry["lottery_share"])
     return Tick()  # what the clock writes, a late deadline's suspension included

@@ -1,14 +1,21 @@
 """How a lot closes: on its highest bid, on its opened sealed bids, by the cap's lottery,
-or terminated by staff; the `closed` entry reveals what was committed to at creation."""
+or terminated by staff; the `closed` entry reveals what was committed to at creation.
+
+The cap's lottery (摇号) has two steps. When the acceptance window closes, one acceptor (the
+capper) wins at the cap; two or more are the pool, logged in a `pool` entry, and the lot
+waits with no deadline until the supervisor's `Draw` brings the share that, with the
+committed seed, decides (review R8: nobody knows the draw before the pool is fixed)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from auction.commit import lottery_index
-from auction.state import EntryLog, LotState, Terminate, Tick
+from auction.errors import Refused
+from auction.state import Draw, EntryLog, LotState, Terminate, Tick
 
-__all__ = ["close", "draw", "settle", "settle_sealed"]
+__all__ = ["close", "draw", "fix_pool", "settle", "settle_sealed"]
 
 
 def settle(s: LotState, due: int, log: EntryLog) -> LotState:
@@ -42,11 +49,25 @@ def settle_sealed(s: LotState, due: int, log: EntryLog, reveal: Tick) -> LotStat
     return settle(s, due, log)
 
 
-def draw(s: LotState, due: int, log: EntryLog) -> LotState:
-    pool = list(s.acceptors)
-    winner = pool[lottery_index(s.secrets.lottery_seed, len(pool))]
-    plates = [s.bidders[b].plate for b in pool]
-    return close(s, due, log, winner, lottery_plates=plates if len(pool) > 1 else None)
+def fix_pool(s: LotState, due: int, log: EntryLog) -> LotState:
+    """The acceptance window closed: a lone acceptor wins at the cap; a pool waits for the
+    supervisor's draw."""
+    if len(s.acceptors) < 2:
+        return close(s, due, log, s.acceptors[0] if s.acceptors else None)
+    log.add(due, "pool", True, plates=[s.bidders[b].plate for b in s.acceptors])
+    return replace(s, deadline=None)
+
+
+def draw(s: LotState, cmd: Draw, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
+    """The supervisor's draw: the pool's winner by `lottery_index`."""
+    if s.phase == "suspended":
+        raise Refused("SUSPENDED")
+    if not s.awaiting_draw:
+        raise Refused("PHASE_CLOSED")  # no pool, or not yet: the window is still open
+    plates = [s.bidders[b].plate for b in s.acceptors]
+    winner = s.acceptors[lottery_index(s.secrets.lottery_seed, cmd.share, plates)]
+    s = close(s, now, log, winner, lottery_plates=plates, lottery_share=cmd.share)
+    return s, {"accepted": True, "seq": log.seq, "winner_plate": s.bidders[winner].plate}
 
 
 def close(
@@ -56,6 +77,7 @@ def close(
     winner: str | None,
     lottery_plates: list[str] | None = None,
     terminated: Terminate | None = None,
+    lottery_share: str | None = None,
 ) -> LotState:
     c, sold = s.config, winner is not None
     outcome = "terminated" if terminated else "sold" if sold else "failed"
@@ -70,5 +92,6 @@ def close(
         reserve_salt=s.secrets.reserve_salt if c.reserve is not None else None,
         lottery_seed=s.secrets.lottery_seed,
         lottery_plates=lottery_plates,
+        lottery_share=lottery_share,
     )  # fmt: skip
     return replace(s, phase="closed", deadline=None, outcome=outcome, winner=winner, held=None)

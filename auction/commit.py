@@ -2,14 +2,18 @@
 
 The reserve is published as `sha256("<reserve>:<salt>")` when the lot is created and the salt
 is revealed at the close. The lottery seed is published as `sha256(seed)` and revealed at the
-close; the draw among the acceptors (in the order they joined) is `lottery_index`, which any
-auditor can recompute.
+close. The draw among the acceptors (in the order they joined) is `lottery_index` of the seed,
+the supervisor's share and the pool: the share is given only once the acceptance window has
+closed and the pool is logged, so nobody who knows the seed (whoever reads the store) can
+tell in advance which position wins, and the supervisor, who does not know the seed, cannot
+choose one (review R8). Any auditor recomputes it from the `closed` entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets as _random
+from collections.abc import Sequence
 from typing import Any
 
 from auction.config import LotConfig
@@ -36,10 +40,14 @@ def lottery_commitment(seed: str) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()
 
 
-def lottery_index(seed: str, pool_size: int) -> int:
-    """Which of `pool_size` acceptors wins: the seed's first 48 bits modulo the pool size.
-    48 bits stay exact in a Lua double, so the bid book's script draws the same."""
-    return int(seed[:12], 16) % pool_size
+def lottery_index(seed: str, share: str, plates: Sequence[str]) -> int:
+    """Which of the pool's acceptors (their plates in join order) wins: the first 48 bits
+    of `SHA-1(seed | share | plates)` modulo the pool's size. SHA-1 because the store's
+    scripts have it (`redis.sha1hex`) and must draw the same; what a draw needs of the hash
+    is that its output cannot be told before the share is known, which collisions, SHA-1's
+    known weakness, do not touch. 48 bits stay exact in a Lua double."""
+    digest = hashlib.sha1(f"{seed}|{share}|{','.join(plates)}".encode()).hexdigest()
+    return int(digest[:12], 16) % len(plates)
 
 
 def created_fields(

@@ -23,9 +23,10 @@ Phases and their deadlines::
     sealed    --free_ends_at, with the bids opened--> closed (highest wins, earlier bid
               wins a tie; it waits at the deadline until a Tick brings them opened)
     dutch     --first accept--> closed sold; --past the floor--> closed failed
-    limited   --a bid reaching the cap--> capped --deadline--> closed
-                      (a lottery among those who accept the cap price, or a secondary
-                      round on `indicator` among them)
+    limited   --a bid reaching the cap--> capped --deadline--> closed (a secondary round
+                      on `indicator` among those who accept the cap price, or the lone
+                      acceptor wins) | capped with the lottery's pool, no deadline
+                      --Draw by the supervisor--> closed
     free      --a bid reaching the cap: no more quotes, the phase clock runs on;
                 free_ends_at--> capped (the cap waits for 限时, R2)
     any but closed --Suspend, or a deadline reached late--> suspended (clock frozen)
@@ -42,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from auction.closing import close, draw, settle, settle_sealed
+from auction.closing import close, draw, fix_pool, settle, settle_sealed
 from auction.commit import created_fields
 from auction.config import LotConfig
 from auction.errors import Conflict, NotFound, OpenBidError, Refused
@@ -53,6 +54,7 @@ from auction.state import (
     Command,
     Continue,
     Deposit,
+    Draw,
     Entry,
     EntryLog,
     LotState,
@@ -97,6 +99,8 @@ def step(state: LotState, command: Command, now: int) -> Step:
                 state, answer = suspend_command(state, command, now, log)
             case Resume() | Terminate():
                 state, answer = two_person(state, command, now, log)
+            case Draw():
+                state, answer = draw(state, command, now, log)
             case Tick():
                 answer = {}
     except OpenBidError as error:
@@ -154,7 +158,7 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
             s = _with_bidder(s, s.bidders[s.leader], continued=True)
         return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
     if s.phase == "capped" and c.after_cap == "lottery":
-        return draw(s, due, log)
+        return fix_pool(s, due, log)
     if s.phase == "dutch":
         return close(s, due, log, None)
     return settle(s, due, log)  # inquiry with nobody continuing, limited, capped secondary
@@ -327,7 +331,7 @@ def _accept(
     s: LotState, bidder: Bidder, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
     capped = s.phase == "capped"  # accepting the cap price: the lottery's pool, or the
-    if s.phase != "dutch" and not capped:  # secondary round's bidders (R11)
+    if (s.phase != "dutch" and not capped) or s.awaiting_draw:  # secondary round's (R11)
         raise Refused("PHASE_CLOSED")
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")

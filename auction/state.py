@@ -7,6 +7,7 @@ nothing and only lets time move the lot on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ __all__ = [
     "Command",
     "Continue",
     "Deposit",
+    "Draw",
     "Entry",
     "EntryLog",
     "LotState",
@@ -125,6 +127,14 @@ class LotState:
     # suspensions that began before them
     apply_by: int = 0
     deposit_by: int = 0
+
+    @property
+    def awaiting_draw(self) -> bool:
+        """A capped lottery lot whose acceptance window closed on two or more acceptors: it
+        has no deadline and waits for the supervisor's `Draw`."""
+        return (
+            self.phase == "capped" and self.deadline is None and self.config.after_cap == "lottery"
+        )
 
     def window_open(self, by: int, now: int) -> bool:
         """Whether `now` is not past deadline `by` (a 截止时间 includes its own moment); a
@@ -249,10 +259,31 @@ class Terminate(StaffAction):
     """终止: close the lot with outcome `terminated`, by the same two-person rule."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Draw:
+    """摇号: the supervisor draws a capped lot's lottery once its pool is logged, giving
+    `share`, 32 random bytes of their own (64 lowercase hex digits); `commit.lottery_index`
+    mixes it with the committed seed and the pool (review R8)."""
+
+    by: str
+    share: str
+
+    def __post_init__(self) -> None:
+        if self.by != "supervisor":
+            raise BadMessage("by", "须为 supervisor", "must be supervisor")
+        if not isinstance(self.share, str) or not _SHARE.fullmatch(self.share):
+            raise BadMessage("share", "须为 64 位小写十六进制数", "must be 64 lowercase hex digits")
+
+
+_SHARE = re.compile("[0-9a-f]{64}")
+
+
 def _staff(by: str, reason: str) -> None:
     if by not in STAFF_ROLES:
         raise BadMessage("by", "须为 host 或 supervisor", "must be host or supervisor")
     check_text("reason", reason, 500, lines=True)
 
 
-Command = Register | Deposit | PlaceBid | Continue | Accept | Tick | Suspend | Resume | Terminate
+Command = (
+    Register | Deposit | PlaceBid | Continue | Accept | Tick | Suspend | Resume | Terminate | Draw
+)

@@ -44,6 +44,7 @@ __all__ = [
     "Record",
     "Registered",
     "Result",
+    "Share",
     "Stopped",
     "WhoAmI",
 ]
@@ -114,6 +115,13 @@ class Reason(Struct, kw_only=True):
     reason: Text
 
 
+class Share(Struct, kw_only=True):
+    """The supervisor's share of a cap lottery's draw: 32 random bytes of their own, as 64
+    lowercase hex digits (the console makes them in the browser)."""
+
+    share: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+
+
 class Description(Struct, kw_only=True):
     """A WebRTC session description: the client's offer in, the server's answer out."""
 
@@ -123,7 +131,7 @@ class Description(Struct, kw_only=True):
 
 BODIES: tuple[type, ...] = (
     LotConfig, OpeningConfig, NewBidder, DepositBody, BidBody, NewTenderer, Envelope, Command,
-    Description, Reason,
+    Description, Reason, Share,
 )  # fmt: skip
 
 # ---- answers -------------------------------------------------------------------------
@@ -161,6 +169,7 @@ class Accepted(Struct, kw_only=True):
     seq: Seq | None = None
     server_now: Time | None = None
     pending: str | None = None
+    winner_plate: str | None = None
 
 
 class LotSnapshot(Struct, kw_only=True):

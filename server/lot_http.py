@@ -113,6 +113,18 @@ def _staff_command(name: str) -> Handler:
     return handle
 
 
+async def draw(request: Request) -> Response:
+    service = service_of(request)
+    token = token_of(request)
+    service.require_staff(token)
+    role = service.staff_role(token)
+    assert role is not None
+    body = await body_of(request, bodies.Share)
+    return json_response(
+        request, await service.draw(request.path_params["lot"], role, body["share"])
+    )
+
+
 SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}
 DECIDED = ("UNAUTHORIZED", "NOT_FOUND", "BAD_MESSAGE", "REFUSED", "RATE_LIMITED")
 ADMIN = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE")
@@ -152,6 +164,10 @@ lot_operations = [
               handler=_staff_command("terminate"), summary="终止: close with outcome "
               "terminated, host and supervisor both", auth="staff", body=bodies.Reason,
               answer=bodies.Accepted, pending=True, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/draw", handler=draw,
+              summary="摇号: the supervisor draws the cap lottery once its pool is logged, "
+              "with a share of 32 random bytes of their own", auth="staff", body=bodies.Share,
+              answer=bodies.Accepted, errors=(*ADMIN, "REFUSED")),
     Operation(method="GET", path="/api/lots/{lot}/events", handler=events,
               summary="Public events after `since`, a page at a time", answer=bodies.Events,
               errors=("NOT_FOUND", "BAD_MESSAGE"), query=SINCE),

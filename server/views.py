@@ -79,6 +79,10 @@ def snapshot(
         "quote_unit": config.quote_unit,
         "increment": config.increment,
         "indicator": state.get("indicator") if phase == "capped" else None,
+        # a cap lottery's pool is fixed and waits for the supervisor's draw (R8)
+        "awaiting_draw": phase == "capped"
+        and config.after_cap == "lottery"
+        and state.get("deadline") is None,
         "category": config.category,
         "opens_at": config.opens_at,
         "free_ends_at": config.free_ends_at,

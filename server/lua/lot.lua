@@ -8,7 +8,7 @@
 --   9 due (the timer's sorted set; given only on a standalone
 --   server, where it may share a script with the lot's keys)
 -- ARGV: 1 msgpack list of commands, each {name, args} with name one of tick, bid,
---   continue, accept, deposit, register; 2 now (honoured only for lots created with a
+--   continue, accept, deposit, register, suspend, resume, terminate, draw; 2 now (honoured only for lots created with a
 --   manual clock, i.e. by tests); 3 pub/sub channel; 4 the lot id (the due set's member)
 -- The commands are decided one after the other, at one `now`, as if sent one by one: a
 -- batch only saves the per-call cost when many bids arrive together.
@@ -103,8 +103,9 @@ local function dutch_price(t)
   return math.max(cfg.dutch_floor, cfg.start_price - ticks * cfg.dutch_step)
 end
 
-local function close(due, winner, lottery_plates, terminated)
-  -- terminated: {by, reason} of a lot ended by staff (outcome `terminated`)
+local function close(due, winner, lottery_plates, terminated, lottery_share)
+  -- terminated: {by, reason} of a lot ended by staff (outcome `terminated`); lottery_share:
+  -- the supervisor's, of a drawn lottery
   local sold = winner ~= nil
   local outcome = sold and 'sold' or 'failed'
   if terminated then outcome = 'terminated' end
@@ -118,6 +119,7 @@ local function close(due, winner, lottery_plates, terminated)
     outcome = outcome, price = nn(sold and st.price or nil),
     winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(cfg.reserve),
     reserve_salt = nn(salt), lottery_seed = cfg.lottery_seed, lottery_plates = nn(lottery_plates),
+    lottery_share = nn(lottery_share),
   }
   if terminated then fields.by = terminated.by; fields.reason = terminated.reason end
   st.closed_seq = add(due, 'closed', true, fields)
@@ -215,15 +217,18 @@ local function settle_sealed(due)
   return settle(due)
 end
 
-local function draw(due)
-  local pool = st.acceptors
-  local index = tonumber(string.sub(cfg.lottery_seed, 1, 12), 16) % #pool
-  local plates = nil
-  if #pool > 1 then
-    plates = {}
-    for i, id in ipairs(pool) do plates[i] = get_bidder(id).plate end
-  end
-  return close(due, pool[index + 1], plates)
+local function pool_plates()
+  local plates = {}
+  for i, id in ipairs(st.acceptors) do plates[i] = get_bidder(id).plate end
+  return plates
+end
+
+local function fix_pool(due)
+  -- the acceptance window closed: a lone acceptor wins at the cap; a pool is logged and
+  -- waits, with no deadline, for the supervisor's draw (R8)
+  if #st.acceptors < 2 then return close(due, st.acceptors[1], nil) end
+  add(due, 'pool', true, {plates = pool_plates()})
+  st.deadline = nil; moved = true
 end
 
 local function open(due)
@@ -268,7 +273,7 @@ local function expire(due)
     end
     return set_phase('limited', due + cfg.countdown_s * 1000, due)
   end
-  if phase == 'capped' and cfg.after_cap == 'lottery' then return draw(due) end
+  if phase == 'capped' and cfg.after_cap == 'lottery' then return fix_pool(due) end
   if phase == 'dutch' then return close(due, nil, nil) end
   return settle(due)
 end
@@ -385,10 +390,14 @@ local function continue_(b)
   return {accepted = true, seq = seq}
 end
 
+local function awaiting_draw()
+  return st.phase == 'capped' and st.deadline == nil and cfg.after_cap == 'lottery'
+end
+
 local function accept(b)
   -- accepting the cap price: the lottery's pool, or the secondary round's bidders (R11)
   local capped = st.phase == 'capped'
-  if st.phase ~= 'dutch' and not capped then refusal('PHASE_CLOSED') end
+  if (st.phase ~= 'dutch' and not capped) or awaiting_draw() then refusal('PHASE_CLOSED') end
   if not b.qualified then refusal('NOT_QUALIFIED') end
   if capped then
     if cfg.mode == 'listing' and not b.continued and continued_count() > 0 then
@@ -470,6 +479,19 @@ local function on_register()
   return {accepted = true, seq = seq, plate = args.plate}
 end
 
+local function on_draw()
+  -- the supervisor's draw: SHA-1 of seed | share | plates, its first 48 bits modulo the
+  -- pool's size (auction/commit.py lottery_index)
+  if st.phase == 'suspended' then return {accepted = false, code = 'SUSPENDED'} end
+  if not awaiting_draw() then return {accepted = false, code = 'PHASE_CLOSED'} end
+  local plates = pool_plates()
+  local digest = redis.sha1hex(cfg.lottery_seed .. '|' .. args.share .. '|'
+    .. table.concat(plates, ','))
+  local index = tonumber(string.sub(digest, 1, 12), 16) % #plates
+  close(now, st.acceptors[index + 1], plates, nil, args.share)
+  return {accepted = true, seq = st.closed_seq, winner_plate = plates[index + 1]}
+end
+
 -- ---- dispatch --------------------------------------------------------------------------
 
 local function decide(name)
@@ -477,6 +499,7 @@ local function decide(name)
   if name == 'tick' then return {} end
   if name == 'suspend' then return on_suspend() end
   if name == 'resume' or name == 'terminate' then return on_two_person(name) end
+  if name == 'draw' then return on_draw() end
   local b = get_bidder(args.bidder_id)
   if b == nil then return {accepted = false, code = 'NOT_FOUND'} end
   if name == 'bid' then return on_bid(b) end

@@ -17,12 +17,14 @@ const PRICE_PHASES = ["free", "limited", "sealed"];  // where a price bid may be
 function show(snapshot) {
   const unit = snapshot.quote_unit;
   $("title").textContent = snapshot.title;
-  $("phase").textContent = phaseName(snapshot.phase);
+  $("phase").textContent = snapshot.awaiting_draw ? t("awaitingDraw") : phaseName(snapshot.phase);
   $("price").textContent = money(snapshot.price, unit);
   $("leader").textContent = snapshot.leader ?? t("none");
   $("next").textContent = snapshot.phase === "closed" ? t("none") : money(snapshot.next_min, unit);
   $("continue").hidden = !(state.plate && snapshot.phase === "inquiry");
-  $("accept").hidden = !(state.plate && ["dutch", "capped"].includes(snapshot.phase));
+  const accepting = snapshot.phase === "dutch" || (snapshot.phase === "capped" && !snapshot.awaiting_draw);
+  $("accept").hidden = !(state.plate && accepting);
+  $("draw").hidden = !(state.role === "supervisor" && snapshot.awaiting_draw);
   // after the close no bid control at all; outside the price phases none that can send
   $("bidform").hidden = !state.plate || snapshot.phase === "closed";
   const open = PRICE_PHASES.includes(snapshot.phase);
@@ -60,6 +62,9 @@ function apply(event) {
     state.drawnAt = null;  // drawn on the next tick
   } else if (event.kind === "phase") {
     s.phase = event.phase; s.deadline = event.deadline;
+  } else if (event.kind === "pool") {  // the cap lottery's acceptors, fixed: the draw is next
+    s.deadline = null; s.awaiting_draw = true;
+    say(`${t("poolFixed")}: ${event.plates.join("、")}`, "ok");
   } else if (event.kind === "suspended") {  // 中止: the clock stops; why, on the message line
     s.phase = "suspended"; s.deadline = null;
     say(`${phaseName("suspended")}: ${event.by === "platform" ? t("platformFault") : event.reason}`, "error");
@@ -67,7 +72,7 @@ function apply(event) {
     s.phase = event.phase; s.deadline = event.deadline;
     say(`${t("resumed")}: ${event.reason}`, "ok");
   } else if (event.kind === "closed") {
-    s.phase = "closed"; s.deadline = null;
+    s.phase = "closed"; s.deadline = null; s.awaiting_draw = false;
     say(`${t("outcome")}: ${t(event.outcome)}`, OUTCOME_TONE[event.outcome]);
     showOutcome(lotId, s, state.created);
   } else if (event.kind === "created") {
@@ -167,6 +172,15 @@ async function staffAction(action) {
   say(t("accepted"), "ok");
 }
 
+// 摇号: the supervisor's share of the draw is made here, in the supervisor's browser, so
+// that nobody who knows the lot's seed knows it before the pool is fixed (R8).
+async function drawLottery() {
+  const share = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const answer = await api(`/api/lots/${lotId}/draw`, { method: "POST", body: { share }, token });
+  if (answer.status !== 200) return say(answer.body.message ?? codeMessage(answer.body.code), "error");
+  say(`${t("winner")}: ${answer.body.winner_plate}`, "ok");
+}
+
 function start() {
   labelPage();
   offerTokenSignIn(Boolean(token));
@@ -189,6 +203,7 @@ function start() {
   $("accept").onclick = () => room.send({ type: "accept" });
   $("bidform").onsubmit = (e) => { e.preventDefault(); bid(room); };
   for (const action of ["suspend", "resume", "terminate"]) $(action).onclick = () => staffAction(action);
+  $("draw").onclick = drawLottery;
   room.start();
   setInterval(() => tick(room), 200);
 }

@@ -67,6 +67,7 @@ export async function showOutcome(lotId, snapshot, created) {
     row(list, t("reason"), snapshot.leader ? t("failedBelowReserve") : t("failedNoBid"));
   }
   if (r.lottery_plates) row(list, t("lotteryAmong"), r.lottery_plates.join("、"));
+  if (r.lottery_share) row(list, t("lotteryShare"), r.lottery_share);
   if (r.reserve === null || r.reserve === undefined) {
     row(list, t("reserveT"), t("noReserve"));
   } else {

@@ -34,7 +34,8 @@ export const TEXT = {
     reserveRevealed: "保留价（已公开）", commitmentOk: "与开始前公布的承诺值一致",
     commitmentBad: "与开始前公布的承诺值不一致", noReserve: "未设保留价",
     failedNoBid: "无有效出价", failedBelowReserve: "最高出价低于保留价",
-    terminatedBy: "终止原因", lotteryAmong: "摇号参与号牌",
+    terminatedBy: "终止原因", lotteryAmong: "摇号参与号牌", lotteryShare: "监督人摇号随机数",
+    awaitingDraw: "接受期已结束，等待监督人摇号", poolFixed: "摇号号牌已确定", drawLottery: "摇号",
     // the hall
     hallTitle: "公共资源交易中心 · 今日交易", day: "日期", lots: "竞价标的", openings: "不见面开标",
     title: "名称", mode: "方式", startsAt: "开始时间", watch: "观看", bigScreen: "大屏",
@@ -127,6 +128,8 @@ export const TEXT = {
     commitmentBad: "does NOT match the commitment published before", noReserve: "No reserve",
     failedNoBid: "No valid bid", failedBelowReserve: "The highest bid was below the reserve",
     terminatedBy: "Reason for termination", lotteryAmong: "Lottery among plates",
+    lotteryShare: "The supervisor's draw share", awaitingDraw: "Acceptance closed; waiting for the supervisor's draw",
+    poolFixed: "The lottery's plates are fixed", drawLottery: "Draw the lottery",
     hallTitle: "Public Resource Trading Centre · Today", day: "Day", lots: "Lots",
     openings: "Remote bid openings", title: "Title", mode: "Mode", startsAt: "Starts",
     watch: "Watch", bigScreen: "Big screen", bidDeadline: "Bid deadline (opening)",

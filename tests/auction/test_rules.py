@@ -6,6 +6,7 @@ refusal code; after the moves, the lot is ticked at each of its deadlines until 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,11 +15,13 @@ import pytest
 from auction import prices, rules
 from auction.commit import lottery_index, reserve_commitment
 from auction.config import LotConfig
+from auction.errors import BadMessage
 from auction.state import (
     Accept,
     Command,
     Continue,
     Deposit,
+    Draw,
     LotState,
     PlaceBid,
     Register,
@@ -45,8 +48,8 @@ L2 = dict(
     start_price=14 * WAN, increment=WAN // 5, deposit=60 * WAN,
     opens_at=0, free_ends_at=100 * MIN, inquiry_s=180, countdown_s=240,
 )  # fmt: skip
-# A seed whose draw is not the pool's first (the capper): index 2 of 3, 0 of 2
-SEED_2 = Secrets(reserve_salt="00" * 16, lottery_seed="000000000002" + "00" * 10)
+# The supervisor's share of a lottery's draw (R8)
+SHARE = "5e" * 32
 # Fixture P1: Zhongshan LED lease, 26180.00 元/月 start, 100 元 steps, no reserve.
 P1 = dict(
     title="LED lease", category="property", mode="auction", quote_unit="元/月",
@@ -111,6 +114,22 @@ def run(play: Play, close: bool = True) -> tuple[LotState, list[dict[str, Any]]]
 
 def price_of(wan: float) -> int:
     return round(wan * WAN)
+
+
+def drawn(plates: list[str], seed: str = SECRETS.lottery_seed, share: str = SHARE) -> int:
+    """The pool's position that the draw picks; the rule itself is tested by its published
+    formula in test_the_draw_is_the_published_formula."""
+    return lottery_index(seed, share, plates)
+
+
+def share_picking(index: int, plates: list[str]) -> str:
+    """A share whose draw picks `index` of the pool: a supervisor's share is random, but a
+    play that must see, say, not the capper win needs one that does."""
+    return next(f"{n:064x}" for n in range(1000) if drawn(plates, share=f"{n:064x}") == index)
+
+
+def draw(at: int, expect: str = "ok", share: str = SHARE) -> Any:
+    return (at, Draw(by="supervisor", share=share), expect)
 
 
 PLAYS = {
@@ -234,10 +253,15 @@ PLAYS = {
             (4000, Accept(bidder_id="C"), "ok"),
             (5000, Accept(bidder_id="A"), "ok"),
             (6000, Accept(bidder_id="A"), "ALREADY_SUBMITTED"),
+            draw(7000, "PHASE_CLOSED"),  # the window is open: the pool is not fixed yet
+            (302_000, Accept(bidder_id="C"), "PHASE_CLOSED"),  # the window has closed
+            draw(303_000),
+            draw(304_000, "PHASE_CLOSED"),  # drawn once
         ],
         "sold",
         price_of(40.0),
-        ("B", "C", "A")[lottery_index(SECRETS.lottery_seed, 3)],
+        ("B", "C", "A")[drawn(["102", "103", "101"])],
+        closed_at=303_000,
     ),
     "L1 cap, nobody joins: the capper wins": Play(
         L1 | {"cap": price_of(40.0), "free_ends_at": 0},
@@ -258,10 +282,11 @@ PLAYS = {
             (3000, Accept(bidder_id="B"), "PHASE_CLOSED"),  # not before 限时 would begin
             (60 * MIN + 1000, Accept(bidder_id="B"), "ok"),
             (64 * MIN + 1, Accept(bidder_id="C"), "PHASE_CLOSED"),  # the window was 240 s
+            draw(65 * MIN),
         ],
         "sold",
         price_of(40.0),
-        ("A", "B")[lottery_index(SECRETS.lottery_seed, 2)],
+        ("A", "B")[drawn(["101", "102"])],
     ),
     # R11: the secondary round is for who accepted the cap price; the capper is one.
     "L1 cap then secondary indicator round": Play(
@@ -304,10 +329,11 @@ PLAYS = {
             bid("B", 15 * WAN, 104 * MIN),
             (104 * MIN + 1000, Accept(bidder_id="C"), "NOT_QUALIFIED"),
             (104 * MIN + 2000, Accept(bidder_id="A"), "ok"),  # the listing's leader was in
+            draw(110 * MIN),
         ],
         "sold",
         15 * WAN,
-        ("B", "A")[lottery_index(SECRETS.lottery_seed, 2)],
+        ("B", "A")[drawn(["102", "101"])],
     ),
     # R3: registration and deposits close at free_ends_at unless set earlier; a newcomer
     # cannot qualify in 限时 (P2) or join the cap lottery (P3).
@@ -381,19 +407,28 @@ PLAYS = {
         "A",
         closed_at=1000 + 300_000,
     ),
-    # R05: the lottery is drawn: with this seed the third acceptor wins, not the capper.
-    "L1 cap lottery: the seed's pick wins": Play(
+    # R05: the lottery is drawn: the draw's pick wins, here the third acceptor, not the
+    # capper; the pool is fixed when the window closes, the close comes with the draw (R8).
+    "L1 cap lottery: the draw's pick wins": Play(
         L1 | {"cap": price_of(40.0), "free_ends_at": 0, "after_cap_s": 120},
         [
             bid("A", price_of(40.0), 1000),
             (2000, Accept(bidder_id="B"), "ok"),
             (3000, Accept(bidder_id="C"), "ok"),
+            draw(1000 + 120_000 + 5, share=share_picking(2, ["101", "102", "103"])),
         ],
         "sold",
         price_of(40.0),
         "C",
+        closed_at=1000 + 120_000 + 5,
+    ),
+    "L1 cap lottery: the capper alone wins when the window closes, with no draw": Play(
+        L1 | {"cap": price_of(40.0), "free_ends_at": 0, "after_cap_s": 120},
+        [bid("A", price_of(40.0), 1000), draw(1000 + 120_000, "PHASE_CLOSED")],
+        "sold",
+        price_of(40.0),
+        "A",
         closed_at=1000 + 120_000,
-        secrets=SEED_2,
     ),
     # R06: a highest bid exactly at the reserve sells.
     "L1 a bid at the reserve sells": Play(
@@ -829,3 +864,79 @@ def test_a_dutch_lot_shows_its_falling_price_as_the_next_minimum() -> None:
                                    "dutch_floor": 2_000_000})  # fmt: skip
     shown = [prices.next_min(config, "dutch", None, 5 * MIN + k * MIN) for k in range(5)]
     assert shown == [2_618_000, 2_318_000, 2_018_000, 2_000_000, 2_000_000]
+
+
+def test_the_draw_is_the_published_formula() -> None:
+    """What an auditor recomputes from the `closed` entry: SHA-1 of `seed|share|plates`
+    (plates in join order, comma-joined), its first 48 bits modulo the pool's size."""
+    seed, plates = SECRETS.lottery_seed, ["102", "103", "101"]
+    digest = hashlib.sha1(f"{seed}|{SHARE}|102,103,101".encode()).hexdigest()
+    assert lottery_index(seed, SHARE, plates) == int(digest[:12], 16) % 3
+    picks = {lottery_index(seed, f"{n:064x}", plates) for n in range(30)}
+    assert picks == {0, 1, 2}  # the share moves the pick: every position can win
+
+
+def test_only_the_supervisor_draws_with_a_share_of_32_bytes() -> None:
+    with pytest.raises(BadMessage) as host:
+        Draw(by="host", share=SHARE)
+    assert host.value.field == "by"
+    for share in ("5e" * 31, "5E" * 32, "zz" * 32, 5):
+        with pytest.raises(BadMessage) as bad:
+            Draw(by="supervisor", share=share)  # type: ignore[arg-type]
+        assert bad.value.field == "share"
+
+
+def _pool_waiting() -> LotState:
+    play = Play(
+        L1 | {"cap": price_of(40.0), "free_ends_at": 0, "after_cap_s": 120},
+        [bid("A", price_of(40.0), 1000), (2000, Accept(bidder_id="B"), "ok")],
+        "",
+    )
+    state, log = run(play)
+    assert state.awaiting_draw and log[-1]["kind"] == "pool" and log[-1]["pub"]
+    assert log[-1]["plates"] == ["101", "102"] and log[-1]["ts"] == 121_000
+    return state
+
+
+def test_a_suspended_pool_waits_for_its_resume_before_the_draw() -> None:
+    state = rules.step(_pool_waiting(), Suspend(by="host", reason="断电"), 130_000).state
+    refused = rules.step(state, Draw(by="supervisor", share=SHARE), 131_000)
+    assert refused.answer["code"] == "SUSPENDED" and refused.entries == []
+    state = rules.step(state, Resume(by="host", reason="恢复"), 132_000).state
+    state = rules.step(state, Resume(by="supervisor", reason="同意"), 133_000).state
+    assert state.awaiting_draw  # back to waiting, with no deadline to run out
+    drawn_now = rules.step(state, Draw(by="supervisor", share=SHARE), 134_000)
+    closed = drawn_now.entries[-1]
+    assert closed["kind"] == "closed" and closed["lottery_share"] == SHARE
+    assert closed["lottery_plates"] == ["101", "102"] and closed["ts"] == 134_000
+    assert drawn_now.answer["winner_plate"] == closed["winner_plate"]
+
+
+def test_a_drawn_lottery_replays_and_a_changed_share_does_not() -> None:
+    from auction.audit import Discrepancy, replay
+
+    config = LotConfig.parse(L1 | {"cap": price_of(40.0), "free_ends_at": 0})
+    made = rules.create(config, SECRETS, 0)
+    state, log = made.state, list(made.entries)
+    moves: list[tuple[int, Command]] = []
+    for who, plate in (("A", "101"), ("B", "102")):
+        moves += [
+            (0, Register(bidder_id=who, plate=plate, name=who)),
+            (0, Deposit(bidder_id=who, amount=10 * WAN, kind="cash", ref=f"r{who}")),
+        ]
+    moves += [
+        (1000, PlaceBid(bidder_id="A", bid_id="a", price=price_of(40.0))),
+        (2000, Accept(bidder_id="B")),
+        (301_000, Tick()),
+        (305_000, Draw(by="supervisor", share=SHARE)),
+    ]
+    for at, command in moves:
+        step = rules.step(state, command, at)
+        state, log = step.state, log + step.entries
+    assert state.outcome == "sold" and state.winner == ("A", "B")[drawn(["101", "102"])]
+    assert replay(log, "lot").winner == state.winner
+    other = next(f"{n:064x}" for n in range(99) if drawn(["101", "102"], share=f"{n:064x}")
+                 != drawn(["101", "102"]))  # fmt: skip
+    forged = [e | {"lottery_share": other} if e["kind"] == "closed" else e for e in log]
+    with pytest.raises(Discrepancy):
+        replay(forged, "lot")

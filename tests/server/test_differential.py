@@ -23,6 +23,7 @@ from auction.state import (
     Command,
     Continue,
     Deposit,
+    Draw,
     LotState,
     PlaceBid,
     Register,
@@ -37,7 +38,7 @@ from server.bidbook import BidBook
 START, STEP, DEPOSIT = 10_000, 100, 500
 BIDDERS = ["b1", "b2", "b3"]  # registered first; b4 and b5 may come later
 NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick",
-         Suspend: "suspend", Resume: "resume", Terminate: "terminate"}  # fmt: skip
+         Suspend: "suspend", Resume: "resume", Terminate: "terminate", Draw: "draw"}  # fmt: skip
 
 
 def draw_config(rng: random.Random) -> LotConfig:
@@ -51,7 +52,7 @@ def draw_config(rng: random.Random) -> LotConfig:
         shape["entry_rule"] = rng.choice(["any_qualified", "quoted"])
         shape["min_continued"] = rng.choice([1, 1, 2])
     if mode in ("auction", "listing"):
-        shape["cap"] = rng.choice([None, START + 6 * STEP, START + 8 * STEP])
+        shape["cap"] = rng.choice([None, START + 5 * STEP, START + 6 * STEP, START + 8 * STEP])
         shape["after_cap"] = rng.choice(["lottery", "secondary"])
         shape["after_cap_s"] = rng.choice([None, 1, 2])
     if mode == "auction" and rng.random() < 0.3:
@@ -72,9 +73,11 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
     """One command, placed relative to the lot as it stands (bids near the next price)."""
     who = rng.choice([*BIDDERS, *BIDDERS[:2], "b4", "nobody"])
     kind = rng.choices(
-        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff", "register"],
-        [10, 2, 2, 2, 1, 1, 1, 1],
+        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff", "register", "draw"],
+        [10, 2, 2, 8 if state.phase == "capped" else 2, 1, 1, 1, 1, 1],
     )[0]
+    if kind == "draw" or (state.awaiting_draw and rng.random() < 0.3):  # of a pool or too
+        return Draw(by="supervisor", share=f"{rng.randrange(256):02x}" * 32)  # early (R8)
     if kind == "register":  # latecomers, and now and then one already there
         late = rng.choice(["b4", "b5", "b1"])
         return Register(bidder_id=late, plate=f"1{late[1:]}", name=late.upper())
@@ -86,6 +89,8 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
         base = state.price if state.price is not None else START - STEP
         offset = rng.choice([1, 1, 1, 2, 3, 0, -1, 0.5, 9])
         price = int(base + offset * STEP)
+        if state.config.cap is not None and rng.random() < 0.1:  # straight to the cap
+            price = state.config.cap + rng.choice([0, STEP])
         if state.config.mode == "sealed" and rng.random() < 0.8:  # as the server seals them
             return PlaceBid(bidder_id=who, bid_id=bid_id, sealed=f"box:{price}")
         return PlaceBid(bidder_id=who, bid_id=bid_id, price=price)
@@ -189,11 +194,13 @@ async def test_lua_and_python_decide_alike(book: BidBook, seed: int) -> None:
         assert got.entries == expected.entries, (command, now)
         assert got.answer == expected.answer, (command, now)
         state = expected.state
-    for _ in range(12):  # the rest on time: each deadline ticked as it comes
-        if state.deadline is None:
+    for _ in range(12):  # the rest on time: each deadline ticked as it comes, a pool drawn
+        if state.deadline is None and not state.awaiting_draw:
             break
-        now = state.deadline
-        last = opened_bids(state) if state.config.mode == "sealed" else Tick()
+        now = state.deadline or now + 1000
+        last: Command = opened_bids(state) if state.config.mode == "sealed" else Tick()
+        if state.awaiting_draw:
+            last = Draw(by="supervisor", share="5e" * 32)
         final = rules.step(state, last, now)
         got = await book.command(lot_id, *_wire(last), now=now)
         assert got.entries == final.entries
