@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from msgspec import Meta
 
+from auction import presets, statute
 from auction.errors import BadMessage
 
 __all__ = ["CATEGORIES", "MODES", "LotConfig", "check_text"]
@@ -22,6 +23,8 @@ Category = Literal["land", "property", "emission", "other"]
 Mode = Literal["listing", "auction", "sealed", "dutch"]
 AfterCap = Literal["lottery", "secondary"]
 EntryRule = Literal["any_qualified", "quoted"]  # any qualified bidder, or one who quoted
+PresetName = Literal["land", "shantou", "three_three", "gtmap", "qinzhou", "chongqing"]
+ListingDays = Literal["working_days", "calendar_dates", "elapsed"]  # how L-2's 10 days count
 CATEGORIES, MODES, AFTER_CAP = get_args(Category), get_args(Mode), get_args(AfterCap)
 ENTRY_RULES = get_args(EntryRule)
 MAX_MONEY = 2**53 - 1  # exact in JSON numbers, Lua doubles and msgpack alike
@@ -72,6 +75,10 @@ class LotConfig:
     entry_rule: EntryRule = "any_qualified"
     min_continued: Annotated[int, Meta(ge=1, le=1000)] = 1
     particulars: Particulars | None = None  # shown with the lot's terms, in its order
+    # the published rules the lot follows (auction/presets.py); with one, the statute's
+    # checks refuse (auction/statute.py), without, they warn
+    preset: PresetName | None = None
+    listing_days: ListingDays = "working_days"
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:
@@ -79,6 +86,7 @@ class LotConfig:
         if not isinstance(raw, Mapping):
             raise BadMessage("config", "须为 JSON 对象", "must be a JSON object")
         known = set(cls.__dataclass_fields__)
+        raw = presets.apply(raw)
         for key in raw:
             if key not in known:
                 raise BadMessage(str(key), "未知字段", "unknown field")
@@ -88,6 +96,10 @@ class LotConfig:
                 raise BadMessage(name, "缺少必填字段", "is required")
         config = cls(**values)
         config._check()
+        if config.preset is not None:
+            for found in statute.findings(config):
+                if found.refuses:
+                    raise BadMessage(found.field, found.message_zh, found.message_en)
         return config
 
     @classmethod
@@ -120,6 +132,7 @@ class LotConfig:
         _one_of("mode", self.mode, MODES)
         _one_of("after_cap", self.after_cap, AFTER_CAP)
         _one_of("entry_rule", self.entry_rule, ENTRY_RULES)
+        _one_of("listing_days", self.listing_days, get_args(ListingDays))
         _positive("min_continued", self.min_continued)
         _positive("start_price", self.start_price)
         _positive("increment", self.increment)
@@ -179,8 +192,10 @@ class LotConfig:
             raise BadMessage("cap", "此方式不设最高限价", f"a {self.mode} lot has no cap")
 
 
-_TEXT_FIELDS = {"title", "category", "mode", "quote_unit", "after_cap", "entry_rule"}
-_OPTIONAL = {"reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s"}
+_TEXT_FIELDS = {
+    "title", "category", "mode", "quote_unit", "after_cap", "entry_rule", "preset", "listing_days"
+}  # fmt: skip
+_OPTIONAL = {"reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s", "preset"}
 
 
 def _field(raw: Mapping[str, Any], name: str) -> Any:

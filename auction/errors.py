@@ -48,6 +48,7 @@ __all__ = [
     "StoreUnavailable",
     "TooLarge",
     "Unauthorized",
+    "in_language",
 ]
 
 # Refusal code -> (zh-CN, en). The wording follows what bidders see on real platforms.
@@ -94,12 +95,16 @@ class OpenBidError(Exception):
         self.message_en = message_en or message_zh
 
     def message_for(self, accept_language: str | None) -> str:
-        """The message in the caller's language: English only when asked for first."""
-        lang = (accept_language or "").strip().lower()
-        return self.message_en if lang.startswith("en") else self.message_zh
+        return in_language(self.message_zh, self.message_en, accept_language)
 
     def to_dict(self, accept_language: str | None = None) -> dict[str, object]:
         return {"code": self.code, "message": self.message_for(accept_language)}
+
+
+def in_language(message_zh: str, message_en: str, accept_language: str | None) -> str:
+    """A message in the caller's language: English only when asked for first."""
+    lang = (accept_language or "").strip().lower()
+    return message_en if lang.startswith("en") else message_zh
 
 
 class Unauthorized(OpenBidError):

@@ -150,9 +150,19 @@ class Health(Struct, kw_only=True):
     server_now: Time
 
 
+class Finding(Struct, kw_only=True):
+    """A statutory check the lot's config fails (auction/statute.py): the lot was created,
+    but the host should look again; under a preset it would have been refused."""
+
+    field: str
+    code: str
+    message: str
+
+
 class Created(Struct, kw_only=True):
     lot_id: Id | None = None
     opening_id: Id | None = None
+    warnings: list[Finding] = []
 
 
 class Registered(Struct, kw_only=True):

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from auction.errors import Refused, StoreUnavailable
+from auction.errors import Refused, StoreUnavailable, in_language
 from server import bodies
 from server.api import Operation
 from server.http import (
@@ -40,9 +40,15 @@ async def health(request: Request) -> Response:
 async def create_lot(request: Request) -> Response:
     service = service_of(request)
     service.require_admin(token_of(request))
-    lot_id = await service.create_lot(await body_of(request, bodies.LotConfig))
+    lot_id, findings = await service.create_lot(await body_of(request, bodies.LotConfig))
     request.app.state.hall_cache.clear()  # the hall lists it at once
-    return json_response(request, {"lot_id": lot_id}, 201)
+    language = request.headers.get("accept-language")
+    warnings = [
+        {"field": f.field, "code": f.code,
+         "message": in_language(f.message_zh, f.message_en, language)}
+        for f in findings
+    ]  # fmt: skip
+    return json_response(request, {"lot_id": lot_id, "warnings": warnings}, 201)
 
 
 async def lot(request: Request) -> Response:

@@ -10,7 +10,7 @@ import base64
 import secrets
 from typing import Any
 
-from auction import commit, prices, sealing
+from auction import commit, prices, sealing, statute
 from auction.config import LotConfig
 from auction.errors import (
     BadMessage,
@@ -103,9 +103,10 @@ class Service:
 
     # ---- lots ------------------------------------------------------------------------
 
-    async def create_lot(self, raw: object) -> str:
-        """A new lot from a client's config; BadMessage naming the field when it does not
-        hold, or when it would open in the past (R7: it would be born late, or closed)."""
+    async def create_lot(self, raw: object) -> tuple[str, list[statute.Finding]]:
+        """A new lot from a client's config, with the statutory findings to warn of (R14);
+        BadMessage naming the field when it does not hold (a preset's findings included),
+        or when it would open in the past (R7: it would be born late, or closed)."""
         config = LotConfig.parse(raw)
         await self.refuse_past("opens_at", config.opens_at)
         lot_id = secrets.token_hex(5)
@@ -115,7 +116,7 @@ class Service:
         created = commit.created_fields(config, hidden, self._sealing_commitment(lot_id, config))
         await self.book.create(lot_id, config, hidden, created)
         self.chainer.poke(lot_id)
-        return lot_id
+        return lot_id, statute.findings(config)
 
     async def refuse_past(self, name: str, when: int) -> None:
         """BadMessage when `when` is before the server's clock, less PAST_GRACE_MS (a form

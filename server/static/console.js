@@ -190,11 +190,14 @@ function defaults() {
   options($("lotform").category, "categories", ["land", "property", "emission", "other"]);
   options($("lotform").mode, "modes", ["auction", "listing", "sealed", "dutch"]);
   options($("lotform").after_cap, null, ["lottery", "secondary"]);
+  options($("lotform").preset, "presets", ["", "land", "shantou", "three_three", "gtmap", "qinzhou", "chongqing"]);
+  options($("lotform").listing_days, "listingDays", ["working_days", "calendar_dates", "elapsed"]);
+  options($("lotform").entry_rule, "entryRuleNames", ["", "any_qualified", "quoted"]);
   $("lotform").opens_at.value = beijingInput(now);
   $("lotform").free_ends_at.value = beijingInput(now + 30 * 60000);
   $("openingform").bid_deadline.value = beijingInput(now + 60 * 60000);
   for (const form of [$("lotform"), $("openingform")]) {
-    for (const input of form.querySelectorAll("input, select")) {
+    for (const input of form.querySelectorAll("input, select, textarea")) {
       const error = Object.assign(document.createElement("span"), { className: "fielderror", id: `err-${form.id}-${input.name}` });
       error.setAttribute("aria-live", "polite");
       input.setAttribute("aria-describedby", error.id);
@@ -206,15 +209,23 @@ function defaults() {
 // The config from the form, field by field: {config} or {errors: {field: message}}.
 function readForm(form) {
   const config = {}, errors = {};
-  for (const input of form.querySelectorAll("input, select")) {
+  for (const input of form.querySelectorAll("input, select, textarea")) {
     const kind = input.dataset.kind ?? "text", raw = input.value.trim();
     if (kind === "money?" && raw === "") { config[input.name] = null; continue; }
+    if (kind.endsWith("?") && raw === "") continue;  // left out: the default, or the preset's
+    if (kind === "pairs") {  // 宗地面积：12,345.6 ㎡, one a line
+      const lines = raw.split("\n").map((line) => line.trim()).filter(Boolean);
+      const pairs = lines.map((line) => line.split(/[:：]/));
+      if (pairs.some((p) => p.length < 2 || !p[0].trim())) errors[input.name] = t("pairs");
+      else if (pairs.length) config[input.name] = Object.fromEntries(pairs.map(([k, ...v]) => [k.trim(), v.join(":").trim()]));
+      continue;
+    }
     if (kind.startsWith("money")) {
       const fen = parseMoney(raw);
       if (fen === null) errors[input.name] = t("money"); else config[input.name] = fen;
-    } else if (kind === "whole") {
+    } else if (kind.startsWith("whole")) {
       if (!/^\d+$/.test(raw)) errors[input.name] = t("whole"); else config[input.name] = Number(raw);
-    } else if (kind === "time") {
+    } else if (kind.startsWith("time")) {
       const ms = parseBeijing(raw);
       if (ms === null) errors[input.name] = t("dateTime"); else config[input.name] = ms;
     } else {
@@ -226,7 +237,7 @@ function readForm(form) {
 
 function showErrors(form, errors) {
   for (const span of form.querySelectorAll(".fielderror")) span.textContent = "";
-  for (const input of form.querySelectorAll("input, select")) input.removeAttribute("aria-invalid");
+  for (const input of form.querySelectorAll("input, select, textarea")) input.removeAttribute("aria-invalid");
   for (const [field, message] of Object.entries(errors)) {
     const span = $(`err-${form.id}-${field}`);
     if (span) span.textContent = message; else say(`${field}: ${message}`);
@@ -243,7 +254,9 @@ async function create(kind, form) {
   const answer = await api(kind === "lot" ? "/api/lots" : "/api/openings", { method: "POST", body: config, token: staffToken() });
   if (answer.status === 422 && answer.body.field) return showErrors(form, { [answer.body.field]: answer.body.message });
   if (answer.status !== 201) return say(answer.body.message ?? codeMessage(answer.body.code));
-  say(t("created"), "ok");
+  const warnings = answer.body.warnings ?? [];  // the statute's findings (R14): look again
+  if (warnings.length) say(`${t("createdWarn")} ${warnings.map((w) => w.message).join("；")}`, "error");
+  else say(t("created"), "ok");
   form.closest("details").open = false;
   await load();
   await select(kind, answer.body[`${kind}_id`]);

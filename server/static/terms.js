@@ -18,6 +18,7 @@ export function showTerms(snapshot) {
   if (!c) return;
   list.replaceChildren();
   row(list, t("mode"), `${t("modes")[c.mode]} · ${t("categories")[c.category]}`);
+  if (c.preset) row(list, t("presetL"), t("presets")[c.preset] ?? c.preset);
   row(list, t("startPriceT"), money(c.start_price, unit));
   if (c.mode !== "dutch") row(list, t("incrementT"), money(c.increment, unit));
   row(list, t("depositT"), money(c.deposit));

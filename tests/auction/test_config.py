@@ -52,6 +52,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("particulars with a bidi mark", {"particulars": {"用途": "工业\u202e"}}, "particulars"),
     ("particulars with an empty label", {"particulars": {" ": "工业"}}, "particulars"),
     ("particulars past 20", {"particulars": {str(i): "x" for i in range(21)}}, "particulars"),
+    ("listing days counted in weeks", {"listing_days": "weeks"}, "listing_days"),
+    ("a preset that is not text", {"preset": ["shantou"]}, "preset"),
 ]
 
 

@@ -218,3 +218,31 @@ async def test_an_opening_due_in_the_past_is_refused(admin: httpx.AsyncClient) -
     config = {"title": "t", "bid_deadline": now - 1000, "decrypt_window_s": 60}
     made = await admin.post("/api/openings", json=config)
     assert made.status_code == 422 and made.json()["field"] == "bid_deadline"
+
+
+# a note, not a finding, when the listing runs into a year the holiday calendar lacks
+UNCOVERED = {("free_ends_at", "CALENDAR_UNCOVERED")}
+
+
+async def test_a_land_listing_too_short_warns_and_under_a_preset_is_refused(
+    admin: httpx.AsyncClient,
+) -> None:
+    """R14: the statute's findings come back with the new lot; a preset refuses them."""
+    now = (await admin.get("/api/health")).json()["server_now"]
+    short = lot_config(mode="listing", opens_at=now + 60_000, free_ends_at=now + 3 * 86_400_000)
+    made = await admin.post("/api/lots", json=short | {"reserve": 1_000_000},
+                            headers={"accept-language": "en"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    found = {(w["field"], w["code"]) for w in made.json()["warnings"]} - UNCOVERED
+    assert found == {("free_ends_at", "LISTING_TOO_SHORT"), ("reserve", "RESERVE_BELOW_START")}
+    assert all(w["message"].isascii() for w in made.json()["warnings"])  # in English, asked
+
+    refused = await admin.post("/api/lots", json=short | {"preset": "shantou"})
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["field"]) == ("BAD_MESSAGE", "free_ends_at")
+    long = short | {"free_ends_at": now + 20 * 86_400_000, "preset": "shantou"}
+    made = await admin.post("/api/lots", json=long)
+    assert made.status_code == 201
+    assert {(w["field"], w["code"]) for w in made.json()["warnings"]} <= UNCOVERED
+    lot = (await admin.get(f"/api/lots/{made.json()['lot_id']}")).json()
+    assert (lot["terms"]["preset"], lot["terms"]["entry_rule"]) == ("shantou", "quoted")
