@@ -303,7 +303,7 @@ function start() {
   $("advance").onclick = () => act({ type: "advance", to: NEXT[state.view.phase] });
   $("pause").onclick = () => act({ type: "pause" });
   $("resume").onclick = () => act({ type: "resume" });
-  $("fault").onclick = () => act({ type: "fault", plate: $("faultplate").value.trim() });
+  $("fault").onclick = () => act({ type: "fault", plate: $("faultplate").value.trim(), note: $("faultnote").value.trim() });
   $("backup").onclick = () => act({ type: "backup", plate: $("faultplate").value.trim(), key: $("backupkey").value.trim() });
   $("cosignform").onsubmit = (e) => { e.preventDefault(); act({ type: "cosign", plate: $("cosignplate").value.trim() }); };
   $("reopenform").onsubmit = (e) => { e.preventDefault(); act({ type: "reopen", reason: $("reopenreason").value }); };

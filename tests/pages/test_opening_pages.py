@@ -152,3 +152,43 @@ async def test_an_opening_with_too_few_envelopes_says_why_it_is_not_opened(
     await expect(late.locator("#message")).to_have_text(
         re.compile(r"^Tenderers who submitted: 1 \(at least 3")
     )
+
+
+async def test_the_host_declares_a_platform_fault_with_its_note_from_the_page(
+    served: str, admin: httpx.AsyncClient, browser: Browser
+) -> None:
+    """The fault form sends the note the record needs; the bidder whose decryption the
+    platform failed is withdrawn (撤回), not voided, when the window closes."""
+    now = (await admin.get("/api/health")).json()["server_now"]
+    made = await admin.post("/api/openings", json={
+        "title": "故障演练标段", "bid_deadline": now + 2500, "decrypt_window_s": 2,
+        "min_bidders": 1,
+    })  # fmt: skip
+    opening = made.json()["opening_id"]
+    bidders = {}
+    for name, price in PRICES.items():
+        found = await register(admin, opening, name)
+        sealed = seal(opening, found["bidder_id"], {"price": price, "duration_days": 540,
+                                                    "quality": "合格"}, ("a.pdf", b"x"))  # fmt: skip
+        sent = await admin.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(),
+                                headers=bearer(found["token"]))  # fmt: skip
+        assert sent.status_code == 200, sent.text
+        bidders[name] = (found, base64.b64encode(sealed.key).decode())
+    host = await (await staff_context(browser, ADMIN)).new_page()
+    await host.goto(f"{served}/openings/{opening}?staff=1")
+    await expect(host.locator("#phase")).to_have_text("签到", timeout=PHASE_WAIT_MS)
+    for found, _ in bidders.values():
+        await command(admin, opening, found["token"], type="sign_in")
+    await host.click("#advance")  # 公布投标人
+    await expect(host.locator("#bidders tr")).to_have_count(2)
+    await host.click("#advance")  # 解密
+    await expect(host.locator("#phase")).to_have_text("解密")
+
+    (first, key), (second, _) = bidders["甲"], bidders["乙"]
+    await command(admin, opening, first["token"], type="decrypt", key=key)
+    await host.fill("#faultplate", second["plate"])
+    await host.fill("#faultnote", "平台解密服务中断")
+    await host.click("#fault")
+    await expect(host.locator("#message")).to_have_text("已接受")
+    withdrawn = host.locator("#bidders tr:has-text('乙')")
+    await expect(withdrawn).to_contain_text("平台原因（撤回）", timeout=PHASE_WAIT_MS)
