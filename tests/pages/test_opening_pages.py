@@ -168,8 +168,8 @@ async def test_the_host_declares_a_platform_fault_with_its_note_from_the_page(
     bidders = {}
     for name, price in PRICES.items():
         found = await register(admin, opening, name)
-        sealed = seal(opening, found["bidder_id"], {"price": price, "duration_days": 540,
-                                                    "quality": "合格"}, ("a.pdf", b"x"))  # fmt: skip
+        bid = {"price": price, "duration_days": 540, "quality": "合格"}
+        sealed = seal(opening, found["bidder_id"], bid, ("a.pdf", b"x"))
         sent = await admin.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(),
                                 headers=bearer(found["token"]))  # fmt: skip
         assert sent.status_code == 200, sent.text
