@@ -108,10 +108,7 @@ async def audit(request: Request) -> Response:
 def _staff_command(name: str) -> Handler:
     async def handle(request: Request) -> Response:
         service = service_of(request)
-        token = token_of(request)
-        service.require_staff(token)
-        role = service.staff_role(token)
-        assert role is not None
+        role = service.require_staff(token_of(request))
         body = await body_of(request, bodies.Reason)
         answer = await service.staff_command(request.path_params["lot"], name, role, body["reason"])
         return json_response(request, answer, 202 if answer.get("pending") else 200)
@@ -121,10 +118,7 @@ def _staff_command(name: str) -> Handler:
 
 async def draw(request: Request) -> Response:
     service = service_of(request)
-    token = token_of(request)
-    service.require_staff(token)
-    role = service.staff_role(token)
-    assert role is not None
+    role = service.require_staff(token_of(request))
     body = await body_of(request, bodies.Share)
     return json_response(
         request, await service.draw(request.path_params["lot"], role, body["share"])

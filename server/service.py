@@ -80,12 +80,15 @@ class Service:
         if not self.is_admin(token):
             raise Forbidden()
 
-    def require_staff(self, token: str | None) -> None:
-        """Reading what only the trading centre may read: the host or the supervisor."""
+    def require_staff(self, token: str | None) -> str:
+        """Reading what only the trading centre may read: the host or the supervisor.
+        Returns which of them ("admin" or "supervisor")."""
         if token is None:
             raise Unauthorized()
-        if self.staff_role(token) is None:
+        role = self.staff_role(token)
+        if role is None:
             raise Forbidden()
+        return role
 
     def require_metrics_reader(self, token: str | None) -> None:
         if token is None:
