@@ -108,14 +108,31 @@ def test_fixture_l2s_listing_counts_by_the_lots_rule(rule: str, days: int) -> No
     """RULES Fixture L2: ten dates, nine days and an hour, seven working days."""
     config = parse(L2_LISTING | {"listing_days": rule})
     assert statute.listing_days(config) == (days, True)
-    codes = [f.code for f in statute.findings(config)]
-    assert codes == ([] if days >= 10 else ["LISTING_TOO_SHORT"])
+    found = statute.findings(config)
+    assert [f.code for f in found] == ([] if days >= 10 else ["LISTING_TOO_SHORT"])
+    for finding in found:  # the host is told the count and the rule it was made by
+        assert finding.field == "free_ends_at"
+        assert f"{rule} 计为 {days}" in finding.message_zh
+        assert f"({days} by {rule})" in finding.message_en
     if days < 10:
         with pytest.raises(BadMessage) as refused:
             parse(L2_LISTING | {"listing_days": rule, "preset": "land"})
         assert refused.value.field == "free_ends_at"
     else:
         assert parse(L2_LISTING | {"listing_days": rule, "preset": "land"}).preset == "land"
+
+
+@pytest.mark.parametrize(
+    ("rule", "ends", "days"),
+    [("calendar_dates", (2025, 3, 13, 10), 11), ("elapsed", (2025, 3, 13, 7, 30), 10)],
+)
+def test_dates_are_beijings_and_ten_full_days_are_ten(
+    rule: str, ends: tuple[int, ...], days: int
+) -> None:
+    """07:30 in Beijing is the day before in UTC: the dates counted are Beijing's."""
+    config = parse(L2 | {"listing_days": rule, "opens_at": at(2025, 3, 3, 7, 30),
+                         "free_ends_at": at(*ends)})  # fmt: skip
+    assert statute.listing_days(config) == (days, True)
 
 
 def test_an_adjusted_workday_counts_and_a_weekday_holiday_does_not() -> None:
@@ -132,8 +149,8 @@ def test_a_year_the_calendar_does_not_hold_counts_weekdays_and_says_so() -> None
     days, covered = statute.listing_days(config)
     weekdays = sum(dt.date(year, 3, d).weekday() < 5 for d in range(1, 32))
     assert (days, covered) == (weekdays, False)
-    found = {f.code: f.refuses for f in statute.findings(config)}
-    assert found == {"CALENDAR_UNCOVERED": False}
+    found = {(f.field, f.code): f.refuses for f in statute.findings(config)}
+    assert found == {("free_ends_at", "CALENDAR_UNCOVERED"): False}
     assert parse(config_raw(config) | {"preset": "land"}).preset == "land"  # a note only
 
 
@@ -162,7 +179,9 @@ def test_the_statute_warns_and_under_a_preset_refuses(
     changes: dict[str, Any], field: str, code: str
 ) -> None:
     config = parse(LONG_LISTING | changes)
-    assert [(f.field, f.code) for f in statute.findings(config)] == [(field, code)]
+    found = statute.findings(config)
+    assert [(f.field, f.code) for f in found] == [(field, code)]
+    assert found[0].message_en.isascii() and not found[0].message_zh.isascii()  # both said
     with pytest.raises(BadMessage) as refused:
         parse(LONG_LISTING | changes | {"preset": "shantou"})
     assert refused.value.field == field
