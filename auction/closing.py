@@ -50,10 +50,10 @@ def settle_sealed(s: LotState, due: int, log: EntryLog, reveal: Tick) -> LotStat
 
 
 def fix_pool(s: LotState, due: int, log: EntryLog) -> LotState:
-    """The acceptance window closed: a lone acceptor wins at the cap; a pool waits for the
-    supervisor's draw."""
+    """The acceptance window closed: a lone acceptor (the capper, who is always one) wins
+    at the cap; a pool waits for the supervisor's draw."""
     if len(s.acceptors) < 2:
-        return close(s, due, log, s.acceptors[0] if s.acceptors else None)
+        return close(s, due, log, s.acceptors[0])
     log.add(due, "pool", True, plates=[s.bidders[b].plate for b in s.acceptors])
     return replace(s, deadline=None)
 
