@@ -36,7 +36,7 @@ test: browser lint
 	$(BIN)/pytest -q
 
 # Mutation testing of the pure rules (auction/) by their fast tests; not part of `make test`
-# (about an hour on 2 cores). `$(BIN)/mutmut browse` reads the survivors.
+# (about 10 minutes on 2 cores). `$(BIN)/mutmut browse` reads the survivors.
 mutation: $(STAMP)
 	$(BIN)/mutmut run; $(BIN)/mutmut results
 
