@@ -31,8 +31,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from auction.commit import created_fields, new_secrets
-from auction.config import LotConfig
+from auction.lot.commit import created_fields, new_secrets
+from auction.lot.config import LotConfig
 from server.app import connect
 from server.batcher import Batcher
 from server.bidbook import BidBook, lot_keys

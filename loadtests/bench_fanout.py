@@ -37,8 +37,8 @@ import msgpack
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from prometheus_client.parser import text_string_to_metric_families
 
-from auction.commit import created_fields, new_secrets
-from auction.config import LotConfig
+from auction.lot.commit import created_fields, new_secrets
+from auction.lot.config import LotConfig
 from server.app import connect
 from server.bidbook import BidBook
 from server.embedded import EmbeddedValkey, free_port

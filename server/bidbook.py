@@ -21,10 +21,10 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from auction import sealing
-from auction.config import LotConfig
 from auction.errors import Conflict, NotFound
-from auction.state import Secrets
+from auction.lot import sealing
+from auction.lot.config import LotConfig
+from auction.lot.state import Secrets
 
 __all__ = [
     "DUE_KEY",
@@ -167,7 +167,7 @@ class BidBook:
     ) -> Reply:
         """Decide commands in order in one atomic call; `answers[i]` is the i-th one's. A
         sealed lot found waiting at its deadline is closed at once: this process opens its
-        sealed bids with the lot's key and ticks it with them (auction/sealing.py)."""
+        sealed bids with the lot's key and ticks it with them (auction/lot/sealing.py)."""
         reply = await self._decide(lot_id, commands, now)
         state = reply.state
         waiting = state.get("phase") == "sealed" and reply.now >= (state.get("deadline") or 0)

@@ -3,8 +3,8 @@ against its type here (`server/api.py`'s `body_of`), and the OpenAPI description
 generated from the same types (`server/openapi.py`). The domain checks the rest (ranges
 that depend on each other, the rules), with the same error codes.
 
-A lot's and an opening's config are the domain's own types (auction/config.py,
-auction/opening_state.py); the other bodies and every answer are written here. Answers list
+A lot's and an opening's config are the domain's own types (auction/lot/config.py,
+auction/opening/state.py); the other bodies and every answer are written here. Answers list
 the fields a client may rely on; an answer may carry more.
 """
 
@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from auction.config import LotConfig
-from auction.opening_state import OpeningConfig
+from auction.lot.config import LotConfig
+from auction.opening.state import OpeningConfig
 
 __all__ = [
     "ANSWERS",
@@ -88,7 +88,7 @@ class NewTenderer(Struct, kw_only=True):
 
 
 class Envelope(Struct, kw_only=True):
-    """Sealed on the bidder's side (auction/envelope.py): base64 nonce and ciphertext, the
+    """Sealed on the bidder's side (auction/opening/envelope.py): base64 nonce and ciphertext, the
     hex SHA-256 commitment to its key."""
 
     nonce: Annotated[str, Meta(min_length=16, max_length=16)]
@@ -151,7 +151,7 @@ class Health(Struct, kw_only=True):
 
 
 class Finding(Struct, kw_only=True):
-    """A statutory check the lot's config fails (auction/statute.py): the lot was created,
+    """A statutory check the lot's config fails (auction/lot/statute.py): the lot was created,
     but the host should look again; under a preset it would have been refused."""
 
     field: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from auction.audit import genesis, link
+from auction.log import genesis, link
 from server.bidbook import BidBook
 
 __all__ = ["Chainer"]

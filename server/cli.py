@@ -14,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from auction.audit import Discrepancy
+from auction.log import Discrepancy
 from server.app import Server, create_app
 from server.embedded import DataDirInUse, EmbeddedValkey
 from server.limits import Limits

@@ -13,7 +13,7 @@ import base64
 
 import httpx
 
-from auction.envelope import seal
+from auction.opening.envelope import seal
 
 __all__ = ["seed"]
 

@@ -2,7 +2,7 @@
 the log a stream (`ob:{id}:log`, entry id = seq), the audit chain, the pub/sub channel, the
 sessions; so the hub, the chainer and the audit export serve both.
 
-An opening is decided in Python (auction/opening.py) rather than in Lua: a few dozen bidders
+An opening is decided in Python (auction/opening/rules.py) rather than in Lua: a few dozen bidders
 and one host send a few hundred commands in all, and a decryption must open an envelope with
 AES-GCM, which Lua cannot. Any number of processes stay consistent by compare-and-set: read
 the state and the server's TIME in one call, decide, and append only if the state's seq has
@@ -22,10 +22,10 @@ from typing import Any
 import msgpack
 from redis.exceptions import LockError
 
-from auction.envelope import digest
 from auction.errors import Conflict
-from auction.opening_state import OpeningState, state_from_map, state_to_map
-from auction.state import Entry
+from auction.log import Entry
+from auction.opening.envelope import digest
+from auction.opening.state import OpeningState, state_from_map, state_to_map
 from server.bidbook import AnyRedis, channel, lot_keys, token_hash, unpack
 
 __all__ = ["OPENING_DUE_KEY", "OpeningBook", "opening_keys"]

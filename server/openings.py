@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auction import opening
-from auction.envelope import NONCE_BYTES, EnvelopeFailure, decode_key, digest, open_envelope
 from auction.errors import (
     REFUSAL_CODES,
     BadMessage,
@@ -29,7 +27,10 @@ from auction.errors import (
     TooLarge,
     Unauthorized,
 )
-from auction.opening_state import (
+from auction.log import Tick
+from auction.opening import rules as opening
+from auction.opening.envelope import NONCE_BYTES, EnvelopeFailure, decode_key, digest, open_envelope
+from auction.opening.state import (
     Advance,
     Backup,
     Confirm,
@@ -47,7 +48,6 @@ from auction.opening_state import (
     Resume,
     SignIn,
     Submit,
-    Tick,
 )
 from server import views
 from server.bidbook import BidBook, unpack

@@ -10,8 +10,7 @@ import base64
 import secrets
 from typing import Any
 
-from auction import commit, prices, sealing, statute
-from auction.config import LotConfig
+from auction.checks import check_text
 from auction.errors import (
     BadMessage,
     Conflict,
@@ -21,7 +20,9 @@ from auction.errors import (
     Refused,
     Unauthorized,
 )
-from auction.state import Deposit, Draw, PlaceBid, Resume, Suspend, Terminate, check_text
+from auction.lot import commit, prices, sealing, statute
+from auction.lot.config import LotConfig
+from auction.lot.state import Deposit, Draw, PlaceBid, Resume, Suspend, Terminate
 from server import views
 from server.batcher import Batcher
 from server.bidbook import BidBook, Reply, lot_keys, token_hash, unpack

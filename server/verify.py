@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auction.audit import Discrepancy, genesis, link, replay
-from auction.opening_audit import replay_opening
+from auction.log import Discrepancy, genesis, link
+from auction.lot.replay import replay
+from auction.opening.replay import replay_opening
 from server.bidbook import unpack
 from server.service import AUDIT_FORMAT
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from auction import prices
-from auction.config import LotConfig
-from auction.opening_state import OpeningState
+from auction.lot import prices
+from auction.lot.config import LotConfig
+from auction.opening.state import OpeningState
 
 __all__ = [
     "admin_event",

@@ -1,5 +1,5 @@
 -- The bid book: every decision on one lot, atomically, where the lot's data lives.
--- A port of auction/rules.py (read its "theory of operation"); the test suite holds the two
+-- A port of auction/lot/rules.py (read its "theory of operation"); the test suite holds the two
 -- to identical entries and answers. Keep them in step: change both or neither.
 --
 -- KEYS (one hash tag, so one cluster slot): 1 cfg, 2 st, 3 bidders, 4 plates, 5 answers,
@@ -481,7 +481,7 @@ end
 
 local function on_draw()
   -- the supervisor's draw: SHA-1 of seed | share | plates, its first 48 bits modulo the
-  -- pool's size (auction/commit.py lottery_index)
+  -- pool's size (auction/lot/commit.py lottery_index)
   if st.phase == 'suspended' then return {accepted = false, code = 'SUSPENDED'} end
   if not awaiting_draw() then return {accepted = false, code = 'PHASE_CLOSED'} end
   local plates = pool_plates()

@@ -1,5 +1,5 @@
 // A sealed bid envelope made in the bidder's browser with WebCrypto, in the server's format
-// (auction/envelope.py): AES-256-GCM under a fresh random key, the opening and the bidder as
+// (auction/opening/envelope.py): AES-256-GCM under a fresh random key, the opening and the bidder as
 // associated data; uploaded with the commitment
 // SHA-256("openbid-envelope/1|opening|bidder" | "|" | key | SHA-256(nonce | ciphertext)).
 // The key never leaves this browser until the bidder hands it over at the opening.
@@ -30,7 +30,7 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// The plaintext padded with spaces (JSON ignores them) as auction/envelope.py's
+// The plaintext padded with spaces (JSON ignores them) as auction/opening/envelope.py's
 // padded_length says: 4096 bytes, or Padmé above that; the length tells nothing of the price.
 function padded(bytes) {
   let length = 4096;

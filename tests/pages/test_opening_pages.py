@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, expect
 
-from auction.envelope import seal
+from auction.opening.envelope import seal
 from tests.conftest import ADMIN
 from tests.pages.conftest import PHONE, assert_accessible
 from tests.pages.test_console_pages import staff_context

@@ -7,8 +7,8 @@ import asyncio
 import random
 import secrets
 
-from auction.commit import created_fields, new_secrets
-from auction.config import LotConfig
+from auction.lot.commit import created_fields, new_secrets
+from auction.lot.config import LotConfig
 from server.batcher import Batcher
 from server.bidbook import BidBook, unpack
 from tests.conftest import lot_config

@@ -15,10 +15,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auction import rules
-from auction.commit import created_fields
-from auction.config import LotConfig
-from auction.state import (
+from auction.log import Tick
+from auction.lot import rules
+from auction.lot.commit import created_fields
+from auction.lot.config import LotConfig
+from auction.lot.state import (
     Accept,
     Command,
     Continue,
@@ -31,7 +32,6 @@ from auction.state import (
     Secrets,
     Suspend,
     Terminate,
-    Tick,
 )
 from server.bidbook import BidBook
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from auction.envelope import seal
+from auction.opening.envelope import seal
 from server.limits import Limits
 from tests.conftest import TIMEOUT, admin_client, serving
 from tests.server.helpers import bearer

@@ -12,8 +12,8 @@ import httpx
 from redis.asyncio import Redis
 
 import server.hall_http
-from auction.commit import created_fields, new_secrets
-from auction.config import LotConfig
+from auction.lot.commit import created_fields, new_secrets
+from auction.lot.config import LotConfig
 from server.bidbook import BidBook
 from server.embedded import EmbeddedValkey
 from server.hall import CST, Hall

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from auction.envelope import Sealed, seal
-from auction.opening_record import record_hash
+from auction.opening.envelope import Sealed, seal
+from auction.opening.record import record_hash
 from tests.conftest import SUPERVISOR, TIMEOUT
 from tests.server.helpers import bearer
 from tests.server.wsclient import Client, Message, client

@@ -12,7 +12,7 @@ import httpx
 import msgpack
 from redis.asyncio import Redis
 
-from auction.audit import genesis, link
+from auction.log import genesis, link
 from server.bidbook import channel, published, unpack
 from server.cli import main
 from tests.conftest import TIMEOUT

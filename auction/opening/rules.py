@@ -28,18 +28,13 @@ never shown to the public (server/views.py), which sees the prices at the read-o
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from auction.errors import Conflict, OpenBidError, Refused
-from auction.opening_record import (
-    CONSEQUENCE,
-    confirm,
-    issue_record,
-    objection,
-    read_out_rows,
-)
-from auction.opening_state import (
+from auction.log import EntryLog, Step, Tick
+from auction.opening.record import CONSEQUENCE, confirm, issue_record, objection, read_out_rows
+from auction.opening.state import (
     Advance,
     Backup,
     Confirm,
@@ -58,13 +53,11 @@ from auction.opening_state import (
     SignIn,
     Submit,
     Tenderer,
-    Tick,
     in_plate_order,
     tenderer_by_plate,
     tenderer_of,
     with_tenderer,
 )
-from auction.state import Entry, EntryLog
 
 __all__ = [
     "PLATFORM_REASONS",
@@ -87,21 +80,14 @@ NEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    state: OpeningState
-    entries: list[Entry]
-    answer: dict[str, Any]
-
-
-def create(config: OpeningConfig, now: int) -> Step:
+def create(config: OpeningConfig, now: int) -> Step[OpeningState]:
     state = OpeningState(config=config, deadline=config.bid_deadline)
     log = EntryLog(state)
     log.add(now, "created", True, object="opening", config=config.as_map())
     return Step(log.stamp(state), log.entries, {"accepted": True, "seq": 1, "pseq": 1})
 
 
-def step(state: OpeningState, command: OpeningCommand, now: int) -> Step:
+def step(state: OpeningState, command: OpeningCommand, now: int) -> Step[OpeningState]:
     """Apply passed deadlines, then decide `command`. Errors outside the rules (unknown
     bidder, plate taken) come back as `{"accepted": False, "code"}` with no entry."""
     now = max(now, state.ts)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from auction.config import LotConfig
 from auction.errors import BadMessage
+from auction.lot.config import LotConfig
 from tests.conftest import lot_config
 
 DUTCH = {"mode": "dutch", "dutch_step": 1_000_000, "dutch_tick_s": 60, "dutch_floor": 1000}

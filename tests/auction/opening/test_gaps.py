@@ -4,8 +4,9 @@ decided by the Python rules alone, so these are the project's only guard for the
 
 from __future__ import annotations
 
-from auction.opening_audit import replay_opening
-from auction.opening_state import (
+from auction.log import Tick
+from auction.opening.replay import replay_opening
+from auction.opening.state import (
     Advance,
     Confirm,
     Decrypt,
@@ -17,9 +18,8 @@ from auction.opening_state import (
     Reply,
     Resume,
     SignIn,
-    Tick,
 )
-from tests.auction.test_opening import (
+from tests.auction.opening.test_rules import (
     BIDS,
     DEADLINE,
     OPENING,

@@ -2,7 +2,7 @@
 
 A preset fills the fields its rulebook fixes (a field the client leaves out takes the
 preset's value; one it sets otherwise is refused, naming the field) and makes the statutory
-findings of auction/statute.py refusals instead of warnings. Each is sourced in RULES.md:
+findings of auction/lot/statute.py refusals instead of warnings. Each is sourced in RULES.md:
 
 - `land` (listing, auction): the statute alone (39号令, 规范: RULES §1.2).
 - `shantou` (listing) [S7]: only who quoted may continue (第19条), 5 minutes to say so

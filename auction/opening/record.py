@@ -9,7 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from auction.errors import NotFound, Refused
-from auction.opening_state import (
+from auction.log import EntryLog
+from auction.opening.state import (
     Confirm,
     Object,
     OpeningState,
@@ -18,7 +19,6 @@ from auction.opening_state import (
     tenderer_of,
     with_tenderer,
 )
-from auction.state import EntryLog
 
 __all__ = [
     "CONSEQUENCE",

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from auction.closing import close
 from auction.errors import Conflict, Refused
-from auction.state import EntryLog, LotState, Resume, Suspend, Terminate
+from auction.log import EntryLog
+from auction.lot.closing import close
+from auction.lot.state import LotState, Resume, Suspend, Terminate
 
 __all__ = ["suspend", "suspend_command", "two_person"]
 

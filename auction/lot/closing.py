@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from auction.commit import lottery_index
 from auction.errors import Refused
-from auction.state import Draw, EntryLog, LotState, Terminate, Tick
+from auction.log import EntryLog, Tick
+from auction.lot.commit import lottery_index
+from auction.lot.state import Draw, LotState, Terminate
 
 __all__ = ["close", "draw", "fix_pool", "settle", "settle_sealed"]
 

@@ -7,15 +7,15 @@ the lot's smallest unit. Every timing and outcome parameter is per lot, never co
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal, get_args
 
 from msgspec import Meta
 
-from auction import presets, statute
+from auction.checks import check_text
 from auction.errors import BadMessage
+from auction.lot import presets, statute
 
 __all__ = ["CATEGORIES", "MODES", "LotConfig", "check_text"]
 
@@ -75,8 +75,8 @@ class LotConfig:
     entry_rule: EntryRule = "any_qualified"
     min_continued: Annotated[int, Meta(ge=1, le=1000)] = 1
     particulars: Particulars | None = None  # shown with the lot's terms, in its order
-    # the published rules the lot follows (auction/presets.py); with one, the statute's
-    # checks refuse (auction/statute.py), without, they warn
+    # the published rules the lot follows (auction/lot/presets.py); with one, the statute's
+    # checks refuse (auction/lot/statute.py), without, they warn
     preset: PresetName | None = None
     listing_days: ListingDays = "working_days"
 
@@ -224,18 +224,6 @@ def _particulars(value: object) -> dict[str, str] | None:
         check_text("particulars", label, 40): check_text("particulars", text, MAX_TEXT)
         for label, text in value.items()
     }
-
-
-def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:
-    """`value` as text of 1 to `limit` characters, none of them invisible or reordering
-    (controls, bidi overrides, zero-width marks: Unicode categories C*) that could make
-    one name read as another in a published list; `lines` allows line breaks and tabs."""
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
-        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
-    allowed = "\n\t" if lines else ""
-    if any(unicodedata.category(c).startswith("C") and c not in allowed for c in value):
-        raise BadMessage(name, "含有不可见或控制字符", "holds invisible or control characters")
-    return value
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -16,8 +16,8 @@ import secrets as _random
 from collections.abc import Sequence
 from typing import Any
 
-from auction.config import LotConfig
-from auction.state import Secrets
+from auction.lot.config import LotConfig
+from auction.lot.state import Secrets
 
 __all__ = [
     "created_fields",
@@ -54,7 +54,7 @@ def created_fields(
     config: LotConfig, secrets: Secrets, sealing_commitment: str | None = None
 ) -> dict[str, Any]:
     """The public body of a lot's first log entry; a sealed lot's names the commitment to
-    the key that will open its bids (auction/sealing.py)."""
+    the key that will open its bids (auction/lot/sealing.py)."""
     shown = {k: v for k, v in config.public().items() if v is not None}
     reserve = config.reserve
     sealing = {"sealing_commitment": sealing_commitment} if sealing_commitment else {}

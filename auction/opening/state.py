@@ -1,8 +1,8 @@
 """A remote bid opening's config, state and commands: frozen values, built only valid.
 
 `OpeningConfig.parse(raw)` is the only way in for a client's config. The commands are what
-bidders and the host ask of `auction.opening.step`; a `Decrypt` or `Backup` carries what the
-server found when it opened the envelope with the handed-over key (`auction.envelope`), so
+bidders and the host ask of `auction.opening.rules.step`; a `Decrypt` or `Backup` carries what the
+server found when it opened the envelope with the handed-over key (`auction.opening.envelope`), so
 the rules stay pure and `openbid verify` can re-open every envelope to check it.
 """
 
@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
+from auction.checks import MAX_ID, check_text
 from auction.errors import BadMessage, NotFound
-from auction.state import MAX_ID, check_text
+from auction.log import Tick
 
 __all__ = [
     "PHASES",
@@ -141,7 +142,7 @@ class OpeningState:
     phase: str = "scheduled"
     deadline: int | None = None  # when the clock next moves the opening
     seq: int = 0
-    pseq: int = 0  # the public entries' own count (auction.state.EntryLog)
+    pseq: int = 0  # the public entries' own count (auction.log.EntryLog)
     ts: int = 0
     paused_left: int | None = None  # ms left of the decryption window while paused
     window_closed: bool = False
@@ -230,7 +231,7 @@ class Advance:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decrypt:
     """The bidder handed over its key (base64 `key`); the server opened the envelope and
-    found `bid`, or failed with `reason` (auction.envelope.EnvelopeFailure)."""
+    found `bid`, or failed with `reason` (auction.opening.envelope.EnvelopeFailure)."""
 
     bidder_id: str
     key: str
@@ -315,11 +316,6 @@ class Reopen:
 
     def __post_init__(self) -> None:
         _text("reason", self.reason)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Tick:
-    """No command: only let the clock move the opening."""
 
 
 OpeningCommand = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auction.envelope import PAD_FLOOR, open_envelope, padded_length, seal
+from auction.opening.envelope import PAD_FLOOR, open_envelope, padded_length, seal
 
 
 def test_prices_of_any_length_seal_to_the_same_size() -> None:

@@ -10,12 +10,20 @@ from typing import Any
 import msgpack
 import pytest
 
-from auction import opening, opening_record
-from auction.audit import Discrepancy
-from auction.envelope import EnvelopeFailure, Sealed, decode_key, digest, open_envelope, seal
 from auction.errors import BadMessage
-from auction.opening_audit import replay_opening
-from auction.opening_state import (
+from auction.log import Discrepancy, Entry, Tick
+from auction.opening import record as opening_record
+from auction.opening import rules as opening
+from auction.opening.envelope import (
+    EnvelopeFailure,
+    Sealed,
+    decode_key,
+    digest,
+    open_envelope,
+    seal,
+)
+from auction.opening.replay import replay_opening
+from auction.opening.state import (
     Advance,
     Backup,
     Confirm,
@@ -33,11 +41,9 @@ from auction.opening_state import (
     Resume,
     SignIn,
     Submit,
-    Tick,
     state_from_map,
     state_to_map,
 )
-from auction.state import Entry
 
 OPENING = "op1"
 DEADLINE = 1_800_000_000_000

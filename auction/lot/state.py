@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
-from auction.config import LotConfig, check_text
+from auction.checks import MAX_ID, check_text
 from auction.errors import BadMessage
+from auction.log import Entry, EntryLog, Tick
+from auction.lot.config import LotConfig
 
 __all__ = [
     "STAFF_ROLES",
@@ -37,46 +39,6 @@ __all__ = [
     "check_text",
 ]
 
-Entry = dict[str, Any]  # one log entry: seq, ts, kind, pub and the kind's fields
-T = TypeVar("T")
-
-
-class EntryLog:
-    """The entries one step writes, numbered on from a state's `seq`, their time never
-    before its `ts`; `stamp` gives the state the log's seq, pseq and ts afterwards.
-
-    `seq` numbers every entry (the audit log, which staff see). `pseq` numbers the public
-    ones alone (R5): a public entry carries its own, a private one the public count so far.
-    The public counts and resumes by `pseq`, so the gaps that registrations, deposits,
-    sealed bids or refusals leave in `seq` show nobody what the rules keep secret."""
-
-    def __init__(self, state: Any) -> None:
-        self.seq: int = state.seq
-        self.pseq: int = state.pseq
-        self.ts: int = state.ts
-        self.entries: list[Entry] = []
-
-    def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
-        self.seq += 1
-        self.pseq += pub
-        self.ts = max(self.ts, ts)
-        entry = {"seq": self.seq, "pseq": self.pseq, "ts": self.ts, "kind": kind, "pub": pub}
-        self.entries.append(entry | fields)
-        return self.seq
-
-    def with_pseq(self, answer: dict[str, Any]) -> dict[str, Any]:
-        """An answer naming an entry of this step (`seq`) with that entry's `pseq` too."""
-        seq = answer.get("seq")
-        if seq is None or "pseq" in answer or not self.entries or seq < self.entries[0]["seq"]:
-            return answer
-        return answer | {"pseq": self.entries[seq - self.entries[0]["seq"]]["pseq"]}
-
-    def stamp(self, state: T) -> T:
-        return replace(state, seq=self.seq, pseq=self.pseq, ts=self.ts)  # type: ignore[type-var]
-
-
-MAX_ID = 64
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Secrets:
@@ -95,7 +57,7 @@ class Bidder:
     qualified: bool = False
     continued: bool = False
     quoted: bool = False  # quoted during a listing's free phase (for entry_rule "quoted")
-    sealed_box: str | None = None  # its sealed bid, opened only at the close (auction/sealing.py)
+    sealed_box: str | None = None  # its sealed bid, opened only at the close (lot/sealing.py)
     sealed_seq: int | None = None
 
 
@@ -185,7 +147,7 @@ class Deposit:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlaceBid:
     """A price bid, in a capped lot's secondary round an `indicator` bid, or in a sealed lot
-    a `sealed` one (its price sealed by auction/sealing.py before it reaches the rules)."""
+    a `sealed` one (its price sealed by auction/lot/sealing.py before it reaches the rules)."""
 
     bidder_id: str
     bid_id: str
@@ -218,16 +180,6 @@ class Accept:
     """In a dutch lot: take the current price. In a capped lottery lot: join the draw."""
 
     bidder_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Tick:
-    """No command: only let the clock move the lot to where it should be. A sealed lot's
-    close needs its bids opened: `opened` (bidder id -> price, for each sealed bid that
-    opened) and the sealing `key` (hex) that opened them, which the close logs."""
-
-    opened: Mapping[str, int] | None = None
-    key: str | None = None
 
 
 STAFF_ROLES = ("host", "supervisor")

@@ -1,7 +1,7 @@
 """The statutory checks of a lot's config (review R14, RULES §1.2): what the law and the
 published rules require of its numbers, as findings naming the field.
 
-A lot under a preset (auction/presets.py: a published rulebook) is refused on the first
+A lot under a preset (auction/lot/presets.py: a published rulebook) is refused on the first
 finding; any other lot is created, and the findings go back to the host as warnings.
 
 - L-2: a land listing (挂牌) runs at least 10 days, counted as the lot's `listing_days` says:
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import chinese_calendar  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
-    from auction.config import LotConfig
+    from auction.lot.config import LotConfig
 
 __all__ = ["LISTING_DAYS", "Finding", "findings", "listing_days"]
 

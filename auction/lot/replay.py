@@ -1,10 +1,6 @@
-"""The audit log's hash chain, and the replay of a lot's log through the reference rules.
+"""The replay of a lot's log through the reference rules (the chain is auction/log.py's).
 
-Chain: `h_0 = sha256("openbid-audit-v1:" + lot_id)`, `h_n = sha256(h_{n-1} || entry_n)` over
-the entry's exact bytes as the bid book stored them. Redis's Lua has no SHA-256, so the
-server computes the chain right after the script appended (see server/chainer.py).
-
-Replay: rebuild the lot from its `created` entry and the reveals of its `closed` entry, feed
+Rebuild the lot from its `created` entry and the reveals of its `closed` entry, feed
 every logged command to `rules.step` at its logged time, and demand that the rules write
 exactly the logged entries, no more and no fewer. A sealed lot's bids are opened again with
 the key its `revealed` entry gives (checked against the commitment in `created`). The first
@@ -13,21 +9,19 @@ difference is a `Discrepancy`.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
-from auction import rules, sealing
-from auction.commit import lottery_commitment, reserve_commitment
-from auction.config import LotConfig
 from auction.errors import BadMessage
-from auction.state import (
+from auction.log import Discrepancy, Entry, Tick, replay_steps
+from auction.lot import rules, sealing
+from auction.lot.commit import lottery_commitment, reserve_commitment
+from auction.lot.config import LotConfig
+from auction.lot.state import (
     Accept,
     Command,
     Continue,
     Deposit,
     Draw,
-    Entry,
     LotState,
     PlaceBid,
     Register,
@@ -35,31 +29,12 @@ from auction.state import (
     Secrets,
     Suspend,
     Terminate,
-    Tick,
 )
 
-__all__ = ["Discrepancy", "genesis", "link", "replay", "replay_steps"]
-
-S = TypeVar("S")
-
-
-class Discrepancy(Exception):
-    """The log and the rules disagree; `seq` is the first entry where they do."""
-
-    def __init__(self, seq: int, what: str) -> None:
-        super().__init__(f"seq {seq}: {what}")
-        self.seq = seq
+__all__ = ["replay"]
 
 
 _SEALED = ("has_reserve", "reserve_commitment", "lottery_commitment")  # known at the close
-
-
-def genesis(lot_id: str) -> str:
-    return hashlib.sha256(f"openbid-audit-v1:{lot_id}".encode()).hexdigest()
-
-
-def link(previous: str, raw_entry: bytes) -> str:
-    return hashlib.sha256(bytes.fromhex(previous) + raw_entry).hexdigest()
 
 
 def replay(entries: Sequence[Entry], lot_id: str) -> LotState:
@@ -80,26 +55,6 @@ def replay(entries: Sequence[Entry], lot_id: str) -> LotState:
         return result.state, result.entries
 
     return replay_steps(_created(entries), entries, decide)
-
-
-def replay_steps(
-    state: S, entries: Sequence[Entry], decide: Callable[[S, Entry], tuple[S, list[Entry]]]
-) -> S:
-    """Replay `entries` after the first: `decide` rebuilds the command that wrote each
-    group (from its first entry) and decides it at its logged time; the rules must write
-    exactly the logged group. Raises Discrepancy at the first group that differs."""
-    i = 1
-    while i < len(entries):
-        entry = entries[i]
-        try:
-            state_after, written = decide(state, entry)
-        except BadMessage as error:  # a logged command the rules would never have taken
-            raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}: {error}") from None
-        if not written or written != list(entries[i : i + len(written)]):
-            want = written[0] if written else "nothing"
-            raise Discrepancy(entry.get("seq", i + 1), f"logged {entry}, the rules write {want}")
-        state, i = state_after, i + len(written)
-    return state
 
 
 def _created(entries: Sequence[Entry]) -> LotState:

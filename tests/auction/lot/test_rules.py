@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from auction import prices, rules
-from auction.commit import lottery_index, reserve_commitment
-from auction.config import LotConfig
 from auction.errors import BadMessage
-from auction.state import (
+from auction.log import Tick
+from auction.lot import prices, rules
+from auction.lot.commit import lottery_index, reserve_commitment
+from auction.lot.config import LotConfig
+from auction.lot.state import (
     Accept,
     Command,
     Continue,
@@ -29,7 +30,6 @@ from auction.state import (
     Secrets,
     Suspend,
     Terminate,
-    Tick,
 )
 
 WAN = 1_000_000  # 1 万元 in fen
@@ -786,7 +786,7 @@ def test_opening_voids_what_did_not_open_or_is_off_the_grid() -> None:
 
 
 def test_a_log_with_suspensions_and_a_termination_replays() -> None:
-    from auction.audit import replay
+    from auction.lot.replay import replay
 
     made = rules.create(LotConfig.parse(L1), SECRETS, 0)
     state, log = made.state, list(made.entries)
@@ -916,7 +916,8 @@ def test_a_suspended_pool_waits_for_its_resume_before_the_draw() -> None:
 
 
 def test_a_drawn_lottery_replays_and_a_changed_share_does_not() -> None:
-    from auction.audit import Discrepancy, replay
+    from auction.log import Discrepancy
+    from auction.lot.replay import replay
 
     config = LotConfig.parse(L1 | {"cap": price_of(40.0), "free_ends_at": 0})
     made = rules.create(config, SECRETS, 0)

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from auction import rules, statute
-from auction.config import LotConfig
 from auction.errors import BadMessage
-from auction.state import Tick
-from tests.auction.test_rules import L1, L2, SECRETS
+from auction.log import Tick
+from auction.lot import rules, statute
+from auction.lot.config import LotConfig
+from tests.auction.lot.test_rules import L1, L2, SECRETS
 
 MIN = 60_000
 BEIJING = dt.timezone(dt.timedelta(hours=8))

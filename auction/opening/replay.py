@@ -1,9 +1,9 @@
 """Replay of an opening's log through the reference rules, re-opening every envelope.
 
 The log's entries are grouped by the command that wrote them (the first entry of a group
-names it); each command is decided again by `auction.opening.step` at its logged time and
+names it); each command is decided again by `auction.opening.rules.step` at its logged time and
 must write exactly the logged entries. A `decrypted` or `decrypt_failed` entry names the key
-handed over: the replay opens the exported envelope with it (auction.envelope), so the
+handed over: the replay opens the exported envelope with it (auction.opening.envelope), so the
 logged bid, or the logged failure, is checked against the ciphertext itself.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auction import opening
-from auction.audit import Discrepancy, replay_steps
-from auction.envelope import EnvelopeFailure, decode_key, digest, open_envelope
 from auction.errors import BadMessage
-from auction.opening_state import (
+from auction.log import Discrepancy, Entry, Tick, replay_steps
+from auction.opening import rules as opening
+from auction.opening.envelope import EnvelopeFailure, decode_key, digest, open_envelope
+from auction.opening.state import (
     Advance,
     Backup,
     Confirm,
@@ -34,9 +34,7 @@ from auction.opening_state import (
     Resume,
     SignIn,
     Submit,
-    Tick,
 )
-from auction.state import Entry
 
 __all__ = ["Envelopes", "replay_opening"]
 

@@ -40,23 +40,22 @@ the two to identical entries and answers, and `openbid verify` replays logs thro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from auction.closing import close, draw, fix_pool, settle, settle_sealed
-from auction.commit import created_fields
-from auction.config import LotConfig
 from auction.errors import Conflict, NotFound, OpenBidError, Refused
-from auction.prices import check_grid, dutch_end, dutch_price
-from auction.state import (
+from auction.log import EntryLog, Step, Tick
+from auction.lot.closing import close, draw, fix_pool, settle, settle_sealed
+from auction.lot.commit import created_fields
+from auction.lot.config import LotConfig
+from auction.lot.prices import check_grid, dutch_end, dutch_price
+from auction.lot.state import (
     Accept,
     Bidder,
     Command,
     Continue,
     Deposit,
     Draw,
-    Entry,
-    EntryLog,
     LotState,
     PlaceBid,
     Register,
@@ -64,21 +63,13 @@ from auction.state import (
     Secrets,
     Suspend,
     Terminate,
-    Tick,
 )
-from auction.suspension import suspend, suspend_command, two_person
+from auction.lot.suspension import suspend, suspend_command, two_person
 
 __all__ = ["Step", "advance", "create", "step"]
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    state: LotState
-    entries: list[Entry]
-    answer: dict[str, Any]
-
-
-def step(state: LotState, command: Command, now: int) -> Step:
+def step(state: LotState, command: Command, now: int) -> Step[LotState]:
     """Advance to `now`, then decide `command`. Never raises: what the clock did stays done,
     and an error outside the rules (unknown bidder, plate taken, deposit after the close)
     comes back as `{"accepted": False, "code": ...}` with no entry, like a refusal with none."""
@@ -110,7 +101,7 @@ def step(state: LotState, command: Command, now: int) -> Step:
 
 def create(
     config: LotConfig, secrets: Secrets, now: int, sealing_commitment: str | None = None
-) -> Step:
+) -> Step[LotState]:
     """A new lot in `scheduled`, with its public `created` entry (the commitments in it)."""
     state = LotState(
         config=config, secrets=secrets, deadline=config.opens_at,

@@ -3,9 +3,9 @@ whether a sealed price would stand (the server asks before it seals one)."""
 
 from __future__ import annotations
 
-from auction.config import LotConfig
 from auction.errors import Refused
-from auction.state import LotState
+from auction.lot.config import LotConfig
+from auction.lot.state import LotState
 
 __all__ = ["check_grid", "dutch_end", "dutch_price", "next_min", "sealed_refusal"]
 

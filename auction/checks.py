@@ -1,0 +1,23 @@
+"""The field checks the commands and configs of lots and openings share."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from auction.errors import BadMessage
+
+__all__ = ["MAX_ID", "check_text"]
+
+MAX_ID = 64
+
+
+def check_text(name: str, value: object, limit: int, *, lines: bool = False) -> str:
+    """`value` as text of 1 to `limit` characters, none of them invisible or reordering
+    (controls, bidi overrides, zero-width marks: Unicode categories C*) that could make
+    one name read as another in a published list; `lines` allows line breaks and tabs."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
+        raise BadMessage(name, f"须为 1 到 {limit} 个字符的文本", f"must be 1 to {limit} chars")
+    allowed = "\n\t" if lines else ""
+    if any(unicodedata.category(c).startswith("C") and c not in allowed for c in value):
+        raise BadMessage(name, "含有不可见或控制字符", "holds invisible or control characters")
+    return value
