@@ -16,8 +16,8 @@ import socketio
 import uvicorn
 from redis.asyncio import Redis
 
+from auction.audience import public_event
 from server.bidbook import published, unpack
-from server.views import public_event
 
 
 def build(redis_url: str) -> socketio.ASGIApp:

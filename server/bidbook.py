@@ -22,6 +22,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from auction.errors import Conflict, NotFound
+from auction.log import Entry
 from auction.lot import sealing
 from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
@@ -266,6 +267,22 @@ class BidBook:
         for seq in seqs:
             pipe.xrange(keys["log"], f"{seq}-0", f"{seq}-0")
         return [rows[0][1][b"e"] for rows in await pipe.execute()]
+
+    # ---- the live rooms' feed (streaming/hub.py `Feed`) --------------------------------
+
+    def channels(self, log_id: str) -> tuple[str, str]:
+        return channel(log_id), control_channel(log_id)
+
+    def log_of(self, name: bytes) -> tuple[str, bool]:
+        text = name.decode()
+        return text.split("{", 1)[1].rsplit("}", 1)[0], text.endswith(":ctl")
+
+    def decode(self, message: bytes) -> tuple[int, list[Entry]]:
+        now, raws = published(message)
+        return now, [unpack(raw) for raw in raws]
+
+    async def entries_after(self, log_id: str, seq: int) -> list[Entry]:
+        return [unpack(raw) for raw in await self.log(log_id, seq)]
 
     async def last_seq(self, lot_id: str) -> int:
         """The seq of the newest entry in the log; 0 for none."""

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from auction.audience import bidder_answer
 from auction.errors import Refused, StoreUnavailable, in_language
 from server import bodies
 from server.api import Operation
@@ -20,7 +21,6 @@ from server.http import (
     since_of,
     token_of,
 )
-from server.views import bidder_answer
 
 __all__ = ["lot_operations"]
 

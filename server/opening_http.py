@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from auction.audience import bidder_answer
 from auction.errors import NotFound, RateLimited, Unauthorized
 from server import bodies
 from server.api import Operation
@@ -23,7 +24,6 @@ from server.openings import (
 )
 from server.record_page import render_record
 from server.service import Service
-from server.views import bidder_answer
 
 __all__ = ["export", "opening_operations"]
 

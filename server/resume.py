@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from auction.audience import STAFF, audience
 from server.bidbook import BidBook, unpack
 from streaming.codec import Codec
-from streaming.hub import STAFF, audience, encode_event
+from streaming.hub import encode_event
 from streaming.outbox import Frame
 
 __all__ = ["replay"]

@@ -10,6 +10,7 @@ import base64
 import secrets
 from typing import Any
 
+from auction.audience import public_event
 from auction.checks import check_text
 from auction.errors import (
     BadMessage,
@@ -315,7 +316,7 @@ class Service:
         after `since` (in the public sequence, R5); with `"more": true` and `"next"`, the
         `since` to ask with for the rest. One anonymous request reads a bounded part."""
         raws = await self.book.public_log(log_id, since, EVENTS_PAGE)
-        shown = [e for e in (views.public_event(unpack(raw)) for raw in raws) if e is not None]
+        shown = [e for e in (public_event(unpack(raw)) for raw in raws) if e is not None]
         if len(raws) < EVENTS_PAGE:
             return {"events": shown}
         return {"events": shown, "more": True, "next": shown[-1]["seq"]}

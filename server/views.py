@@ -1,62 +1,16 @@
-"""What each audience may see of a lot (public events, the snapshot, the result) and of
-an opening (its snapshot).
-
-Public viewers get only entries marked public, without the client's own `bid_id` (nor, in
-an opening, a handed-over key or a bid before the read-out); never a bidder's name, never
-the reserve before the `closed` entry reveals it. A bidder also sees
-its own private entries (its refusals, deposits, sealed bid) and its own `bid_id`s; the
-admin sees every entry.
-
-Sequence numbers (R5): staff see the audit `seq` (and `pseq`). Everyone else sees `seq` =
-the public sequence `pseq`, gapless for them: a bidder's own private entry carries the
-public count it follows and `private: true`, and does not move the public cursor.
-"""
+"""What each audience may see of a lot (the snapshot, the result) and of an opening (its
+snapshot); which entries each audience sees is auction/audience.py's."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from auction.audience import PRIVATE_FIELDS
 from auction.lot import prices
 from auction.lot.config import LotConfig
 from auction.opening.state import OpeningState
 
-__all__ = [
-    "admin_event",
-    "bidder_answer",
-    "bidder_event",
-    "opening_snapshot",
-    "public_event",
-    "result",
-    "snapshot",
-    "standing",
-]
-
-_PRIVATE_FIELDS = ("pub", "bid_id", "key", "bid", "pseq")  # key, bid: an opening's, until 唱标
-
-
-def public_event(entry: dict[str, Any]) -> dict[str, Any] | None:
-    if not entry.get("pub"):
-        return None
-    return {k: v for k, v in entry.items() if k not in _PRIVATE_FIELDS} | {"seq": entry["pseq"]}
-
-
-def bidder_event(entry: dict[str, Any], plate: str) -> dict[str, Any] | None:
-    if entry.get("plate") != plate:
-        return public_event(entry)
-    own = {k: v for k, v in entry.items() if k not in ("pub", "pseq")} | {"seq": entry["pseq"]}
-    return own if entry.get("pub") else own | {"private": True}
-
-
-def bidder_answer(answer: dict[str, Any]) -> dict[str, Any]:
-    """An answer as a bidder sees it: `seq` in the public sequence (the position of a
-    private entry), so an ack counts nothing the rules keep secret."""
-    if "pseq" not in answer:
-        return answer
-    return {k: v for k, v in answer.items() if k != "pseq"} | {"seq": answer["pseq"]}
-
-
-def admin_event(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k != "pub"}
+__all__ = ["opening_snapshot", "result", "snapshot", "standing"]
 
 
 def snapshot(
@@ -115,7 +69,7 @@ def result(
     """The result after the close; the admin also sees each bidder's refund (the winner's
     deposit is kept as earnest money, 定金, toward the price)."""
     winner = next((b for b in bidders.values() if b["plate"] == closed["winner_plate"]), None)
-    shown = {k: v for k, v in closed.items() if k not in _PRIVATE_FIELDS}
+    shown = {k: v for k, v in closed.items() if k not in PRIVATE_FIELDS}
     shown["winner_name"] = winner["name"] if winner else None
     if admin:
         shown["refunds"] = [

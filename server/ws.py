@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import structlog
 from starlette.websockets import WebSocket
 
+from auction.audience import STAFF, bidder_answer
 from auction.errors import (
     BadMessage,
     Forbidden,
@@ -35,10 +36,9 @@ from server.resume import replay
 from server.rooms import Rooms
 from server.service import Service
 from server.venues import Venue
-from server.views import bidder_answer
 from server.wsproto import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.codec import JSON, Close, Codec, negotiate
-from streaming.hub import STAFF, Hub
+from streaming.hub import Hub
 from streaming.outbox import Frame, Outbox
 
 __all__ = ["lot_socket", "opening_socket"]

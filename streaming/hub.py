@@ -22,17 +22,50 @@ import msgpack
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from server.bidbook import BidBook, channel, control_channel, published, unpack
-from server.metrics import Metrics
-from server.views import admin_event, bidder_event, public_event
+from auction.audience import audience, entry_view
+from auction.log import Entry
 from streaming.codec import Codec
 from streaming.outbox import Frame
 
-__all__ = ["STAFF", "Hub", "Member", "audience", "encode_event", "entry_view", "event_message"]
-
-STAFF = ("admin", "supervisor")  # who sees every entry, numbered as in the audit log
+__all__ = ["Feed", "Hub", "Member", "encode_event", "event_message"]
 
 log = logging.getLogger("openbid.hub")
+
+
+class Feed(Protocol):
+    """What the hub reads of the store, which the server's log book provides: the hub
+    imports nothing of the server (server/bidbook.py `BidBook`)."""
+
+    def channels(self, log_id: str) -> tuple[str, str]:
+        """The log's pub/sub channel of entries, and its channel of control notices."""
+
+    def log_of(self, name: bytes) -> tuple[str, bool]:
+        """Which log a channel is of, and whether it is the control channel."""
+
+    def decode(self, message: bytes) -> tuple[int, list[Entry]]:
+        """A published message: the decision's server time and the entries it wrote."""
+
+    async def last_seq(self, log_id: str) -> int: ...
+
+    async def entries_after(self, log_id: str, seq: int) -> list[Entry]: ...
+
+
+class _Observes(Protocol):
+    def observe(self, amount: float) -> None: ...
+
+
+class _Counts(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class Gauges(Protocol):
+    """The two figures the hub keeps (server/metrics.py `Metrics`)."""
+
+    @property
+    def fanout_lag(self) -> _Observes: ...
+
+    @property
+    def delivered(self) -> _Counts: ...
 
 
 class Member(Protocol):
@@ -50,25 +83,6 @@ class Member(Protocol):
     def replaced(self) -> None: ...
 
 
-def audience(role: str, plate: str | None, entry_plate: str | None) -> str:
-    """Which view of an entry (by `entry_plate`, its bidder's plate) a member sees:
-    "admin", "own" (its own entry) or "public"."""
-    if role in STAFF:
-        return "admin"
-    if plate is not None and entry_plate == plate:
-        return "own"
-    return "public"
-
-
-def entry_view(entry: dict[str, Any], key: str) -> dict[str, Any] | None:
-    """The entry as audience `key` sees it; None when it may not see it at all."""
-    if key == "admin":
-        return admin_event(entry)
-    if key == "own":
-        return bidder_event(entry, entry["plate"])
-    return public_event(entry)
-
-
 def event_message(view: dict[str, Any], now: int) -> dict[str, Any]:
     return {"type": "event", **view, "server_now": now}
 
@@ -82,10 +96,10 @@ class _Room:
 
 
 class Hub:
-    def __init__(self, subscriber: Redis, book: BidBook, metrics: Metrics) -> None:
+    def __init__(self, subscriber: Redis, feed: Feed, metrics: Gauges) -> None:
         self._redis = subscriber
         self._pubsub: PubSub = subscriber.pubsub()
-        self._book = book
+        self._feed = feed
         self._metrics = metrics
         self._rooms: dict[str, _Room] = {}
         self._pending: dict[bytes, _Room] = {}  # channels subscribed, not yet confirmed
@@ -99,16 +113,16 @@ class Hub:
         room = self._rooms.get(lot_id)
         if room is None:
             room = self._rooms[lot_id] = _Room(lot_id)
-            for name in (channel(lot_id), control_channel(lot_id)):
+            for name in self._feed.channels(lot_id):
                 self._pending[name.encode()] = room
             async with self._subscribing:
-                await self._pubsub.subscribe(channel(lot_id), control_channel(lot_id))
+                await self._pubsub.subscribe(*self._feed.channels(lot_id))
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read())
             room.members.add(member)
             await asyncio.shield(room.ready)
             # from here on an entry past a hole is noticed, even the room's first
-            room.last_seq = max(room.last_seq, await self._book.last_seq(lot_id))
+            room.last_seq = max(room.last_seq, await self._feed.last_seq(lot_id))
             return
         room.members.add(member)
         await asyncio.shield(room.ready)
@@ -120,15 +134,13 @@ class Hub:
         room.members.discard(member)
         if not room.members and room.ready.done():
             del self._rooms[lot_id]
-            task = asyncio.ensure_future(
-                self._pubsub.unsubscribe(channel(lot_id), control_channel(lot_id))
-            )
+            task = asyncio.ensure_future(self._pubsub.unsubscribe(*self._feed.channels(lot_id)))
             task.add_done_callback(_log_failure)
 
     async def kick(self, lot_id: str, bidder_id: str, session: str) -> None:
         """Tell every process that `session` is now the bidder's only session."""
         notice = msgpack.packb({"kick": bidder_id, "session": session})
-        await self._redis.publish(control_channel(lot_id), notice)
+        await self._redis.publish(self._feed.channels(lot_id)[1], notice)
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -156,15 +168,15 @@ class Hub:
         if kind == "subscribe":
             await self._confirmed(name)
         elif kind == "message":
-            lot_id = name.decode().split("{", 1)[1].rsplit("}", 1)[0]
+            lot_id, control = self._feed.log_of(name)
             room = self._rooms.get(lot_id)
             if room is None:
                 return
-            if name.endswith(b":ctl"):
+            if control:
                 self._control(room, message["data"])
             else:
-                now, raws = published(message["data"])
-                await self._fill(room, [unpack(raw) for raw in raws], now)
+                now, entries = self._feed.decode(message["data"])
+                await self._fill(room, entries, now)
 
     async def _confirmed(self, name: bytes) -> None:
         """A SUBSCRIBE confirmed, matched by channel name; a room is ready once both its
@@ -176,9 +188,9 @@ class Hub:
             return
         # not one we asked for: redis-py resubscribed after a reconnect, and whatever was
         # published meanwhile is lost to pub/sub; the log has it
-        lot_id = name.decode().split("{", 1)[1].rsplit("}", 1)[0]
+        lot_id, control = self._feed.log_of(name)
         found = self._rooms.get(lot_id)
-        if found is not None and found.last_seq and not name.endswith(b":ctl"):
+        if found is not None and found.last_seq and not control:
             await self._fill(found, [], int(time.time() * 1000))
 
     def _control(self, room: _Room, data: bytes) -> None:
@@ -191,7 +203,7 @@ class Hub:
         """Hand out `entries`, first reading from the log any hole before them."""
         first = entries[0]["seq"] if entries else None
         if room.last_seq and (first is None or first > room.last_seq + 1):
-            missed = [unpack(raw) for raw in await self._book.log(room.lot_id, room.last_seq)]
+            missed = await self._feed.entries_after(room.lot_id, room.last_seq)
             entries = [e for e in missed if first is None or e["seq"] < first] + entries
         self.dispatch(room, entries, now)
 
