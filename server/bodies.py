@@ -150,7 +150,7 @@ class Health(Struct, kw_only=True):
     server_now: Time
 
 
-class Finding(Struct, kw_only=True):
+class ConfigWarning(Struct, kw_only=True):
     """A statutory check the lot's config fails (auction/lot/statute.py): the lot was created,
     but the host should look again; under a preset it would have been refused."""
 
@@ -162,7 +162,7 @@ class Finding(Struct, kw_only=True):
 class Created(Struct, kw_only=True):
     lot_id: Id | None = None
     opening_id: Id | None = None
-    warnings: list[Finding] = []
+    warnings: list[ConfigWarning] = []
 
 
 class Registered(Struct, kw_only=True):
