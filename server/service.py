@@ -113,6 +113,7 @@ class Service:
         BadMessage naming the field when it does not hold (a preset's findings included),
         or when it would open in the past (R7: it would be born late, or closed)."""
         config = LotConfig.parse(raw)
+        found = statute.warnings(config)  # under a preset: BadMessage, nothing made
         await self.refuse_past("opens_at", config.opens_at)
         lot_id = secrets.token_hex(5)
         hidden = commit.new_secrets()
@@ -121,7 +122,7 @@ class Service:
         created = commit.created_fields(config, hidden, self._sealing_commitment(lot_id, config))
         await self.book.create(lot_id, config, hidden, created)
         self.chainer.poke(lot_id)
-        return lot_id, statute.findings(config)
+        return lot_id, found
 
     async def refuse_past(self, name: str, when: int) -> None:
         """BadMessage when `when` is before the server's clock, less PAST_GRACE_MS (a form

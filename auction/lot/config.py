@@ -15,7 +15,7 @@ from msgspec import Meta
 
 from auction.checks import check_text
 from auction.errors import BadMessage
-from auction.lot import presets, statute
+from auction.lot import presets
 
 __all__ = ["CATEGORIES", "MODES", "LotConfig", "check_text"]
 
@@ -76,7 +76,7 @@ class LotConfig:
     min_continued: Annotated[int, Meta(ge=1, le=1000)] = 1
     particulars: Particulars | None = None  # shown with the lot's terms, in its order
     # the published rules the lot follows (auction/lot/presets.py); with one, the statute's
-    # checks refuse (auction/lot/statute.py), without, they warn
+    # checks refuse a new lot (auction/lot/statute.py `warnings`), without, they warn
     preset: PresetName | None = None
     listing_days: ListingDays = "working_days"
 
@@ -86,20 +86,15 @@ class LotConfig:
         if not isinstance(raw, Mapping):
             raise BadMessage("config", "须为 JSON 对象", "must be a JSON object")
         known = set(cls.__dataclass_fields__)
-        raw = presets.apply(raw)
         for key in raw:
             if key not in known:
                 raise BadMessage(str(key), "未知字段", "unknown field")
-        values = {name: _field(raw, name) for name in known if name in raw}
         for name in ("title", "category", "mode", "quote_unit", "start_price", "increment"):
-            if name not in values:
+            if name not in raw:
                 raise BadMessage(name, "缺少必填字段", "is required")
-        config = cls(**values)
+        raw = presets.apply(raw)
+        config = cls(**{name: _field(raw, name) for name in known if name in raw})
         config._check()
-        if config.preset is not None:
-            for found in statute.findings(config):
-                if found.refuses:
-                    raise BadMessage(found.field, found.message_zh, found.message_en)
         return config
 
     @classmethod

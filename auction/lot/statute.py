@@ -1,8 +1,10 @@
 """The statutory checks of a lot's config (review R14, RULES §1.2): what the law and the
 published rules require of its numbers, as findings naming the field.
 
-A lot under a preset (auction/lot/presets.py: a published rulebook) is refused on the first
-finding; any other lot is created, and the findings go back to the host as warnings.
+A new lot under a preset (auction/lot/presets.py: a published rulebook) is refused on the
+first finding; any other is created, and the findings go back to the host as warnings
+(`warnings`). They are checked when a lot is created, never when its log is replayed: a
+calendar that later learns a year's holidays must not unmake a lot made before.
 
 - L-2: a land listing (挂牌) runs at least 10 days, counted as the lot's `listing_days` says:
   `working_days` (the safe default, RULES L-2: 法定工作日 in Beijing time, with the State
@@ -21,10 +23,12 @@ from typing import TYPE_CHECKING
 
 import chinese_calendar  # type: ignore[import-untyped]
 
+from auction.errors import BadMessage
+
 if TYPE_CHECKING:
     from auction.lot.config import LotConfig
 
-__all__ = ["LISTING_DAYS", "Finding", "findings", "listing_days"]
+__all__ = ["LISTING_DAYS", "Finding", "findings", "listing_days", "warnings"]
 
 LISTING_DAYS = 10
 BEIJING = dt.timezone(dt.timedelta(hours=8))  # China keeps no summer time
@@ -65,6 +69,16 @@ def findings(config: LotConfig) -> list[Finding]:
     if config.reserve is not None and config.reserve < config.start_price:
         found.append(Finding("reserve", "RESERVE_BELOW_START", "底价低于起始价，不起作用",
                              "a reserve under the start price stops nothing"))  # fmt: skip
+    return found
+
+
+def warnings(config: LotConfig) -> list[Finding]:
+    """The findings to warn a new lot's host of; BadMessage naming the field of the first
+    that refuses, when the lot follows a preset."""
+    found = findings(config)
+    refusing = [f for f in found if f.refuses] if config.preset is not None else []
+    if refusing:
+        raise BadMessage(refusing[0].field, refusing[0].message_zh, refusing[0].message_en)
     return found
 
 

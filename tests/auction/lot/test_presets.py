@@ -85,6 +85,13 @@ def test_a_field_set_against_the_preset_is_refused_by_name(
     assert refused.value.field == field
 
 
+def test_a_preset_on_a_config_without_a_category_names_the_missing_field() -> None:
+    raw = {k: v for k, v in LONG_LISTING.items() if k != "category"}
+    with pytest.raises(BadMessage) as refused:
+        parse(raw | {"preset": "shantou"})
+    assert refused.value.field == "category"
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -114,12 +121,15 @@ def test_fixture_l2s_listing_counts_by_the_lots_rule(rule: str, days: int) -> No
         assert finding.field == "free_ends_at"
         assert f"{rule} 计为 {days}" in finding.message_zh
         assert f"({days} by {rule})" in finding.message_en
+    # the config itself holds under a preset (a stored lot always replays); a new lot is
+    # refused at its creation
+    under_preset = parse(L2_LISTING | {"listing_days": rule, "preset": "land"})
     if days < 10:
         with pytest.raises(BadMessage) as refused:
-            parse(L2_LISTING | {"listing_days": rule, "preset": "land"})
+            statute.warnings(under_preset)
         assert refused.value.field == "free_ends_at"
     else:
-        assert parse(L2_LISTING | {"listing_days": rule, "preset": "land"}).preset == "land"
+        assert statute.warnings(under_preset) == []
 
 
 @pytest.mark.parametrize(
@@ -151,7 +161,8 @@ def test_a_year_the_calendar_does_not_hold_counts_weekdays_and_says_so() -> None
     assert (days, covered) == (weekdays, False)
     found = {(f.field, f.code): f.refuses for f in statute.findings(config)}
     assert found == {("free_ends_at", "CALENDAR_UNCOVERED"): False}
-    assert parse(config_raw(config) | {"preset": "land"}).preset == "land"  # a note only
+    under_preset = parse(config_raw(config) | {"preset": "land"})
+    assert [f.code for f in statute.warnings(under_preset)] == ["CALENDAR_UNCOVERED"]  # a note
 
 
 def _covered(year: int) -> bool:
@@ -182,8 +193,9 @@ def test_the_statute_warns_and_under_a_preset_refuses(
     found = statute.findings(config)
     assert [(f.field, f.code) for f in found] == [(field, code)]
     assert found[0].message_en.isascii() and not found[0].message_zh.isascii()  # both said
+    assert statute.warnings(config) == found  # without a preset: warned of, not refused
     with pytest.raises(BadMessage) as refused:
-        parse(LONG_LISTING | changes | {"preset": "shantou"})
+        statute.warnings(parse(LONG_LISTING | changes | {"preset": "shantou"}))
     assert refused.value.field == field
 
 
