@@ -32,8 +32,12 @@ HTTP or WebSocket only at that boundary, with `message_for(accept_language)`.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "CATALOGUE",
     "ERROR_CODES",
+    "MESSAGES",
     "REFUSAL_CODES",
     "BadMessage",
     "BadRequest",
@@ -49,6 +53,7 @@ __all__ = [
     "TooLarge",
     "Unauthorized",
     "in_language",
+    "refusal",
 ]
 
 # Refusal code -> (zh-CN, en). The wording follows what bidders see on real platforms.
@@ -196,8 +201,50 @@ class Refused(OpenBidError):
         self.code = code
 
 
+def refusal(answer: dict[str, Any]) -> OpenBidError:
+    """The error for a decision's answer that refused: the rules' code, a conflict with
+    stored data, or an unknown bidder."""
+    code = answer.get("code", "")
+    if code in REFUSAL_CODES:
+        return Refused(code)
+    if code == "CONFLICT":
+        return Conflict("与已有数据冲突", "conflicts with existing data")
+    return NotFound("bidder")
+
+
+# What a page shows for each code that is not a refusal: the error's general sense (the
+# answer's own `message` may say more, such as which field), and the reasons an envelope
+# failed to open.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "UNAUTHORIZED": (
+        "身份验证失败，请使用正确的链接或令牌",
+        "Unknown token: use your link or token",
+    ),
+    "FORBIDDEN": ("无权执行此操作", "Your role may not do this"),
+    "NOT_FOUND": ("未找到", "Not found"),
+    "BAD_MESSAGE": ("请求格式错误", "Malformed request"),
+    "CONFLICT": ("与已有数据冲突", "Conflicts with existing data"),
+    "RATE_LIMITED": ("操作过于频繁，请稍后再试", "Too many requests; slow down"),
+    "TOO_LARGE": ("超出允许的上传总量", "Past the upload budget"),
+    "REQUEST_TIMEOUT": ("请求未在时限内送达", "The request did not arrive in time"),
+    "SERVER_BUSY": ("观看人数已满，请稍后再试", "No room for more viewers; try later"),
+    "STORE_UNAVAILABLE": ("数据存储暂不可用，请稍后重试", "The store is unavailable; try again"),
+    "INTERNAL": ("服务器内部错误，请稍后重试", "Server error; please try again"),
+    # why an envelope did not open (auction/opening/envelope.py, replay.py)
+    "BAD_KEY": ("密钥与递交的投标文件不符", "The key does not match the envelope"),
+    "CORRUPT": ("投标文件已损坏", "The envelope is corrupt"),
+    "BAD_CONTENT": ("投标文件内容无效", "The envelope holds no valid bid"),
+    "WINDOW_CLOSED": ("解密时限已过", "The decryption window closed"),
+    "STORAGE_MISMATCH": (
+        "平台存储的投标文件与递交的不符（平台原因）",
+        "The stored envelope is not the one uploaded (the platform's fault)",
+    ),
+}
+
+
 def _codes(kind: type[OpenBidError]) -> set[str]:
     return {kind.code}.union(*(_codes(sub) for sub in kind.__subclasses__()))
 
 
 ERROR_CODES = frozenset(_codes(OpenBidError) | REFUSAL_CODES.keys())  # every code a client sees
+CATALOGUE = REFUSAL_CODES | MESSAGES  # every code with its words: what the pages show

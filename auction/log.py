@@ -3,7 +3,7 @@
 
 Chain: `h_0 = sha256("openbid-audit-v1:" + log_id)`, `h_n = sha256(h_{n-1} || entry_n)` over
 the entry's exact bytes as the store keeps them. Redis's Lua has no SHA-256, so the server
-computes the chain right after the script appended (server/chainer.py).
+computes the chain right after the script appended (server/store/chainer.py).
 """
 
 from __future__ import annotations

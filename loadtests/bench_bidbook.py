@@ -33,16 +33,17 @@ from redis.asyncio import Redis
 
 from auction.lot.commit import created_fields, new_secrets
 from auction.lot.config import LotConfig
-from server.app import connect
-from server.batcher import Batcher
-from server.bidbook import BidBook, lot_keys
-from server.embedded import EmbeddedValkey
+from server.store.batcher import Batcher
+from server.store.embedded import EmbeddedValkey
+from server.store.keys import lot_keys
+from server.store.lots import LotBook
+from server.web.app import connect
 
 PIPELINE, WORKERS, BIDDERS, CLIENTS = 50, 8, 200, 400
 
 
-async def lot_in_limited(book: BidBook, name: str) -> tuple[str, LotConfig]:
-    opens = await book.server_time() + 1_000  # registration closes as it opens (R3)
+async def lot_in_limited(book: LotBook, name: str) -> tuple[str, LotConfig]:
+    opens = await book.logs.server_time() + 1_000  # registration closes as it opens (R3)
     config = LotConfig.parse({
         "title": "bench", "category": "land", "mode": "auction", "quote_unit": "元",
         "start_price": 10_000_000, "increment": 1, "deposit": 0,
@@ -53,7 +54,7 @@ async def lot_in_limited(book: BidBook, name: str) -> tuple[str, LotConfig]:
     for i in range(BIDDERS):
         args = {"bidder_id": f"b{i}", "plate": str(1000 + i), "name": f"n{i}", "token_hash": f"{i}"}
         await book.command(name, "register", args)
-    await asyncio.sleep(max(0, opens - await book.server_time()) / 1000)
+    await asyncio.sleep(max(0, opens - await book.logs.server_time()) / 1000)
     return name, config
 
 
@@ -157,7 +158,7 @@ async def one_run(fsync: str, seconds: float, rate: int) -> dict[str, float]:
         with server:
             client = await connect(server.url)
             assert isinstance(client, Redis)
-            book = BidBook(client)
+            book = LotBook(client)
             trivial = await client.script_load("return 1")
             ceiling = await pipelined(client, lambda pipe, w, n: pipe.evalsha(trivial, 0), seconds)
             await client.config_resetstat()

@@ -39,9 +39,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from auction.lot.commit import created_fields, new_secrets
 from auction.lot.config import LotConfig
-from server.app import connect
-from server.bidbook import BidBook
-from server.embedded import EmbeddedValkey, free_port
+from server.store.embedded import EmbeddedValkey, free_port
+from server.store.lots import LotBook
+from server.web.app import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "bench-admin-token"
@@ -133,8 +133,8 @@ async def start_server(kind: str, redis_url: str, tmp: Path) -> tuple[subprocess
     raise RuntimeError(f"{kind} server did not start")
 
 
-async def make_lot(book: BidBook) -> str:
-    now = await book.server_time()
+async def make_lot(book: LotBook) -> str:
+    now = await book.logs.server_time()
     config = LotConfig.parse({
         "title": "bench", "category": "land", "mode": "auction", "quote_unit": "元",
         "start_price": 10_000_000, "increment": 1, "deposit": 0,
@@ -150,7 +150,7 @@ async def make_lot(book: BidBook) -> str:
 async def one(kind: str, viewers: int, seconds: float, rate: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedValkey(Path(tmp) / "v", persist=False) as v:
         client = await connect(v.url)
-        book = BidBook(client)  # type: ignore[arg-type]
+        book = LotBook(client)  # type: ignore[arg-type]
         lot = await make_lot(book)
         process, port = await start_server(kind, v.url, Path(tmp))
         try:
@@ -161,7 +161,7 @@ async def one(kind: str, viewers: int, seconds: float, rate: int) -> dict[str, f
             await client.aclose()
 
 
-async def measure(kind: str, book: BidBook, lot: str, pid: int, port: int, viewers: int,
+async def measure(kind: str, book: LotBook, lot: str, pid: int, port: int, viewers: int,
                   seconds: float, rate: int) -> dict[str, float]:  # fmt: skip
     tally = Tally()
     if kind == "openbid":

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loadtests.bench_fanout import cpu_seconds  # noqa: E402
-from server.embedded import free_port  # noqa: E402
-from streaming.tap import EncodedFrame, tap  # noqa: E402
+from server.store.embedded import free_port  # noqa: E402
+from streaming.video.tap import EncodedFrame, tap  # noqa: E402
 
 WIDTH, HEIGHT, BITS, BLOCK = 640, 360, 32, 16
 ADMIN = "bench-admin-token"

@@ -11,7 +11,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from server.embedded import server_binary
+from server.store.embedded import server_binary
 
 __all__ = ["describe"]
 

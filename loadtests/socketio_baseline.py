@@ -17,7 +17,8 @@ import uvicorn
 from redis.asyncio import Redis
 
 from auction.audience import public_event
-from server.bidbook import published, unpack
+from server.store.logs import published
+from server.store.scripts import unpack
 
 
 def build(redis_url: str) -> socketio.ASGIApp:

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from auction.log import Discrepancy
-from server.app import Server, create_app
-from server.embedded import DataDirInUse, EmbeddedValkey
 from server.limits import Limits
-from server.logs import configure as configure_logs
+from server.log_setup import configure as configure_logs
+from server.store.embedded import DataDirInUse, EmbeddedValkey
 from server.verify import verify_file
+from server.web.app import Server, create_app
 
 __all__ = ["main"]
 

@@ -1,11 +1,12 @@
-"""How much one client may ask of a server process, and the token bucket that counts it."""
+"""How much one client may ask of a server process, and one token bucket per bidder."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-__all__ = ["Bucket", "Limiter", "Limits"]
+from streaming.rooms.bucket import Bucket
+
+__all__ = ["Limiter", "Limits"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,28 +31,6 @@ class Limits:
     envelope_budget: int = 32 << 20  # bytes one tenderer may upload to an opening, all told
     opening_envelopes: int = 512 << 20  # bytes of envelopes one opening may hold at once
     origins: tuple[str, ...] = ()  # browser origins allowed besides the server's own
-
-
-@dataclass(slots=True)
-class Bucket:
-    """Holds up to `burst` tokens, refilled at `rate` per second; a command takes one."""
-
-    rate: float
-    burst: int
-    tokens: float = field(init=False)
-    stamp: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        self.tokens = float(self.burst)
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class Limiter:

@@ -16,8 +16,8 @@ from typing import Any
 from auction.log import Discrepancy, genesis, link
 from auction.lot.replay import replay
 from auction.opening.replay import replay_opening
-from server.bidbook import unpack
-from server.service import AUDIT_FORMAT
+from server.services.lots import AUDIT_FORMAT
+from server.store.scripts import unpack
 
 __all__ = ["verify_document", "verify_file"]
 

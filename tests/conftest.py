@@ -16,10 +16,10 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
-from server.app import Server, connect, create_app
-from server.bidbook import BidBook
-from server.embedded import EmbeddedValkey, free_port
 from server.limits import Limits
+from server.store.embedded import EmbeddedValkey, free_port
+from server.store.lots import LotBook
+from server.web.app import Server, connect, create_app
 
 TIMEOUT = 10.0  # seconds; every wait in the suite scales from this
 ADMIN = "test-admin-token"
@@ -44,8 +44,8 @@ async def redis(valkey_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def book(redis: Redis) -> BidBook:
-    return BidBook(redis)
+def book(redis: Redis) -> LotBook:
+    return LotBook(redis)
 
 
 @contextlib.asynccontextmanager

@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.checks import MAX_ID, check_text
+from auction.checks import MAX_ID, build, check_text
 from auction.errors import BadMessage
 from auction.log import Entry, EntryLog, Tick
 from auction.lot.config import LotConfig
 
 __all__ = [
+    "COMMANDS",
+    "NAMES",
     "STAFF_ROLES",
     "Accept",
     "Bidder",
@@ -37,6 +39,7 @@ __all__ = [
     "Terminate",
     "Tick",
     "check_text",
+    "parse",
 ]
 
 
@@ -239,3 +242,19 @@ def _staff(by: str, reason: str) -> None:
 Command = (
     Register | Deposit | PlaceBid | Continue | Accept | Tick | Suspend | Resume | Terminate | Draw
 )
+
+# every command by its name on the wire and to the Lua: the one table of them
+COMMANDS: dict[str, type[Command]] = {
+    "register": Register, "deposit": Deposit, "bid": PlaceBid, "continue": Continue,
+    "accept": Accept, "tick": Tick, "suspend": Suspend, "resume": Resume,
+    "terminate": Terminate, "draw": Draw,
+}  # fmt: skip
+NAMES: dict[type[Command], str] = {kind: name for name, kind in COMMANDS.items()}
+
+
+def parse(name: str, fields: Mapping[str, Any]) -> Command:
+    """The command `name`, its fields taken from `fields` (see `auction.checks.build`)."""
+    kind = COMMANDS.get(name)
+    if kind is None:
+        raise BadMessage("type", "未知的消息类型", "unknown message type")
+    return build(kind, fields)

@@ -17,7 +17,6 @@ from auction.log import Discrepancy, Entry, Tick, replay_steps
 from auction.opening import rules as opening
 from auction.opening.envelope import EnvelopeFailure, decode_key, digest, open_envelope
 from auction.opening.state import (
-    Advance,
     Backup,
     Confirm,
     Cosign,
@@ -27,13 +26,11 @@ from auction.opening.state import (
     OpeningCommand,
     OpeningConfig,
     OpeningState,
-    Pause,
     RegisterTenderer,
-    Reopen,
     Reply,
-    Resume,
     SignIn,
     Submit,
+    parse,
 )
 
 __all__ = ["Envelopes", "replay_opening"]
@@ -95,43 +92,19 @@ def _command(
 
 
 def _host(name: str, fields: Mapping[str, Any]) -> OpeningCommand:
-    match name:
-        case "advance":
-            return Advance(to=fields.get("to"))
-        case "pause":
-            return Pause()
-        case "resume":
-            return Resume()
-        case "reopen":
-            return Reopen(reason=fields["reason"])
-    raise Discrepancy(0, f"unknown host command {name}")
+    if name not in ("advance", "pause", "resume", "reopen"):
+        raise Discrepancy(0, f"unknown host command {name}")
+    return parse(name, fields)
 
 
 def _refused(entry: Entry, who: str, plate: str) -> OpeningCommand:
-    name, args = entry.get("command"), dict[str, Any](entry.get("args") or {})
-    bidder: dict[str, Any] = {"bidder_id": who}
-    match name:
-        case "register":
-            return RegisterTenderer(plate=plate, **args)
-        case "submit":
-            return Submit(**bidder, **args)
-        case "sign_in":
-            return SignIn(**bidder)
-        case "confirm":
-            return Confirm(**bidder)
-        case "object":
-            return Object(**bidder, **args)
-        case "decrypt":  # logged with the key's hash alone since review M1; before, the key
-            return Decrypt(**bidder, **({"key": ""} | args))  # type: ignore[arg-type]
-        case "backup":
-            return Backup(plate=plate, **({"key": ""} | args))  # type: ignore[arg-type]
-        case "fault":
-            return Fault(plate=plate, **args)
-        case "cosign":
-            return Cosign(plate=plate)
-        case "reply":
-            return Reply(**args)
-    return _host(str(name), args)
+    """The command a refusal logged: its name and its arguments, the bidder by its plate."""
+    name, args = str(entry.get("command")), dict[str, Any](entry.get("args") or {})
+    if name in ("decrypt", "backup"):  # logged with the key's hash alone since review M1
+        args = {"key": ""} | args
+    if name in ("advance", "pause", "resume", "reopen"):
+        return _host(name, args)
+    return parse(name, {"bidder_id": who, "plate": plate} | args)
 
 
 def _opened(

@@ -22,7 +22,7 @@ Decryption failures carry their side: a wrong key, a corrupt envelope or a misse
 the bidder's (撤销, 电子招标投标办法 第31条); a fault the host declares is the platform's
 (撤回), and only then may the host open the envelope with the bidder's backup key (备用解密).
 Entries share the lot log's form (`seq`, `ts`, `kind`, `pub`, `plate`); `key` and `bid` are
-never shown to the public (server/views.py), which sees the prices at the read-out.
+never shown to the public (server/services/views.py), which sees the prices at the read-out.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from auction.errors import Conflict, OpenBidError, Refused
 from auction.log import EntryLog, Step, Tick
 from auction.opening.record import CONSEQUENCE, confirm, issue_record, objection, read_out_rows
 from auction.opening.state import (
+    NAMES,
     Advance,
     Backup,
     Confirm,
@@ -49,10 +50,10 @@ from auction.opening.state import (
     RegisterTenderer,
     Reopen,
     Reply,
-    Resume,
     SignIn,
     Submit,
     Tenderer,
+    Unpause,
     in_plate_order,
     tenderer_by_plate,
     tenderer_of,
@@ -60,6 +61,7 @@ from auction.opening.state import (
 )
 
 __all__ = [
+    "PHASE_ORDER",
     "PLATFORM_REASONS",
     "UNOPENED",
     "Step",
@@ -78,6 +80,7 @@ NEXT = {
     "read_out": "confirmation",
     "confirmation": "ended",
 }
+PHASE_ORDER = ("sign_in", *NEXT.values())  # the host's steps, in the order NEXT takes them
 
 
 def create(config: OpeningConfig, now: int) -> Step[OpeningState]:
@@ -114,7 +117,7 @@ def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
     bidder = args.pop("bidder_id", None)
     plate = state.tenderers[bidder].plate if bidder in state.tenderers else args.get("plate")
     args.pop("plate", None)
-    return {"command": _NAMES[type(command)], "plate": plate, "args": args}
+    return {"command": NAMES[type(command)], "plate": plate, "args": args}
 
 
 # ---- the clock ---------------------------------------------------------------------------
@@ -172,7 +175,7 @@ def _decide(
             return _fault(s, c, now, log)
         case Cosign():
             return _cosign(s, c, now, log)
-        case Pause() | Resume():
+        case Pause() | Unpause():
             return _pause(s, c, now, log)
         case Confirm():
             return confirm(s, c, now, log)
@@ -352,7 +355,7 @@ def _cosign(s: OpeningState, c: Cosign, now: int, log: EntryLog) -> tuple[Any, A
     return with_tenderer(s, replace(t, cosigned=True)), {"accepted": True, "seq": seq}
 
 
-def _pause(s: OpeningState, c: Pause | Resume, now: int, log: EntryLog) -> tuple[Any, Any]:
+def _pause(s: OpeningState, c: Pause | Unpause, now: int, log: EntryLog) -> tuple[Any, Any]:
     pausing = isinstance(c, Pause)
     if s.phase != "decryption" or s.window_closed or (s.paused_left is not None) == pausing:
         raise Refused("PHASE_CLOSED")
@@ -373,11 +376,3 @@ def _reopen(s: OpeningState, c: Reopen, now: int, log: EntryLog) -> tuple[Any, A
     seq = log.add(now, "phase", True, command="reopen", phase="confirmation",
                   session=session, reason=c.reason)  # fmt: skip
     return replace(s, phase="confirmation", session=session), {"accepted": True, "seq": seq}
-
-
-_NAMES: dict[type, str] = {
-    RegisterTenderer: "register", Submit: "submit", SignIn: "sign_in", Advance: "advance",
-    Decrypt: "decrypt", Backup: "backup", Fault: "fault", Cosign: "cosign", Pause: "pause",
-    Resume: "resume",
-    Confirm: "confirm", Object: "object", Reply: "reply", Reopen: "reopen", Tick: "tick",
-}  # fmt: skip

@@ -14,11 +14,13 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
-from auction.checks import MAX_ID, check_text
+from auction.checks import MAX_ID, build, check_text
 from auction.errors import BadMessage, NotFound
 from auction.log import Tick
 
 __all__ = [
+    "COMMANDS",
+    "NAMES",
     "PHASES",
     "Advance",
     "Backup",
@@ -34,12 +36,13 @@ __all__ = [
     "RegisterTenderer",
     "Reopen",
     "Reply",
-    "Resume",
     "SignIn",
     "Submit",
     "Tenderer",
     "Tick",
+    "Unpause",
     "in_plate_order",
+    "parse",
     "state_from_map",
     "state_to_map",
     "tenderer_by_plate",
@@ -280,7 +283,7 @@ class Pause:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Resume:
+class Unpause:
     pass
 
 
@@ -328,13 +331,31 @@ OpeningCommand = (
     | Cosign
     | Backup
     | Pause
-    | Resume
+    | Unpause
     | Confirm
     | Object
     | Reply
     | Reopen
     | Tick
 )
+
+# every command by its name on the wire and in the log: the one table of them
+COMMANDS: dict[str, type[OpeningCommand]] = {
+    "register": RegisterTenderer, "submit": Submit, "sign_in": SignIn, "advance": Advance,
+    "decrypt": Decrypt, "backup": Backup, "fault": Fault, "cosign": Cosign, "pause": Pause,
+    "resume": Unpause, "confirm": Confirm, "object": Object, "reply": Reply, "reopen": Reopen,
+    "tick": Tick,
+}  # fmt: skip
+NAMES: dict[type[OpeningCommand], str] = {kind: name for name, kind in COMMANDS.items()}
+
+
+def parse(name: str, fields: Mapping[str, Any]) -> OpeningCommand:
+    """The command `name`, its fields taken from `fields` (others ignored, a missing one
+    None); each command then checks its own fields (BadMessage)."""
+    kind = COMMANDS.get(name)
+    if kind is None:
+        raise BadMessage("type", "未知的消息类型", "unknown message type")
+    return build(kind, fields)
 
 
 # ---- reading and changing the tenderers of a state ------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from server.embedded import free_port
+from server.store.embedded import free_port
 from tests.conftest import ADMIN, TIMEOUT
 from tests.server.helpers import make_lot
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from tests.conftest import ADMIN
 from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
@@ -83,7 +83,12 @@ async def test_every_page_in_both_languages_and_sizes(
     context = await staff_context(browser, ADMIN, SIZES[size], lang)
     page = await context.new_page()
     blocked: list[str] = []  # what the Content-Security-Policy refused, as Chromium reports it
-    page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
+
+    def on_console(m: ConsoleMessage) -> None:
+        if "Content Security Policy" in m.text:
+            blocked.append(m.text)
+
+    page.on("console", on_console)
     pages = {  # screenshot: (page, path and query, fragment)
         "hall": ("hall", "/?", ""),
         "lot-public": ("lot", f"/lots/{lot}?", ""),

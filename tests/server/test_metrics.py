@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ADMIN, SUPERVISOR, serving
 from tests.server.helpers import bearer
-from tests.server.test_openings import new_opening
+from tests.server.services.test_openings import new_opening
 
 
 async def samples(admin: httpx.AsyncClient) -> dict[tuple[str, str], float]:

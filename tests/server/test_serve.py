@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, OutOfMemoryError
 
-from server.embedded import EmbeddedValkey
+from server.store.embedded import EmbeddedValkey
 from tests.conftest import TIMEOUT, admin_client, lot_config, serving
 from tests.server.helpers import bearer, make_lot, openbid_serve, qualified_bidder
 
@@ -130,8 +130,10 @@ def test_a_data_dir_too_deep_for_a_socket_gets_a_password_on_loopback(tmp_path: 
     with EmbeddedValkey(deep, persist=False) as store:
         assert store.url.startswith("redis://:")
         assert redis.Redis.from_url(store.url).ping()
+        port = urlsplit(store.url).port
+        assert port is not None
         with pytest.raises(AuthenticationError):
-            redis.Redis(port=urlsplit(store.url).port).ping()
+            redis.Redis(port=port).ping()
 
 
 async def test_a_killed_store_is_restarted_and_nothing_acknowledged_is_lost(
@@ -146,7 +148,7 @@ async def test_a_killed_store_is_restarted_and_nothing_acknowledged_is_lost(
         assert sent.json()["accepted"]
         pid = int((data / "valkey" / "valkey.pid").read_text())
         os.kill(pid, signal.SIGKILL)
-        codes = set()
+        codes: set[int] = set()
         async with asyncio.timeout(3 * TIMEOUT):  # 503 while it is down, then back by itself
             while (health := await admin.get("/api/health")).status_code != 200 or not codes:
                 codes.add(health.status_code)

@@ -13,8 +13,10 @@ import msgpack
 from redis.asyncio import Redis
 
 from auction.log import genesis, link
-from server.bidbook import channel, published, unpack
 from server.cli import main
+from server.store.keys import channel
+from server.store.logs import published
+from server.store.scripts import unpack
 from tests.conftest import TIMEOUT
 from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
 
@@ -33,7 +35,7 @@ async def closed_lot(admin: httpx.AsyncClient, redis: Redis) -> str:
                 kinds = [unpack(raw)["kind"] for raw in published(message["data"])[1]]
                 if "closed" in kinds:
                     break
-    await pubsub.aclose()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
     return lot
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from streaming.codec import CODECS, Codec
+from streaming.rooms.wire import CODECS, Codec
 from tests.conftest import TIMEOUT
 
 Message = dict[str, Any]

@@ -21,9 +21,9 @@ MIN = 60_000
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-def at(*parts: int) -> int:
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
     """Milliseconds of a Beijing wall-clock time."""
-    return int(dt.datetime(*parts, tzinfo=BEIJING).timestamp() * 1000)
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=BEIJING).timestamp() * 1000)
 
 
 # Fixture L2's listing: 2025-04-01 09:00 to 2025-04-10 10:00, over the Qingming holiday; its

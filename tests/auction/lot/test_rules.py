@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -37,13 +37,13 @@ MIN = 60_000
 SECRETS = Secrets(reserve_salt="00" * 16, lottery_seed="a1b2c3d4e5f6" + "00" * 10)
 
 # Fixture L1: Baoshan auction, 34.38万元 start, 0.5万元 increment, 10万元 deposit.
-L1 = dict(
+L1: dict[str, Any] = dict(
     title="GB00047", category="land", mode="auction", quote_unit="元",
     start_price=int(34.38 * WAN), increment=WAN // 2, deposit=10 * WAN,
     opens_at=0, free_ends_at=60 * MIN, countdown_s=300,
 )  # fmt: skip
 # Fixture L2: Jiangsu industrial listing per 亩: 14.0万元/亩 start, 0.2万元/亩 steps, 240 s.
-L2 = dict(
+L2: dict[str, Any] = dict(
     title="2025B2", category="land", mode="listing", quote_unit="万元/亩",
     start_price=14 * WAN, increment=WAN // 5, deposit=60 * WAN,
     opens_at=0, free_ends_at=100 * MIN, inquiry_s=180, countdown_s=240,
@@ -51,7 +51,7 @@ L2 = dict(
 # The supervisor's share of a lottery's draw (R8)
 SHARE = "5e" * 32
 # Fixture P1: Zhongshan LED lease, 26180.00 元/月 start, 100 元 steps, no reserve.
-P1 = dict(
+P1: dict[str, Any] = dict(
     title="LED lease", category="property", mode="auction", quote_unit="元/月",
     start_price=2_618_000, increment=10_000, deposit=7_500_000,
     opens_at=0, free_ends_at=30 * MIN, countdown_s=300,
@@ -98,7 +98,9 @@ def run(play: Play, close: bool = True) -> tuple[LotState, list[dict[str, Any]]]
     for at, command, expected in play.moves:
         state, log = on_time(state, log, at)
         sealed = config.mode == "sealed" and isinstance(command, PlaceBid) and command.price
-        if sealed and (refused := prices.sealed_refusal(config, command.price or 0)):
+        if sealed and (
+            refused := prices.sealed_refusal(config, cast(PlaceBid, command).price or 0)
+        ):
             assert refused == expected, f"{command} at {at}: {refused}"
             continue
         if sealed and isinstance(command, PlaceBid):

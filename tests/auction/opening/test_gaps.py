@@ -16,8 +16,8 @@ from auction.opening.state import (
     RegisterTenderer,
     Reopen,
     Reply,
-    Resume,
     SignIn,
+    Unpause,
 )
 from tests.auction.opening.test_rules import (
     BIDS,
@@ -92,7 +92,7 @@ def test_pause_only_in_the_window_and_resume_lets_bidders_decrypt() -> None:
     o = decrypting("abc")
     assert o.do(Pause(), WINDOW_OPENS + 100)["accepted"]
     assert o.do(Pause(), WINDOW_OPENS + 200)["code"] == "PHASE_CLOSED"
-    assert o.do(Resume(), WINDOW_OPENS + 300)["accepted"]
+    assert o.do(Unpause(), WINDOW_OPENS + 300)["accepted"]
     assert o.decrypt("a", WINDOW_OPENS + 400)["status"] == "decrypted"
     o.do(Tick(), o.state.deadline or 0)
     assert o.state.window_closed

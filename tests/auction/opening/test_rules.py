@@ -38,9 +38,9 @@ from auction.opening.state import (
     RegisterTenderer,
     Reopen,
     Reply,
-    Resume,
     SignIn,
     Submit,
+    Unpause,
     state_from_map,
     state_to_map,
 )
@@ -196,7 +196,7 @@ REFUSALS: list[tuple[str, str, OpeningCommand, str]] = [
     ("signed_in", "decrypt before the window", Decrypt(bidder_id="a", key="k", reason="BAD_KEY"),
      "PHASE_CLOSED"),
     ("signed_in", "skip a step", Advance(to="decryption"), "PHASE_CLOSED"),
-    ("signed_in", "resume when not paused", Resume(), "PHASE_CLOSED"),
+    ("signed_in", "resume when not paused", Unpause(), "PHASE_CLOSED"),
     ("decrypting", "backup the tender does not name", Backup(plate="101", key="k", reason="X"),
      "NO_REMEDY"),
     ("decrypting", "co-sign a backup the tender does not name", Cosign(plate="101"), "NO_REMEDY"),
@@ -261,7 +261,7 @@ def test_pausing_keeps_what_is_left_of_the_window() -> None:
     start = DEADLINE + 2000
     o.do(Pause(), start + 100_000)
     assert o.decrypt("a", start + 200_000) == {"accepted": False, "code": "PHASE_CLOSED"}
-    o.do(Resume(), start + 1_000_000)
+    o.do(Unpause(), start + 1_000_000)
     assert o.state.deadline == start + 1_000_000 + WINDOW_S * 1000 - 100_000
     assert replay_opening(OPENING, o.entries, o.envelopes()) == o.state
 

@@ -1,0 +1,52 @@
+"""Every key and channel OpenBid names in the store: the only module that spells one.
+
+Every key of a lot or an opening carries its id as the hash tag (`ob:{id}:…`), so it lives
+in one cluster slot and one script call decides atomically. The due sets and the hall's
+lists are the only keys outside a hash tag; on a cluster each is one slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = [
+    "HALL_KEYS",
+    "LOT_DUE_KEY",
+    "LOT_PARTS",
+    "OPENING_DUE_KEY",
+    "channel",
+    "control_channel",
+    "lot_keys",
+    "opening_keys",
+    "token_hash",
+]
+
+LOT_DUE_KEY = "ob:due"  # lot id -> its next deadline
+OPENING_DUE_KEY = "ob:due:openings"  # opening id -> its next deadline
+HALL_KEYS = {"lot": "ob:hall:lots", "opening": "ob:hall:openings"}  # by when each starts
+LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog")  # lot.lua's
+
+
+def lot_keys(lot_id: str) -> dict[str, str]:
+    """All keys of one lot, under one hash tag."""
+    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*LOT_PARTS, "chain", "sessions")}
+
+
+def opening_keys(opening_id: str) -> dict[str, str]:
+    shared = lot_keys(opening_id)  # log, chain, sessions, tokens: the same names as a lot's
+    parts = ("opening", "env", "envbytes")
+    return shared | {part: f"ob:{{{opening_id}}}:{part}" for part in parts}
+
+
+def channel(lot_id: str) -> str:
+    return f"ob:{{{lot_id}}}:ev"
+
+
+def control_channel(lot_id: str) -> str:
+    """Messages between server processes about a lot (a bidder signed in elsewhere)."""
+    return f"ob:{{{lot_id}}}:ctl"
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored only as their SHA-256: a leaked dump gives no one a way in."""
+    return hashlib.sha256(token.encode()).hexdigest()

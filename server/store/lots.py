@@ -1,0 +1,192 @@
+"""The lot book: the Python face of the Lua scripts that decide every command on a lot.
+
+One `LotBook` per process, over one redis-py asyncio client (standalone or cluster). Every
+key of a lot carries the hash tag `{lot_id}`, so a lot lives in one cluster slot and one
+script call decides atomically (keys.py). The due set (lot id -> next deadline) lets any
+process's timer find lots whose phase must move; on a standalone server the script keeps it,
+on a cluster (where it sits in another slot) this class does, right after the script.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ResponseError
+
+from auction.errors import Conflict, NotFound
+from auction.lot import sealing
+from auction.lot.config import LotConfig
+from auction.lot.state import Secrets
+from server.store.due import DueSet
+from server.store.keys import LOT_DUE_KEY, LOT_PARTS, channel, lot_keys, token_hash
+from server.store.logs import Logs
+from server.store.scripts import pack, script, unpack
+
+__all__ = ["AnyRedis", "LotBook", "LotDecision"]
+
+log = logging.getLogger("openbid.bidbook")
+
+AnyRedis = Redis | RedisCluster
+
+
+@dataclass(frozen=True, slots=True)
+class LotDecision:
+    """What one script call decided: one answer per command, the lot's state after them,
+    and the entries appended, as the exact bytes in the log (the audit chain hashes these)."""
+
+    answers: list[dict[str, Any]]
+    state: dict[str, Any]
+    now: int  # the server's TIME the commands were decided at
+    raw_entries: list[bytes]
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        """The answer to the first (for `command`, the only) command."""
+        return self.answers[0] if self.answers else {}
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        return [unpack(raw) for raw in self.raw_entries]
+
+
+class LotBook:
+    def __init__(self, client: AnyRedis, sealing_secret: bytes | None = None) -> None:
+        """`sealing_secret` opens sealed lots' bids at their close (kept outside the store;
+        every process on one store holds the same); without it they wait to be opened."""
+        # redis-py's return types are unions of every decoding mode; we never decode, so
+        # we hold the client untyped and type what each method returns.
+        self.client: Any = client
+        self.sealing_secret = sealing_secret
+        self.cluster = isinstance(client, RedisCluster)
+        self._lot = script(client, "lot")
+        self._create = script(client, "create")
+        self.due = DueSet(client, LOT_DUE_KEY)
+        self.logs = Logs(client)  # the lots' logs, and the openings' beside them
+
+    def _keys(self, lot_id: str, with_due: bool = True) -> list[str]:
+        keys = lot_keys(lot_id)
+        names = [keys[part] for part in LOT_PARTS]
+        return names if self.cluster or not with_due else [*names, LOT_DUE_KEY]
+
+    async def create(
+        self,
+        lot_id: str,
+        config: LotConfig,
+        secrets: Secrets,
+        created: dict[str, Any],
+        *,
+        manual_clock: bool = False,
+        now: int | None = None,
+    ) -> LotDecision:
+        """Store a new lot. `manual_clock` lots take `now` from each call instead of the
+        server's TIME: for tests that must step time, never for a real lot."""
+        stored = {k: v for k, v in _config_map(config).items() if v is not None}
+        stored |= {"reserve_salt": secrets.reserve_salt, "lottery_seed": secrets.lottery_seed}
+        if manual_clock:
+            stored["manual_clock"] = True
+        keys = lot_keys(lot_id)
+        names = [keys["cfg"], keys["st"], keys["log"], keys["plog"]]
+        if not self.cluster:
+            names.append(LOT_DUE_KEY)
+        args: list[bytes | str | int] = [
+            pack(stored),
+            pack(created),
+            now or 0,
+            channel(lot_id),
+            lot_id,
+        ]
+        try:
+            reply = self._reply(await self._create(keys=names, args=args))
+        except ResponseError as error:
+            if "CONFLICT" in str(error):
+                raise Conflict("标的已存在", "lot exists") from None
+            raise
+        if self.cluster and not manual_clock:
+            await self.due.track(lot_id, config.opens_at)
+        return reply
+
+    async def command(
+        self, lot_id: str, name: str, args: dict[str, Any] | None = None, now: int | None = None
+    ) -> LotDecision:
+        """Decide one command (`tick`, `bid`, `continue`, `accept`, `deposit`, `register`)."""
+        return await self.decide(lot_id, [(name, args or {})], now)
+
+    async def decide(
+        self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None = None
+    ) -> LotDecision:
+        """Decide commands in order in one atomic call; `answers[i]` is the i-th one's. A
+        sealed lot found waiting at its deadline is closed at once: this process opens its
+        sealed bids with the lot's key and ticks it with them (auction/lot/sealing.py)."""
+        reply = await self._decide(lot_id, commands, now)
+        state = reply.state
+        waiting = state.get("phase") == "sealed" and reply.now >= (state.get("deadline") or 0)
+        reveal = await self._opened(lot_id) if waiting else None
+        if reveal is None:
+            return reply
+        opened = await self._decide(lot_id, [("tick", reveal)], now)
+        entries = reply.raw_entries + opened.raw_entries
+        return LotDecision(reply.answers, opened.state, opened.now, entries)
+
+    async def _opened(self, lot_id: str) -> dict[str, Any] | None:
+        """The tick that opens a sealed lot: its bids opened with its key, or None when this
+        process holds no secret, or not the one the lot's key was committed to (then the
+        lot waits: a wrong key would void every bid)."""
+        if self.sealing_secret is None:
+            return None
+        key = sealing.lot_key(self.sealing_secret, lot_id)
+        created = unpack((await self.logs.log(lot_id, 0, 1))[0])
+        if created.get("sealing_commitment") != sealing.sealing_commitment(key):
+            log.error("lot %s: this process's sealing secret is not the one its bids were "
+                      "sealed with; it waits at its deadline", lot_id)  # fmt: skip
+            return None
+        bidders = await self.bidders(lot_id)
+        boxes = {b: found["sealed_box"] for b, found in bidders.items() if found.get("sealed_box")}
+        return {"opened": sealing.open_all(key, lot_id, boxes), "key": key.hex()}
+
+    async def _decide(
+        self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None
+    ) -> LotDecision:
+        argv: list[bytes | str | int] = [pack(commands), now or 0, channel(lot_id), lot_id]
+        try:
+            reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
+        except ResponseError as error:
+            if "NOT_FOUND" in str(error):
+                raise NotFound("lot") from None
+            raise
+        if self.cluster and reply.raw_entries:
+            await self.due.track(lot_id, reply.state.get("deadline"))
+        return reply
+
+    @staticmethod
+    def _reply(raw: list[bytes]) -> LotDecision:
+        # Lua packs an empty table (a tick's answer) as an empty list
+        answers = [a if isinstance(a, dict) else {} for a in unpack(raw[0])]
+        return LotDecision(answers, unpack(raw[1]), int(raw[2]), list(raw[3:]))
+
+    async def exists(self, lot_id: str) -> bool:
+        return bool(await self.client.exists(lot_keys(lot_id)["cfg"]))
+
+    async def config(self, lot_id: str) -> dict[str, Any] | None:
+        """The stored config, secrets included: for the server's own use, never to send."""
+        raw = await self.client.get(lot_keys(lot_id)["cfg"])
+        return None if raw is None else dict(unpack(raw))
+
+    async def bidder_for_token(self, lot_id: str, token: str) -> str | None:
+        found = await self.client.hget(lot_keys(lot_id)["tokens"], token_hash(token))
+        return None if found is None else found.decode()
+
+    async def bidder(self, lot_id: str, bidder_id: str) -> dict[str, Any] | None:
+        raw = await self.client.hget(lot_keys(lot_id)["bidders"], bidder_id)
+        return None if raw is None else dict(unpack(raw))
+
+    async def bidders(self, lot_id: str) -> dict[str, dict[str, Any]]:
+        raw = await self.client.hgetall(lot_keys(lot_id)["bidders"])
+        return {k.decode(): unpack(v) for k, v in raw.items()}
+
+
+def _config_map(config: LotConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in config.__dataclass_fields__}

@@ -1,0 +1,211 @@
+"""`create_app()`: the Starlette application and the lifespan that owns its resources: the
+Redis clients, the bid book's scripts, the chainer, the timer, the fan-out hub and the open
+WebSockets. `Server` is uvicorn's server with a shutdown that says "going away" first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from server.limits import Limits
+from server.metrics import Metrics
+from server.services.lots import LotService
+from server.services.openings import OpeningService
+from server.services.timer import Timer
+from server.services.venues import LotVenue, OpeningVenue
+from server.store.errors import STORE_ERRORS
+from server.store.lots import LotBook
+from server.store.openings import OpeningBook
+from server.web.api import Operation, openapi
+from server.web.common import EXCEPTION_HANDLERS, Resources, resources, token_of
+from server.web.hall import hall_operations
+from server.web.headers import SecurityHeaders
+from server.web.httpproto import guarded_http
+from server.web.livestream import webrtc_operations
+from server.web.lots import lot_operations
+from server.web.openapi import openapi_operations
+from server.web.openings import opening_operations
+from server.web.pages import page_operations, static
+from streaming.rooms.connection import Rooms, serve
+from streaming.rooms.doors import Doors
+from streaming.rooms.hub import Hub
+from streaming.rooms.ports import Venue
+from streaming.rooms.raw import RawWebSocketProtocol
+from streaming.video.studio import Studio
+
+__all__ = ["POOL_SIZE", "TLS", "Server", "connect", "create_app", "server_config"]
+
+TLS = tuple[str, str]  # the certificate chain's and the key's PEM files
+POOL_SIZE = 64  # concurrent commands wait for a connection rather than fail
+SHUTDOWN_GRACE_S = 10.0
+
+
+async def connect(url: str) -> Redis | RedisCluster:
+    """A client for `url`, a cluster client when the server says it is in a cluster."""
+    client = Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE))
+    info = await client.info("cluster")
+    if info.get("cluster_enabled"):
+        await client.aclose()
+        return RedisCluster.from_url(url)
+    return client
+
+
+def subscriber(client: Redis | RedisCluster, url: str) -> Redis:
+    """A plain client for pub/sub: on a cluster, classic PUBLISH reaches every node, so any
+    one node will do."""
+    if isinstance(client, RedisCluster):
+        node = client.get_default_node()
+        return Redis(host=node.host, port=int(node.port))
+    return Redis.from_url(url)
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text, for the staff or whoever holds the metrics token: the counts say
+    how many bids, refusals and connections there are, which the rules may keep secret."""
+    service = resources(request).service
+    service.require_metrics_reader(token_of(request))
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(
+    redis_url: str,
+    admin_token: str,
+    *,
+    timer: bool = True,
+    limits: Limits | None = None,
+    data_dir: Path = Path("openbid-data"),
+    supervisor_token: str | None = None,
+    metrics_token: str | None = None,
+    sealing_secret: bytes | None = None,
+) -> Starlette:
+    """The app; it connects on startup. `timer=False` is for tests that drive time;
+    `data_dir` holds the livestream recordings; `supervisor_token` (监督) reads what the
+    admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's);
+    `sealing_secret` seals and opens sealed lots' bids (every process on one store must hold
+    the same; by default one is made for this app alone)."""
+    sealing_secret = sealing_secret or secrets.token_bytes(32)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = await connect(redis_url)
+        if isinstance(client, RedisCluster):
+            await client.initialize()
+        book = LotBook(client, sealing_secret)
+        service = LotService(book, admin_token, limits, Metrics(), supervisor_token)
+        service.metrics_token = metrics_token
+        openings = OpeningService(
+            OpeningBook(client), service.logs, service.chainer, service.hall, service.limits
+        )
+        listener = subscriber(client, redis_url)
+        hub = Hub(listener, service.logs, service.metrics)
+        rooms = Rooms(
+            hub=hub, doors=Doors(service.limits), feed=service.logs, limits=service.limits,
+            gauges=service.metrics, unavailable=STORE_ERRORS,
+        )  # fmt: skip
+        found = app.state.resources = Resources(
+            service=service, openings=openings, lot_venue=LotVenue(service),
+            opening_venue=OpeningVenue(service, openings), rooms=rooms, studio=Studio(data_dir),
+        )  # fmt: skip
+        gc.callbacks.append(service.metrics.time_gc)
+        clock = Timer(service.book, service.chainer.poke, openings)
+        task = asyncio.create_task(clock.run()) if timer else None
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(service.metrics.time_gc)
+            await rooms.doors.shutdown(SHUTDOWN_GRACE_S)
+            await found.studio.close()
+            if task is not None:
+                clock.stop()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
+            await hub.close()
+            await service.chainer.close()
+            await listener.aclose()
+            await client.aclose()
+
+    app = App(routes=[*(op.route() for op in OPERATIONS), static], lifespan=lifespan,
+              middleware=[Middleware(SecurityHeaders)],
+              exception_handlers=EXCEPTION_HANDLERS)  # fmt: skip
+    app.state.openapi = openapi(OPERATIONS)
+    return app
+
+
+OPERATIONS = [
+    *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
+    *page_operations, *openapi_operations,
+    Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
+              auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
+]  # fmt: skip
+ROOMS = {"lots": "lot", "openings": "opening"}  # /ws/{kind}/{id}: the venue
+
+
+class App(Starlette):
+    """Starlette, except that a room's WebSocket (`/ws/lots/{lot}`, `/ws/openings/{id}`)
+    goes straight to its handler. Through the router and the middleware it would keep about
+    a dozen suspended coroutines and their closures for its whole life: a fifth of an idle
+    viewer's memory, and objects that every full pass of the cycle collector walks. Every
+    other request, and the lifespan, goes through Starlette."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        parts = scope["path"].split("/") if scope["type"] == "websocket" else []
+        if len(parts) == 4 and parts[:2] == ["", "ws"] and parts[2] in ROOMS and parts[3]:
+            found: Resources = self.state.resources
+            venue: Venue = found.lot_venue if parts[2] == "lots" else found.opening_venue
+            scope["app"], scope["path_params"] = self, {ROOMS[parts[2]]: parts[3]}
+            await serve(WebSocket(scope, receive, send), found.rooms, venue, parts[3])
+            return
+        await super().__call__(scope, receive, send)
+
+
+def server_config(
+    app: Starlette, host: str, port: int, limits: Limits | None = None, tls: TLS | None = None
+) -> Any:
+    """uvicorn's settings: the websockets sans-I/O protocol (the stack's `websockets`, with
+    no extra task per frame) letting the fan-out write whole frames (streaming/rooms/raw.py); no
+    per-message compression (binary frames don't shrink and deflate costs CPU per viewer);
+    client frames capped at `limits.max_frame`; a deadline for each request's head
+    (server/web/httpproto.py); HTTPS with `tls`, a certificate chain and its key (PEM files)."""
+    limits = limits or Limits()
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws=RawWebSocketProtocol,
+        http=guarded_http(limits.header_timeout_s), ws_max_size=limits.max_frame,
+        ws_per_message_deflate=False, timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        lifespan="on", ssl_certfile=tls and tls[0], ssl_keyfile=tls and tls[1],
+    )  # fmt: skip
+
+
+class Server(uvicorn.Server):
+    """On SIGTERM, close every WebSocket with 1001 "going away" (after answering the
+    command in hand) before uvicorn's own shutdown, which would say 1012."""
+
+    def __init__(
+        self, app: Starlette, host: str, port: int, limits: Limits | None = None,
+        tls: TLS | None = None,
+    ):  # fmt: skip
+        super().__init__(server_config(app, host, port, limits, tls))
+        self.app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        for server in self.servers:
+            server.close()  # no new connections while the rooms empty
+        found = getattr(self.app.state, "resources", None)
+        if isinstance(found, Resources):
+            await found.rooms.doors.shutdown(SHUTDOWN_GRACE_S)
+        await super().shutdown(sockets)

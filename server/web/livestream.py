@@ -1,0 +1,144 @@
+"""The livestream's signalling, and an opening's archive as one download.
+
+`POST /api/openings/{id}/webrtc/publish` (the host, admin token) and `.../webrtc/watch`
+(anyone; its offer may only receive, see streaming/video/offers.py) take `{"sdp", "type":
+"offer"}` and answer the same way; `.../webrtc/stop` (the
+host) ends the stream and closes its recording. `GET .../archive`
+(admin) is a zip of the audit export (with the envelopes), the record (JSON and printable
+page) and every recording of the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCSessionDescription
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from auction.errors import BadMessage, Conflict, NotFound
+from server.services.openings import OpeningService
+from server.web import bodies
+from server.web.api import Operation
+from server.web.common import body_of, json_response, resources, token_of
+from server.web.openings import export
+from server.web.record_page import render_record
+from streaming.video.offers import MAX_SDP, check_offer
+from streaming.video.studio import Studio
+
+__all__ = ["webrtc_operations"]
+
+
+def _studio(request: Request) -> Studio:
+    studio: Studio = resources(request).studio
+    return studio
+
+
+async def _offer(request: Request, *, viewer: bool) -> RTCSessionDescription:
+    body: Any = await body_of(request, bodies.Description)
+    if body["type"] != "offer":
+        raise BadMessage("type", "须为 offer", "must be an offer")
+    sdp = body.get("sdp")
+    if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP or "m=" not in sdp:
+        raise BadMessage("sdp", "不是合法的 SDP", "is not an SDP offer")
+    check_offer(sdp, viewer=viewer)
+    opening_id = request.path_params["opening"]
+    openings: OpeningService = resources(request).openings
+    if not await openings.book.exists(opening_id):
+        raise NotFound("opening")
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def _description(answer: RTCSessionDescription) -> dict[str, str]:
+    return {"sdp": answer.sdp, "type": answer.type}
+
+
+async def publish(request: Request) -> Response:
+    resources(request).service.require_admin(token_of(request))
+    offer = await _offer(request, viewer=False)
+    answer = await _studio(request).publish(request.path_params["opening"], offer)
+    return json_response(request, _description(answer))
+
+
+async def stop(request: Request) -> Response:
+    resources(request).service.require_admin(token_of(request))
+    await _studio(request).stop(request.path_params["opening"])
+    return json_response(request, {"stopped": True})
+
+
+async def watch(request: Request) -> Response:
+    offer = await _offer(request, viewer=True)
+    answer = await _studio(request).watch(request.path_params["opening"], offer)
+    return json_response(request, _description(answer))
+
+
+async def archive(request: Request) -> Response:
+    """The opening's archive, built once per change: the zip is kept beside the recordings
+    and rebuilt only when the log or a recording has grown since, one build at a time per
+    opening (security review L7: each request wrote a full copy of every recording)."""
+    service = resources(request).service
+    service.require_staff(token_of(request))
+    openings: OpeningService = resources(request).openings
+    opening_id = request.path_params["opening"]
+    audit = await export(service, openings, opening_id)
+    videos = _studio(request).recording_files(opening_id)
+    built = _studio(request).data_dir / "archives" / f"{opening_id}.zip"
+    stamp = json.dumps([audit["head"], [(v.name, v.stat().st_size) for v in videos]])
+    async with _building(request, opening_id):
+        if not built.exists() or _stamp_of(built) != stamp:
+            try:
+                found: dict[str, Any] | None = await openings.record(opening_id)
+            except Conflict:
+                found = None  # not issued yet: the archive has the log so far
+            await asyncio.to_thread(_bundle, built, audit, found, videos, stamp)
+    return FileResponse(built, media_type="application/zip", filename=f"opening-{opening_id}.zip")
+
+
+def _building(request: Request, opening_id: str) -> asyncio.Lock:
+    locks: dict[str, asyncio.Lock] = resources(request).archive_locks
+    return locks.setdefault(opening_id, asyncio.Lock())
+
+
+def _stamp_of(path: Path) -> str:
+    with zipfile.ZipFile(path) as bundle:
+        return bundle.comment.decode()
+
+
+def _bundle(
+    path: Path, audit: dict[str, Any], found: dict[str, Any] | None, videos: list[Path], stamp: str
+) -> None:
+    """Write the zip beside `path` and move it there whole: a download in progress keeps
+    reading the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.comment = stamp.encode()
+        bundle.writestr("audit.json", json.dumps(audit, ensure_ascii=False, indent=1))
+        if found is not None:
+            bundle.writestr("record.json", json.dumps(found, ensure_ascii=False, indent=1))
+            bundle.writestr("record.html", render_record(found))
+        for video in videos:
+            bundle.write(video, f"video/{video.name}", zipfile.ZIP_STORED)  # already compressed
+    partial.replace(path)
+
+
+OFFER = ("NOT_FOUND", "BAD_MESSAGE", "CONFLICT")
+webrtc_operations = [
+    Operation(method="POST", path="/api/openings/{opening}/webrtc/publish", handler=publish,
+              summary="The host's camera: an SDP offer that sends, answered", auth="admin",
+              body=bodies.Description, answer=bodies.Description,
+              errors=("UNAUTHORIZED", "FORBIDDEN", *OFFER)),
+    Operation(method="POST", path="/api/openings/{opening}/webrtc/watch", handler=watch,
+              summary="Watch the livestream: a receive-only SDP offer, answered",
+              body=bodies.Description, answer=bodies.Description, errors=OFFER),
+    Operation(method="POST", path="/api/openings/{opening}/webrtc/stop", handler=stop,
+              summary="End the livestream and its recording", auth="admin",
+              answer=bodies.Stopped, errors=("UNAUTHORIZED", "FORBIDDEN")),
+    Operation(method="GET", path="/api/openings/{opening}/archive", handler=archive,
+              summary="The opening's archive: log, record and recordings (zip)", auth="staff",
+              media="application/zip", errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+]  # fmt: skip

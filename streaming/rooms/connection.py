@@ -1,0 +1,363 @@
+"""`/ws/lots/{lot}` and `/ws/openings/{opening}`: one connection's life, hello to close.
+
+A connection says `hello` (with a token to act, with `since` to catch up), gets `welcome`,
+then every event after `since` from the log, then live events from the hub, with no gap and
+no duplicate: the hub subscription is confirmed before the log is read, and live events up
+to what the log gave are dropped by `seq` (the decisions are `session.py`'s; this module
+does the I/O). Frames are read one at a time, so a client's own commands are decided in the
+order it sent them. Every frame that acts checks that this session is still the bidder's
+current one; rates, frame sizes, origins and the number of connections are limited (the
+numbers are the server's `Limits`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from starlette.websockets import WebSocket
+
+from auction.audience import STAFF
+from auction.errors import (
+    BadMessage,
+    Forbidden,
+    NotFound,
+    OpenBidError,
+    ServerBusy,
+    StoreUnavailable,
+)
+from streaming.rooms.bucket import Bucket
+from streaming.rooms.doors import Doors
+from streaming.rooms.hub import Hub
+from streaming.rooms.outbox import Outbox, Payload
+from streaming.rooms.ports import Feed, Gauges, RoomLimits, Venue
+from streaming.rooms.raw import RAW_EXTENSION, RawWebSocketProtocol
+from streaming.rooms.replay import replay
+from streaming.rooms.session import OVERFLOW, Session
+from streaming.rooms.wire import JSON, Close, Codec, negotiate
+
+__all__ = ["Connection", "Rooms", "serve"]
+
+log = structlog.get_logger("openbid.ws")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rooms:
+    """What every room connection of a process shares."""
+
+    hub: Hub
+    doors: Doors
+    feed: Feed
+    limits: RoomLimits
+    gauges: Gauges
+    unavailable: tuple[type[Exception], ...]  # the store's errors: "not now, try again"
+
+
+class Connection:
+    """One client: implements the hub's Member."""
+
+    def __init__(
+        self, ws: WebSocket, codec: Codec, venue_id: str, venue: Venue, rooms: Rooms
+    ) -> None:
+        self.ws, self.codec, self.venue_id, self.venue = ws, codec, venue_id, venue
+        self.rooms = rooms
+        self.address = ws.client.host if ws.client else ""
+        self.role = "public"
+        self.plate: str | None = None
+        self.bidder_id: str | None = None
+        self.session = secrets.token_hex(8)
+        self.state: Session[tuple[Payload, bytes | None]] = Session(
+            rooms.limits.queue, venue.commands
+        )
+        self.language = ws.headers.get("accept-language")
+        raw = ws.scope.get("extensions", {}).get(RAW_EXTENSION)
+        self.raw: RawWebSocketProtocol | None = raw  # write frames straight to the socket
+        self.outbox: Outbox | None = None  # only without the raw transport
+        if raw is None:
+            self.outbox = Outbox(self._send, rooms.limits.queue, self._overflowed)
+        self.frames = Bucket(rooms.limits.frames_per_s, rooms.limits.frame_burst)
+        self.done = False  # closing: no more frames out, no more commands in
+        self.close_code, self.close_reason = 1000, ""
+        self.client_gone = False  # no close frame to send
+        self.receiving = False  # the task waits for the client's next frame
+        self.task: asyncio.Task[Any] | None = None  # the ASGI task serving this connection
+        self.counted = False  # in the connections gauge
+        self.writer: asyncio.Task[None] | None = None
+
+    # ---- what the hub calls ----------------------------------------------------------
+
+    def deliver(self, seq: int, payload: Payload, wire: bytes) -> None:
+        out = self.state.arrive(seq, (payload, wire))
+        if out == OVERFLOW:
+            self._overflowed()
+        elif out is not None:
+            self._emit(*out)
+
+    def _emit(self, payload: Payload, wire: bytes | None = None) -> None:
+        """Queue a frame without waiting; a client too far behind is dropped."""
+        raw = self.raw
+        if raw is None:
+            assert self.outbox is not None
+            self.outbox.put(payload)
+            return
+        if raw.close_sent or raw.transport.is_closing() or self.done:
+            return
+        if raw.transport.get_write_buffer_size() > self.rooms.limits.send_buffer:
+            return self._overflowed()
+        raw.transport.write(wire if wire is not None else self.codec.wire(payload))
+
+    def replaced(self) -> None:
+        self.finish(Close.REPLACED, "signed in elsewhere")
+
+    def _overflowed(self) -> None:
+        self.rooms.gauges.queue_drops.inc()
+        self.finish(Close.TOO_SLOW, "fell behind; reconnect with since")
+
+    def finish(self, code: int, reason: str) -> None:
+        """Close this connection: at once if it is waiting for a frame, else once the
+        command in hand is answered."""
+        if not self.done:
+            self.close_code, self.close_reason = code, reason
+            self.done = True
+            if self.receiving and self.task is not None:
+                self.task.cancel()
+
+    # ---- sending ---------------------------------------------------------------------
+
+    async def _send(self, frame: Payload) -> None:
+        """Send now, waiting while the socket is full: for the welcome and the replay."""
+        if self.raw is not None:
+            await self.raw.writable.wait()
+            if not (self.raw.close_sent or self.raw.transport.is_closing()):
+                self.raw.transport.write(self.codec.wire(frame))
+        elif isinstance(frame, bytes):
+            await self.ws.send_bytes(frame)
+        else:
+            await self.ws.send_text(frame)
+
+    async def reply(self, message: dict[str, Any]) -> None:
+        """A direct answer to this client, in order with its events."""
+        frame = self.codec.encode(message)
+        if self.state.held is None:
+            self._emit(frame)
+        else:
+            await self._send(frame)
+
+    async def error(self, error: OpenBidError, **extra: Any) -> None:
+        self.rooms.gauges.bad_frame(error.code)
+        body = error.to_dict(self.language) | extra
+        await self.reply({"type": "error", **body, **await self._stamped()})
+
+    async def _nack(self, about: dict[str, Any], error: OpenBidError) -> None:
+        self.rooms.gauges.bad_frame(error.code)
+        body = error.to_dict(self.language)
+        await self.reply({"type": "nack", **about, **body, **await self._stamped()})
+
+    async def _stamped(self) -> dict[str, int]:
+        """`server_now`, or nothing while the store cannot be reached."""
+        try:
+            return {"server_now": await self.venue.server_time()}
+        except self.rooms.unavailable:
+            return {}
+
+    # ---- hello -----------------------------------------------------------------------
+
+    async def hello(self, message: dict[str, Any]) -> None:
+        """Authenticate, join the hub, welcome, replay since `since`, then go live."""
+        said = Session.hello(message)
+        await self._authenticate(said.token)
+        if not self.rooms.doors.welcome(self):
+            raise ServerBusy()
+        await self.rooms.hub.join(self.venue_id, self)
+        snapshot, floor = await self.venue.snapshot(self.venue_id, self.bidder_id)
+        if self.role in STAFF:  # staff count in the audit log; everyone else publicly (R5)
+            snapshot["seq"] = floor
+        welcome = {"type": "welcome", "role": self.role, "seq": snapshot["seq"]}
+        welcome[self.venue.name] = snapshot
+        if self.plate is not None:
+            welcome |= {"plate": self.plate, "bidder_id": self.bidder_id}
+        await self._send(self.codec.encode(welcome | {"server_now": snapshot["server_now"]}))
+        if said.since is not None:
+            who, now = (self.role, self.plate), snapshot["server_now"]
+            read = await replay(self.rooms.feed, self.venue_id, who, said.since, self.codec,
+                                now, self._send)  # fmt: skip
+            floor = max(floor, read)
+        for payload, wire in self.state.go_live(floor):
+            self._emit(payload, wire)
+
+    async def _authenticate(self, token: str | None) -> None:
+        venue = self.venue
+        if token is None:
+            if not await venue.exists(self.venue_id):
+                raise NotFound(venue.name)
+        elif (staff := venue.staff_role(token)) is not None:
+            self.role = staff
+            if not await venue.exists(self.venue_id):
+                raise NotFound(venue.name)
+        else:
+            self.bidder_id, self.plate = await venue.bidder(self.venue_id, token)
+            self.role = "bidder"
+            await venue.claim_session(self.venue_id, self.bidder_id, self.session)
+            await self.rooms.hub.kick(self.venue_id, self.bidder_id, self.session)
+
+    # ---- commands --------------------------------------------------------------------
+
+    async def command(self, message: dict[str, Any]) -> None:
+        if self.state.kind_of(message) == "ping":
+            now = await self.venue.server_time()
+            await self.reply({"type": "pong", "t": message["t"], "server_now": now})
+        else:
+            await self._act(message)
+
+    async def _act(self, message: dict[str, Any]) -> None:
+        about = Session.about(message)
+        try:
+            if self.role == "public":
+                raise Forbidden()
+            current = self.bidder_id is None or await self.venue.session_is_current(
+                self.venue_id, self.bidder_id, self.session
+            )
+            if not current:
+                self.replaced()
+                return
+            kind = message["type"]
+            answer = await self.venue.act(self.venue_id, kind, message, self.role, self.bidder_id)
+        except OpenBidError as error:
+            return await self._nack(about, error)
+        except self.rooms.unavailable:  # decided or not, unknown: the same bid_id again will say
+            return await self._nack(about, StoreUnavailable())
+        await self.reply(Session.answer(about, answer, self.role, self.language))
+
+
+def _origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:  # not a browser: browsers always send Origin on a WebSocket
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host") or origin in allowed
+
+
+async def serve(ws: WebSocket, rooms: Rooms, venue: Venue, venue_id: str) -> None:
+    """Serve one room connection, from the handshake to the close."""
+    offered = ws.scope.get("subprotocols") or []
+    codec = negotiate(offered) if offered else JSON
+    if codec is None or not _origin_allowed(ws, rooms.limits.origins):
+        await ws.close(Close.POLICY)  # before accept: the handshake gets 403
+        return
+    await ws.accept(subprotocol=codec.subprotocol if offered else None)
+    conn = Connection(ws, codec, venue_id, venue, rooms)
+    refused = rooms.doors.refusal(conn.address)
+    if refused is not None:
+        await ws.close(*refused)
+        return
+    rooms.doors.enter(conn)
+    try:
+        await _serve(conn)
+    finally:
+        rooms.doors.leave(conn)
+
+
+async def _serve(conn: Connection) -> None:
+    """Read in this (the ASGI) task until the client leaves or `finish` is called; no
+    second task per connection, which is memory at thousands of viewers."""
+    task = conn.task = asyncio.current_task()
+    try:
+        await _read(conn)
+    except asyncio.CancelledError:
+        if not conn.done or task is None:
+            raise  # cancelled from outside: not ours to swallow
+        task.uncancel()  # `finish` interrupted a wait for the next frame
+    finally:
+        conn.task = None
+        conn.rooms.hub.leave(conn.venue_id, conn)
+        if conn.counted:
+            conn.rooms.gauges.connections.labels(conn.role).dec()
+        await _close(conn)
+
+
+class _Gone(Exception):
+    """The client closed its side."""
+
+
+async def _read(conn: Connection) -> None:
+    with contextlib.suppress(_Gone):
+        await _converse(conn)
+
+
+async def _converse(conn: Connection) -> None:
+    """Hello first, then one command at a time until the client leaves or `done`."""
+    limits, gauges = conn.rooms.limits, conn.rooms.gauges
+    try:
+        async with asyncio.timeout(limits.hello_timeout_s):
+            first = await _receive(conn)
+        await conn.hello(conn.codec.decode(first))
+    except OpenBidError as error:
+        await conn.error(error)
+        code = Close.NO_HELLO if isinstance(error, BadMessage) else error.ws_close
+        return conn.finish(code, error.code)
+    except conn.rooms.unavailable:  # no welcome without the store: try again later
+        await conn.error(StoreUnavailable())
+        return conn.finish(Close.TRY_LATER, "STORE_UNAVAILABLE")
+    except TimeoutError:
+        return conn.finish(Close.NO_HELLO, "no hello")
+    gauges.connections.labels(conn.role).inc()
+    conn.counted = True
+    if conn.outbox is not None:  # plain ASGI: one task drains the outbox
+        conn.writer = asyncio.create_task(conn.outbox.run())
+        conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
+    while not conn.done:
+        frame = await _receive(conn)
+        if not conn.frames.take():
+            gauges.bad_frame("RATE_LIMITED")
+            continue  # dropped unread: a flood gets no answer to amplify it
+        try:
+            await conn.command(conn.codec.decode(frame))
+        except OpenBidError as error:
+            await conn.error(error)
+        except conn.rooms.unavailable:  # the connection stays: the client resends when it is back
+            await conn.error(StoreUnavailable())
+
+
+async def _receive(conn: Connection) -> bytes | str | None:
+    conn.receiving = True
+    try:
+        message = await conn.ws.receive()
+    finally:
+        conn.receiving = False
+    if message["type"] == "websocket.disconnect":
+        conn.client_gone = True
+        conn.finish(message.get("code", 1000), "client left")
+        raise _Gone
+    frame: bytes | str | None = message.get("bytes")
+    return frame if frame is not None else message.get("text")
+
+
+def _writer_done(conn: Connection, task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:  # the socket broke mid-send
+        conn.client_gone = True
+        conn.finish(1006, "send failed")
+
+
+async def _close(conn: Connection) -> None:
+    """Send what is queued (unless the client fell behind), then the close frame."""
+    grace = conn.rooms.limits.hello_timeout_s
+    if conn.writer is not None and not conn.writer.done():
+        if conn.close_code == Close.TOO_SLOW:
+            conn.writer.cancel()  # what it holds is stale; the client resumes with since
+        else:
+            assert conn.outbox is not None
+            conn.outbox.close()
+        with contextlib.suppress(Exception, asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(grace):
+                await conn.writer
+    if not conn.client_gone:
+        conn.rooms.gauges.closes.labels(str(conn.close_code)).inc()
+        with contextlib.suppress(Exception, TimeoutError):
+            async with asyncio.timeout(grace):
+                await conn.ws.close(conn.close_code, conn.close_reason)
+    log.info("ws closed", lot=conn.venue_id, role=conn.role, plate=conn.plate,
+             code=conn.close_code, reason=conn.close_reason)  # fmt: skip

@@ -1,0 +1,243 @@
+"""The opening's livestream: the host publishes camera and microphone over WebRTC, bidders
+and the public watch, and the server forwards the host's encoding to every viewer (see
+streaming/video/tap.py) while recording it (streaming/video/recorder.py).
+
+Signalling is one HTTP exchange each way (`server/web/livestream.py`): the browser's offer in,
+the server's answer out, with every ICE candidate gathered first. Every peer connection is
+tracked, closed when it fails and at shutdown. A viewer joining, or a viewer's decoder
+asking (RTCP PLI), makes the server ask the host's browser for a keyframe, at most once
+per `KEYFRAME_GAP_S`. Beyond one process's viewers, the same tracks can feed an SFU or an
+HLS packager; see docs/openings.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
+from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+
+from auction.errors import BadRequest, Conflict
+from streaming.video.recorder import Recorder
+from streaming.video.tap import EncodedFrame, ForwardedTrack, tap
+
+__all__ = ["Broadcast", "Studio"]
+
+log = logging.getLogger("openbid.webrtc")
+KEYFRAME_GAP_S = 0.5
+CODECS = {"video": "video/VP8", "audio": "audio/opus"}  # every browser sends and plays these
+CLOSE_S = 5.0  # aiortc's pc.close() has been seen never to return (aiortc#283): not at shutdown
+
+
+@dataclass(eq=False)
+class Broadcast:
+    """One opening's stream: its publisher, its viewers' tracks, its recording."""
+
+    opening_id: str
+    recordings: Path
+    publisher: RTCPeerConnection | None = None
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    viewers: dict[RTCPeerConnection, list[ForwardedTrack]] = field(default_factory=dict)
+    recorder: Recorder | None = None
+    _last_keyframe_ask: float = 0.0
+    _asking: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def deliver(self, frame: EncodedFrame) -> None:
+        """A frame from the host: to every viewer's track of its kind, and to the file."""
+        for tracks in self.viewers.values():
+            for track in tracks:
+                if track.kind == frame.kind:
+                    track.push(frame)
+        if self.recorder is not None:
+            self.recorder.write(frame)
+
+    def ask_keyframe(self) -> None:
+        now = time.monotonic()
+        receiver = self.receivers.get("video")
+        if receiver is None or now - self._last_keyframe_ask < KEYFRAME_GAP_S:
+            return
+        self._last_keyframe_ask = now
+        for source in receiver.getSynchronizationSources():
+            task = asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
+            self._asking.add(task)
+            task.add_done_callback(self._asking.discard)
+
+    @property
+    def live(self) -> bool:
+        return self.publisher is not None and self.publisher.connectionState != "closed"
+
+
+class Studio:
+    """Every broadcast of this process and every peer connection it holds."""
+
+    def __init__(self, data_dir: Path, max_viewers: int = 500) -> None:
+        self.data_dir, self.max_viewers = data_dir, max_viewers
+        self.broadcasts: dict[str, Broadcast] = {}
+        self.peers: set[RTCPeerConnection] = set()
+
+    def _broadcast(self, opening_id: str) -> Broadcast:
+        found = self.broadcasts.get(opening_id)
+        if found is None:
+            found = Broadcast(opening_id, self.data_dir / "recordings" / opening_id)
+            self.broadcasts[opening_id] = found
+        return found
+
+    async def publish(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """The host's offer (camera, microphone): answer it, replacing an earlier publisher.
+        BadRequest, and no peer left behind, when the offer cannot be answered."""
+        broadcast = self._broadcast(opening_id)
+        pc = RTCPeerConnection()
+        receivers: dict[str, RTCRtpReceiver] = {}
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            receivers[track.kind] = receiver
+            tap(receiver, broadcast.deliver)
+
+        await self._accept(pc, offer)
+        earlier = broadcast.publisher
+        self._track(pc, lambda: self._publisher_gone(broadcast, pc))
+        broadcast.publisher, broadcast.receivers = pc, receivers
+        if earlier is not None:  # the host reconnected: a new stream from a new keyframe
+            self._end_recording(broadcast)
+            await self._close(earlier)
+            for tracks in broadcast.viewers.values():
+                for track in tracks:
+                    track.restart()
+        for transceiver in pc.getTransceivers():
+            _prefer(transceiver, _codecs(RTCRtpReceiver, transceiver.kind))
+        answer = await _answer(pc)
+        now = time.time()  # one file per publisher, named by when it started (UTC)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+        audio = any(t.kind == "audio" for t in pc.getTransceivers())
+        broadcast.recorder = Recorder(broadcast.recordings / f"{stamp}.mkv", audio)
+        return answer
+
+    async def watch(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """A viewer's offer (receive only, streaming/video/offers.py): answer it with the host's
+        tracks. Nothing the viewer might send is ever received."""
+        broadcast = self.broadcasts.get(opening_id)
+        if broadcast is None or not broadcast.live or not broadcast.receivers:
+            raise Conflict("直播尚未开始", "the livestream has not started")
+        if sum(len(b.viewers) for b in self.broadcasts.values()) >= self.max_viewers:
+            raise Conflict("观看人数已满，请稍后再试", "too many viewers on this server")
+        pc = RTCPeerConnection()
+        await self._accept(pc, offer)
+        self._track(pc, lambda: self._viewer_gone(broadcast, pc))
+        tracks = []
+        for transceiver in pc.getTransceivers():
+            transceiver.direction = "sendonly"  # never a receiver on a viewer's connection
+            if transceiver.kind not in broadcast.receivers:
+                continue
+            track = ForwardedTrack(transceiver.kind, broadcast.ask_keyframe)
+            _forward_keyframe_requests(pc.addTrack(track), broadcast.ask_keyframe)
+            _prefer(transceiver, _codecs(RTCRtpSender, transceiver.kind))
+            tracks.append(track)
+        broadcast.viewers[pc] = tracks
+        answer = await _answer(pc)
+        broadcast.ask_keyframe()
+        return answer
+
+    async def _accept(self, pc: RTCPeerConnection, offer: RTCSessionDescription) -> None:
+        """Take the remote offer; one aiortc cannot use is a BadRequest, `pc` closed."""
+        try:
+            await pc.setRemoteDescription(offer)
+        except Exception:  # aiortc raises ValueError, OperationError, KeyError ... on bad SDP
+            await self._close(pc)
+            raise BadRequest("sdp", "无法应答此 SDP", "this SDP offer cannot be answered") from None
+
+    def _track(self, pc: RTCPeerConnection, gone: Callable[[], None]) -> RTCPeerConnection:
+        """Hold `pc` until it fails or closes; then `gone` cleans up after it."""
+        self.peers.add(pc)
+
+        @pc.on("connectionstatechange")
+        async def changed() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                gone()
+                await self._close(pc)
+
+        return pc
+
+    async def stop(self, opening_id: str) -> None:
+        """The host ends the livestream: the publisher, every viewer, the recording."""
+        broadcast = self.broadcasts.pop(opening_id, None)
+        if broadcast is None:
+            return
+        peers = list(broadcast.viewers)
+        for pc in peers:
+            self._viewer_gone(broadcast, pc)
+        self._end_recording(broadcast)
+        if broadcast.publisher is not None:
+            peers.append(broadcast.publisher)
+        await asyncio.gather(*(self._close(pc) for pc in peers))
+
+    def _publisher_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
+        if broadcast.publisher is pc:  # not a publisher the host has since replaced
+            self._end_recording(broadcast)
+
+    def _end_recording(self, broadcast: Broadcast) -> None:
+        if broadcast.recorder is not None:
+            broadcast.recorder.close()
+            broadcast.recorder = None
+
+    def _viewer_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
+        for track in broadcast.viewers.pop(pc, []):
+            track.stop()
+
+    async def _close(self, pc: RTCPeerConnection) -> None:
+        self.peers.discard(pc)
+        try:
+            await asyncio.wait_for(pc.close(), CLOSE_S)
+        except TimeoutError:
+            log.warning("a peer connection did not close within %.0f s; left behind", CLOSE_S)
+        except Exception:  # a connection that already failed may raise as it closes
+            log.debug("closing a peer connection failed", exc_info=True)
+
+    async def close(self) -> None:
+        """At shutdown: close every peer connection and every recording."""
+        for broadcast in self.broadcasts.values():
+            for pc in list(broadcast.viewers):
+                self._viewer_gone(broadcast, pc)
+            self._end_recording(broadcast)
+        await asyncio.gather(*(self._close(pc) for pc in list(self.peers)))
+
+    def recording_files(self, opening_id: str) -> list[Path]:
+        folder = self.data_dir / "recordings" / opening_id
+        return sorted(folder.glob("*.mkv")) if folder.is_dir() else []
+
+
+def _codecs(side: Any, kind: str) -> list[Any]:
+    capabilities = side.getCapabilities(kind)
+    return list(capabilities.codecs) if capabilities else []
+
+
+def _prefer(transceiver: Any, codecs: list[Any]) -> None:
+    """Negotiate VP8 / Opus only (with RTX): what the host sends is what viewers get."""
+    wanted = CODECS[transceiver.kind]
+    chosen = [c for c in codecs if c.mimeType in (wanted, f"{transceiver.kind}/rtx")]
+    transceiver.setCodecPreferences(chosen)
+
+
+def _forward_keyframe_requests(sender: RTCRtpSender, ask: Callable[[], None]) -> None:
+    """A viewer's PLI cannot be met by the sender (it encodes nothing): pass it upstream."""
+    handle: Callable[[Any], Awaitable[None]] = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+            ask()
+        await handle(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+
+
+async def _answer(pc: RTCPeerConnection) -> RTCSessionDescription:
+    await pc.setLocalDescription(await pc.createAnswer())
+    description: RTCSessionDescription = pc.localDescription
+    return description
