@@ -12,11 +12,12 @@ ARG BASE=python:3.12-slim
 FROM ${BASE} AS build
 WORKDIR /src
 RUN python3 -m venv /opt/openbid
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
+RUN /opt/openbid/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY auction auction
 COPY server server
 COPY streaming streaming
-RUN /opt/openbid/bin/pip install --no-cache-dir .
+RUN /opt/openbid/bin/pip install --no-cache-dir --no-deps .
 
 FROM ${BASE}
 # The data dir exists and is the user's before VOLUME: else Docker makes it root's

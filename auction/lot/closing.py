@@ -14,7 +14,7 @@ from typing import Any
 from auction.errors import Refused
 from auction.log import EntryLog, Tick
 from auction.lot.commit import lottery_index
-from auction.lot.state import Draw, LotState, Terminate
+from auction.lot.state import Draw, LotPhase, LotState, Terminate
 
 __all__ = ["close", "draw", "fix_pool", "settle", "settle_sealed"]
 
@@ -61,7 +61,7 @@ def fix_pool(s: LotState, due: int, log: EntryLog) -> LotState:
 
 def draw(s: LotState, cmd: Draw, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
     """The supervisor's draw: the pool's winner by `lottery_index`."""
-    if s.phase == "suspended":
+    if s.phase == LotPhase.SUSPENDED:
         raise Refused("SUSPENDED")
     if not s.awaiting_draw:
         raise Refused("PHASE_CLOSED")  # no pool, or not yet: the window is still open
@@ -95,4 +95,6 @@ def close(
         lottery_plates=lottery_plates,
         lottery_share=lottery_share,
     )  # fmt: skip
-    return replace(s, phase="closed", deadline=None, outcome=outcome, winner=winner, held=None)
+    return replace(
+        s, phase=LotPhase.CLOSED, deadline=None, outcome=outcome, winner=winner, held=None
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from auction.errors import Refused
 from auction.lot.config import LotConfig
-from auction.lot.state import LotState
+from auction.lot.state import LotPhase, LotState
 
 __all__ = ["check_grid", "dutch_end", "dutch_price", "next_min", "sealed_refusal"]
 
@@ -34,11 +34,20 @@ def dutch_price(c: LotConfig, now: int) -> int:
 
 def next_min(c: LotConfig, phase: str, price: int | None, now: int) -> int | None:
     """The lowest price the lot would accept next, or None where no price bid is taken."""
-    if phase == "dutch":
+    if phase == LotPhase.DUTCH:
         return dutch_price(c, now)
-    if phase in ("scheduled", "free", "inquiry", "limited") and price is not None:
+    if (
+        phase in (LotPhase.SCHEDULED, LotPhase.FREE, LotPhase.INQUIRY, LotPhase.LIMITED)
+        and price is not None
+    ):
         return price + c.increment
-    if phase in ("scheduled", "free", "inquiry", "limited", "sealed"):
+    if phase in (
+        LotPhase.SCHEDULED,
+        LotPhase.FREE,
+        LotPhase.INQUIRY,
+        LotPhase.LIMITED,
+        LotPhase.SEALED,
+    ):
         return c.start_price
     return None
 

@@ -56,6 +56,7 @@ from auction.lot.state import (
     Continue,
     Deposit,
     Draw,
+    LotPhase,
     LotState,
     PlaceBid,
     Register,
@@ -122,9 +123,9 @@ def advance(state: LotState, now: int, log: EntryLog, reveal: Tick | None = None
     closes only with its bids opened (`reveal.opened`): until then it waits at its deadline,
     taking no bid."""
     while (due := state.deadline) is not None and now >= due:
-        if state.phase != "scheduled" and now - due > state.config.late_grace_s * 1000:
+        if state.phase != LotPhase.SCHEDULED and now - due > state.config.late_grace_s * 1000:
             return suspend(state, now, log, "platform", "platform")[0]  # nobody could bid
-        if state.phase != "sealed":
+        if state.phase != LotPhase.SEALED:
             state = _expire(state, due, log)
         elif reveal is not None and reveal.opened is not None:
             state = settle_sealed(state, due, log, reveal)
@@ -135,22 +136,22 @@ def advance(state: LotState, now: int, log: EntryLog, reveal: Tick | None = None
 
 def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
     c = s.config
-    if s.phase == "scheduled":
+    if s.phase == LotPhase.SCHEDULED:
         return _open(s, due, log)
-    if s.phase == "free" and _at_cap(s):  # capped before 限时: its procedure starts now
-        return _phase(s, "capped", due + c.after_cap_ms, due, log)
-    if s.phase == "free" and c.mode == "listing":
-        return _phase(s, "inquiry", due + c.inquiry_s * 1000, due, log)
-    if s.phase == "free":
-        return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
+    if s.phase == LotPhase.FREE and _at_cap(s):  # capped before 限时: its procedure starts now
+        return _phase(s, LotPhase.CAPPED, due + c.after_cap_ms, due, log)
+    if s.phase == LotPhase.FREE and c.mode == "listing":
+        return _phase(s, LotPhase.INQUIRY, due + c.inquiry_s * 1000, due, log)
+    if s.phase == LotPhase.FREE:
+        return _phase(s, LotPhase.LIMITED, due + c.countdown_s * 1000, due, log)
     continued = _continued(s)
-    if s.phase == "inquiry" and continued and continued >= c.min_continued:
+    if s.phase == LotPhase.INQUIRY and continued and continued >= c.min_continued:
         if s.leader is not None:  # the listing's leader is in the round without asking
             s = _with_bidder(s, s.bidders[s.leader], continued=True)
-        return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
-    if s.phase == "capped" and c.after_cap == "lottery":
+        return _phase(s, LotPhase.LIMITED, due + c.countdown_s * 1000, due, log)
+    if s.phase == LotPhase.CAPPED and c.after_cap == "lottery":
         return fix_pool(s, due, log)
-    if s.phase == "dutch":
+    if s.phase == LotPhase.DUTCH:
         return close(s, due, log, None)
     return settle(s, due, log)  # inquiry with nobody continuing, limited, capped secondary
 
@@ -159,15 +160,15 @@ def _open(s: LotState, due: int, log: EntryLog) -> LotState:
     """Open at `due`; the configured times move on by what suspensions took (`shift`)."""
     c = s.config
     if c.mode == "sealed":
-        return _phase(s, "sealed", c.free_ends_at + s.shift, due, log)
+        return _phase(s, LotPhase.SEALED, c.free_ends_at + s.shift, due, log)
     if c.mode == "dutch":
-        return _phase(s, "dutch", dutch_end(s) + s.shift, due, log)
+        return _phase(s, LotPhase.DUTCH, dutch_end(s) + s.shift, due, log)
     if c.free_ends_at > c.opens_at:
-        return _phase(s, "free", c.free_ends_at + s.shift, due, log)
-    return _phase(s, "limited", due + c.countdown_s * 1000, due, log)
+        return _phase(s, LotPhase.FREE, c.free_ends_at + s.shift, due, log)
+    return _phase(s, LotPhase.LIMITED, due + c.countdown_s * 1000, due, log)
 
 
-def _phase(s: LotState, phase: str, deadline: int, ts: int, log: EntryLog) -> LotState:
+def _phase(s: LotState, phase: LotPhase, deadline: int, ts: int, log: EntryLog) -> LotState:
     log.add(ts, "phase", True, phase=phase, deadline=deadline)
     return replace(s, phase=phase, deadline=deadline)
 
@@ -214,23 +215,29 @@ def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState,
 def _decide_bid(
     s: LotState, bidder: Bidder, cmd: PlaceBid, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    if s.phase == "suspended":
+    if s.phase == LotPhase.SUSPENDED:
         raise Refused("SUSPENDED")
-    if s.phase == "capped" and s.config.after_cap == "secondary" and cmd.indicator is not None:
+    if (
+        s.phase == LotPhase.CAPPED
+        and s.config.after_cap == "secondary"
+        and cmd.indicator is not None
+    ):
         return _indicator(s, bidder, cmd.bid_id, cmd.indicator, now, log)
-    if cmd.price is not None and (s.phase == "capped" or _at_cap(s)):
+    if cmd.price is not None and (s.phase == LotPhase.CAPPED or _at_cap(s)):
         raise Refused("CAP_REACHED")  # before 限时 the cap waits for the phase clock (R2)
-    given = cmd.sealed if s.phase == "sealed" else cmd.price  # a sealed lot takes sealed bids
-    if s.phase not in ("free", "limited", "sealed") or given is None:
+    given = (
+        cmd.sealed if s.phase == LotPhase.SEALED else cmd.price
+    )  # a sealed lot takes sealed bids
+    if s.phase not in (LotPhase.FREE, LotPhase.LIMITED, LotPhase.SEALED) or given is None:
         raise Refused("PHASE_CLOSED")
-    if s.phase == "sealed" and s.deadline is not None and now >= s.deadline:
+    if s.phase == LotPhase.SEALED and s.deadline is not None and now >= s.deadline:
         raise Refused("PHASE_CLOSED")  # past it, waiting to be opened
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")
     if cmd.sealed is not None:
         return _sealed(s, bidder, cmd.bid_id, cmd.sealed, now, log)
     assert cmd.price is not None
-    if s.phase == "limited" and s.config.mode == "listing" and not bidder.continued:
+    if s.phase == LotPhase.LIMITED and s.config.mode == "listing" and not bidder.continued:
         raise Refused("NOT_QUALIFIED")  # the 限时 round is for those who continued
     return _price(s, bidder, cmd.bid_id, cmd.price, now, log)
 
@@ -245,8 +252,8 @@ def _price(
     else:
         base = c.start_price if s.price is None else s.price
         check_grid(base, price, c.increment, s.price is None)
-    deadline = now + c.countdown_s * 1000 if s.phase == "limited" else s.deadline
-    if s.phase == "free" and not bidder.quoted:  # for the listing's entry rule
+    deadline = now + c.countdown_s * 1000 if s.phase == LotPhase.LIMITED else s.deadline
+    if s.phase == LotPhase.FREE and not bidder.quoted:  # for the listing's entry rule
         s = _with_bidder(s, bidder, quoted=True)
     s = replace(s, price=price, leader=bidder.bidder_id, deadline=deadline)
     seq = log.add(
@@ -255,8 +262,8 @@ def _price(
     )  # fmt: skip
     if capped:  # the cap's bidder accepts it; in 限时 its procedure starts now (R2)
         s = replace(s, acceptors=(bidder.bidder_id,))
-        if s.phase == "limited":
-            s = _phase(s, "capped", now + c.after_cap_ms, now, log)
+        if s.phase == LotPhase.LIMITED:
+            s = _phase(s, LotPhase.CAPPED, now + c.after_cap_ms, now, log)
     return s, {"accepted": True, "seq": seq, "price": price, "deadline": s.deadline}
 
 
@@ -267,7 +274,7 @@ def _sealed(
     if bidder.sealed_box is not None:
         raise Refused("ALREADY_SUBMITTED")
     seq = log.add(
-        now, "bid", False, plate=bidder.plate, bid_id=bid_id, sealed=sealed, phase="sealed",
+        now, "bid", False, plate=bidder.plate, bid_id=bid_id, sealed=sealed, phase=LotPhase.SEALED,
         deadline=s.deadline,
     )  # fmt: skip
     s = _with_bidder(s, bidder, sealed_box=sealed, sealed_seq=seq)
@@ -295,7 +302,7 @@ def _refusable(
     bidder = _bidder(s, cmd.bidder_id)
     name = "continue" if isinstance(cmd, Continue) else "accept"
     try:
-        if s.phase == "suspended":
+        if s.phase == LotPhase.SUSPENDED:
             raise Refused("SUSPENDED")
         if isinstance(cmd, Continue):
             return _continue(s, bidder, now, log)
@@ -308,7 +315,7 @@ def _refusable(
 def _continue(
     s: LotState, bidder: Bidder, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    if s.phase != "inquiry":
+    if s.phase != LotPhase.INQUIRY:
         raise Refused("PHASE_CLOSED")
     if not bidder.qualified or (s.config.entry_rule == "quoted" and not bidder.quoted):
         raise Refused("NOT_QUALIFIED")
@@ -321,8 +328,8 @@ def _continue(
 def _accept(
     s: LotState, bidder: Bidder, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    capped = s.phase == "capped"  # accepting the cap price: the lottery's pool, or the
-    if (s.phase != "dutch" and not capped) or s.awaiting_draw:  # secondary round's (R11)
+    capped = s.phase == LotPhase.CAPPED  # accepting the cap price: the lottery's pool, or the
+    if (s.phase != LotPhase.DUTCH and not capped) or s.awaiting_draw:  # secondary round's (R11)
         raise Refused("PHASE_CLOSED")
     if not bidder.qualified:
         raise Refused("NOT_QUALIFIED")
@@ -346,7 +353,7 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
     if first is not None:  # a bank's retry gets its first answer; another bidder's ref is not
         same = first["bidder_id"] == cmd.bidder_id  # this one's (review L5)
         return s, first["answer"] if same else {"accepted": False, "code": "CONFLICT"}
-    if s.phase == "closed":
+    if s.phase == LotPhase.CLOSED:
         raise Refused("PHASE_CLOSED")
     if not s.window_open(s.deposit_by, now):
         raise Refused("DEADLINE_PASSED")
@@ -366,7 +373,7 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
 def _register(
     s: LotState, cmd: Register, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    if s.phase == "closed":
+    if s.phase == LotPhase.CLOSED:
         raise Refused("PHASE_CLOSED")
     if not s.window_open(s.apply_by, now):
         raise Refused("DEADLINE_PASSED")

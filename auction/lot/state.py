@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from auction.checks import MAX_ID, build, check_text
@@ -29,6 +30,7 @@ __all__ = [
     "Draw",
     "Entry",
     "EntryLog",
+    "LotPhase",
     "LotState",
     "PlaceBid",
     "Register",
@@ -64,11 +66,25 @@ class Bidder:
     sealed_seq: int | None = None
 
 
+class LotPhase(StrEnum):
+    """A lot's phase; in the log, on the wire and in lot.lua, its value."""
+
+    SCHEDULED = "scheduled"  # before opens_at: deposits and registration
+    FREE = "free"  # 自由报价 (挂牌's listing period, 拍卖's open bidding)
+    INQUIRY = "inquiry"  # 挂牌: who continues into 限时竞价
+    LIMITED = "limited"  # 限时竞价: the countdown every bid restarts
+    CAPPED = "capped"  # the price cap reached: the after-cap procedure
+    DUTCH = "dutch"  # 荷兰式: the price falls until someone accepts
+    SEALED = "sealed"  # 一次报价: sealed bids until the deadline
+    SUSPENDED = "suspended"  # 中止: by staff or an outage
+    CLOSED = "closed"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotState:
     config: LotConfig
     secrets: Secrets
-    phase: str = "scheduled"
+    phase: LotPhase = LotPhase.SCHEDULED
     deadline: int | None = None
     seq: int = 0
     pseq: int = 0  # the public entries' own count (EntryLog)
@@ -85,7 +101,7 @@ class LotState:
     answers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     refs: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # ref: bidder_id, answer
     # suspended: the phase, the ms its deadline had left, and when
-    held: tuple[str, int | None, int] | None = None
+    held: tuple[LotPhase, int | None, int] | None = None
     shift: int = 0  # ms suspensions took: the configured times (opening, dutch clock) move on
     pending: tuple[str, str] | None = None  # a two-person action asked: (action, by)
     # registration and deposit deadlines: the config's (set at creation), moved on by
@@ -98,7 +114,9 @@ class LotState:
         """A capped lottery lot whose acceptance window closed on two or more acceptors: it
         has no deadline and waits for the supervisor's `Draw`."""
         return (
-            self.phase == "capped" and self.deadline is None and self.config.after_cap == "lottery"
+            self.phase == LotPhase.CAPPED
+            and self.deadline is None
+            and self.config.after_cap == "lottery"
         )
 
     def window_open(self, by: int, now: int) -> bool:

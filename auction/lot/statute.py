@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import chinese_calendar  # type: ignore[import-untyped]
 
+from auction.china import date_of
 from auction.errors import BadMessage
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["LISTING_DAYS", "Finding", "findings", "listing_days", "warnings"]
 
 LISTING_DAYS = 10
-BEIJING = dt.timezone(dt.timedelta(hours=8))  # China keeps no summer time
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +102,4 @@ def listing_days(config: LotConfig) -> tuple[int, bool]:
 
 
 def _beijing_date(ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(ms / 1000, BEIJING).date()
+    return date_of(ms)

@@ -10,7 +10,7 @@ from typing import Any
 from auction.errors import Conflict, Refused
 from auction.log import EntryLog
 from auction.lot.closing import close
-from auction.lot.state import LotState, Resume, Suspend, Terminate
+from auction.lot.state import LotPhase, LotState, Resume, Suspend, Terminate
 
 __all__ = ["suspend", "suspend_command", "two_person"]
 
@@ -19,15 +19,15 @@ def suspend(s: LotState, now: int, log: EntryLog, by: str, reason: str) -> tuple
     """Freeze the lot where it stands: its phase and what its deadline had left."""
     left = None if s.deadline is None else max(0, s.deadline - now)
     seq = log.add(now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason)
-    return replace(s, phase="suspended", deadline=None, held=(s.phase, left, now)), seq
+    return replace(s, phase=LotPhase.SUSPENDED, deadline=None, held=(s.phase, left, now)), seq
 
 
 def suspend_command(
     s: LotState, c: Suspend, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    if s.phase == "closed":
+    if s.phase == LotPhase.CLOSED:
         raise Refused("PHASE_CLOSED")
-    if s.phase == "suspended":
+    if s.phase == LotPhase.SUSPENDED:
         raise Conflict("竞价已中止", "the lot is suspended already")
     s, seq = suspend(s, now, log, c.by, c.reason)
     return s, {"accepted": True, "seq": seq}
@@ -39,7 +39,7 @@ def two_person(
     """Resume and terminate take two people: the first role's call is logged as asked, the
     other role's carries it out (the same role twice is a CONFLICT)."""
     action = "resume" if isinstance(c, Resume) else "terminate"
-    if s.phase == "closed" or (action == "resume" and s.phase != "suspended"):
+    if s.phase == LotPhase.CLOSED or (action == "resume" and s.phase != LotPhase.SUSPENDED):
         raise Refused("PHASE_CLOSED")
     if s.pending is None or s.pending[0] != action:
         seq = log.add(now, "requested", False, action=action, by=c.by, reason=c.reason)
@@ -57,7 +57,7 @@ def resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, d
     """限时 gets a full countdown from now; any other phase gets back what it had left."""
     assert s.held is not None
     phase, left, since = s.held
-    if phase == "limited":
+    if phase == LotPhase.LIMITED:
         deadline: int | None = now + s.config.countdown_s * 1000
     else:
         deadline = None if left is None else now + left

@@ -35,6 +35,7 @@ __all__ = [
     "EnvelopeFailure",
     "Sealed",
     "attachment_of",
+    "b64",
     "commitment",
     "decode_key",
     "digest",
@@ -73,13 +74,13 @@ class Sealed:
     def upload(self) -> dict[str, str]:
         """The body of `POST /api/openings/{id}/envelopes`."""
         return {
-            "nonce": _b64(self.nonce),
-            "ciphertext": _b64(self.ciphertext),
+            "nonce": b64(self.nonce),
+            "ciphertext": b64(self.ciphertext),
             "commitment": self.commitment,
         }
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
@@ -103,7 +104,7 @@ def seal(
     """Seal a bid on the bidder's side (what the browser does with WebCrypto)."""
     content = dict(bid)
     if attachment is not None:
-        content["attachment"] = {"name": attachment[0], "data": _b64(attachment[1])}
+        content["attachment"] = {"name": attachment[0], "data": b64(attachment[1])}
     plaintext = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
     plaintext = plaintext.ljust(padded_length(len(plaintext)))
     key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(NONCE_BYTES)

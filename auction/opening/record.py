@@ -13,6 +13,7 @@ from auction.log import EntryLog
 from auction.opening.state import (
     Confirm,
     Object,
+    OpeningPhase,
     OpeningState,
     Reply,
     in_plate_order,
@@ -65,14 +66,19 @@ def issue_record(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any]:
         "min_bidders": c.min_bidders, "issued_at": now, "rows": read_out_rows(s),
     }  # fmt: skip
     digest = record_hash(record)
-    seq = log.add(now, "phase", True, command="advance", phase="confirmation", session=s.session)
+    seq = log.add(
+        now, "phase", True, command="advance", phase=OpeningPhase.CONFIRMATION, session=s.session
+    )
     log.add(now, "record", True, record=record, record_hash=digest)
-    return replace(s, phase="confirmation", record_hash=digest), {"accepted": True, "seq": seq}
+    return replace(s, phase=OpeningPhase.CONFIRMATION, record_hash=digest), {
+        "accepted": True,
+        "seq": seq,
+    }
 
 
 def confirm(s: OpeningState, c: Confirm, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = tenderer_of(s, c.bidder_id)
-    if s.phase != "confirmation":
+    if s.phase != OpeningPhase.CONFIRMATION:
         raise Refused("PHASE_CLOSED")
     if not t.valid:
         raise Refused("NO_ENVELOPE")
@@ -84,7 +90,7 @@ def confirm(s: OpeningState, c: Confirm, now: int, log: EntryLog) -> tuple[Any, 
 
 
 def objection(s: OpeningState, c: Object | Reply, now: int, log: EntryLog) -> tuple[Any, Any]:
-    if s.phase not in ("read_out", "confirmation"):
+    if s.phase not in (OpeningPhase.READ_OUT, OpeningPhase.CONFIRMATION):
         raise Refused("PHASE_CLOSED")
     if isinstance(c, Object):
         t = tenderer_of(s, c.bidder_id)

@@ -45,6 +45,7 @@ from auction.opening.state import (
     Object,
     OpeningCommand,
     OpeningConfig,
+    OpeningPhase,
     OpeningState,
     Pause,
     RegisterTenderer,
@@ -74,13 +75,16 @@ __all__ = [
 UNOPENED = "NOT_OPENED"  # a refused decryption's reason: nothing was opened, nothing kept
 PLATFORM_REASONS = frozenset({"STORAGE_MISMATCH"})  # failures to open that are the platform's
 NEXT = {
-    "sign_in": "bidders_published",
-    "bidders_published": "decryption",
-    "decryption": "read_out",
-    "read_out": "confirmation",
-    "confirmation": "ended",
+    OpeningPhase.SIGN_IN: OpeningPhase.BIDDERS_PUBLISHED,
+    OpeningPhase.BIDDERS_PUBLISHED: OpeningPhase.DECRYPTION,
+    OpeningPhase.DECRYPTION: OpeningPhase.READ_OUT,
+    OpeningPhase.READ_OUT: OpeningPhase.CONFIRMATION,
+    OpeningPhase.CONFIRMATION: OpeningPhase.ENDED,
 }
-PHASE_ORDER = ("sign_in", *NEXT.values())  # the host's steps, in the order NEXT takes them
+PHASE_ORDER = (
+    OpeningPhase.SIGN_IN,
+    *NEXT.values(),
+)  # the host's steps, in the order NEXT takes them
 
 
 def create(config: OpeningConfig, now: int) -> Step[OpeningState]:
@@ -125,7 +129,7 @@ def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
 
 def _clock(s: OpeningState, now: int, log: EntryLog) -> OpeningState:
     while s.deadline is not None and now >= s.deadline:
-        passed = _deadline_passed if s.phase == "scheduled" else _window_closed
+        passed = _deadline_passed if s.phase == OpeningPhase.SCHEDULED else _window_closed
         s = passed(s, s.deadline, log)
     return s
 
@@ -133,11 +137,18 @@ def _clock(s: OpeningState, now: int, log: EntryLog) -> OpeningState:
 def _deadline_passed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
     envelopes = sum(t.envelope is not None for t in s.tenderers.values())
     if envelopes < s.config.min_bidders:
-        log.add(due, "phase", True, phase="aborted", reason="TOO_FEW_ENVELOPES", count=envelopes)
-        return replace(s, phase="aborted", deadline=None)
+        log.add(
+            due,
+            "phase",
+            True,
+            phase=OpeningPhase.ABORTED,
+            reason="TOO_FEW_ENVELOPES",
+            count=envelopes,
+        )
+        return replace(s, phase=OpeningPhase.ABORTED, deadline=None)
     early = sorted(t.plate for t in s.tenderers.values() if t.signed_in is not None)
-    log.add(due, "phase", True, phase="sign_in", count=envelopes, signed_in=early)
-    return replace(s, phase="sign_in", deadline=None)
+    log.add(due, "phase", True, phase=OpeningPhase.SIGN_IN, count=envelopes, signed_in=early)
+    return replace(s, phase=OpeningPhase.SIGN_IN, deadline=None)
 
 
 def _window_closed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
@@ -148,7 +159,7 @@ def _window_closed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
             log.add(due, "decrypt_failed", True, plate=t.plate, reason="WINDOW_CLOSED",
                     side=side, consequence=CONSEQUENCE[side])  # fmt: skip
             tenderers[t.bidder_id] = replace(t, status="failed", side=side)
-    log.add(due, "phase", True, phase="decryption", window_closed=True)
+    log.add(due, "phase", True, phase=OpeningPhase.DECRYPTION, window_closed=True)
     return replace(s, tenderers=tenderers, deadline=None, window_closed=True)
 
 
@@ -187,7 +198,7 @@ def _decide(
 
 
 def _open_for_envelopes(s: OpeningState, now: int) -> None:
-    if s.phase != "scheduled" or now >= s.config.bid_deadline:
+    if s.phase != OpeningPhase.SCHEDULED or now >= s.config.bid_deadline:
         raise Refused("PHASE_CLOSED")
 
 
@@ -211,8 +222,8 @@ def _submit(s: OpeningState, c: Submit, now: int, log: EntryLog) -> tuple[Any, A
 
 def _sign_in(s: OpeningState, c: SignIn, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = tenderer_of(s, c.bidder_id)
-    early = s.phase == "scheduled" and now >= s.config.sign_in_opens_at
-    if s.phase != "sign_in" and not early:
+    early = s.phase == OpeningPhase.SCHEDULED and now >= s.config.sign_in_opens_at
+    if s.phase != OpeningPhase.SIGN_IN and not early:
         raise Refused("PHASE_CLOSED")
     if t.envelope is None:
         raise Refused("NO_ENVELOPE")
@@ -220,7 +231,7 @@ def _sign_in(s: OpeningState, c: SignIn, now: int, log: EntryLog) -> tuple[Any, 
         raise Refused("ALREADY_SUBMITTED")
     # an early sign-in stays private until the deadline: a public one would tell who has an
     # envelope while others may still submit (招标投标法 第22条; review R4)
-    seq = log.add(now, "signed_in", s.phase != "scheduled", plate=t.plate)
+    seq = log.add(now, "signed_in", s.phase != OpeningPhase.SCHEDULED, plate=t.plate)
     return with_tenderer(s, replace(t, signed_in=now)), {"accepted": True, "seq": seq}
 
 
@@ -228,21 +239,21 @@ def _advance(s: OpeningState, c: Advance, now: int, log: EntryLog) -> tuple[Any,
     to = NEXT.get(s.phase)
     if to is None or (c.to is not None and c.to != to):
         raise Refused("PHASE_CLOSED")
-    if to == "read_out" and not s.window_closed and _pending(s):
+    if to == OpeningPhase.READ_OUT and not s.window_closed and _pending(s):
         raise Refused("NOT_READY")
-    if to == "ended" and any(reply is None for reply in s.objections.values()):
+    if to == OpeningPhase.ENDED and any(reply is None for reply in s.objections.values()):
         raise Refused("OBJECTION_OPEN")
-    if to == "bidders_published":
+    if to == OpeningPhase.BIDDERS_PUBLISHED:
         return _publish_bidders(s, now, log)
-    if to == "decryption":
+    if to == OpeningPhase.DECRYPTION:
         deadline = now + s.config.decrypt_window_s * 1000
         seq = log.add(now, "phase", True, command="advance", phase=to, deadline=deadline)
         return replace(s, phase=to, deadline=deadline), {"accepted": True, "seq": seq}
-    if to == "read_out":
+    if to == OpeningPhase.READ_OUT:
         seq = log.add(now, "phase", True, command="advance", phase=to)
         log.add(now, "read_out", True, rows=read_out_rows(s))
         return replace(s, phase=to, deadline=None, paused_left=None), {"accepted": True, "seq": seq}
-    if to == "confirmation":
+    if to == OpeningPhase.CONFIRMATION:
         return issue_record(s, now, log)
     seq = log.add(now, "phase", True, command="advance", phase=to, session=s.session)
     return replace(s, phase=to), {"accepted": True, "seq": seq}
@@ -258,12 +269,12 @@ def _publish_bidders(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any
     named = [{"plate": t.plate, "name": t.name} for t in valid]
     unsigned = [{"plate": t.plate, "name": t.name} for t in absent]
     if len(valid) < s.config.min_bidders:
-        seq = log.add(now, "phase", True, command="advance", phase="aborted",
+        seq = log.add(now, "phase", True, command="advance", phase=OpeningPhase.ABORTED,
                       reason="TOO_FEW_SIGNED_IN", count=len(valid))  # fmt: skip
-        return replace(s, phase="aborted"), {"accepted": True, "seq": seq}
-    seq = log.add(now, "phase", True, command="advance", phase="bidders_published",
+        return replace(s, phase=OpeningPhase.ABORTED), {"accepted": True, "seq": seq}
+    seq = log.add(now, "phase", True, command="advance", phase=OpeningPhase.BIDDERS_PUBLISHED,
                   bidders=named, not_signed_in=unsigned)  # fmt: skip
-    return replace(s, phase="bidders_published"), {"accepted": True, "seq": seq}
+    return replace(s, phase=OpeningPhase.BIDDERS_PUBLISHED), {"accepted": True, "seq": seq}
 
 
 def key_sha256(command: Decrypt | Backup) -> str:
@@ -286,7 +297,9 @@ def _openable(s: OpeningState, c: Decrypt | Backup) -> Tenderer:
     """The tenderer whose envelope `c` may open now; raises the refusal otherwise."""
     backup = isinstance(c, Backup)
     t = tenderer_by_plate(s, c.plate) if isinstance(c, Backup) else tenderer_of(s, c.bidder_id)
-    if s.phase != "decryption" or (not backup and (s.window_closed or s.paused_left is not None)):
+    if s.phase != OpeningPhase.DECRYPTION or (
+        not backup and (s.window_closed or s.paused_left is not None)
+    ):
         raise Refused("PHASE_CLOSED")
     if not t.valid:
         raise Refused("NO_ENVELOPE")
@@ -331,7 +344,7 @@ def _decrypt(s: OpeningState, c: Decrypt | Backup, now: int, log: EntryLog) -> t
 
 def _fault(s: OpeningState, c: Fault, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = tenderer_by_plate(s, c.plate)
-    if s.phase != "decryption":
+    if s.phase != OpeningPhase.DECRYPTION:
         raise Refused("PHASE_CLOSED")
     if not t.valid:
         raise Refused("NO_ENVELOPE")
@@ -346,7 +359,7 @@ def _fault(s: OpeningState, c: Fault, now: int, log: EntryLog) -> tuple[Any, Any
 
 def _cosign(s: OpeningState, c: Cosign, now: int, log: EntryLog) -> tuple[Any, Any]:
     t = tenderer_by_plate(s, c.plate)
-    if s.phase != "decryption":
+    if s.phase != OpeningPhase.DECRYPTION:
         raise Refused("PHASE_CLOSED")
     if t.status == "decrypted" or t.cosigned:
         raise Refused("ALREADY_SUBMITTED")
@@ -357,7 +370,11 @@ def _cosign(s: OpeningState, c: Cosign, now: int, log: EntryLog) -> tuple[Any, A
 
 def _pause(s: OpeningState, c: Pause | Unpause, now: int, log: EntryLog) -> tuple[Any, Any]:
     pausing = isinstance(c, Pause)
-    if s.phase != "decryption" or s.window_closed or (s.paused_left is not None) == pausing:
+    if (
+        s.phase != OpeningPhase.DECRYPTION
+        or s.window_closed
+        or (s.paused_left is not None) == pausing
+    ):
         raise Refused("PHASE_CLOSED")
     name = "pause" if pausing else "resume"
     if isinstance(c, Pause) and s.deadline is not None:
@@ -370,9 +387,12 @@ def _pause(s: OpeningState, c: Pause | Unpause, now: int, log: EntryLog) -> tupl
 
 
 def _reopen(s: OpeningState, c: Reopen, now: int, log: EntryLog) -> tuple[Any, Any]:
-    if s.phase != "ended":
+    if s.phase != OpeningPhase.ENDED:
         raise Refused("PHASE_CLOSED")
     session = s.session + 1
-    seq = log.add(now, "phase", True, command="reopen", phase="confirmation",
+    seq = log.add(now, "phase", True, command="reopen", phase=OpeningPhase.CONFIRMATION,
                   session=session, reason=c.reason)  # fmt: skip
-    return replace(s, phase="confirmation", session=session), {"accepted": True, "seq": seq}
+    return replace(s, phase=OpeningPhase.CONFIRMATION, session=session), {
+        "accepted": True,
+        "seq": seq,
+    }

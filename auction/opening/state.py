@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta
@@ -31,6 +32,7 @@ __all__ = [
     "Object",
     "OpeningCommand",
     "OpeningConfig",
+    "OpeningPhase",
     "OpeningState",
     "Pause",
     "RegisterTenderer",
@@ -50,16 +52,21 @@ __all__ = [
     "with_tenderer",
 ]
 
-PHASES = (
-    "scheduled",  # envelopes accepted until bid_deadline; sign-in may open before it
-    "sign_in",  # 签到, after the deadline: no more envelopes
-    "aborted",  # fewer than min_bidders: do not open, re-tender (条例 第44条)
-    "bidders_published",  # 公布投标人
-    "decryption",  # 解密, a window the host may pause
-    "read_out",  # 唱标
-    "confirmation",  # 开标记录表 issued; bidders confirm or object, the host replies
-    "ended",  # 开标结束; the host may reopen (复会) into confirmation
-)
+
+class OpeningPhase(StrEnum):
+    """An opening's phase; in the log and on the wire, its value."""
+
+    SCHEDULED = "scheduled"  # envelopes accepted until bid_deadline; sign-in may open before it
+    SIGN_IN = "sign_in"  # 签到, after the deadline: no more envelopes
+    ABORTED = "aborted"  # fewer than min_bidders: do not open, re-tender (条例 第44条)
+    BIDDERS_PUBLISHED = "bidders_published"  # 公布投标人
+    DECRYPTION = "decryption"  # 解密, a window the host may pause
+    READ_OUT = "read_out"  # 唱标
+    CONFIRMATION = "confirmation"  # 开标记录表 issued; bidders confirm or object, the host replies
+    ENDED = "ended"  # 开标结束; the host may reopen (复会) into confirmation
+
+
+PHASES = tuple(OpeningPhase)
 MAX_TEXT = 2000
 DAY_MS = 86_400_000
 
@@ -142,7 +149,7 @@ class Tenderer:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpeningState:
     config: OpeningConfig
-    phase: str = "scheduled"
+    phase: OpeningPhase = OpeningPhase.SCHEDULED
     deadline: int | None = None  # when the clock next moves the opening
     seq: int = 0
     pseq: int = 0  # the public entries' own count (auction.log.EntryLog)
@@ -171,6 +178,7 @@ def state_from_map(fields: Mapping[str, Any]) -> OpeningState:
     tenderers = {t["bidder_id"]: Tenderer(**t) for t in fields["tenderers"]}
     return OpeningState(**{
         **fields, "config": OpeningConfig(**fields["config"]), "tenderers": tenderers,
+        "phase": OpeningPhase(fields["phase"]),
         "objections": dict(fields["objections"]),
     })  # fmt: skip
 

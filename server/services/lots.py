@@ -10,7 +10,6 @@ import base64
 import secrets
 from typing import Any
 
-from auction.audience import public_event
 from auction.checks import check_text
 from auction.errors import (
     BadMessage,
@@ -27,6 +26,7 @@ from auction.lot.state import Deposit, PlaceBid, parse
 from server.limits import Limiter, Limits
 from server.metrics import Metrics
 from server.services import views
+from server.services.common import bidder_of, new_plate, object_of, public_page
 from server.store.batcher import Batcher
 from server.store.chainer import Chainer
 from server.store.hall import Hall
@@ -34,11 +34,9 @@ from server.store.keys import lot_keys, token_hash
 from server.store.lots import LotBook, LotDecision
 from server.store.scripts import unpack
 
-__all__ = ["AUDIT_FORMAT", "EVENTS_PAGE", "LotService"]
+__all__ = ["AUDIT_FORMAT", "LotService"]
 
 AUDIT_FORMAT = "openbid-audit/1"
-PLATE_TRIES = 50
-EVENTS_PAGE = 1000  # log entries one events request reads at most
 PAST_GRACE_MS = 120_000  # how far in the past a new lot's opening time may be
 
 
@@ -103,10 +101,7 @@ class LotService:
 
     async def bidder(self, lot_id: str, token: str | None) -> str:
         """The bidder a token acts for on this lot; one lookup on the way to every bid."""
-        found = await self.book.bidder_for_token(lot_id, token) if token else None
-        if found is None:
-            raise Unauthorized() if await self.book.exists(lot_id) else NotFound("lot")
-        return found
+        return await bidder_of(self.book, lot_id, token, "lot")
 
     # ---- lots ------------------------------------------------------------------------
 
@@ -235,24 +230,22 @@ class LotService:
     # ---- bidders and deposits --------------------------------------------------------
 
     async def register(self, lot_id: str, raw: object) -> dict[str, Any]:
-        body = _object(raw)
+        body = object_of(raw)
         name, public_key = body.get("name"), body.get("public_key")
         check_text("name", name, 200)
         if public_key is not None and (not isinstance(public_key, str) or len(public_key) > 8192):
             raise BadMessage("public_key", "须为 PEM 文本", "must be PEM text")
         bidder_id, token = "b" + secrets.token_hex(6), secrets.token_urlsafe(24)
-        for _ in range(PLATE_TRIES):
-            plate = str(secrets.randbelow(9900) + 100)  # 3 or 4 digits, says nothing of order
-            args = {"bidder_id": bidder_id, "plate": plate, "name": name}
-            reply = await self.command(lot_id, "register", args | {"token_hash": token_hash(token)})
-            if reply.answer.get("accepted"):
-                return {"bidder_id": bidder_id, "plate": plate, "token": token}
-            if reply.answer.get("code") != "CONFLICT":
-                raise refusal(reply.answer)
-        raise Conflict("号牌已用尽", "no free plate left in this lot")
+        args = {"bidder_id": bidder_id, "name": name, "token_hash": token_hash(token)}
+
+        async def register(plate: str) -> dict[str, Any]:
+            return (await self.command(lot_id, "register", args | {"plate": plate})).answer
+
+        plate = await new_plate(register)
+        return {"bidder_id": bidder_id, "plate": plate, "token": token}
 
     async def deposit(self, lot_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
-        body = _object(raw)
+        body = object_of(raw)
         command = Deposit(
             bidder_id=bidder_id,
             amount=_field(body, "amount"),  # checked by Deposit itself
@@ -279,7 +272,7 @@ class LotService:
     # ---- bidding ---------------------------------------------------------------------
 
     async def bid(self, lot_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
-        body = _object(raw)
+        body = object_of(raw)
         bid = PlaceBid(
             bidder_id=bidder_id,
             bid_id=_field(body, "bid_id"),  # checked by PlaceBid itself
@@ -313,17 +306,7 @@ class LotService:
     async def events(self, lot_id: str, since: int) -> dict[str, Any]:
         """The public events after `since`, one page of the log at a time (see `page`)."""
         await self.command(lot_id, "tick")  # NotFound for an unknown lot
-        return await self.page(lot_id, since)
-
-    async def page(self, log_id: str, since: int) -> dict[str, Any]:
-        """`{"events"}`: the next EVENTS_PAGE public events of a lot's or an opening's log
-        after `since` (in the public sequence, R5); with `"more": true` and `"next"`, the
-        `since` to ask with for the rest. One anonymous request reads a bounded part."""
-        raws = await self.logs.public_log(log_id, since, EVENTS_PAGE)
-        shown = [e for e in (public_event(unpack(raw)) for raw in raws) if e is not None]
-        if len(raws) < EVENTS_PAGE:
-            return {"events": shown}
-        return {"events": shown, "more": True, "next": shown[-1]["seq"]}
+        return await public_page(self.logs, lot_id, since)
 
     async def result(self, lot_id: str, admin: bool) -> dict[str, Any]:
         config = await self._lot_config(lot_id)
@@ -364,12 +347,6 @@ class LotService:
 def _same(token: str, known: str) -> bool:
     """Constant-time equality of two tokens as bytes (compare_digest refuses non-ASCII str)."""
     return secrets.compare_digest(token.encode(), known.encode())
-
-
-def _object(raw: object) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise BadMessage("body", "须为 JSON 对象", "must be a JSON object")
-    return raw
 
 
 def _field(body: dict[str, Any], name: str) -> Any:

@@ -21,9 +21,8 @@ from auction.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RateLimited,
     TooLarge,
-    Unauthorized,
-    refusal,
 )
 from auction.log import Tick
 from auction.opening import rules as opening
@@ -34,12 +33,12 @@ from auction.opening.state import (
     OpeningCommand,
     OpeningConfig,
     OpeningState,
-    RegisterTenderer,
     Submit,
     parse,
 )
 from server.limits import Limiter, Limits
 from server.services import views
+from server.services.common import bidder_of, new_plate, object_of, public_page
 from server.store.chainer import Chainer
 from server.store.hall import Hall
 from server.store.logs import Logs
@@ -57,7 +56,6 @@ __all__ = [
 AUDIT_KIND = "opening"
 MAX_ENVELOPE = 8 * 1024 * 1024  # ciphertext bytes: a priced bid with its attached file
 DECIDE_TRIES = 20  # compare-and-set retries; openings see a few commands a second at most
-PLATE_TRIES = 50
 MAX_KEY_TEXT = 100  # a 256-bit key is 44 characters of base64
 BIDDER_COMMANDS = ("sign_in", "decrypt", "confirm", "object")
 HOST_COMMANDS = ("advance", "pause", "resume", "fault", "backup", "reply", "reopen")
@@ -76,10 +74,13 @@ class Decided:
 
 class OpeningService:
     def __init__(
-        self, book: OpeningBook, logs: Logs, chainer: Chainer, hall: Hall, limits: Limits
-    ) -> None:
+        self, book: OpeningBook, logs: Logs, chainer: Chainer, hall: Hall, limits: Limits,
+        within_rate: Callable[[str, str, str], bool] = lambda *_: True,
+    ) -> None:  # fmt: skip
+        """`within_rate(opening_id, bidder_id, command)` takes from the bidder's bucket, the
+        one bids take from (the lot service's)."""
         self.book, self.logs, self.chainer = book, logs, chainer  # logs: any log by id
-        self.hall, self.limits = hall, limits
+        self.hall, self.limits, self.within_rate = hall, limits, within_rate
         self._uploads = Limiter(limits.envelopes_per_s, limits.envelope_burst)
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
@@ -119,18 +120,16 @@ class OpeningService:
         return opening_id
 
     async def register(self, opening_id: str, raw: object) -> dict[str, Any]:
-        name = _object(raw).get("name")
+        name = object_of(raw).get("name")
         bidder_id, token = "t" + secrets.token_hex(6), secrets.token_urlsafe(24)
-        for _ in range(PLATE_TRIES):
-            plate = str(secrets.randbelow(9900) + 100)
-            command = RegisterTenderer(bidder_id=bidder_id, plate=plate, name=name)  # type: ignore[arg-type]
-            answer = await self.command(opening_id, command)
-            if answer.get("accepted"):
-                await self.book.add_token(opening_id, token, bidder_id)
-                return {"bidder_id": bidder_id, "plate": plate, "token": token}
-            if answer.get("code") != "CONFLICT":
-                raise refusal(answer)
-        raise Conflict("号牌已用尽", "no free plate left")
+
+        async def register(plate: str) -> dict[str, Any]:
+            command = parse("register", {"bidder_id": bidder_id, "plate": plate, "name": name})
+            return await self.command(opening_id, command)
+
+        plate = await new_plate(register)
+        await self.book.add_token(opening_id, token, bidder_id)
+        return {"bidder_id": bidder_id, "plate": plate, "token": token}
 
     async def tenderers(self, opening_id: str) -> list[dict[str, Any]]:
         """The staff's list: every registered bidder, whether its envelope is in, and its
@@ -144,10 +143,12 @@ class OpeningService:
         ]  # fmt: skip
 
     async def bidder(self, opening_id: str, token: str | None) -> str:
-        found = await self.book.bidder_for_token(opening_id, token) if token else None
-        if found is None:
-            raise Unauthorized() if await self.book.exists(opening_id) else NotFound("opening")
-        return found
+        return await bidder_of(self.book, opening_id, token, "opening")
+
+    async def events(self, opening_id: str, since: int) -> dict[str, Any]:
+        """The public events after `since`, one page of the log at a time."""
+        await self.tick(opening_id)  # NotFound for an unknown opening
+        return await public_page(self.logs, opening_id, since)
 
     # ---- bidders ---------------------------------------------------------------------
 
@@ -162,7 +163,7 @@ class OpeningService:
         tenderer's earlier envelope is dropped (its digest stays in the log). One upload of
         a tenderer at a time (Conflict meanwhile); TooLarge when it would pass the
         tenderer's upload budget or the opening's cap."""
-        body = _object(raw)
+        body = object_of(raw)
         nonce = _b64(body, "nonce", NONCE_BYTES, exact=True)
         sealed = _b64(body, "ciphertext", MAX_ENVELOPE)
         made = digest(nonce, sealed)
@@ -205,6 +206,8 @@ class OpeningService:
         allowed = _ALLOWED.get(role, ())
         if kind not in allowed or (role == "bidder") != (bidder_id is not None):
             raise Forbidden()
+        if bidder_id is not None and not self.within_rate(opening_id, bidder_id, kind):
+            raise RateLimited()
         if kind == "decrypt":
             assert bidder_id is not None
             key = message.get("key")
@@ -308,12 +311,6 @@ def _fixed(command: OpeningCommand) -> Build:
 def _command(kind: str, m: dict[str, Any], bidder_id: str | None) -> OpeningCommand:
     """A bidder's or the host's command from its message; the command checks its fields."""
     return parse(kind, m | {"bidder_id": bidder_id or "", "plate": str(m.get("plate"))})
-
-
-def _object(raw: object) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise BadMessage("body", "须为 JSON 对象", "must be a JSON object")
-    return raw
 
 
 def _key_text(key: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auction.errors import Forbidden, NotFound, RateLimited
+from auction.errors import Forbidden, NotFound
 from server.services.lots import LotService
 from server.services.openings import (
     BIDDER_COMMANDS,
@@ -95,6 +95,4 @@ class OpeningVenue(_Desk):
         if role not in ("bidder", "admin", "supervisor"):
             raise Forbidden()  # the public watches
         acting = bidder_id if role == "bidder" else None
-        if acting is not None and not self.service.within_rate(venue_id, acting, kind):
-            raise RateLimited()
         return await self.openings.act(venue_id, kind, message, acting, role)

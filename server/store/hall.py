@@ -13,23 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from auction.china import BEIJING, date_of
 from server.store.keys import HALL_KEYS
 
-__all__ = ["CST", "Hall", "day_bounds"]
+__all__ = ["Hall", "day_bounds", "today"]
 
 
-CST = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 LOOK_BACK = 200  # earlier entries read for what still runs; older than that is history
 
 
 def day_bounds(day: dt.date) -> tuple[int, int]:
     """The day's first and one-past-last millisecond, China Standard Time."""
-    start = dt.datetime.combine(day, dt.time(), CST)
+    start = dt.datetime.combine(day, dt.time(), BEIJING)
     return int(start.timestamp() * 1000), int((start + dt.timedelta(days=1)).timestamp() * 1000)
 
 
 def today(now_ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(now_ms / 1000, CST).date()
+    return date_of(now_ms)
 
 
 class Hall:

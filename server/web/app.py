@@ -109,7 +109,12 @@ def create_app(
         service = LotService(book, admin_token, limits, Metrics(), supervisor_token)
         service.metrics_token = metrics_token
         openings = OpeningService(
-            OpeningBook(client), service.logs, service.chainer, service.hall, service.limits
+            OpeningBook(client),
+            service.logs,
+            service.chainer,
+            service.hall,
+            service.limits,
+            service.within_rate,
         )
         listener = subscriber(client, redis_url)
         hub = Hub(listener, service.logs, service.metrics)

@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auction.checks import MAX_SEQ
-from auction.errors import BadMessage, OpenBidError, Refused, RequestTimeout, StoreUnavailable
+from auction.errors import (
+    BadMessage,
+    OpenBidError,
+    Refused,
+    RequestTimeout,
+    StoreUnavailable,
+    refusal,
+)
 from server.services.lots import LotService
 from server.services.openings import OpeningService
 from server.services.venues import LotVenue, OpeningVenue
@@ -31,6 +38,7 @@ __all__ = [
     "EXCEPTION_HANDLERS",
     "MAX_BODY",
     "Resources",
+    "answered",
     "body_of",
     "json_response",
     "now_of",
@@ -125,6 +133,17 @@ async def now_of(request: Request) -> int:
 
 def json_response(request: Request, body: dict[str, Any], status: int = 200) -> Response:
     return JSONResponse(body, status_code=status)
+
+
+def answered(request: Request, answer: dict[str, Any]) -> Response:
+    """A decided command's answer: accepted as it is; refused with its code's message and
+    status, the decision's own seq and time going along (a rule's refusal: 409; an unknown
+    plate or objection: 404)."""
+    if answer.get("accepted"):
+        return json_response(request, answer)
+    error = refusal(answer)
+    message = error.to_dict(request.headers.get("accept-language"))
+    return json_response(request, message | answer, error.http_status)
 
 
 async def _refused(request: Request, error: Exception) -> Response:

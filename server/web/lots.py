@@ -9,11 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auction.audience import bidder_answer
-from auction.errors import Refused, StoreUnavailable, in_language
+from auction.errors import StoreUnavailable, in_language
 from server.store.errors import STORE_ERRORS
 from server.web import bodies
 from server.web.api import Operation
 from server.web.common import (
+    answered,
     body_of,
     json_response,
     now_of,
@@ -80,11 +81,7 @@ def _bidder_command(name: str) -> Handler:
             answer = await service.bid(lot_id, bidder_id, await body_of(request, bodies.BidBody))
         else:
             answer = await service.simple(lot_id, bidder_id, name)
-        answer = bidder_answer(answer)  # its seq in the public sequence (R5)
-        if not answer.get("accepted"):  # a refusal: the decision's own seq and time go along
-            message = Refused(answer["code"]).to_dict(request.headers.get("accept-language"))
-            return json_response(request, message | answer, 409)
-        return json_response(request, answer)
+        return answered(request, bidder_answer(answer))  # its seq in the public one (R5)
 
     return handle
 

@@ -5,14 +5,14 @@ page) and the audit export that `openbid verify` reads.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from auction.audience import bidder_answer
-from auction.errors import NotFound, RateLimited, Unauthorized, refusal
+from auction.errors import NotFound, RateLimited, Unauthorized
+from auction.opening.envelope import b64
 from server.services.lots import LotService
 from server.services.openings import (
     AUDIT_KIND,
@@ -21,7 +21,15 @@ from server.services.openings import (
 )
 from server.web import bodies
 from server.web.api import Operation
-from server.web.common import body_of, json_response, now_of, resources, since_of, token_of
+from server.web.common import (
+    answered,
+    body_of,
+    json_response,
+    now_of,
+    resources,
+    since_of,
+    token_of,
+)
 from server.web.record_page import render_record
 
 __all__ = ["export", "opening_operations"]
@@ -30,16 +38,6 @@ __all__ = ["export", "opening_operations"]
 def _openings(request: Request) -> OpeningService:
     openings: OpeningService = resources(request).openings
     return openings
-
-
-def _answer(request: Request, answer: dict[str, Any]) -> Response:
-    """An accepted answer; a refusal with its message and status (a rule's refusal, or an
-    unknown plate or objection: NOT_FOUND)."""
-    if not answer.get("accepted"):
-        error = refusal(answer)
-        message = error.to_dict(request.headers.get("accept-language"))
-        return json_response(request, message | answer, error.http_status)
-    return json_response(request, answer)
 
 
 async def create(request: Request) -> Response:
@@ -73,7 +71,7 @@ async def envelope(request: Request) -> Response:
     limits = resources(request).service.limits
     limit = MAX_ENVELOPE * 4 // 3 + 4096
     body = await body_of(request, bodies.Envelope, limit, limits.envelope_timeout_s)
-    return _answer(request, bidder_answer(await openings.submit(opening_id, bidder_id, body)))
+    return answered(request, bidder_answer(await openings.submit(opening_id, bidder_id, body)))
 
 
 async def command(request: Request) -> Response:
@@ -85,17 +83,12 @@ async def command(request: Request) -> Response:
     body = await body_of(request, bodies.Command)
     role = service.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
     bidder_id = None if role != "bidder" else await openings.bidder(opening_id, token)
-    if bidder_id is not None and not service.within_rate(opening_id, bidder_id, body["type"]):
-        raise RateLimited()
     answer = await openings.act(opening_id, body["type"], body, bidder_id, role)
-    return _answer(request, answer if bidder_id is None else bidder_answer(answer))
+    return answered(request, answer if bidder_id is None else bidder_answer(answer))
 
 
 async def events(request: Request) -> Response:
-    since = since_of(request)
-    openings, opening_id = _openings(request), request.path_params["opening"]
-    await openings.tick(opening_id)  # NotFound for an unknown opening
-    found = await resources(request).service.page(opening_id, since)
+    found = await _openings(request).events(request.path_params["opening"], since_of(request))
     return json_response(request, found | {"server_now": await now_of(request)})
 
 
@@ -121,14 +114,10 @@ async def export(service: LotService, openings: OpeningService, opening_id: str)
         raise NotFound("opening")
     sealed = await openings.book.envelopes(opening_id)
     shown = {
-        digest: {"nonce": _b64(nonce), "ciphertext": _b64(body)}
+        digest: {"nonce": b64(nonce), "ciphertext": b64(body)}
         for digest, (nonce, body) in sealed.items()
     }
     return await service.export_log(opening_id) | {"kind": AUDIT_KIND, "envelopes": shown}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}

@@ -5,13 +5,14 @@ Beijing time (UTC+8, no daylight saving), money in 元 with two decimals.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from auction.china import BEIJING
+
 __all__ = ["STYLE", "render_record"]
 
-BEIJING = timezone(timedelta(hours=8), "UTC+8")
 STATUS = {"decrypted": "解密成功", "failed": "解密失败", "not_signed_in": "未签到"}
 STYLE = """
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", sans-serif; margin: 2em; }

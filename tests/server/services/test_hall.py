@@ -12,10 +12,11 @@ import httpx
 from redis.asyncio import Redis
 
 import server.web.hall
+from auction.china import BEIJING
 from auction.lot.commit import created_fields, new_secrets
 from auction.lot.config import LotConfig
 from server.store.embedded import EmbeddedValkey
-from server.store.hall import CST, Hall
+from server.store.hall import Hall
 from server.store.lots import LotBook
 from tests.conftest import ADMIN, SUPERVISOR, admin_client, lot_config, serving
 from tests.server.helpers import bearer, make_lot, qualified_bidder
@@ -26,7 +27,7 @@ DAY_MS = 86_400_000
 
 
 def day_of(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, CST).date().isoformat()
+    return dt.datetime.fromtimestamp(ms / 1000, BEIJING).date().isoformat()
 
 
 def ids(listed: list[dict[str, object]], kind: str) -> set[object]:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-import server.services.lots
+import server.services.common
 from tests.conftest import lot_config
 from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
 
@@ -187,7 +187,7 @@ async def test_events_come_a_page_at_a_time(
         ).status_code == 200
     whole = (await public.get(f"/api/lots/{lot_id}/events")).json()
     assert "more" not in whole
-    monkeypatch.setattr(server.services.lots, "EVENTS_PAGE", 2)
+    monkeypatch.setattr(server.services.common, "EVENTS_PAGE", 2)
     seen, since = [], 0
     while True:
         page = (await public.get(f"/api/lots/{lot_id}/events", params={"since": since})).json()

@@ -1,0 +1,15 @@
+"""China's clock for people: Beijing time (UTC+8; China keeps no summer time), in which the
+rules count days, the hall lists a day's lots and the record prints its times."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["BEIJING", "date_of"]
+
+BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
+def date_of(ms: int) -> dt.date:
+    """The calendar day in Beijing of a server time in ms."""
+    return dt.datetime.fromtimestamp(ms / 1000, BEIJING).date()
