@@ -71,7 +71,7 @@ class Connection:
         self.plate: str | None = None
         self.bidder_id: str | None = None
         self.session = secrets.token_hex(8)
-        self.state: Session[tuple[Payload, bytes | None]] = Session(
+        self.protocol: Session[tuple[Payload, bytes | None]] = Session(  # its decisions
             rooms.limits.queue, venue.commands
         )
         self.language = ws.headers.get("accept-language")
@@ -92,7 +92,7 @@ class Connection:
     # ---- what the hub calls ----------------------------------------------------------
 
     def deliver(self, seq: int, payload: Payload, wire: bytes) -> None:
-        out = self.state.arrive(seq, (payload, wire))
+        out = self.protocol.arrive(seq, (payload, wire))
         if out == OVERFLOW:
             self._overflowed()
         elif out is not None:
@@ -143,7 +143,7 @@ class Connection:
     async def reply(self, message: dict[str, Any]) -> None:
         """A direct answer to this client, in order with its events."""
         frame = self.codec.encode(message)
-        if self.state.held is None:
+        if self.protocol.held is None:
             self._emit(frame)
         else:
             await self._send(frame)
@@ -187,7 +187,7 @@ class Connection:
             read = await replay(self.rooms.feed, self.venue_id, who, said.since, self.codec,
                                 now, self._send)  # fmt: skip
             floor = max(floor, read)
-        for payload, wire in self.state.go_live(floor):
+        for payload, wire in self.protocol.go_live(floor):
             self._emit(payload, wire)
 
     async def _authenticate(self, token: str | None) -> None:
@@ -208,7 +208,7 @@ class Connection:
     # ---- commands --------------------------------------------------------------------
 
     async def command(self, message: dict[str, Any]) -> None:
-        if self.state.kind_of(message) == "ping":
+        if self.protocol.kind_of(message) == "ping":
             now = await self.venue.server_time()
             await self.reply({"type": "pong", "t": message["t"], "server_now": now})
         else:
