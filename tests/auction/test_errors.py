@@ -3,7 +3,22 @@ words in both languages, which the pages take from the server (`/static/codes.js
 
 from __future__ import annotations
 
-from auction.errors import CATALOGUE, ERROR_CODES, REFUSAL_CODES, NotFound, refusal
+import pytest
+
+from auction.errors import (
+    CATALOGUE,
+    ERROR_CODES,
+    REFUSAL_CODES,
+    Forbidden,
+    NotFound,
+    OpenBidError,
+    RateLimited,
+    RequestTimeout,
+    ServerBusy,
+    StoreUnavailable,
+    Unauthorized,
+    refusal,
+)
 
 
 def test_every_code_a_client_sees_has_words_in_both_languages() -> None:
@@ -19,3 +34,62 @@ def test_a_refusal_reads_as_its_rule_says() -> None:
     assert refusal({"accepted": False, "code": "CONFLICT"}).code == "CONFLICT"
     unknown = refusal({"accepted": False, "code": "NOT_FOUND"})
     assert unknown.to_dict("en") == NotFound("bidder").to_dict("en")
+
+
+BOUNDARY: list[tuple[OpenBidError, str, int, int, dict[str, str], str, str]] = [
+    (Unauthorized(), "UNAUTHORIZED", 401, 4401, {}, "身份验证失败", "Missing or unknown token"),
+    (Forbidden(), "FORBIDDEN", 403, 4403, {}, "无权执行此操作", "Your role may not do this"),
+    (NotFound("lot L1"), "NOT_FOUND", 404, 4404, {}, "未找到：lot L1", "Not found: lot L1"),
+    (
+        RateLimited(),
+        "RATE_LIMITED", 429, 4429, {},
+        "操作过于频繁，请稍后再试", "Too many commands; slow down",
+    ),
+    (
+        ServerBusy(),
+        "SERVER_BUSY", 503, 1013, {},
+        "观看人数已满，请稍后再试", "no room for more viewers here; try later",
+    ),
+    (
+        StoreUnavailable(),
+        "STORE_UNAVAILABLE", 503, 1013, {"retry-after": "1"},
+        "数据存储暂不可用，请稍后重试", "the store is unavailable; try again",
+    ),
+    (
+        RequestTimeout(),
+        "REQUEST_TIMEOUT", 408, 4408, {"connection": "close"},
+        "请求体未在时限内送达", "the request body did not arrive in time",
+    ),
+    (
+        refusal({"accepted": False, "code": "CONFLICT"}),
+        "CONFLICT", 409, 4409, {},
+        "与已有数据冲突", "conflicts with existing data",
+    ),
+    (
+        refusal({"accepted": False}),
+        "NOT_FOUND", 404, 4404, {},
+        "未找到：bidder", "Not found: bidder",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "http_status", "ws_close", "headers", "zh", "en"),
+    BOUNDARY,
+    ids=[type(b[0]).__name__ + f"-{i}" for i, b in enumerate(BOUNDARY)],
+)
+def test_a_boundary_error_answers_in_the_callers_language(
+    error: OpenBidError,
+    code: str,
+    http_status: int,
+    ws_close: int,
+    headers: dict[str, str],
+    zh: str,
+    en: str,
+) -> None:
+    assert (error.code, error.http_status, error.ws_close) == (code, http_status, ws_close)
+    assert error.http_headers == headers
+    assert error.to_dict() == {"code": code, "message": zh}
+    assert error.to_dict("zh-CN,zh;q=0.9") == {"code": code, "message": zh}
+    assert error.to_dict(" EN-us,en;q=0.8") == {"code": code, "message": en}
+    assert str(error) == en
