@@ -51,7 +51,9 @@ async def test_a_viewer_that_never_reads_is_closed_and_delays_no_one(
         lot, (bidder,) = await lot_in_limited(admin, "甲")
         stuck_sock = tiny_receive_buffer(small_queues)
         async with (
-            client(small_queues, lot, sock=stuck_sock, max_queue=1) as stuck,
+            # it never reads, so it sends no keepalive ping of its own either: on a slow run
+            # its ping would time out before the server's close frame reaches it
+            client(small_queues, lot, sock=stuck_sock, max_queue=1, ping_interval=None) as stuck,
             client(small_queues, lot) as viewer,
         ):
             await stuck.hello()
