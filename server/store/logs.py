@@ -71,6 +71,9 @@ class Logs:
         now, raws = published(message)
         return now, [unpack(raw) for raw in raws]
 
+    async def entries_after(self, log_id: str, seq: int) -> list[Entry]:
+        return await self.read(log_id, seq)
+
     async def read(self, log_id: str, after: int, count: int | None = None) -> list[Entry]:
         """Entries with seq > `after`, oldest first, decoded."""
         return [unpack(raw) for raw in await self.log(log_id, after, count)]

@@ -38,7 +38,7 @@ from streaming.rooms.outbox import Outbox, Payload
 from streaming.rooms.ports import Feed, Gauges, RoomLimits, Venue
 from streaming.rooms.raw import RAW_EXTENSION, RawWebSocketProtocol
 from streaming.rooms.replay import replay
-from streaming.rooms.session import HOLD, SEND, Session
+from streaming.rooms.session import OVERFLOW, Session
 from streaming.rooms.wire import JSON, Close, Codec, negotiate
 
 __all__ = ["Connection", "Rooms", "serve"]
@@ -92,11 +92,11 @@ class Connection:
     # ---- what the hub calls ----------------------------------------------------------
 
     def deliver(self, seq: int, payload: Payload, wire: bytes) -> None:
-        fate = self.protocol.take(seq)
-        if fate is SEND:
-            self._emit(payload, wire)
-        elif fate is HOLD and not self.protocol.hold(seq, (payload, wire)):
+        out = self.protocol.arrive(seq, (payload, wire))
+        if out == OVERFLOW:
             self._overflowed()
+        elif out is not None:
+            self._emit(*out)
 
     def _emit(self, payload: Payload, wire: bytes | None = None) -> None:
         """Queue a frame without waiting; a client too far behind is dropped."""

@@ -167,7 +167,7 @@ class Hub:
         """Hand out `entries`, first reading from the log any hole before them."""
         first = entries[0]["seq"] if entries else None
         if room.last_seq and (first is None or first > room.last_seq + 1):
-            missed = await self._feed.read(room.lot_id, room.last_seq)
+            missed = await self._feed.entries_after(room.lot_id, room.last_seq)
             entries = [e for e in missed if first is None or e["seq"] < first] + entries
         self.dispatch(room, entries, now)
 

@@ -28,8 +28,10 @@ class Feed(Protocol):
 
     async def last_seq(self, log_id: str) -> int: ...
 
-    async def read(self, log_id: str, after: int, count: int | None = None) -> list[Entry]:
-        """The entries after the audit seq `after` (up to `count`), in order."""
+    async def entries_after(self, log_id: str, seq: int) -> list[Entry]: ...
+
+    async def read(self, log_id: str, after: int, count: int) -> list[Entry]:
+        """Up to `count` entries after the audit seq `after`, in order."""
 
     async def public_position(self, log_id: str, pseq: int) -> int:
         """The audit seq of the entry the public knows as `pseq` (0 for 0)."""

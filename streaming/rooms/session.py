@@ -5,7 +5,7 @@ runs it through tables, synchronously.
 
 It decides:
 - whether a `hello` is well formed (`hello`);
-- which events go out and when (`take`, `hold`, `go_live`): live events that arrive while the log
+- which events go out and when (`arrive`, `go_live`): live events that arrive while the log
   is replayed are held, then released past the replay's last seq, and no seq goes out twice;
   a client that falls `queue` events behind during the replay has overflowed;
 - what kind of frame a later message is (`kind_of`);
@@ -21,12 +21,10 @@ from auction.audience import STAFF, bidder_answer
 from auction.checks import MAX_SEQ
 from auction.errors import BadMessage, refusal
 
-__all__ = ["HOLD", "SEND", "SKIP", "Hello", "Session"]
+__all__ = ["OVERFLOW", "Hello", "Session"]
 
 T = TypeVar("T")
-SEND: Literal["send"] = "send"
-HOLD: Literal["hold"] = "hold"
-SKIP: Literal["skip"] = "skip"
+OVERFLOW: Literal["overflow"] = "overflow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +53,16 @@ class Session(Generic[T]):
             raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
         return Hello(token, since)
 
-    def take(self, seq: int) -> Literal["send", "hold", "skip"]:
-        """A live event's fate: SEND it now (the common case, and no allocation for it),
-        HOLD it (the replay is still running; then `hold` it), or SKIP it (already sent)."""
+    def arrive(self, seq: int, event: T) -> T | Literal["overflow"] | None:
+        """A live event: the event to send now, None (already sent, or held for later), or
+        OVERFLOW when the replay has held more than `queue`."""
         if seq <= self.last:
-            return SKIP
+            return None
         if self.held is not None:
-            return HOLD
+            self.held.append((seq, event))
+            return OVERFLOW if len(self.held) > self.queue else None
         self.last = seq
-        return SEND
-
-    def hold(self, seq: int, event: T) -> bool:
-        """Keep a live event until the replay ends; False when more than `queue` are held
-        (the client has overflowed)."""
-        assert self.held is not None
-        self.held.append((seq, event))
-        return len(self.held) <= self.queue
+        return event
 
     def go_live(self, floor: int) -> list[T]:
         """The replay reached audit seq `floor`: the held events to send now, in order."""
