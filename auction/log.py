@@ -22,6 +22,7 @@ __all__ = [
     "Step",
     "Tick",
     "genesis",
+    "leaf",
     "link",
     "replay_steps",
 ]
@@ -99,6 +100,12 @@ def genesis(lot_id: str) -> str:
 
 def link(previous: str, raw_entry: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + raw_entry).hexdigest()
+
+
+def leaf(log_id: str, seq: int, chain_hash: str) -> bytes:
+    """What the transparency log (auction/merkle.py) holds of an entry: its log, its seq and
+    its chain hash, which commits to it and to every entry of the log before it."""
+    return f"openbid-leaf-v1\n{log_id}\n{seq}\n{chain_hash}\n".encode()
 
 
 def replay_steps(

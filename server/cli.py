@@ -1,4 +1,4 @@
-"""The `openbid` command: `serve` and `verify`."""
+"""The `openbid` command: `serve`, `verify` and `witness`."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ import socket
 import sys
 from pathlib import Path
 
+from auction.checkpoint import BadNote, Signer, Verifier
 from auction.log import Discrepancy
 from server.limits import Limits
 from server.log_setup import configure as configure_logs
+from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
 from server.verify import verify_file
 from server.web.app import Server, create_app
+from server.witness import run_witness
 
 __all__ = ["main"]
 
@@ -44,18 +47,36 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="a browser origin allowed to open WebSockets besides this server's own",
     )  # fmt: skip
+    serve.add_argument(
+        "--log-origin", default=os.environ.get("OPENBID_LOG_ORIGIN"),
+        help="the transparency log's name in its checkpoints (a host/path the centre owns; "
+             f"by default its key's name, {ORIGIN} for a new key)",
+    )  # fmt: skip
     check = commands.add_parser("verify", help="check an exported audit log")
     check.add_argument("audit_file", type=Path)
+    check.add_argument("--key", type=Path, help="the server's key (GET /api/log/key)")
+    watch = commands.add_parser("witness", help="keep a server's checkpoints; fail on a fork")
+    watch.add_argument("url", help="the server, e.g. https://bid.example.cn")
+    watch.add_argument("--state", type=Path, required=True, help="where the checkpoints stay")
+    watch.add_argument("--key", type=Path, help="the server's key; else trusted on first use")
+    watch.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
+    watch.add_argument("--once", action="store_true", help="check the latest checkpoint, stop")
     args = parser.parse_args(argv)
     if args.command == "verify":
-        return _verify(args.audit_file)
+        return _verify(args.audit_file, args.key)
+    if args.command == "witness":
+        return run_witness(args.url, args.state, args.key, args.interval, args.once)
     return _serve(args)
 
 
-def _verify(path: Path) -> int:
+def _verify(path: Path, key_file: Path | None) -> int:
     try:
-        print(verify_file(path))
+        key = Verifier(key_file.read_text()) if key_file else None
+        print(verify_file(path, key))
         return 0
+    except (OSError, BadNote) as error:
+        print(f"openbid: the key in {key_file}: {error}", file=sys.stderr)
+        return 2
     except Discrepancy as fault:
         print(f"FAILED at {fault}", file=sys.stderr)
         return 1
@@ -119,6 +140,25 @@ def _sealing_secret(data_dir: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def _log_signer(data_dir: Path, origin: str | None) -> Signer:
+    """The transparency log's signing key: OPENBID_LOG_KEY (a C2SP signer key,
+    PRIVATE+KEY+...; every process sharing a store must hold the same), else DATA_DIR/log-key,
+    made on the first start for `origin`. Its name is the log's origin."""
+    given = os.environ.get("OPENBID_LOG_KEY")
+    path = data_dir / "log-key"
+    if not given and not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(Signer.generate(origin or ORIGIN).skey() + "\n")
+    try:
+        signer = Signer.from_skey(given or path.read_text())
+    except BadNote as error:
+        raise SystemExit(f"openbid: the transparency log's key: {error}") from None
+    if origin and signer.name != origin:
+        raise SystemExit(f"openbid: the log key is {signer.name}'s, not --log-origin {origin}'s")
+    return signer
+
+
 def _private_dir(path: Path) -> None:
     """The data dir, readable by this user alone: it holds the log (reserves, salts, names,
     envelopes), the tokens and the recordings (security review L2)."""
@@ -179,7 +219,8 @@ async def _run(args: argparse.Namespace, url: str, token: str) -> None:
     app = create_app(url, token, limits=limits, data_dir=args.data_dir,
                      supervisor_token=args.supervisor_token,
                      metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None,
-                     sealing_secret=_sealing_secret(args.data_dir))  # fmt: skip
+                     sealing_secret=_sealing_secret(args.data_dir),
+                     log_signer=_log_signer(args.data_dir, args.log_origin))  # fmt: skip
     tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
     server = Server(app, args.host, args.port, limits, tls)
     serving = asyncio.create_task(server.serve())

@@ -1,9 +1,11 @@
-"""`openbid verify FILE`: check an exported audit log on its own, with no server.
+"""`openbid verify FILE [--key VKEY]`: check an exported audit log on its own, with no server.
 
 Three checks, each stopping at the first fault: every entry's readable form is its raw
 bytes decoded; the hash chain links every raw entry from the lot's genesis to the head;
 the reference rules, replaying every logged command at its logged time, write exactly
-the logged entries, outcome included.
+the logged entries, outcome included. Given the server's verifier key, a fourth: the
+export's checkpoint is signed by that key and its tree holds the log's last entry with
+this chain head, so a history recomputed end to end, or cut short, fails.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auction.log import Discrepancy, genesis, link
+from auction.checkpoint import BadNote, Verifier
+from auction.log import Discrepancy, genesis, leaf, link
 from auction.lot.replay import replay
+from auction.merkle import leaf_hash, verify_inclusion
 from auction.opening.replay import replay_opening
 from server.services.lots import AUDIT_FORMAT
 from server.store.scripts import unpack
@@ -22,16 +26,16 @@ from server.store.scripts import unpack
 __all__ = ["verify_document", "verify_file"]
 
 
-def verify_file(path: Path) -> str:
+def verify_file(path: Path, key: Verifier | None = None) -> str:
     """Return a one-line summary when the file holds; raise Discrepancy otherwise."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise Discrepancy(0, f"cannot read {path}: {error}") from None
-    return verify_document(document)
+    return verify_document(document, key)
 
 
-def verify_document(document: Any) -> str:
+def verify_document(document: Any, key: Verifier | None = None) -> str:
     if not isinstance(document, dict) or document.get("format") != AUDIT_FORMAT:
         raise Discrepancy(0, f"not an {AUDIT_FORMAT} document")
     lot_id, rows = document.get("lot_id", ""), document.get("entries") or []
@@ -46,11 +50,32 @@ def verify_document(document: Any) -> str:
         entries.append(entry)
     if previous != (document.get("head") or genesis(str(lot_id))):
         raise Discrepancy(len(rows), "the chain does not end at the exported head")
+    if key is not None:
+        _in_the_log(document.get("transparency"), str(lot_id), len(rows), previous, key)
     if document.get("kind") == "opening":
         return _verify_opening(str(lot_id), entries, document.get("envelopes") or {}, previous)
     state = replay(entries, str(lot_id))
     outcome = state.outcome or f"open, in phase {state.phase}"
     return f"ok: lot {lot_id}, {len(entries)} entries, chain head {previous[:16]}…, {outcome}"
+
+
+def _in_the_log(proof: Any, log_id: str, seq: int, head: str, key: Verifier) -> None:
+    """The export's last entry, with this chain head, is in a checkpoint `key` signed."""
+    if not isinstance(proof, dict):
+        raise Discrepancy(seq, "the export carries no checkpoint and inclusion proof")
+    try:
+        checkpoint = key.checkpoint(str(proof.get("checkpoint")))
+    except BadNote as error:
+        raise Discrepancy(seq, f"the checkpoint does not hold: {error}") from None
+    try:
+        hashes = [base64.b64decode(h, validate=True) for h in proof["proof"]]
+        index, size = int(proof["index"]), int(proof["size"])
+    except Exception:
+        raise Discrepancy(seq, "the inclusion proof does not decode") from None
+    named = (proof.get("log"), proof.get("seq"), size) == (log_id, seq, checkpoint.size)
+    hashed = leaf_hash(leaf(log_id, seq, head))
+    if not named or not verify_inclusion(hashed, index, size, hashes, checkpoint.root):
+        raise Discrepancy(seq, "the signed log does not hold this history: rewritten, or cut short")
 
 
 def _decode(row: Any, number: int) -> tuple[bytes, dict[str, Any]]:

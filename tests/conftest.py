@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
+from auction.checkpoint import Signer
 from server.limits import Limits
 from server.store.embedded import EmbeddedValkey, free_port
 from server.store.lots import LotBook
@@ -25,6 +26,7 @@ TIMEOUT = 10.0  # seconds; every wait in the suite scales from this
 ADMIN = "test-admin-token"
 SUPERVISOR = "test-supervisor-token"
 SEALING = bytes(range(32))  # every test server opens sealed lots with the same secret
+LOG_SIGNER = Signer.generate("openbid.test/log")  # and signs the one store's checkpoints
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +65,7 @@ async def serving(
         limits=limits,
         data_dir=Path(data.name),
         supervisor_token=SUPERVISOR,
-        **({"sealing_secret": SEALING} | options),
+        **({"sealing_secret": SEALING, "log_signer": LOG_SIGNER} | options),  # type: ignore[arg-type]
     )
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))

@@ -10,6 +10,7 @@ import base64
 import secrets
 from typing import Any
 
+from auction.checkpoint import Signer
 from auction.checks import check_text
 from auction.errors import (
     BadMessage,
@@ -27,12 +28,14 @@ from server.limits import Limiter, Limits
 from server.metrics import Metrics
 from server.services import views
 from server.services.common import bidder_of, new_plate, object_of, public_page
+from server.services.transparency import ORIGIN, Transparency
 from server.store.batcher import Batcher
 from server.store.chainer import Chainer
 from server.store.hall import Hall
 from server.store.keys import lot_keys, token_hash
 from server.store.lots import LotBook, LotDecision
 from server.store.scripts import unpack
+from server.store.tlog import Tree
 
 __all__ = ["AUDIT_FORMAT", "LotService"]
 
@@ -48,12 +51,15 @@ class LotService:
         limits: Limits | None = None,
         metrics: Metrics | None = None,
         supervisor_token: str | None = None,
+        log_signer: Signer | None = None,
     ) -> None:
         self.book, self.logs = book, book.logs
         self.hall = Hall(book.client)
         self.limits = limits or Limits()
         self.metrics = metrics or Metrics()
         self.chainer = Chainer(book.logs)
+        signer = log_signer or Signer.generate(ORIGIN)
+        self.transparency = Transparency(Tree(book.client), book.logs, self.chainer, signer)
         self.batcher = Batcher(book, self._logged)
         self._admin_token, self._supervisor_token = admin_token, supervisor_token
         self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
@@ -341,7 +347,9 @@ class LotService:
                     "entry": entry,
                 }
             )
-        return {"format": AUDIT_FORMAT, "lot_id": log_id, "head": head, "entries": rows}
+        proof = await self.transparency.proof_for_export(log_id, seq)
+        return {"format": AUDIT_FORMAT, "lot_id": log_id, "head": head, "entries": rows,
+                "transparency": proof}  # fmt: skip
 
 
 def _same(token: str, known: str) -> bool:

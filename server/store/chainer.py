@@ -4,13 +4,15 @@ Redis's Lua has no SHA-256, so the chain is computed here, in the process that j
 and stored with a compare-and-set script: two processes racing to extend the same lot both
 compute the same hashes over the same stored bytes, and the second one's write is refused
 without harm. A lot's chain lags its log by at most one in-flight batch; `catch_up` closes
-the gap before an export.
+the gap before an export. Each time it extends a chain it tells `on_chained` (the
+transparency log, which then puts the new entries in its tree).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from auction.log import genesis, link
 from server.store.logs import Logs
@@ -23,6 +25,7 @@ BATCH = 1000
 class Chainer:
     def __init__(self, logs: Logs) -> None:
         self.logs = logs
+        self.on_chained: Callable[[str], Awaitable[None]] | None = None  # a log's chain grew
         self._locks: dict[str, asyncio.Lock] = {}
         self._pending: dict[str, asyncio.Task[tuple[int, str]]] = {}
 
@@ -46,7 +49,9 @@ class Chainer:
                 for raw in raws:
                     previous = link(previous, raw)
                     hashes.append(previous)
-                await self.logs.extend_chain(lot_id, n + 1, head, hashes)
+                moved = await self.logs.extend_chain(lot_id, n + 1, head, hashes)
+                if moved == n + len(hashes) and self.on_chained is not None:
+                    await self.on_chained(lot_id)
 
     async def close(self) -> None:
         for task in list(self._pending.values()):

@@ -2,7 +2,8 @@
 
 Every key of a lot or an opening carries its id as the hash tag (`ob:{id}:…`), so it lives
 in one cluster slot and one script call decides atomically. The due sets and the hall's
-lists are the only keys outside a hash tag; on a cluster each is one slot.
+lists are the only keys outside a hash tag; on a cluster each is one slot. The transparency
+log's keys share the tag `{tlog}` (no lot's or opening's id, which are hex, can be it).
 """
 
 from __future__ import annotations
@@ -14,16 +15,22 @@ __all__ = [
     "LOT_DUE_KEY",
     "LOT_PARTS",
     "OPENING_DUE_KEY",
+    "TLOG_KEYS",
     "channel",
     "control_channel",
     "lot_keys",
     "opening_keys",
+    "tlog_index",
+    "tlog_level",
     "token_hash",
 ]
 
 LOT_DUE_KEY = "ob:due"  # lot id -> its next deadline
 OPENING_DUE_KEY = "ob:due:openings"  # opening id -> its next deadline
 HALL_KEYS = {"lot": "ob:hall:lots", "opening": "ob:hall:openings"}  # by when each starts
+TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot
+    part: f"ob:{{tlog}}:{part}" for part in ("size", "dirty", "checkpoint", "lock")
+}
 LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog")  # lot.lua's
 
 
@@ -36,6 +43,16 @@ def opening_keys(opening_id: str) -> dict[str, str]:
     shared = lot_keys(opening_id)  # log, chain, sessions, tokens: the same names as a lot's
     parts = ("opening", "env", "envbytes")
     return shared | {part: f"ob:{{{opening_id}}}:{part}" for part in parts}
+
+
+def tlog_level(level: int) -> str:
+    """The tree's nodes at `level`, 32 bytes each, by index."""
+    return f"ob:{{tlog}}:n:{level}"
+
+
+def tlog_index(log_id: str) -> str:
+    """Where each entry of a log is in the tree: 8 bytes per seq, from seq 1."""
+    return f"ob:{{tlog}}:at:{log_id}"
 
 
 def channel(lot_id: str) -> str:

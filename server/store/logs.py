@@ -91,6 +91,14 @@ class Logs:
         raw = await self.client.hgetall(lot_keys(lot_id)["chain"])
         return {int(k): v.decode() for k, v in raw.items() if k not in (b"n", b"h")}
 
+    async def chain_range(self, log_id: str, first: int, last: int) -> list[str]:
+        """The chain hashes of seqs `first` to `last`, chained already."""
+        seqs = list(range(first, last + 1))
+        found = await self.client.hmget(lot_keys(log_id)["chain"], seqs) if seqs else []
+        if None in found:
+            raise LookupError(f"{log_id} is not chained up to {last}")
+        return [hashed.decode() for hashed in found]
+
     async def extend_chain(self, lot_id: str, first: int, head: str, hashes: list[str]) -> int:
         """Compare-and-set; returns where the chain stands (moved by another if not ours)."""
         keys = [lot_keys(lot_id)["chain"]]

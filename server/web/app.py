@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from auction.checkpoint import Signer
 from server.limits import Limits
 from server.metrics import Metrics
 from server.services.lots import LotService
@@ -41,6 +42,7 @@ from server.web.lots import lot_operations
 from server.web.openapi import openapi_operations
 from server.web.openings import opening_operations
 from server.web.pages import page_operations, static
+from server.web.transparency import transparency_operations
 from streaming.rooms.connection import Rooms, serve
 from streaming.rooms.doors import Doors
 from streaming.rooms.hub import Hub
@@ -92,12 +94,14 @@ def create_app(
     supervisor_token: str | None = None,
     metrics_token: str | None = None,
     sealing_secret: bytes | None = None,
+    log_signer: Signer | None = None,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time;
     `data_dir` holds the livestream recordings; `supervisor_token` (监督) reads what the
     admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's);
     `sealing_secret` seals and opens sealed lots' bids (every process on one store must hold
-    the same; by default one is made for this app alone)."""
+    the same; by default one is made for this app alone); `log_signer` signs the
+    transparency log's checkpoints (the same rule; by default one made for this app)."""
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -106,8 +110,9 @@ def create_app(
         if isinstance(client, RedisCluster):
             await client.initialize()
         book = LotBook(client, sealing_secret)
-        service = LotService(book, admin_token, limits, Metrics(), supervisor_token)
+        service = LotService(book, admin_token, limits, Metrics(), supervisor_token, log_signer)
         service.metrics_token = metrics_token
+        await service.transparency.check_key()
         openings = OpeningService(
             OpeningBook(client),
             service.logs,
@@ -129,6 +134,7 @@ def create_app(
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
         task = asyncio.create_task(clock.run()) if timer else None
+        signing = asyncio.create_task(service.transparency.run())
         try:
             yield
         finally:
@@ -142,6 +148,9 @@ def create_app(
                     await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
             await hub.close()
             await service.chainer.close()
+            signing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await signing
             await listener.aclose()
             await client.aclose()
 
@@ -154,7 +163,7 @@ def create_app(
 
 OPERATIONS = [
     *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
-    *page_operations, *openapi_operations,
+    *page_operations, *openapi_operations, *transparency_operations,
     Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
               auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
 ]  # fmt: skip

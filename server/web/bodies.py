@@ -26,6 +26,7 @@ __all__ = [
     "BidBody",
     "Bidders",
     "Command",
+    "Consistency",
     "Created",
     "DepositBody",
     "Description",
@@ -34,6 +35,7 @@ __all__ = [
     "Events",
     "HallDay",
     "Health",
+    "Inclusion",
     "LotConfig",
     "LotSnapshot",
     "NewBidder",
@@ -218,13 +220,35 @@ class Result(Struct, kw_only=True):
     server_now: Time
 
 
+class Inclusion(Struct, kw_only=True):
+    """Entry `seq` of a log is leaf `index` of the transparency log's tree of `size`
+    leaves: the proof's hashes (base64, RFC 9162 order), with a checkpoint of that size."""
+
+    log: Id
+    seq: Seq
+    index: int
+    size: int
+    proof: list[str]
+    checkpoint: str | None = None
+
+
+class Consistency(Struct, kw_only=True):
+    """The transparency log's tree of `from` leaves is a prefix of its tree of `to`."""
+
+    old: int = msgspec.field(name="from")
+    new: int = msgspec.field(name="to")
+    proof: list[str]
+
+
 class Audit(Struct, kw_only=True):
-    """The hash-chained log, as `openbid verify` reads it."""
+    """The hash-chained log, as `openbid verify` reads it, with a signed checkpoint of the
+    transparency log and the inclusion proof of the last entry."""
 
     format: str
     lot_id: Id
     head: str
     entries: list[Entry]
+    transparency: Inclusion | None = None
 
 
 class HallDay(Struct, kw_only=True):
@@ -257,7 +281,7 @@ class Stopped(Struct, kw_only=True):
 
 ANSWERS: tuple[type, ...] = (
     Error, Health, Created, Registered, Accepted, LotSnapshot, OpeningSnapshot, Events, Result,
-    Audit, HallDay, WhoAmI, Bidders, Record, Stopped, Description,
+    Audit, HallDay, WhoAmI, Bidders, Record, Stopped, Description, Inclusion, Consistency,
 )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN, TIMEOUT, lot_config
+from tests.conftest import ADMIN, LOG_SIGNER, TIMEOUT, lot_config
 from tests.server.wsclient import client
 
 
@@ -82,7 +82,9 @@ async def openbid_serve(
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             start_new_session=bool(log),
-            env=os.environ | ({"OPENBID_ADMIN_TOKEN": ADMIN} if env is None else env),
+            env=os.environ
+            | {"OPENBID_LOG_KEY": LOG_SIGNER.skey()}
+            | ({"OPENBID_ADMIN_TOKEN": ADMIN} if env is None else env),
         )
     assert process.stdout is not None
     async with asyncio.timeout(TIMEOUT):

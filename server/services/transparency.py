@@ -1,0 +1,159 @@
+"""The transparency log: every chained entry of every lot and opening goes into one Merkle
+tree (server/store/tlog.py), and the server signs a checkpoint of the tree (C2SP
+tlog-checkpoint, auction/checkpoint.py) whenever it grew, at most once a `interval_s`.
+
+An export carries a checkpoint and the inclusion proof of its last entry, so a history
+rewritten after the fact, or cut short, no longer matches what the server signed; a
+witness (`openbid witness`) that keeps the checkpoints it saw and checks each new one by a
+consistency proof catches a server that shows two histories.
+
+Any number of processes may share the tree: one puts leaves in at a time (a store lock),
+and the tree's append is compare-and-set on its size besides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from typing import Any
+
+from auction.checkpoint import BadNote, Signer, Verifier
+from auction.errors import Conflict, NotFound
+from auction.log import leaf
+from auction.merkle import (
+    append,
+    consistency_ranges,
+    edge,
+    inclusion_ranges,
+    leaf_hash,
+    range_hash,
+    root_of_edge,
+    tiles,
+)
+from server.store.chainer import Chainer
+from server.store.keys import TLOG_KEYS
+from server.store.logs import Logs
+from server.store.tlog import Tree
+
+__all__ = ["ORIGIN", "Transparency"]
+
+ORIGIN = "openbid.localhost/log"  # the log's name when the centre gives none
+BATCH = 10_000  # leaves put in the tree by one append
+LOCK_S = 30.0
+
+
+class Transparency:
+    def __init__(self, tree: Tree, logs: Logs, chainer: Chainer, signer: Signer) -> None:
+        self.tree, self.logs, self.chainer, self.signer = tree, logs, chainer, signer
+        self.interval_s = 1.0
+        self._lock = asyncio.Lock()
+        self._grew = asyncio.Event()
+        chainer.on_chained = self._chained
+
+    async def _chained(self, log_id: str) -> None:
+        await self.tree.mark_dirty(log_id)
+        self._grew.set()
+
+    async def check_key(self) -> None:
+        """Refuse a store whose checkpoints another key signed: every process sharing a
+        store must sign with the same key, or the log would contradict itself."""
+        kept = await self.tree.checkpoint()
+        if kept is not None:
+            try:
+                Verifier(self.signer.vkey()).checkpoint(kept[1])
+            except BadNote:
+                raise RuntimeError(
+                    "the transparency log in this store is signed by another key or origin: "
+                    "give every server on one store the same OPENBID_LOG_KEY"
+                ) from None
+
+    async def run(self) -> None:
+        """Sign checkpoints as logs grow, one per `interval_s` at most, until cancelled."""
+        while True:
+            await self._grew.wait()
+            self._grew.clear()
+            with contextlib.suppress(Exception):  # the store is down: the next growth retries
+                await self.integrate()
+            await asyncio.sleep(self.interval_s)
+
+    async def integrate(self, *log_ids: str) -> int:
+        """Put every chained entry of the logs that grew, and of `log_ids`, in the tree, and
+        sign a checkpoint if it grew. Returns the tree's size."""
+        async with self._lock, self.tree.client.lock(TLOG_KEYS["lock"], timeout=LOCK_S):
+            taken = await self.tree.take_dirty()
+            try:
+                size = await self._grow(sorted({*taken, *log_ids}))
+            except BaseException:
+                for log_id in taken:
+                    await self.tree.mark_dirty(log_id)
+                raise
+            await self._sign(size)
+            return size
+
+    async def _grow(self, log_ids: list[str]) -> int:
+        while True:
+            size = await self.tree.size()
+            leaves: list[bytes] = []
+            logs: list[tuple[str, int, bytes]] = []
+            counts = await self.tree.integrated(log_ids)
+            for log_id, done in zip(log_ids, counts, strict=True):
+                chained, _ = await self.logs.chain_state(log_id)
+                last = min(chained, done + BATCH - len(leaves))
+                hashes = await self.logs.chain_range(log_id, done + 1, last)
+                if not hashes:
+                    continue
+                first = size + len(leaves)
+                indices = b"".join(i.to_bytes(8) for i in range(first, first + len(hashes)))
+                logs.append((log_id, done + 1, indices))
+                leaves += [leaf_hash(leaf(log_id, done + 1 + i, h)) for i, h in enumerate(hashes)]
+            if not leaves:
+                return size
+            made = append(size, await self.tree.nodes(edge(size)), leaves)
+            if not await self.tree.append(size, size + len(leaves), made, logs):
+                raise RuntimeError("the transparency log grew under its lock")
+
+    async def _sign(self, size: int) -> None:
+        kept = await self.tree.checkpoint()
+        if kept is None or kept[0] < size:
+            root = root_of_edge(size, await self.tree.nodes(edge(size)))
+            await self.tree.save_checkpoint(size, self.signer.checkpoint(size, root))
+
+    # ---- what anyone may ask ----------------------------------------------------------
+
+    async def checkpoint(self) -> tuple[int, str]:
+        """The latest signed checkpoint (signing the empty tree's if there is none yet)."""
+        kept = await self.tree.checkpoint()
+        if kept is None:
+            await self.integrate()
+            kept = await self.tree.checkpoint()
+        assert kept is not None
+        return kept
+
+    async def inclusion(self, log_id: str, seq: int, size: int | None = None) -> dict[str, Any]:
+        """Where entry `seq` of a log is in the tree and the proof that it is in the tree
+        of `size` leaves (the latest checkpoint's by default)."""
+        index = await self.tree.leaf_index(log_id, seq)
+        if index is None:
+            raise NotFound("entry")
+        size = size if size is not None else (await self.checkpoint())[0]
+        if not index < size <= await self.tree.size():
+            raise Conflict("该记录不在此树中", f"the entry is not in a tree of {size} leaves")
+        proof = await self._hashes(inclusion_ranges(index, size))
+        return {"log": log_id, "seq": seq, "index": index, "size": size, "proof": proof}
+
+    async def consistency(self, old: int, new: int) -> dict[str, Any]:
+        if not 0 <= old <= new <= await self.tree.size():
+            raise Conflict("树的大小不合适", f"no proof from a tree of {old} to one of {new}")
+        return {"from": old, "to": new, "proof": await self._hashes(consistency_ranges(old, new))}
+
+    async def _hashes(self, ranges: list[tuple[int, int]]) -> list[str]:
+        nodes = await self.tree.nodes(node for a, b in ranges for node in tiles(a, b))
+        return [base64.b64encode(range_hash(a, b, nodes)).decode() for a, b in ranges]
+
+    async def proof_for_export(self, log_id: str, seq: int) -> dict[str, Any]:
+        """What an export of a log chained up to `seq` carries: a checkpoint with the log's
+        entries up to `seq` in it, and the inclusion proof of entry `seq`."""
+        await self.integrate(log_id)
+        size, note = await self.checkpoint()
+        return {"checkpoint": note} | await self.inclusion(log_id, seq, size)

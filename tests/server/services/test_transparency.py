@@ -1,0 +1,199 @@
+"""The transparency log from the outside: an export verifies against the server's key,
+and each forgery an insider could make of it fails `openbid verify --key`; the proofs the
+server serves hold; a witness keeps checkpoints and flags a server that forks its log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import pytest
+from redis.asyncio import Redis
+
+from auction.checkpoint import Signer, Verifier
+from auction.log import genesis, leaf, link
+from auction.merkle import append, leaf_hash, verify_consistency, verify_inclusion
+from server.cli import main
+from server.store.embedded import EmbeddedValkey
+from server.store.tlog import Tree
+from server.web.app import connect
+from tests.conftest import LOG_SIGNER, serving
+from tests.server.helpers import lot_in_limited
+from tests.server.test_verify import closed_lot, save
+
+KEY = Verifier(LOG_SIGNER.vkey())
+
+
+def rechained(document: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The export with `entries` in place of its own, every hash recomputed, the
+    checkpoint and proof kept: what an insider who rewrote the history would hand over."""
+    lot, previous, rows = document["lot_id"], genesis(document["lot_id"]), []
+    for seq, entry in enumerate(entries, start=1):
+        entry = entry | {"seq": seq}
+        raw = msgpack.packb(entry)
+        previous = link(previous, raw)
+        rows.append({"seq": seq, "hash": previous, "entry": entry,
+                     "raw": base64.b64encode(raw).decode()})  # fmt: skip
+    assert lot == document["lot_id"]
+    return document | {"entries": rows, "head": previous}
+
+
+def swapped(value: Any, pairs: dict[str, str]) -> Any:
+    """`value` with every string of one bidder (id, plate, name) read as the other's."""
+    if isinstance(value, dict):
+        return {k: swapped(v, pairs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [swapped(v, pairs) for v in value]
+    return pairs.get(value, value) if isinstance(value, str) else value
+
+
+def verify(
+    tmp_path: Path, document: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    key = tmp_path / "log.vkey"
+    key.write_text(LOG_SIGNER.vkey() + "\n")
+    code = main(
+        ["verify", str(save(tmp_path, document, f"{secrets.token_hex(4)}.json")), "--key", str(key)]
+    )
+    return code, capsys.readouterr().err
+
+
+async def test_an_honest_export_holds_and_every_forgery_fails(
+    admin: httpx.AsyncClient, redis: Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lot = await closed_lot(admin, redis)
+    document = (await admin.get(f"/api/lots/{lot}/audit")).json()
+    assert verify(tmp_path, document, capsys) == (0, "")
+    entries = [row["entry"] for row in document["entries"]]
+
+    bidders = {e["bidder_id"]: e for e in entries if e["kind"] == "registered"}
+    (a, one), (b, other) = list(bidders.items())
+    pairs = {a: b, b: a, one["plate"]: other["plate"], other["plate"]: one["plate"],
+             one["name"]: other["name"], other["name"]: one["name"]}  # fmt: skip
+    winner_swapped = rechained(document, swapped(entries, pairs))
+    assert winner_swapped["entries"][-1]["entry"] != document["entries"][-1]["entry"]
+    assert main(["verify", str(save(tmp_path, winner_swapped))]) == 0  # the chain alone: H4
+    code, said = verify(tmp_path, winner_swapped, capsys)
+    assert code == 1 and "rewritten, or cut short" in said
+
+    cut = document | {"entries": document["entries"][:-2],
+                      "head": document["entries"][-3]["hash"]}  # fmt: skip
+    assert main(["verify", str(save(tmp_path, cut))]) == 0  # a shorter log replays fine alone
+    code, said = verify(tmp_path, cut, capsys)
+    assert code == 1 and "rewritten, or cut short" in said
+
+    i = next(n for n, e in enumerate(entries) if e["kind"] == "bid")
+    reordered = rechained(
+        document, [*entries[: i - 1], entries[i], entries[i - 1], *entries[i + 1 :]]
+    )
+    assert verify(tmp_path, reordered, capsys)[0] == 1
+
+    impostor = Signer("openbid.test/log", Signer.generate("x").key)
+    proof = document["transparency"]
+    resigned = rechained(document, swapped(entries, pairs))
+    size = proof["size"]
+    resigned["transparency"] = proof | {"checkpoint": impostor.checkpoint(size, bytes(32))}
+    code, said = verify(tmp_path, resigned, capsys)
+    assert code == 1 and "the checkpoint does not hold" in said
+
+    bare = {k: v for k, v in document.items() if k != "transparency"}
+    code, said = verify(tmp_path, bare, capsys)
+    assert code == 1 and "no checkpoint" in said
+
+
+async def test_the_served_proofs_hold_against_the_served_checkpoint(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    lot, _ = await lot_in_limited(admin, "甲", "乙", countdown_s=60)
+    assert (await public.get("/api/log/key")).text.strip() == LOG_SIGNER.vkey()
+    before = KEY.checkpoint((await public.get("/api/log/checkpoint")).text)
+    document = (await admin.get(f"/api/lots/{lot}/audit")).json()  # puts the lot in the tree
+    after = KEY.checkpoint((await public.get("/api/log/checkpoint")).text)
+    assert after.size > before.size
+
+    found = (await public.get(f"/api/log/consistency?from={before.size}&to={after.size}")).json()
+    proof = [base64.b64decode(h) for h in found["proof"]]
+    assert verify_consistency(before.size, after.size, before.root, after.root, proof)
+    assert not verify_consistency(before.size, after.size, after.root, after.root, proof)
+
+    for row in document["entries"]:
+        found = (await public.get(f"/api/log/inclusion?log={lot}&seq={row['seq']}")).json()
+        hashed = leaf_hash(leaf(lot, row["seq"], row["hash"]))
+        path = [base64.b64decode(h) for h in found["proof"]]
+        assert found["size"] >= after.size
+        newest = KEY.checkpoint((await public.get("/api/log/checkpoint")).text)
+        if found["size"] == newest.size:
+            assert verify_inclusion(hashed, found["index"], found["size"], path, newest.root)
+    pinned = (await public.get(f"/api/log/inclusion?log={lot}&seq=1&size={after.size}")).json()
+    path = [base64.b64decode(h) for h in pinned["proof"]]
+    first = leaf_hash(leaf(lot, 1, document["entries"][0]["hash"]))
+    assert verify_inclusion(first, pinned["index"], after.size, path, after.root)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [("consistency?from=2&to=1", 409, "CONFLICT"),
+     ("consistency?from=x&to=1", 422, "BAD_MESSAGE"),
+     ("consistency?to=1", 422, "BAD_MESSAGE"),
+     ("consistency?from=0&to=99999999999", 409, "CONFLICT"),
+     ("inclusion?log=ffffffffff&seq=1", 404, "NOT_FOUND"),
+     ("inclusion?log=a%2Fb&seq=1", 422, "BAD_MESSAGE"),
+     ("inclusion?seq=1", 422, "BAD_MESSAGE"),
+     ("inclusion?log=abc&seq=-1", 422, "BAD_MESSAGE")],
+)  # fmt: skip
+async def test_a_bad_proof_request_gets_a_clear_error(
+    public: httpx.AsyncClient, query: str, status: int, code: str
+) -> None:
+    answer = await public.get(f"/api/log/{query}")
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+
+
+@pytest.fixture
+async def fork_store() -> AsyncIterator[str]:
+    with (
+        tempfile.TemporaryDirectory(prefix="ob-fork-") as tmp,
+        EmbeddedValkey(Path(tmp), persist=False) as server,
+    ):
+        yield server.url
+
+
+async def test_a_witness_keeps_the_checkpoints_and_flags_a_fork(
+    admin: httpx.AsyncClient, served: str, fork_store: str, tmp_path: Path
+) -> None:
+    await lot_in_limited(admin, "甲", "乙", countdown_s=60)
+    await (await admin.get("/api/log/checkpoint")).aread()
+    state = tmp_path / "witness"
+    witness = ["witness", served, "--state", str(state), "--once"]
+    assert await asyncio.to_thread(main, witness) == 0
+    kept = KEY.checkpoint((state / "checkpoint").read_text())
+    assert (state / "key").read_text().strip() == LOG_SIGNER.vkey()
+
+    lot, _ = await lot_in_limited(admin, "丙", "丁", countdown_s=60)
+    await admin.get(f"/api/lots/{lot}/audit")  # the log grows; the witness follows
+    assert await asyncio.to_thread(main, witness) == 0
+    assert KEY.checkpoint((state / "checkpoint").read_text()).size > kept.size
+    kept = KEY.checkpoint((state / "checkpoint").read_text())
+
+    client = await connect(fork_store)  # the same key, another history, a larger tree
+    leaves = [leaf_hash(f"forged {i}".encode()) for i in range(kept.size + 3)]
+    await Tree(client).append(0, len(leaves), append(0, {}, leaves), [])
+    await client.aclose()
+    async with serving(fork_store) as forked:
+        forked_witness = ["witness", forked, "--state", str(state), "--once"]
+        assert await asyncio.to_thread(main, forked_witness) == 1
+    assert (state / f"fork-{kept.size + 3}.checkpoint").exists()
+    assert KEY.checkpoint((state / "checkpoint").read_text()) == kept  # the honest one stays
+
+
+async def test_a_witness_refuses_a_checkpoint_of_another_key(served: str, tmp_path: Path) -> None:
+    other = tmp_path / "other.vkey"
+    other.write_text(Signer.generate("openbid.test/log").vkey())
+    witness = ["witness", served, "--state", str(tmp_path / "w"), "--key", str(other), "--once"]
+    assert await asyncio.to_thread(main, witness) == 1
