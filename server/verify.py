@@ -17,6 +17,7 @@ from typing import Any
 
 from auction.checkpoint import BadNote, Verifier
 from auction.log import Discrepancy, genesis, leaf, link
+from auction.lot.blinding import unblinds
 from auction.lot.replay import replay
 from auction.merkle import leaf_hash, verify_inclusion
 from auction.opening.replay import replay_opening
@@ -50,6 +51,7 @@ def verify_document(document: Any, key: Verifier | None = None) -> str:
         entries.append(entry)
     if previous != (document.get("head") or genesis(str(lot_id))):
         raise Discrepancy(len(rows), "the chain does not end at the exported head")
+    _clear_values(document)
     if key is not None:
         _in_the_log(document.get("transparency"), str(lot_id), len(rows), previous, key)
     if document.get("kind") == "opening":
@@ -57,6 +59,21 @@ def verify_document(document: Any, key: Verifier | None = None) -> str:
     state = replay(entries, str(lot_id))
     outcome = state.outcome or f"open, in phase {state.phase}"
     return f"ok: lot {lot_id}, {len(entries)} entries, chain head {previous[:16]}…, {outcome}"
+
+
+def _clear_values(document: dict[str, Any]) -> None:
+    """The staff's export names what each blinded name or ref hides: each must blind to it."""
+    clear = document.get("clear")
+    if clear is None:
+        return
+    try:
+        key = bytes.fromhex(document["blinding_key"])
+        pairs = [(str(b), str(v)) for b, v in dict(clear).items()]
+    except Exception:
+        raise Discrepancy(0, "the blinding key or the clear values do not decode") from None
+    for blinded, value in pairs:
+        if not unblinds(key, blinded, value):
+            raise Discrepancy(0, f"{blinded} does not hide {value!r}")
 
 
 def _in_the_log(proof: Any, log_id: str, seq: int, head: str, key: Verifier) -> None:

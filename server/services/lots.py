@@ -21,7 +21,7 @@ from auction.errors import (
     Unauthorized,
     refusal,
 )
-from auction.lot import commit, prices, sealing, statute
+from auction.lot import blinding, commit, prices, sealing, statute
 from auction.lot.config import LotConfig
 from auction.lot.state import Deposit, PlaceBid, parse
 from server.limits import Limiter, Limits
@@ -237,12 +237,13 @@ class LotService:
 
     async def register(self, lot_id: str, raw: object) -> dict[str, Any]:
         body = object_of(raw)
-        name, public_key = body.get("name"), body.get("public_key")
-        check_text("name", name, 200)
+        name, public_key = check_text("name", body.get("name"), 200), body.get("public_key")
         if public_key is not None and (not isinstance(public_key, str) or len(public_key) > 8192):
             raise BadMessage("public_key", "须为 PEM 文本", "must be PEM text")
+        await self._lot_config(lot_id)  # NotFound for an unknown lot
         bidder_id, token = "b" + secrets.token_hex(6), secrets.token_urlsafe(24)
-        args = {"bidder_id": bidder_id, "name": name, "token_hash": token_hash(token)}
+        blinded = await self._blinded(lot_id, "name", name)
+        args = {"bidder_id": bidder_id, "name": blinded, "token_hash": token_hash(token)}
 
         async def register(plate: str) -> dict[str, Any]:
             return (await self.command(lot_id, "register", args | {"plate": plate})).answer
@@ -258,13 +259,20 @@ class LotService:
             kind=_field(body, "kind"),
             ref=_field(body, "ref"),
         )
+        await self._lot_config(lot_id)
+        ref = await self._blinded(lot_id, "ref", command.ref)
         args = {"bidder_id": bidder_id, "amount": command.amount}
-        reply = await self.command(
-            lot_id, "deposit", args | {"kind": command.kind, "ref": command.ref}
-        )
+        reply = await self.command(lot_id, "deposit", args | {"kind": command.kind, "ref": ref})
         if not reply.answer.get("accepted"):
             raise refusal(reply.answer)
         return reply.answer | {"server_now": reply.now}
+
+    async def _blinded(self, lot_id: str, field: str, value: str) -> str:
+        """`value` as the log will hold it (auction/lot/blinding.py), its clear form kept
+        for the staff first."""
+        blinded = blinding.blind(self.book.blinding_key(lot_id), field, value)
+        await self.book.keep_clear(lot_id, blinded, value)
+        return blinded
 
     async def bidders(self, lot_id: str) -> list[dict[str, Any]]:
         """The staff's list: each bidder's plate, name, deposit paid and qualification."""
@@ -326,9 +334,21 @@ class LotService:
         return shown | {"audit_seq": seq, "audit_head": head}
 
     async def audit(self, lot_id: str) -> dict[str, Any]:
-        """The full hash-chained log, as `openbid verify` reads it."""
+        """The full hash-chained log, as `openbid verify` reads it, with what its blinded
+        names and refs hide and the key that checks them (staff only)."""
         if not await self.book.exists(lot_id):
             raise NotFound("lot")
+        clear = {"blinding_key": self.book.blinding_key(lot_id).hex(),
+                 "clear": await self.book.clear_values(lot_id)}  # fmt: skip
+        return await self.export_log(lot_id) | clear
+
+    async def public_audit(self, lot_id: str) -> dict[str, Any]:
+        """The log for anyone once the lot has closed: every entry as logged (names and
+        refs are blinded in the log itself), so it verifies and replays as the staff's
+        does. Before the close it would show what the rules keep secret (R5)."""
+        reply = await self.command(lot_id, "tick")  # NotFound for an unknown lot
+        if reply.state["phase"] != "closed":
+            raise Conflict("竞价结束后公开", "the log is published once the lot has closed")
         return await self.export_log(lot_id)
 
     async def export_log(self, log_id: str) -> dict[str, Any]:

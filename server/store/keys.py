@@ -36,7 +36,8 @@ LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog
 
 def lot_keys(lot_id: str) -> dict[str, str]:
     """All keys of one lot, under one hash tag."""
-    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*LOT_PARTS, "chain", "sessions")}
+    extra = ("chain", "sessions", "clear")  # clear: blinded value -> the name or ref it hides
+    return {part: f"ob:{{{lot_id}}}:{part}" for part in (*LOT_PARTS, *extra)}
 
 
 def opening_keys(opening_id: str) -> dict[str, str]:

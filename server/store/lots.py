@@ -10,6 +10,7 @@ on a cluster (where it sits in another slot) this class does, right after the sc
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from auction.errors import Conflict, NotFound
-from auction.lot import sealing
+from auction.lot import blinding, sealing
 from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
 from server.store.due import DueSet
@@ -61,6 +62,7 @@ class LotBook:
         # we hold the client untyped and type what each method returns.
         self.client: Any = client
         self.sealing_secret = sealing_secret
+        self._secret = sealing_secret or os.urandom(32)  # blinds names and refs
         self.cluster = isinstance(client, RedisCluster)
         self._lot = script(client, "lot")
         self._create = script(client, "create")
@@ -184,8 +186,25 @@ class LotBook:
         return None if raw is None else dict(unpack(raw))
 
     async def bidders(self, lot_id: str) -> dict[str, dict[str, Any]]:
+        """Every bidder, with its name in clear (the log and the bidder rows hold it
+        blinded, auction/lot/blinding.py)."""
         raw = await self.client.hgetall(lot_keys(lot_id)["bidders"])
-        return {k.decode(): unpack(v) for k, v in raw.items()}
+        clear = await self.clear_values(lot_id)
+        found = {k.decode(): unpack(v) for k, v in raw.items()}
+        for bidder in found.values():
+            bidder["name"] = clear.get(bidder.get("name"), bidder.get("name"))
+        return found
+
+    async def keep_clear(self, lot_id: str, blinded: str, value: str) -> None:
+        """Keep the name or ref that `blinded` hides, before a command logs it blinded."""
+        await self.client.hset(lot_keys(lot_id)["clear"], blinded, value)
+
+    async def clear_values(self, lot_id: str) -> dict[str, str]:
+        raw = await self.client.hgetall(lot_keys(lot_id)["clear"])
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def blinding_key(self, lot_id: str) -> bytes:
+        return blinding.blinding_key(self._secret, lot_id)
 
 
 def _config_map(config: LotConfig) -> dict[str, Any]:

@@ -96,7 +96,8 @@ def create_app(
     sealing_secret: bytes | None = None,
     log_signer: Signer | None = None,
 ) -> Starlette:
-    """The app; it connects on startup. `timer=False` is for tests that drive time;
+    """The app; it connects on startup. `timer=False` is for tests that drive time (no
+    background work then: no deadlines passed, no checkpoints signed but on demand);
     `data_dir` holds the livestream recordings; `supervisor_token` (监督) reads what the
     admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's);
     `sealing_secret` seals and opens sealed lots' bids (every process on one store must hold
@@ -134,7 +135,7 @@ def create_app(
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
         task = asyncio.create_task(clock.run()) if timer else None
-        signing = asyncio.create_task(service.transparency.run())
+        signing = asyncio.create_task(service.transparency.run()) if timer else None
         try:
             yield
         finally:
@@ -148,9 +149,10 @@ def create_app(
                     await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
             await hub.close()
             await service.chainer.close()
-            signing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await signing
+            if signing is not None:
+                signing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await signing
             await listener.aclose()
             await client.aclose()
 

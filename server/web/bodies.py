@@ -249,6 +249,8 @@ class Audit(Struct, kw_only=True):
     head: str
     entries: list[Entry]
     transparency: Inclusion | None = None
+    blinding_key: str | None = None  # the staff's export: the key of the blinded values
+    clear: dict[str, str] | None = None  # and what each blinded name or ref hides
 
 
 class HallDay(Struct, kw_only=True):

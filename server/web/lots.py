@@ -104,6 +104,11 @@ async def audit(request: Request) -> Response:
     return json_response(request, await service.audit(request.path_params["lot"]))
 
 
+async def public_audit(request: Request) -> Response:
+    found = await resources(request).service.public_audit(request.path_params["lot"])
+    return json_response(request, found)
+
+
 def _staff_command(name: str) -> Handler:
     async def handle(request: Request) -> Response:
         service = resources(request).service
@@ -176,4 +181,8 @@ lot_operations = [
     Operation(method="GET", path="/api/lots/{lot}/audit", handler=audit,
               summary="The hash-chained log (`openbid verify` reads it)", auth="staff",
               answer=bodies.Audit, errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    Operation(method="GET", path="/api/lots/{lot}/audit/public", handler=public_audit,
+              summary="The log for anyone once the lot has closed: names and payment "
+              "references blinded, every decision kept (`openbid verify` replays it)",
+              answer=bodies.Audit, errors=("NOT_FOUND", "CONFLICT")),
 ]  # fmt: skip

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from auction.audience import bidder_answer
-from auction.errors import NotFound, RateLimited, Unauthorized
+from auction.errors import Conflict, NotFound, RateLimited, Unauthorized
 from auction.opening.envelope import b64
+from auction.opening.state import OpeningPhase
 from server.services.lots import LotService
 from server.services.openings import (
     AUDIT_KIND,
@@ -120,6 +121,17 @@ async def export(service: LotService, openings: OpeningService, opening_id: str)
     return await service.export_log(opening_id) | {"kind": AUDIT_KIND, "envelopes": shown}
 
 
+async def public_audit(request: Request) -> Response:
+    """The log for anyone once the opening has ended (or was aborted): by then the
+    procedure has read every name and price out in public."""
+    service, openings = resources(request).service, _openings(request)
+    opening_id = request.path_params["opening"]
+    state = await openings.tick(opening_id)  # NotFound for an unknown opening
+    if state.phase not in (OpeningPhase.ENDED, OpeningPhase.ABORTED):
+        raise Conflict("开标结束后公开", "the log is published once the opening has ended")
+    return json_response(request, await export(service, openings, opening_id))
+
+
 SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}
 ADMIN = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE")
 opening_operations = [
@@ -152,6 +164,9 @@ opening_operations = [
     Operation(method="GET", path="/api/openings/{opening}/audit", handler=audit,
               summary="The hash-chained log with every envelope (`openbid verify` reads it)",
               auth="staff", answer=bodies.Audit, errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    Operation(method="GET", path="/api/openings/{opening}/audit/public", handler=public_audit,
+              summary="The whole log for anyone, once the opening has ended (`openbid verify` "
+              "replays it)", answer=bodies.Audit, errors=("NOT_FOUND", "CONFLICT")),
     Operation(method="GET", path="/openings/{opening}/record", handler=record_page,
               summary="The 开标记录表 as a printable page", media="text/html",
               errors=("NOT_FOUND", "CONFLICT")),

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from auction.opening.envelope import Sealed, seal
 from auction.opening.record import record_hash
+from server.verify import verify_document
 from tests.conftest import SUPERVISOR, TIMEOUT
 from tests.server.helpers import bearer
 from tests.server.wsclient import Client, Message, client
@@ -205,6 +206,9 @@ async def test_too_few_envelopes_abort_the_opening_at_the_deadline(
     opening_id = await new_opening(admin, min_bidders=3)
     for name in ("甲", "乙"):
         await enrol(admin, opening_id, name)
+    public = httpx.AsyncClient(base_url=served, timeout=TIMEOUT)
+    early = await public.get(f"/api/openings/{opening_id}/audit/public")
+    assert (early.status_code, early.json()["code"]) == (409, "CONFLICT")
     async with client(served, opening_id, "openbid.json.v1", room="openings") as viewer:
         await viewer.hello()
         aborted = (await viewer.until(lambda m: m.get("kind") == "phase"))[-1]
@@ -213,6 +217,13 @@ async def test_too_few_envelopes_abort_the_opening_at_the_deadline(
     assert snapshot["phase"] == "aborted" and snapshot["envelopes"] == 2
     answer = await admin.post(f"/api/openings/{opening_id}/commands", json={"type": "advance"})
     assert answer.status_code == 409 and answer.json()["code"] == "PHASE_CLOSED"
+    published = (await public.get(f"/api/openings/{opening_id}/audit/public")).json()
+    await public.aclose()
+    assert verify_document(published).endswith("phase aborted")
+    assert (
+        published["entries"]
+        == (await admin.get(f"/api/openings/{opening_id}/audit")).json()["entries"]
+    )
 
 
 async def test_opening_events_over_http_are_public_and_start_after_since(

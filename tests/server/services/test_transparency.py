@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -106,6 +107,48 @@ async def test_an_honest_export_holds_and_every_forgery_fails(
     bare = {k: v for k, v in document.items() if k != "transparency"}
     code, said = verify(tmp_path, bare, capsys)
     assert code == 1 and "no checkpoint" in said
+
+
+async def test_anyone_replays_a_closed_lot_and_learns_no_name_nor_payment_reference(
+    admin: httpx.AsyncClient,
+    public: httpx.AsyncClient,
+    redis: Redis,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    open_lot, _ = await lot_in_limited(admin, "甲", "乙", countdown_s=60)
+    early = await public.get(f"/api/lots/{open_lot}/audit/public")
+    assert (early.status_code, early.json()["code"]) == (409, "CONFLICT")
+
+    lot = await closed_lot(admin, redis)
+    published = await public.get(f"/api/lots/{lot}/audit/public")
+    assert published.status_code == 200
+    document = published.json()
+    assert verify(tmp_path, document, capsys) == (0, "")
+    staff = (await admin.get(f"/api/lots/{lot}/audit")).json()
+    assert document["entries"] == staff["entries"] and document["head"] == staff["head"]
+    assert "clear" not in document and "blinding_key" not in document
+    names_and_refs = set(staff["clear"].values())
+    assert {"甲", "乙"} <= names_and_refs and len(names_and_refs) == 4  # two names, two refs
+    text = json.dumps(document, ensure_ascii=False)
+    assert not [value for value in names_and_refs if value in text]
+
+    result = (await public.get(f"/api/lots/{lot}/result")).json()
+    assert result["winner_name"] == "乙"  # the clear name, from the staff's side of the store
+    bidders = (await admin.get(f"/api/lots/{lot}/bidders")).json()["bidders"]
+    assert sorted(b["name"] for b in bidders) == ["乙", "甲"]
+
+
+async def test_the_staff_export_names_what_each_blinded_value_hides(
+    admin: httpx.AsyncClient, redis: Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lot = await closed_lot(admin, redis)
+    staff = (await admin.get(f"/api/lots/{lot}/audit")).json()
+    assert verify(tmp_path, staff, capsys) == (0, "")
+    blinded = next(b for b, v in staff["clear"].items() if v == "甲")
+    lied = staff | {"clear": staff["clear"] | {blinded: "丙"}}
+    code, said = verify(tmp_path, lied, capsys)
+    assert code == 1 and "does not hide '丙'" in said
 
 
 async def test_the_served_proofs_hold_against_the_served_checkpoint(
