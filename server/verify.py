@@ -11,6 +11,7 @@ this chain head, so a history recomputed end to end, or cut short, fails.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def verify_document(document: Any, key: Verifier | None = None) -> str:
     if not isinstance(document, dict) or document.get("format") != AUDIT_FORMAT:
         raise Discrepancy(0, f"not an {AUDIT_FORMAT} document")
     lot_id, rows = document.get("lot_id", ""), document.get("entries") or []
-    entries, previous = [], genesis(str(lot_id))
+    entries, previous, raw = [], genesis(str(lot_id)), b""
     for number, row in enumerate(rows, start=1):
         raw, entry = _decode(row, number)
         if entry != row.get("entry") or entry.get("seq") != number:
@@ -53,7 +54,7 @@ def verify_document(document: Any, key: Verifier | None = None) -> str:
         raise Discrepancy(len(rows), "the chain does not end at the exported head")
     _clear_values(document)
     if key is not None:
-        _in_the_log(document.get("transparency"), str(lot_id), len(rows), previous, key)
+        _in_the_log(document.get("transparency"), str(lot_id), raw, previous, key)
     if document.get("kind") == "opening":
         return _verify_opening(str(lot_id), entries, document.get("envelopes") or {}, previous)
     state = replay(entries, str(lot_id))
@@ -76,8 +77,10 @@ def _clear_values(document: dict[str, Any]) -> None:
             raise Discrepancy(0, f"{blinded} does not hide {value!r}")
 
 
-def _in_the_log(proof: Any, log_id: str, seq: int, head: str, key: Verifier) -> None:
-    """The export's last entry, with this chain head, is in a checkpoint `key` signed."""
+def _in_the_log(proof: Any, log_id: str, raw: bytes, head: str, key: Verifier) -> None:
+    """The export's last entry (`raw`), with this chain head, is in a checkpoint `key`
+    signed."""
+    seq = unpack(raw).get("seq", 0) if raw else 0
     if not isinstance(proof, dict):
         raise Discrepancy(seq, "the export carries no checkpoint and inclusion proof")
     try:
@@ -89,8 +92,14 @@ def _in_the_log(proof: Any, log_id: str, seq: int, head: str, key: Verifier) -> 
         index, size = int(proof["index"]), int(proof["size"])
     except Exception:
         raise Discrepancy(seq, "the inclusion proof does not decode") from None
-    named = (proof.get("log"), proof.get("seq"), size) == (log_id, seq, checkpoint.size)
-    hashed = leaf_hash(leaf(log_id, seq, head))
+    digest = hashlib.sha256(raw).hexdigest()
+    named = (proof.get("log"), proof.get("entry"), proof.get("chain_hash"), size) == (
+        log_id,
+        digest,
+        head,
+        checkpoint.size,
+    )
+    hashed = leaf_hash(leaf(log_id, raw, head))
     if not named or not verify_inclusion(hashed, index, size, hashes, checkpoint.root):
         raise Discrepancy(seq, "the signed log does not hold this history: rewritten, or cut short")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 from typing import Any
 
 from auction.checkpoint import BadNote, Signer, Verifier
@@ -34,7 +35,7 @@ from auction.merkle import (
 from server.store.chainer import Chainer
 from server.store.keys import TLOG_KEYS
 from server.store.logs import Logs
-from server.store.tlog import Tree
+from server.store.tlog import Grown, Tree
 
 __all__ = ["ORIGIN", "Transparency"]
 
@@ -95,7 +96,7 @@ class Transparency:
         while True:
             size = await self.tree.size()
             leaves: list[bytes] = []
-            logs: list[tuple[str, int, bytes]] = []
+            grown: list[Grown] = []
             counts = await self.tree.integrated(log_ids)
             for log_id, done in zip(log_ids, counts, strict=True):
                 chained, _ = await self.logs.chain_state(log_id)
@@ -103,14 +104,16 @@ class Transparency:
                 hashes = await self.logs.chain_range(log_id, done + 1, last)
                 if not hashes:
                     continue
+                raws = await self.logs.log(log_id, since=done, count=len(hashes))
                 first = size + len(leaves)
                 indices = b"".join(i.to_bytes(8) for i in range(first, first + len(hashes)))
-                logs.append((log_id, done + 1, indices))
-                leaves += [leaf_hash(leaf(log_id, done + 1 + i, h)) for i, h in enumerate(hashes)]
+                digests = [hashlib.sha256(raw).digest() for raw in raws]
+                grown.append(Grown(log_id, done + 1, indices, digests, hashes))
+                leaves += [leaf_hash(leaf(log_id, r, h)) for r, h in zip(raws, hashes, strict=True)]
             if not leaves:
                 return size
             made = append(size, await self.tree.nodes(edge(size)), leaves)
-            if not await self.tree.append(size, size + len(leaves), made, logs):
+            if not await self.tree.append(size, size + len(leaves), made, grown):
                 raise RuntimeError("the transparency log grew under its lock")
 
     async def _sign(self, size: int) -> None:
@@ -130,17 +133,23 @@ class Transparency:
         assert kept is not None
         return kept
 
-    async def inclusion(self, log_id: str, seq: int, size: int | None = None) -> dict[str, Any]:
-        """Where entry `seq` of a log is in the tree and the proof that it is in the tree
-        of `size` leaves (the latest checkpoint's by default)."""
-        index = await self.tree.leaf_index(log_id, seq)
-        if index is None:
+    async def inclusion(
+        self, log_id: str, digest: bytes, size: int | None = None
+    ) -> dict[str, Any]:
+        """Where the entry of a log whose bytes hash to `digest` is in the tree, its chain
+        hash (the rest of its leaf), and the proof that it is in the tree of `size` leaves
+        (the latest checkpoint's by default). Whoever holds the entry or a receipt for it
+        knows the digest; nobody else can ask."""
+        found = await self.tree.entry(log_id, digest)
+        if found is None:
             raise NotFound("entry")
+        index, chain_hash = found
         size = size if size is not None else (await self.checkpoint())[0]
         if not index < size <= await self.tree.size():
             raise Conflict("该记录不在此树中", f"the entry is not in a tree of {size} leaves")
         proof = await self._hashes(inclusion_ranges(index, size))
-        return {"log": log_id, "seq": seq, "index": index, "size": size, "proof": proof}
+        return {"log": log_id, "entry": digest.hex(), "chain_hash": chain_hash, "index": index,
+                "size": size, "proof": proof}  # fmt: skip
 
     async def consistency(self, old: int, new: int) -> dict[str, Any]:
         if not 0 <= old <= new <= await self.tree.size():
@@ -156,4 +165,6 @@ class Transparency:
         entries up to `seq` in it, and the inclusion proof of entry `seq`."""
         await self.integrate(log_id)
         size, note = await self.checkpoint()
-        return {"checkpoint": note} | await self.inclusion(log_id, seq, size)
+        (raw,) = await self.logs.log(log_id, since=seq - 1, count=1)
+        found = await self.inclusion(log_id, hashlib.sha256(raw).digest(), size)
+        return {"checkpoint": note} | found

@@ -20,6 +20,7 @@ __all__ = [
     "control_channel",
     "lot_keys",
     "opening_keys",
+    "tlog_entries",
     "tlog_index",
     "tlog_level",
     "token_hash",
@@ -54,6 +55,11 @@ def tlog_level(level: int) -> str:
 def tlog_index(log_id: str) -> str:
     """Where each entry of a log is in the tree: 8 bytes per seq, from seq 1."""
     return f"ob:{{tlog}}:at:{log_id}"
+
+
+def tlog_entries(log_id: str) -> str:
+    """Where each entry of a log is in the tree, by the SHA-256 of its bytes."""
+    return f"ob:{{tlog}}:by:{log_id}"
 
 
 def channel(lot_id: str) -> str:

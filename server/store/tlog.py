@@ -3,24 +3,38 @@ and opening, each leaf `auction.log.leaf(log, seq, chain hash)`.
 
 Keys (all under the tag `{tlog}`, one slot): the size; one string per level holding that
 level's perfect-subtree hashes, 32 bytes each, by index (auction/merkle.py); per log, the
-tree index of each of its entries, 8 bytes per seq; the set of logs whose chain grew since
-they were last put in the tree; the latest signed checkpoint.
+tree index of each of its entries (8 bytes per seq) and, by the SHA-256 of each entry's
+bytes, its tree index and chain hash; the set of logs whose chain grew since they were
+last put in the tree; the latest signed checkpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from auction.merkle import Node
-from server.store.keys import TLOG_KEYS, tlog_index, tlog_level
+from server.store.keys import TLOG_KEYS, tlog_entries, tlog_index, tlog_level
 from server.store.scripts import script
 
-__all__ = ["Tree"]
+__all__ = ["Grown", "Tree"]
 
 HASH = 32
 INDEX = 8
 TAKE = 1000  # logs taken from the dirty set at once
+
+
+@dataclass(frozen=True, slots=True)
+class Grown:
+    """A log's entries new in the tree: from seq `first`, their leaf indices (8 bytes
+    each), the SHA-256 of each entry's bytes and each entry's chain hash."""
+
+    log_id: str
+    first: int
+    indices: bytes
+    digests: list[bytes]
+    chain_hashes: list[str]
 
 
 class Tree:
@@ -45,20 +59,21 @@ class Tree:
         return found
 
     async def append(
-        self, size: int, new_size: int, made: dict[Node, bytes], logs: list[tuple[str, int, bytes]]
+        self, size: int, new_size: int, made: dict[Node, bytes], logs: list[Grown]
     ) -> bool:
-        """Write the nodes `made` by growing the tree from `size` to `new_size`, and each
-        log's indices (log id, its first new seq, 8 bytes per index), if the tree is still of
-        `size` and each log's index ends just before its first new seq."""
+        """Write the nodes `made` by growing the tree from `size` to `new_size`, and where
+        each log's new entries are (by seq and by digest), if the tree is still of `size`
+        and each log's index ends just before its first new seq."""
         top = max(level for level, _ in made) + 1
         rows: list[bytearray] = [bytearray() for _ in range(top)]
         for (level, _index), hashed in sorted(made.items()):
             rows[level] += hashed
         keys = [TLOG_KEYS["size"], *(tlog_level(level) for level in range(top))]
-        keys += [tlog_index(log_id) for log_id, _, _ in logs]
         args: list[Any] = [size, new_size, top, *map(bytes, rows)]
-        for _, first, indices in logs:
-            args += [first, indices]
+        for grown in logs:
+            keys += [tlog_index(grown.log_id), tlog_entries(grown.log_id)]
+            chains = b"".join(bytes.fromhex(h) for h in grown.chain_hashes)
+            args += [grown.first, grown.indices, b"".join(grown.digests), chains]
         return int(await self._append(keys=keys, args=args)) == new_size
 
     async def integrated(self, log_ids: list[str]) -> list[int]:
@@ -68,10 +83,11 @@ class Tree:
             pipe.strlen(tlog_index(log_id))
         return [int(length) // INDEX for length in await pipe.execute()]
 
-    async def leaf_index(self, log_id: str, seq: int) -> int | None:
-        """Where entry `seq` of the log is in the tree; None if it is not there yet."""
-        raw = await self.client.getrange(tlog_index(log_id), INDEX * (seq - 1), INDEX * seq - 1)
-        return int.from_bytes(raw) if seq > 0 and len(raw) == INDEX else None
+    async def entry(self, log_id: str, digest: bytes) -> tuple[int, str] | None:
+        """Where the entry whose bytes hash to `digest` is in the tree, and its chain hash;
+        None if it is not there yet."""
+        raw = await self.client.hget(tlog_entries(log_id), digest)
+        return None if raw is None else (int.from_bytes(raw[:INDEX]), raw[INDEX:].hex())
 
     async def mark_dirty(self, log_id: str) -> None:
         await self.client.sadd(TLOG_KEYS["dirty"], log_id)

@@ -221,11 +221,13 @@ class Result(Struct, kw_only=True):
 
 
 class Inclusion(Struct, kw_only=True):
-    """Entry `seq` of a log is leaf `index` of the transparency log's tree of `size`
-    leaves: the proof's hashes (base64, RFC 9162 order), with a checkpoint of that size."""
+    """The entry of a log whose bytes hash to `entry` (hex), with `chain_hash`, is leaf
+    `index` of the transparency log's tree of `size` leaves: the proof's hashes (base64,
+    RFC 9162 order), with a checkpoint of that size in an export."""
 
     log: Id
-    seq: Seq
+    entry: str
+    chain_hash: str
     index: int
     size: int
     proof: list[str]

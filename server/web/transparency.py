@@ -48,9 +48,14 @@ async def inclusion(request: Request) -> Response:
     log_id = request.query_params.get("log", "")
     if not 0 < len(log_id) <= MAX_ID or not log_id.isascii() or not log_id.isalnum():
         raise BadMessage("log", "须为拍卖标的或开标的编号", "must be a lot's or an opening's id")
+    entry = request.query_params.get("entry", "")
+    if len(entry) != 64 or not all(c in "0123456789abcdef" for c in entry):
+        raise BadMessage(
+            "entry", "须为记录的 SHA-256（十六进制）", "must be an entry's SHA-256, hex"
+        )
     log = resources(request).service.transparency
     size = _number(request, "size", 0) or None
-    return json_response(request, await log.inclusion(log_id, _number(request, "seq"), size))
+    return json_response(request, await log.inclusion(log_id, bytes.fromhex(entry), size))
 
 
 COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}
@@ -64,9 +69,10 @@ transparency_operations = [
               answer=bodies.Consistency, errors=("BAD_MESSAGE", "CONFLICT"),
               query={"from": COUNT, "to": COUNT}),
     Operation(method="GET", path="/api/log/inclusion", handler=inclusion,
-              summary="A proof that entry `seq` of a log is in the tree of `size` leaves "
-              "(the latest checkpoint's by default)", answer=bodies.Inclusion,
+              summary="A proof that the entry of a log whose bytes hash to `entry` (what a "
+              "receipt names) is in the tree of `size` leaves (the latest checkpoint's by "
+              "default)", answer=bodies.Inclusion,
               errors=("BAD_MESSAGE", "NOT_FOUND", "CONFLICT"),
               query={"log": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
-                     "seq": COUNT, "size": COUNT}),
+                     "entry": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "size": COUNT}),
 ]  # fmt: skip

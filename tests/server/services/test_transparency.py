@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import secrets
 import tempfile
@@ -166,18 +167,28 @@ async def test_the_served_proofs_hold_against_the_served_checkpoint(
     assert verify_consistency(before.size, after.size, before.root, after.root, proof)
     assert not verify_consistency(before.size, after.size, after.root, after.root, proof)
 
+    newest = KEY.checkpoint((await public.get("/api/log/checkpoint")).text)
     for row in document["entries"]:
-        found = (await public.get(f"/api/log/inclusion?log={lot}&seq={row['seq']}")).json()
-        hashed = leaf_hash(leaf(lot, row["seq"], row["hash"]))
+        raw = base64.b64decode(row["raw"])
+        digest = hashlib.sha256(raw).hexdigest()
+        query = f"/api/log/inclusion?log={lot}&entry={digest}&size={newest.size}"
+        found = (await public.get(query)).json()
+        assert (found["entry"], found["chain_hash"], found["size"]) == (
+            digest,
+            row["hash"],
+            newest.size,
+        )
         path = [base64.b64decode(h) for h in found["proof"]]
-        assert found["size"] >= after.size
-        newest = KEY.checkpoint((await public.get("/api/log/checkpoint")).text)
-        if found["size"] == newest.size:
-            assert verify_inclusion(hashed, found["index"], found["size"], path, newest.root)
-    pinned = (await public.get(f"/api/log/inclusion?log={lot}&seq=1&size={after.size}")).json()
+        hashed = leaf_hash(leaf(lot, raw, row["hash"]))
+        assert verify_inclusion(hashed, found["index"], newest.size, path, newest.root)
+        assert not verify_inclusion(leaf_hash(leaf(lot, raw + b"x", row["hash"])), found["index"],
+                                    newest.size, path, newest.root)  # fmt: skip
+    first = base64.b64decode(document["entries"][0]["raw"])
+    query = f"/api/log/inclusion?log={lot}&entry={hashlib.sha256(first).hexdigest()}"
+    pinned = (await public.get(f"{query}&size={after.size}")).json()
     path = [base64.b64decode(h) for h in pinned["proof"]]
-    first = leaf_hash(leaf(lot, 1, document["entries"][0]["hash"]))
-    assert verify_inclusion(first, pinned["index"], after.size, path, after.root)
+    hashed = leaf_hash(leaf(lot, first, document["entries"][0]["hash"]))
+    assert verify_inclusion(hashed, pinned["index"], after.size, path, after.root)
 
 
 @pytest.mark.parametrize(
@@ -186,10 +197,11 @@ async def test_the_served_proofs_hold_against_the_served_checkpoint(
      ("consistency?from=x&to=1", 422, "BAD_MESSAGE"),
      ("consistency?to=1", 422, "BAD_MESSAGE"),
      ("consistency?from=0&to=99999999999", 409, "CONFLICT"),
-     ("inclusion?log=ffffffffff&seq=1", 404, "NOT_FOUND"),
-     ("inclusion?log=a%2Fb&seq=1", 422, "BAD_MESSAGE"),
-     ("inclusion?seq=1", 422, "BAD_MESSAGE"),
-     ("inclusion?log=abc&seq=-1", 422, "BAD_MESSAGE")],
+     (f"inclusion?log=ffffffffff&entry={'0' * 64}", 404, "NOT_FOUND"),
+     (f"inclusion?log=a%2Fb&entry={'0' * 64}", 422, "BAD_MESSAGE"),
+     (f"inclusion?entry={'0' * 64}", 422, "BAD_MESSAGE"),
+     ("inclusion?log=abc&entry=xyz", 422, "BAD_MESSAGE"),
+     (f"inclusion?log=abc&entry={'A' * 64}", 422, "BAD_MESSAGE")],
 )  # fmt: skip
 async def test_a_bad_proof_request_gets_a_clear_error(
     public: httpx.AsyncClient, query: str, status: int, code: str
