@@ -102,12 +102,11 @@ def link(previous: str, raw_entry: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + raw_entry).hexdigest()
 
 
-def leaf(log_id: str, raw_entry: bytes, chain_hash: str) -> bytes:
+def leaf(log_id: str, digest: str, chain_hash: str) -> bytes:
     """What the transparency log (auction/merkle.py) holds of an entry: its log, the
-    SHA-256 of its bytes (what a receipt names) and its chain hash, which commits to it and
-    to every entry of the log before it. No seq: a leaf says nothing of a position in the
-    audit sequence, which counts entries the rules keep secret (R5)."""
-    digest = hashlib.sha256(raw_entry).hexdigest()
+    SHA-256 of its bytes (hex; what a receipt names) and its chain hash, which commits to it
+    and to every entry of the log before it. No seq: a leaf says nothing of a position in
+    the audit sequence, which counts entries the rules keep secret (R5)."""
     return f"openbid-leaf-v1\n{log_id}\n{digest}\n{chain_hash}\n".encode()
 
 

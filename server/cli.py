@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import json
 import os
 import resource
 import secrets
@@ -18,6 +19,7 @@ from auction.checkpoint import BadNote, Signer, Verifier
 from auction.log import Discrepancy
 from server.limits import Limits
 from server.log_setup import configure as configure_logs
+from server.receipts import read_receipt, receipt_in_export, receipt_online
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
 from server.verify import verify_file
@@ -52,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the transparency log's name in its checkpoints (a host/path the centre owns; "
              f"by default its key's name, {ORIGIN} for a new key)",
     )  # fmt: skip
-    check = commands.add_parser("verify", help="check an exported audit log")
-    check.add_argument("audit_file", type=Path)
+    check = commands.add_parser("verify", help="check an exported audit log, or a receipt")
+    check.add_argument("audit_file", type=Path, nargs="?")
     check.add_argument("--key", type=Path, help="the server's key (GET /api/log/key)")
+    check.add_argument("--receipt", type=Path, help="a receipt: is it in the export (or --url)?")
+    check.add_argument("--url", help="with --receipt and no export: ask this server for proof")
     watch = commands.add_parser("witness", help="keep a server's checkpoints; fail on a fork")
     watch.add_argument("url", help="the server, e.g. https://bid.example.cn")
     watch.add_argument("--state", type=Path, required=True, help="where the checkpoints stay")
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     watch.add_argument("--once", action="store_true", help="check the latest checkpoint, stop")
     args = parser.parse_args(argv)
     if args.command == "verify":
+        if args.receipt or args.audit_file is None:
+            return _verify_receipt(args.receipt, args.key, args.audit_file, args.url)
         return _verify(args.audit_file, args.key)
     if args.command == "witness":
         return run_witness(args.url, args.state, args.key, args.interval, args.once)
@@ -138,6 +144,30 @@ def _sealing_secret(data_dir: Path) -> bytes:
         with os.fdopen(descriptor, "w") as out:
             out.write(secrets.token_hex(32) + "\n")
     return bytes.fromhex(path.read_text().strip())
+
+
+def _verify_receipt(
+    receipt: Path | None, key_file: Path | None, audit: Path | None, url: str | None
+) -> int:
+    if receipt is None or key_file is None or (audit is None) == (url is None):
+        print("openbid verify: give an export, or --receipt R --key K with an export or --url",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        key = Verifier(key_file.read_text())
+        found = read_receipt(receipt.read_text(), key)
+        if audit is not None:
+            print(receipt_in_export(found, json.loads(audit.read_text()), key))
+        else:
+            assert url is not None
+            print(receipt_online(found, url, key))
+        return 0
+    except (OSError, ValueError, BadNote) as error:
+        print(f"openbid verify: {error}", file=sys.stderr)
+        return 2
+    except Discrepancy as fault:
+        print(f"FAILED at {fault}", file=sys.stderr)
+        return 1
 
 
 def _log_signer(data_dir: Path, origin: str | None) -> Signer:

@@ -99,7 +99,7 @@ def _in_the_log(proof: Any, log_id: str, raw: bytes, head: str, key: Verifier) -
         head,
         checkpoint.size,
     )
-    hashed = leaf_hash(leaf(log_id, raw, head))
+    hashed = leaf_hash(leaf(log_id, digest, head))
     if not named or not verify_inclusion(hashed, index, size, hashes, checkpoint.root):
         raise Discrepancy(seq, "the signed log does not hold this history: rewritten, or cut short")
 

@@ -14,26 +14,18 @@ import base64
 import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from auction.checkpoint import BadNote, Checkpoint, Verifier
 from auction.merkle import verify_consistency
+from server.receipts import fetch
 
 __all__ = ["Fork", "run_witness", "witness_once"]
-
-TIMEOUT_S = 10.0
 
 
 class Fork(Exception):
     """The server's new checkpoint does not extend the one the witness kept."""
-
-
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:
-        body: bytes = answer.read()
-        return body
 
 
 def _key(url: str, state: Path, given: Path | None) -> Verifier:
@@ -45,7 +37,7 @@ def _key(url: str, state: Path, given: Path | None) -> Verifier:
         if given is not None and Verifier(given.read_text()).key_id != key.key_id:
             raise Fork(f"{given} is not the key this witness has kept in {kept}")
         return key
-    text = given.read_text() if given else _get(f"{url}/api/log/key").decode()
+    text = given.read_text() if given else fetch(f"{url}/api/log/key").decode()
     key = Verifier(text)
     _write(kept, text.strip() + "\n")
     return key
@@ -60,11 +52,9 @@ def _write(path: Path, text: str) -> None:
 def witness_once(url: str, state: Path, given: Path | None = None) -> Checkpoint:
     """Check the server's latest checkpoint against the kept one; keep it. Raises Fork."""
     url = url.rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"not an http(s) URL: {url}")
     state.mkdir(parents=True, exist_ok=True)
     key = _key(url, state, given)
-    note = _get(f"{url}/api/log/checkpoint").decode()
+    note = fetch(f"{url}/api/log/checkpoint").decode()
     try:
         new = key.checkpoint(note)
     except BadNote as error:
@@ -86,7 +76,7 @@ def witness_once(url: str, state: Path, given: Path | None = None) -> Checkpoint
 def _extends(url: str, old: Checkpoint, new: Checkpoint) -> bool:
     if new.size <= old.size:
         return new.size == old.size and new.root == old.root
-    found: Any = json.loads(_get(f"{url}/api/log/consistency?from={old.size}&to={new.size}"))
+    found: Any = json.loads(fetch(f"{url}/api/log/consistency?from={old.size}&to={new.size}"))
     try:
         proof = [base64.b64decode(h, validate=True) for h in found["proof"]]
     except (KeyError, TypeError, ValueError):

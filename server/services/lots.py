@@ -164,13 +164,21 @@ class LotService:
         self._logged(lot_id, reply)
         return reply
 
-    async def decide(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def decide(
+        self, lot_id: str, name: str, args: dict[str, Any], sealed_price: int | None = None
+    ) -> dict[str, Any]:
         """One bidder command, batched with any others arriving on the lot; returns its
-        answer. RateLimited (nothing decided) when the bidder sends too fast."""
+        answer, with the signed receipt of the entry it wrote when accepted. RateLimited
+        (nothing decided) when the bidder sends too fast."""
         if not self.within_rate(lot_id, args["bidder_id"], name):
             raise RateLimited()
         answer = await self.batcher.submit(lot_id, name, args)
         self.metrics.decided(name, answer.get("code", "ACCEPTED"))
+        raw = answer.pop("entry_raw", None)
+        if answer.get("accepted") and isinstance(answer.get("seq"), int):
+            if raw is None:  # a resent bid_id: the entry its first sending wrote
+                raw = (await self.logs.log(lot_id, answer["seq"] - 1, count=1))[0]
+            answer["receipt"] = self.transparency.receipt(lot_id, raw, unpack(raw), sealed_price)
         return answer
 
     def within_rate(self, venue_id: str, bidder_id: str, name: str) -> bool:
@@ -308,8 +316,8 @@ class LotService:
         if refused is not None:
             return {"accepted": False, "code": refused}
         box = sealing.seal_price(self._sealing_key(lot_id), lot_id, bidder_id, price)
-        return await self.decide(lot_id, "bid", {"bidder_id": bidder_id, "bid_id": bid_id,
-                                                 "sealed": box})  # fmt: skip
+        args = {"bidder_id": bidder_id, "bid_id": bid_id, "sealed": box}
+        return await self.decide(lot_id, "bid", args, sealed_price=price)
 
     async def simple(self, lot_id: str, bidder_id: str, name: str) -> dict[str, Any]:
         """`continue` or `accept`."""

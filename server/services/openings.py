@@ -24,7 +24,7 @@ from auction.errors import (
     RateLimited,
     TooLarge,
 )
-from auction.log import Tick
+from auction.log import Entry, Tick
 from auction.opening import rules as opening
 from auction.opening.envelope import NONCE_BYTES, EnvelopeFailure, decode_key, digest, open_envelope
 from auction.opening.state import (
@@ -76,12 +76,14 @@ class OpeningService:
     def __init__(
         self, book: OpeningBook, logs: Logs, chainer: Chainer, hall: Hall, limits: Limits,
         within_rate: Callable[[str, str, str], bool] = lambda *_: True,
+        receipt: Callable[[str, bytes, Entry], str] | None = None,
     ) -> None:  # fmt: skip
         """`within_rate(opening_id, bidder_id, command)` takes from the bidder's bucket, the
         one bids take from (the lot service's)."""
         self.book, self.logs, self.chainer = book, logs, chainer  # logs: any log by id
         self.hall, self.limits, self.within_rate = hall, limits, within_rate
         self._uploads = Limiter(limits.envelopes_per_s, limits.envelope_burst)
+        self.receipt = receipt  # signs what an accepted command logged
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
@@ -98,8 +100,22 @@ class OpeningService:
             )
             if stored is not None:
                 self.chainer.poke(opening_id)
-                return Decided(result.answer, result.state, now)
+                return Decided(self._receipted(opening_id, result.answer, stored.raw_entries,
+                                               result.entries), result.state, now)  # fmt: skip
         raise Conflict("系统繁忙，请重试", "the opening is busy; try again")
+
+    def _receipted(
+        self, opening_id: str, answer: dict[str, Any], raws: list[bytes], entries: list[Entry]
+    ) -> dict[str, Any]:
+        """An accepted answer with the signed receipt of the entry it names."""
+        seq, first = answer.get("seq"), entries[0]["seq"]
+        if self.receipt is None or not answer.get("accepted") or not isinstance(seq, int):
+            return answer
+        if not 0 <= seq - first < len(raws):
+            return answer
+        return answer | {
+            "receipt": self.receipt(opening_id, raws[seq - first], entries[seq - first])
+        }
 
     async def command(self, opening_id: str, command: OpeningCommand) -> dict[str, Any]:
         return (await self.decide(opening_id, _fixed(command))).answer

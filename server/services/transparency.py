@@ -32,6 +32,7 @@ from auction.merkle import (
     root_of_edge,
     tiles,
 )
+from auction.receipt import Receipt
 from server.store.chainer import Chainer
 from server.store.keys import TLOG_KEYS
 from server.store.logs import Logs
@@ -109,7 +110,8 @@ class Transparency:
                 indices = b"".join(i.to_bytes(8) for i in range(first, first + len(hashes)))
                 digests = [hashlib.sha256(raw).digest() for raw in raws]
                 grown.append(Grown(log_id, done + 1, indices, digests, hashes))
-                leaves += [leaf_hash(leaf(log_id, r, h)) for r, h in zip(raws, hashes, strict=True)]
+                pairs = zip(digests, hashes, strict=True)
+                leaves += [leaf_hash(leaf(log_id, d.hex(), h)) for d, h in pairs]
             if not leaves:
                 return size
             made = append(size, await self.tree.nodes(edge(size)), leaves)
@@ -121,6 +123,12 @@ class Transparency:
         if kept is None or kept[0] < size:
             root = root_of_edge(size, await self.tree.nodes(edge(size)))
             await self.tree.save_checkpoint(size, self.signer.checkpoint(size, root))
+
+    def receipt(
+        self, log_id: str, raw: bytes, entry: dict[str, Any], price: int | None = None
+    ) -> str:
+        """The signed receipt (auction/receipt.py) of an entry just logged."""
+        return self.signer.sign(Receipt.of(log_id, raw, entry, price).body())
 
     # ---- what anyone may ask ----------------------------------------------------------
 

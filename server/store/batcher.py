@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.store.lots import LotBook, LotDecision
+from server.store.scripts import unpack
 
 __all__ = ["Batcher"]
 
@@ -46,8 +47,9 @@ class Batcher:
         self.calls = 0
 
     async def submit(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Decide one command; returns its answer with the `server_now` it was decided at.
-        Raises what the script call raised (NotFound for an unknown lot)."""
+        """Decide one command; returns its answer with the `server_now` it was decided at
+        and, when it wrote an entry, that entry's bytes as `entry_raw`. Raises what the
+        script call raised (NotFound for an unknown lot)."""
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         lot = self._lots.get(lot_id)
         if lot is None:
@@ -78,6 +80,12 @@ class Batcher:
                 answer.set_exception(error)
             return
         self.calls += 1
+        raws = reply.raw_entries
+        first = unpack(raws[0])["seq"] if raws else 0
         for (_, _, answer), result in zip(batch, reply.answers, strict=True):
-            answer.set_result(result | {"server_now": reply.now})
+            seq = result.get("seq")
+            extra: dict[str, Any] = {"server_now": reply.now}
+            if result.get("accepted") and isinstance(seq, int) and 0 <= seq - first < len(raws):
+                extra["entry_raw"] = raws[seq - first]  # the entry it wrote, for its receipt
+            answer.set_result(result | extra)
         self.on_reply(lot_id, reply)

@@ -121,6 +121,7 @@ def create_app(
             service.hall,
             service.limits,
             service.within_rate,
+            service.transparency.receipt,
         )
         listener = subscriber(client, redis_url)
         hub = Hub(listener, service.logs, service.metrics)

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
+from auction.checkpoint import Verifier
 from auction.opening.envelope import Sealed, seal
 from auction.opening.record import record_hash
+from auction.receipt import Receipt
 from server.verify import verify_document
-from tests.conftest import SUPERVISOR, TIMEOUT
+from tests.conftest import LOG_SIGNER, SUPERVISOR, TIMEOUT
 from tests.server.helpers import bearer
 from tests.server.wsclient import Client, Message, client
 
@@ -53,6 +55,8 @@ async def enrol(admin: httpx.AsyncClient, opening_id: str, name: str) -> dict[st
     sent = await admin.post(f"/api/openings/{opening_id}/envelopes", json=sealed.upload(),
                             headers=auth)  # fmt: skip
     assert sent.status_code == 200 and sent.json()["accepted"], sent.text
+    receipt = Receipt.parse(Verifier(LOG_SIGNER.vkey()).open(sent.json()["receipt"]))
+    assert (receipt.log, receipt.kind) == (opening_id, "envelope")
     return made | {"sealed": sealed, "auth": auth}
 
 
