@@ -11,6 +11,9 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
+from auction.checkpoint import Verifier
+from auction.receipt import Receipt
+from tests.conftest import LOG_SIGNER
 from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
 from tests.server.helpers import make_lot, qualified_bidder
 
@@ -54,6 +57,14 @@ async def test_a_bidder_bids_by_clicking_and_the_public_sees_it_within_a_second(
         await expect(room.locator("#mine tr").first).to_contain_text("已接受")
         await expect(public.locator("#price")).to_contain_text(shown_money(price), timeout=1000)
         await expect(public.locator("#leader")).to_have_text(bidder["plate"], timeout=1000)
+
+    async with room.expect_download() as saving:
+        await room.locator("#mine tr").first.locator("button.receipt").click()
+    saved = Path(await (await saving.value).path()).read_text()
+    receipt = Receipt.parse(Verifier(LOG_SIGNER.vkey()).open(saved))
+    assert (receipt.log, receipt.price) == (lot, start + 500_000)
+    kept = await room.evaluate(f"JSON.parse(localStorage.getItem('openbid:receipts:{lot}'))")
+    assert saved in kept and len(kept) == 2  # every acknowledged bid's, across reloads
 
     dots = public.locator("#chart path.dots")
     await expect(dots).to_have_attribute("d", re.compile(r"^(M[\d.]+ [\d.]+h0){2}$"))  # a bid each

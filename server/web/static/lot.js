@@ -3,7 +3,7 @@
 // view (`?staff=1`, with the console's token: every entry, live) and the big screen
 // (`?screen=1`: large type, no controls).
 import {
-  $, LiveRoom, api, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, say,
+  $, LiveRoom, api, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, saveBlob, say,
   sayAnswer, showConnection, t,
 } from "/static/openbid.js";
 import { showOutcome, showTerms } from "/static/terms.js";
@@ -145,7 +145,7 @@ function bid(room) {
     const bidId = `${Date.now().toString(36)}-${++state.bidSeq}`;
     const row = document.createElement("tr");
     row.dataset.bid = bidId;
-    row.innerHTML = `<td>${clockTime(room.clock.now() ?? Date.now())}</td><td class="money"></td><td>${t("sent")}</td>`;
+    row.innerHTML = `<td>${clockTime(room.clock.now() ?? Date.now())}</td><td class="money"></td><td>${t("sent")}</td><td></td>`;
     row.children[1].textContent = money(price);
     $("mine").prepend(row);
     if (!room.send({ type: "bid", bid_id: bidId, price })) say(t("down"), "error");
@@ -154,11 +154,27 @@ function bid(room) {
   $("yes").focus();
 }
 
-// A bid's answer also goes in its row of "my bids".
+// A bid's answer also goes in its row of "my bids", with its receipt: the server's signed
+// word of what it logged, kept in this browser and saved as a file for `openbid verify --receipt`.
 function answered(m) {
   const text = sayAnswer(m);
+  if (m.receipt) keepReceipt(m.receipt);
   const row = m.command ? null : document.querySelector(`tr[data-bid="${CSS.escape(m.bid_id ?? "")}"]`);
-  if (row) row.children[2].textContent = text;
+  if (!row) return;
+  row.children[2].textContent = text;
+  if (m.receipt) {
+    const link = Object.assign(document.createElement("button"), { type: "button", className: "receipt", textContent: t("receipt") });
+    link.onclick = () => saveBlob(new Blob([m.receipt], { type: "text/plain" }), `receipt-${lotId}-${m.bid_id}.txt`);
+    row.children[3].replaceChildren(link);
+  }
+}
+
+function keepReceipt(note) {
+  const key = `openbid:receipts:${lotId}`;
+  try {
+    const kept = JSON.parse(localStorage.getItem(key) ?? "[]");
+    if (!kept.includes(note)) localStorage.setItem(key, JSON.stringify([...kept, note]));
+  } catch { /* storage full or refused: the file link still holds it */ }
 }
 
 // The staff's 中止 / resume / terminate: the host or the supervisor suspends alone; resume and
