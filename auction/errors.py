@@ -20,7 +20,8 @@ Hierarchy::
     │                                                connection is closed
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
-                                 CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED;
+                                 CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED,
+                                 BAD_SIGNATURE (refused before the rules: nothing logged);
                                  openings add
                                  NO_ENVELOPE, NOT_READY, OBJECTION_OPEN,
                                  NO_PLATFORM_FAULT, BIDDER_SIDE, NO_REMEDY, NEEDS_COSIGN
@@ -69,6 +70,7 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
     "SUSPENDED": ("竞价已中止，恢复后方可继续", "The lot is suspended"),
     "DEADLINE_PASSED": ("已过报名或保证金截止时间", "The registration or deposit deadline passed"),
+    "BAD_SIGNATURE": ("签名缺失或验证未通过", "The signature is missing or does not verify"),
     # remote bid opening (不见面开标)
     "NO_ENVELOPE": ("您未在投标截止时间前递交投标文件", "You have no envelope in this opening"),
     "NOT_READY": ("尚有投标人未完成解密，解密时间未结束", "Bidders are still decrypting"),

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 S = TypeVar("S")
+SIGNED = ("bid", "indicator", "continue", "accept")  # the kinds a bidder's signature goes on
 Entry = dict[str, Any]  # one log entry: seq, ts, kind, pub and the kind's fields
 T = TypeVar("T")
 
@@ -46,11 +47,16 @@ class EntryLog:
         self.pseq: int = state.pseq
         self.ts: int = state.ts
         self.entries: list[Entry] = []
+        # a bidder's signature of the command being decided: it goes on the first entry the
+        # command writes of a SIGNED kind (its accepted bid, continue or accept), only there
+        self.signing: str | None = None
 
     def add(self, ts: int, kind: str, pub: bool, **fields: Any) -> int:
         self.seq += 1
         self.pseq += pub
         self.ts = max(self.ts, ts)
+        if self.signing is not None and kind in SIGNED:
+            fields["sig"], self.signing = self.signing, None
         entry = {"seq": self.seq, "pseq": self.pseq, "ts": self.ts, "kind": kind, "pub": pub}
         self.entries.append(entry | fields)
         return self.seq

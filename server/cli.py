@@ -1,4 +1,4 @@
-"""The `openbid` command: `serve`, `verify` and `witness`."""
+"""The `openbid` command: `serve`, `verify`, `witness` and `staff`."""
 
 from __future__ import annotations
 
@@ -14,16 +14,20 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from auction.checkpoint import BadNote, Signer, Verifier
+from auction.errors import BadMessage
 from auction.log import Discrepancy
 from server.limits import Limits
 from server.log_setup import configure as configure_logs
 from server.receipts import read_receipt, receipt_in_export, receipt_online
+from server.services.staff import add_person
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
+from server.store.staff import StaffBook
 from server.verify import verify_file
-from server.web.app import Server, create_app
+from server.web.app import Server, connect, create_app
 from server.witness import run_witness
 
 __all__ = ["main"]
@@ -65,7 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     watch.add_argument("--key", type=Path, help="the server's key; else trusted on first use")
     watch.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
     watch.add_argument("--once", action="store_true", help="check the latest checkpoint, stop")
+    people = commands.add_parser("staff", help="the staff's personal credentials")
+    people.add_argument("action", choices=["add"])
+    people.add_argument("name")
+    people.add_argument("--role", required=True, choices=["host", "supervisor", "bank", "issuer"])
+    people.add_argument("--data-dir", type=Path, default=Path("openbid-data"))
+    people.add_argument("--redis-url", default=os.environ.get("OPENBID_REDIS_URL"))
     args = parser.parse_args(argv)
+    if args.command == "staff":
+        return _staff(args)
     if args.command == "verify":
         if args.receipt or args.audit_file is None:
             return _verify_receipt(args.receipt, args.key, args.audit_file, args.url)
@@ -144,6 +156,45 @@ def _sealing_secret(data_dir: Path) -> bytes:
         with os.fdopen(descriptor, "w") as out:
             out.write(secrets.token_hex(32) + "\n")
     return bytes.fromhex(path.read_text().strip())
+
+
+def _staff(args: argparse.Namespace) -> int:
+    """`openbid staff add NAME --role R`: on the given store, or on the data dir's own
+    (running under a server, or started for the moment)."""
+    url, embedded = args.redis_url, None
+    if not url:
+        embedded = EmbeddedValkey(args.data_dir / "valkey")
+        try:
+            url = embedded.start()
+        except DataDirInUse:  # its server runs: reach its store on its socket
+            embedded, socket_path = None, (args.data_dir / "valkey" / "valkey.sock").resolve()
+            if not socket_path.exists():
+                print("openbid staff: give --redis-url (the running server's store)",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            url = f"unix://{socket_path}"
+    try:
+        made = asyncio.run(_add_person(url, {"name": args.name, "role": args.role}))
+    except BadMessage as error:
+        print(f"openbid staff: {error.field}: {error.message_en}", file=sys.stderr)
+        return 2
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(f"staff {made['staff_id']} ({made['name']}, {made['role']})")
+    print(f"token: {made['token']} (printed this once)")
+    if "hmac_secret" in made:
+        print(f"hmac secret: {made['hmac_secret']} (printed this once)")
+    return 0
+
+
+async def _add_person(url: str, body: dict[str, str]) -> dict[str, Any]:
+    client = await connect(url)
+    try:
+        seconds, micros = await client.time()
+        return await add_person(StaffBook(client), body, seconds * 1000 + micros // 1000)
+    finally:
+        await client.aclose()
 
 
 def _verify_receipt(

@@ -22,7 +22,8 @@ from auction.lot.blinding import unblinds
 from auction.lot.replay import replay
 from auction.merkle import leaf_hash, verify_inclusion
 from auction.opening.replay import replay_opening
-from server.services.lots import AUDIT_FORMAT
+from auction.signatures import check_lot_log
+from server.services.exports import AUDIT_FORMAT
 from server.store.scripts import unpack
 
 __all__ = ["verify_document", "verify_file"]
@@ -58,8 +59,10 @@ def verify_document(document: Any, key: Verifier | None = None) -> str:
     if document.get("kind") == "opening":
         return _verify_opening(str(lot_id), entries, document.get("envelopes") or {}, previous)
     state = replay(entries, str(lot_id))
+    signed = check_lot_log(str(lot_id), entries)
     outcome = state.outcome or f"open, in phase {state.phase}"
-    return f"ok: lot {lot_id}, {len(entries)} entries, chain head {previous[:16]}…, {outcome}"
+    return (f"ok: lot {lot_id}, {len(entries)} entries, {signed} signatures, chain head "
+            f"{previous[:16]}…, {outcome}")  # fmt: skip
 
 
 def _clear_values(document: dict[str, Any]) -> None:

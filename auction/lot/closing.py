@@ -67,7 +67,8 @@ def draw(s: LotState, cmd: Draw, now: int, log: EntryLog) -> tuple[LotState, dic
         raise Refused("PHASE_CLOSED")  # no pool, or not yet: the window is still open
     plates = [s.bidders[b].plate for b in s.acceptors]
     winner = s.acceptors[lottery_index(s.secrets.lottery_seed, cmd.share, plates)]
-    s = close(s, now, log, winner, lottery_plates=plates, lottery_share=cmd.share)
+    s = close(s, now, log, winner, lottery_plates=plates, lottery_share=cmd.share,
+              actor=cmd.actor)  # fmt: skip
     return s, {"accepted": True, "seq": log.seq, "winner_plate": s.bidders[winner].plate}
 
 
@@ -79,6 +80,7 @@ def close(
     lottery_plates: list[str] | None = None,
     terminated: Terminate | None = None,
     lottery_share: str | None = None,
+    actor: str | None = None,
 ) -> LotState:
     c, sold = s.config, winner is not None
     outcome = "terminated" if terminated else "sold" if sold else "failed"
@@ -94,6 +96,7 @@ def close(
         lottery_seed=s.secrets.lottery_seed,
         lottery_plates=lottery_plates,
         lottery_share=lottery_share,
+        actor=terminated.actor if terminated else actor,
     )  # fmt: skip
     return replace(
         s, phase=LotPhase.CLOSED, deadline=None, outcome=outcome, winner=winner, held=None

@@ -25,6 +25,7 @@ AfterCap = Literal["lottery", "secondary"]
 EntryRule = Literal["any_qualified", "quoted"]  # any qualified bidder, or one who quoted
 PresetName = Literal["land", "shantou", "three_three", "gtmap", "qinzhou", "chongqing"]
 ListingDays = Literal["working_days", "calendar_dates", "elapsed"]  # how L-2's 10 days count
+Signatures = Literal["off", "optional", "required"]  # bidders sign bids (auction/signatures.py)
 CATEGORIES, MODES, AFTER_CAP = get_args(Category), get_args(Mode), get_args(AfterCap)
 ENTRY_RULES = get_args(EntryRule)
 MAX_MONEY = 2**53 - 1  # exact in JSON numbers, Lua doubles and msgpack alike
@@ -79,6 +80,8 @@ class LotConfig:
     # checks refuse a new lot (auction/lot/statute.py `warnings`), without, they warn
     preset: PresetName | None = None
     listing_days: ListingDays = "working_days"
+    # required: every bid, continue and accept carries its bidder's signature (电子签章)
+    signatures: Signatures = "off"
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:
@@ -128,6 +131,7 @@ class LotConfig:
         _one_of("after_cap", self.after_cap, AFTER_CAP)
         _one_of("entry_rule", self.entry_rule, ENTRY_RULES)
         _one_of("listing_days", self.listing_days, get_args(ListingDays))
+        _one_of("signatures", self.signatures, get_args(Signatures))
         _positive("min_continued", self.min_continued)
         _positive("start_price", self.start_price)
         _positive("increment", self.increment)
@@ -188,7 +192,8 @@ class LotConfig:
 
 
 _TEXT_FIELDS = {
-    "title", "category", "mode", "quote_unit", "after_cap", "entry_rule", "preset", "listing_days"
+    "title", "category", "mode", "quote_unit", "after_cap", "entry_rule", "preset", "listing_days",
+    "signatures",
 }  # fmt: skip
 _OPTIONAL = {"reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s", "preset"}
 

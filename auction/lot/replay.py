@@ -111,11 +111,15 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
     who = ids.get(plate, "")
     match kind:
         case "registered":
-            return Register(bidder_id=entry["bidder_id"], plate=plate, name=entry["name"])
+            return Register(
+                bidder_id=entry["bidder_id"], plate=plate, name=entry["name"],
+                actor=entry.get("actor"), public_key=entry.get("public_key"),
+            )  # fmt: skip
         case "deposit":
             return Deposit(
-                bidder_id=who, amount=entry["amount"], kind=entry["deposit_kind"], ref=entry["ref"]
-            )
+                bidder_id=who, amount=entry["amount"], kind=entry["deposit_kind"],
+                ref=entry["ref"], actor=entry.get("actor"),
+            )  # fmt: skip
         case "bid" | "indicator":
             price, indicator, sealed = (
                 entry.get("price"),
@@ -123,20 +127,20 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
                 entry.get("sealed"),
             )
             return PlaceBid(bidder_id=who, bid_id=entry["bid_id"], price=price,
-                            indicator=indicator, sealed=sealed)  # fmt: skip
+                            indicator=indicator, sealed=sealed, sig=entry.get("sig"))  # fmt: skip
         case "continue":
-            return Continue(bidder_id=who)
+            return Continue(bidder_id=who, sig=entry.get("sig"))
         case "accept":
-            return Accept(bidder_id=who)
+            return Accept(bidder_id=who, sig=entry.get("sig"))
         case "suspended" if entry.get("by") != "platform":
-            return Suspend(by=entry["by"], reason=entry["reason"])
+            return Suspend(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
         case "requested":
             staff = Resume if entry.get("action") == "resume" else Terminate
-            return staff(by=entry["by"], reason=entry["reason"])
+            return staff(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
         case "resumed":
-            return Resume(by=entry["by"], reason=entry["reason"])
+            return Resume(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
         case "closed" if entry.get("outcome") == "terminated":
-            return Terminate(by=entry["by"], reason=entry["reason"])
+            return Terminate(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
         case "closed" if entry.get("lottery_share") is not None:
-            return Draw(by="supervisor", share=entry["lottery_share"])
+            return Draw(by="supervisor", share=entry["lottery_share"], actor=entry.get("actor"))
     return Tick()  # what the clock writes, a late deadline's suspension included

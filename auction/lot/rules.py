@@ -77,6 +77,7 @@ def step(state: LotState, command: Command, now: int) -> Step[LotState]:
     now = max(now, state.ts)  # the log's time never runs backwards, whatever the clock does
     log = EntryLog(state)
     state = advance(state, now, log, command if isinstance(command, Tick) else None)
+    log.signing = getattr(command, "sig", None)  # on the entry it writes if accepted
     try:
         match command:
             case PlaceBid():
@@ -361,7 +362,7 @@ def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotSta
     qualified = total >= s.config.deposit
     seq = log.add(
         now, "deposit", False, plate=bidder.plate, amount=cmd.amount, deposit_kind=cmd.kind,
-        ref=cmd.ref, total=total, qualified=qualified,
+        ref=cmd.ref, total=total, qualified=qualified, actor=cmd.actor,
     )  # fmt: skip
     answer = log.with_pseq({"accepted": True, "seq": seq, "total": total, "qualified": qualified})
     s = _with_bidder(s, bidder, deposit=total, qualified=qualified)
@@ -380,7 +381,11 @@ def _register(
     if cmd.bidder_id in s.bidders or cmd.plate in s.plates:
         raise Conflict("号牌或竞买人已存在", "plate or bidder already registered")
     qualified = s.config.deposit == 0
-    seq = log.add(now, "registered", False, bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name)
+    key = {"public_key": cmd.public_key} if cmd.public_key else {}
+    seq = log.add(
+        now, "registered", False, bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name,
+        actor=cmd.actor, **key,
+    )  # fmt: skip
     bidder = Bidder(bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name, qualified=qualified)
     s = replace(
         s,

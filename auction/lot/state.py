@@ -143,11 +143,16 @@ class Register:
     bidder_id: str
     plate: str
     name: str
+    actor: str | None = None  # the staff member who registered the bidder
+    public_key: str | None = None  # PEM: what its signatures are checked with
 
     def __post_init__(self) -> None:
         _check_id("bidder_id", self.bidder_id)
         _check_id("plate", self.plate)
         check_text("name", self.name, 200)
+        _actor(self.actor)
+        if self.public_key is not None and not 0 < len(str(self.public_key)) <= MAX_KEY:
+            raise BadMessage("public_key", "须为 PEM 格式的公钥", "must be a public key in PEM")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,8 +161,10 @@ class Deposit:
     amount: int
     kind: str
     ref: str
+    actor: str | None = None  # the bank (or the host) that reported it
 
     def __post_init__(self) -> None:
+        _actor(self.actor)
         _check_id("bidder_id", self.bidder_id)
         _check_int("amount", self.amount)
         if self.kind not in ("cash", "guarantee"):
@@ -175,10 +182,12 @@ class PlaceBid:
     price: int | None = None
     indicator: int | None = None
     sealed: str | None = None
+    sig: str | None = None  # its bidder's signature (auction/signatures.py), checked before
 
     def __post_init__(self) -> None:
         _check_id("bidder_id", self.bidder_id)
         _check_id("bid_id", self.bid_id)
+        _check_sig(self.sig)
         if sum(v is not None for v in (self.price, self.indicator, self.sealed)) != 1:
             raise BadMessage("price", "须给出 price 或 indicator 之一", "give price or indicator")
         if self.sealed is not None and not 0 < len(str(self.sealed)) <= 256:
@@ -194,6 +203,10 @@ class Continue:
     """In a listing's inquiry: this bidder wants the 限时竞价 round."""
 
     bidder_id: str
+    sig: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_sig(self.sig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +214,10 @@ class Accept:
     """In a dutch lot: take the current price. In a capped lottery lot: join the draw."""
 
     bidder_id: str
+    sig: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_sig(self.sig)
 
 
 STAFF_ROLES = ("host", "supervisor")
@@ -212,9 +229,11 @@ class StaffAction:
 
     by: str
     reason: str
+    actor: str | None = None  # the person (staff id) the log names; None for the platform
 
     def __post_init__(self) -> None:
         _staff(self.by, self.reason)
+        _actor(self.actor)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,8 +259,10 @@ class Draw:
 
     by: str
     share: str
+    actor: str | None = None
 
     def __post_init__(self) -> None:
+        _actor(self.actor)
         if self.by != "supervisor":
             raise BadMessage("by", "须为 supervisor", "must be supervisor")
         if not isinstance(self.share, str) or not _SHARE.fullmatch(self.share):
@@ -249,6 +270,20 @@ class Draw:
 
 
 _SHARE = re.compile("[0-9a-f]{64}")
+
+
+MAX_KEY = 4096  # characters of a PEM public key
+MAX_SIG = 200  # base64 characters of a signature
+
+
+def _check_sig(sig: object) -> None:
+    if sig is not None and (not isinstance(sig, str) or not 0 < len(sig) <= MAX_SIG):
+        raise BadMessage("sig", "须为 base64 签名", "must be a base64 signature")
+
+
+def _actor(actor: object) -> None:
+    if actor is not None:
+        _check_id("actor", actor)
 
 
 def _staff(by: str, reason: str) -> None:

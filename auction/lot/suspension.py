@@ -15,10 +15,14 @@ from auction.lot.state import LotPhase, LotState, Resume, Suspend, Terminate
 __all__ = ["suspend", "suspend_command", "two_person"]
 
 
-def suspend(s: LotState, now: int, log: EntryLog, by: str, reason: str) -> tuple[LotState, int]:
+def suspend(
+    s: LotState, now: int, log: EntryLog, by: str, reason: str, actor: str | None = None
+) -> tuple[LotState, int]:
     """Freeze the lot where it stands: its phase and what its deadline had left."""
     left = None if s.deadline is None else max(0, s.deadline - now)
-    seq = log.add(now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason)
+    seq = log.add(
+        now, "suspended", True, phase=s.phase, left=left, by=by, reason=reason, actor=actor
+    )
     return replace(s, phase=LotPhase.SUSPENDED, deadline=None, held=(s.phase, left, now)), seq
 
 
@@ -29,7 +33,7 @@ def suspend_command(
         raise Refused("PHASE_CLOSED")
     if s.phase == LotPhase.SUSPENDED:
         raise Conflict("竞价已中止", "the lot is suspended already")
-    s, seq = suspend(s, now, log, c.by, c.reason)
+    s, seq = suspend(s, now, log, c.by, c.reason, c.actor)
     return s, {"accepted": True, "seq": seq}
 
 
@@ -42,7 +46,9 @@ def two_person(
     if s.phase == LotPhase.CLOSED or (action == "resume" and s.phase != LotPhase.SUSPENDED):
         raise Refused("PHASE_CLOSED")
     if s.pending is None or s.pending[0] != action:
-        seq = log.add(now, "requested", False, action=action, by=c.by, reason=c.reason)
+        seq = log.add(
+            now, "requested", False, action=action, by=c.by, reason=c.reason, actor=c.actor
+        )
         return replace(s, pending=(action, c.by)), {"accepted": True, "seq": seq, "pending": action}
     if s.pending[1] == c.by:
         raise Conflict("须由另一方确认", "the other role must confirm")
@@ -61,7 +67,10 @@ def resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, d
         deadline: int | None = now + s.config.countdown_s * 1000
     else:
         deadline = None if left is None else now + left
-    seq = log.add(now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason)
+    seq = log.add(
+        now, "resumed", True, phase=phase, deadline=deadline, by=c.by, reason=c.reason,
+        actor=c.actor,
+    )  # fmt: skip
     took = now - since  # registration and deposits keep what they had left, like the phase
     apply_by, deposit_by = s.apply_by, s.deposit_by
     s = replace(

@@ -6,10 +6,10 @@ Raises OpenBidError subclasses for anything a client did wrong; nothing is writt
 
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import Any
 
+from auction.audience import STAFF as STAFF_ROLES
 from auction.checkpoint import Signer
 from auction.checks import check_text
 from auction.errors import (
@@ -24,10 +24,13 @@ from auction.errors import (
 from auction.lot import blinding, commit, prices, sealing, statute
 from auction.lot.config import LotConfig
 from auction.lot.state import Deposit, PlaceBid, parse
+from auction.signatures import PublicKey
 from server.limits import Limiter, Limits
 from server.metrics import Metrics
 from server.services import views
 from server.services.common import bidder_of, new_plate, object_of, public_page
+from server.services.signing import Signatures
+from server.services.staff import Staff, StaffDesk
 from server.services.transparency import ORIGIN, Transparency
 from server.store.batcher import Batcher
 from server.store.chainer import Chainer
@@ -35,11 +38,10 @@ from server.store.hall import Hall
 from server.store.keys import lot_keys, token_hash
 from server.store.lots import LotBook, LotDecision
 from server.store.scripts import unpack
+from server.store.staff import StaffBook
 from server.store.tlog import Tree
 
-__all__ = ["AUDIT_FORMAT", "LotService"]
-
-AUDIT_FORMAT = "openbid-audit/1"
+__all__ = ["LotService"]
 PAST_GRACE_MS = 120_000  # how far in the past a new lot's opening time may be
 
 
@@ -61,48 +63,41 @@ class LotService:
         signer = log_signer or Signer.generate(ORIGIN)
         self.transparency = Transparency(Tree(book.client), book.logs, self.chainer, signer)
         self.batcher = Batcher(book, self._logged)
-        self._admin_token, self._supervisor_token = admin_token, supervisor_token
+        self.desk = StaffDesk(StaffBook(book.client), admin_token, supervisor_token)
+        self.signatures = Signatures(book)
         self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
         self._configs: dict[str, LotConfig] = {}
 
     # ---- who is asking ---------------------------------------------------------------
 
-    def is_admin(self, token: str | None) -> bool:
-        return token is not None and _same(token, self._admin_token)
+    async def staff_role(self, token: str | None) -> str | None:
+        """The reading role of a token: "admin" (the host, who acts), "supervisor" (who sees
+        everything the host sees and co-signs) or None (a bank's, an issuer's, anyone's)."""
+        found = await self.desk.who(token)
+        return found.role if found is not None and found.role in STAFF_ROLES else None
 
-    def is_supervisor(self, token: str | None) -> bool:
-        known = self._supervisor_token
-        return token is not None and known is not None and _same(token, known)
+    async def require_admin(self, token: str | None) -> Staff:
+        """The host asking; Unauthorized without a token, Forbidden for anyone else."""
+        return await self.require(token, "admin")
 
-    def staff_role(self, token: str | None) -> str | None:
-        """The staff role of a token: "admin" (the host, who acts), "supervisor" (who sees
-        everything the host sees and changes nothing) or None."""
-        if self.is_admin(token):
-            return "admin"
-        return "supervisor" if self.is_supervisor(token) else None
+    async def require_staff(self, token: str | None) -> Staff:
+        """Reading what only the trading centre may read: the host or the supervisor."""
+        return await self.require(token, *STAFF_ROLES)
 
-    def require_admin(self, token: str | None) -> None:
+    async def require(self, token: str | None, *roles: str) -> Staff:
         if token is None:
             raise Unauthorized()
-        if not self.is_admin(token):
-            raise Forbidden()
+        found = await self.desk.who(token)
+        if found is None or found.role not in roles:
+            raise Forbidden()  # a bidder's, a revoked or an unknown token alike
+        return found
 
-    def require_staff(self, token: str | None) -> str:
-        """Reading what only the trading centre may read: the host or the supervisor.
-        Returns which of them ("admin" or "supervisor")."""
-        if token is None:
-            raise Unauthorized()
-        role = self.staff_role(token)
-        if role is None:
-            raise Forbidden()
-        return role
-
-    def require_metrics_reader(self, token: str | None) -> None:
+    async def require_metrics_reader(self, token: str | None) -> None:
         if token is None:
             raise Unauthorized()
         scraper = self.metrics_token is not None and _same(token, self.metrics_token)
-        if not scraper and self.staff_role(token) is None:
+        if not scraper and await self.staff_role(token) is None:
             raise Forbidden()
 
     async def bidder(self, lot_id: str, token: str | None) -> str:
@@ -220,38 +215,51 @@ class LotService:
         current = await self.book.client.hget(lot_keys(lot_id)["sessions"], bidder_id)
         return current is not None and current.decode() == session
 
-    async def staff_command(self, lot_id: str, name: str, role: str, reason: str) -> dict[str, Any]:
-        """`suspend`, `resume` or `terminate` by a staff role ("admin" acts as the host);
+    async def staff_command(
+        self, lot_id: str, name: str, staff: Staff, reason: str
+    ) -> dict[str, Any]:
+        """`suspend`, `resume` or `terminate` by a person of the staff, whom the log names;
         the answer, or the refusal raised."""
-        by = "host" if role == "admin" else role
-        parse(name, {"by": by, "reason": reason})  # the domain's own checks (BadMessage)
-        reply = await self.command(lot_id, name, {"by": by, "reason": reason})
+        args = {"by": staff.by, "reason": reason, "actor": staff.staff_id}
+        parse(name, args)  # the domain's own checks (BadMessage)
+        reply = await self.command(lot_id, name, args)
         if not reply.answer.get("accepted"):
             raise refusal(reply.answer)
         return reply.answer | {"server_now": reply.now}
 
-    async def draw(self, lot_id: str, role: str, share: str) -> dict[str, Any]:
+    async def draw(self, lot_id: str, staff: Staff, share: str) -> dict[str, Any]:
         """摇号: the supervisor draws a capped lot's lottery with a share of their own (the
         host may not: whoever set the lot up gives none of the draw's entropy, review R8)."""
-        if role != "supervisor":
+        if staff.role != "supervisor":
             raise Forbidden()
-        parse("draw", {"by": "supervisor", "share": share})  # the domain's check of the share
-        reply = await self.command(lot_id, "draw", {"by": "supervisor", "share": share})
+        args = {"by": "supervisor", "share": share, "actor": staff.staff_id}
+        parse("draw", args)  # the domain's check of the share
+        reply = await self.command(lot_id, "draw", args)
         if not reply.answer.get("accepted"):
             raise refusal(reply.answer)
         return reply.answer | {"server_now": reply.now}
 
     # ---- bidders and deposits --------------------------------------------------------
 
-    async def register(self, lot_id: str, raw: object) -> dict[str, Any]:
+    async def register(
+        self, lot_id: str, raw: object, staff: Staff | None = None
+    ) -> dict[str, Any]:
+        """A bidder registered by `staff` (whom the log names)."""
         body = object_of(raw)
         name, public_key = check_text("name", body.get("name"), 200), body.get("public_key")
-        if public_key is not None and (not isinstance(public_key, str) or len(public_key) > 8192):
-            raise BadMessage("public_key", "须为 PEM 文本", "must be PEM text")
-        await self._lot_config(lot_id)  # NotFound for an unknown lot
+        if public_key is not None:
+            PublicKey.load(public_key)  # BadMessage unless a P-256 or an SM2 key in PEM
+        config = await self._lot_config(lot_id)  # NotFound for an unknown lot
+        if public_key is None and config.signatures == "required":
+            raise BadMessage("public_key", "本标的须使用签名，请提供公钥",
+                             "this lot takes signed bids: give the bidder's key")  # fmt: skip
         bidder_id, token = "b" + secrets.token_hex(6), secrets.token_urlsafe(24)
         blinded = await self._blinded(lot_id, "name", name)
         args = {"bidder_id": bidder_id, "name": blinded, "token_hash": token_hash(token)}
+        args |= {"actor": staff.staff_id} if staff else {}
+        if public_key is not None:
+            await self.signatures.keep_key(lot_id, bidder_id, public_key)
+            args["public_key"] = public_key
 
         async def register(plate: str) -> dict[str, Any]:
             return (await self.command(lot_id, "register", args | {"plate": plate})).answer
@@ -259,7 +267,10 @@ class LotService:
         plate = await new_plate(register)
         return {"bidder_id": bidder_id, "plate": plate, "token": token}
 
-    async def deposit(self, lot_id: str, bidder_id: str, raw: object) -> dict[str, Any]:
+    async def deposit(
+        self, lot_id: str, bidder_id: str, raw: object, staff: Staff | None = None
+    ) -> dict[str, Any]:
+        """A deposit reported by `staff` (the bank, or the host by hand; the log names it)."""
         body = object_of(raw)
         command = Deposit(
             bidder_id=bidder_id,
@@ -270,6 +281,7 @@ class LotService:
         await self._lot_config(lot_id)
         ref = await self._blinded(lot_id, "ref", command.ref)
         args = {"bidder_id": bidder_id, "amount": command.amount}
+        args |= {"actor": staff.staff_id} if staff else {}
         reply = await self.command(lot_id, "deposit", args | {"kind": command.kind, "ref": ref})
         if not reply.answer.get("accepted"):
             raise refusal(reply.answer)
@@ -300,28 +312,41 @@ class LotService:
             bid_id=_field(body, "bid_id"),  # checked by PlaceBid itself
             price=_field(body, "price"),
             indicator=_field(body, "indicator"),
+            sig=_field(body, "sig"),
         )
-        args = {k: getattr(bid, k) for k in ("bidder_id", "bid_id", "price", "indicator")}
         config = await self._lot_config(lot_id)
+        sig = await self.signatures.checked(
+            lot_id, config, bidder_id, "bid", bid.sig, bid_id=bid.bid_id, price=bid.price,
+            indicator=bid.indicator,
+        )  # fmt: skip
         if config.mode == "sealed" and bid.price is not None:
-            return await self._sealed_bid(lot_id, config, bid.bidder_id, bid.bid_id, bid.price)
+            return await self._sealed_bid(lot_id, config, bid, sig)
+        args = {"bidder_id": bidder_id, "bid_id": bid.bid_id, "price": bid.price,
+                "indicator": bid.indicator, "sig": sig}  # fmt: skip
         return await self.decide(lot_id, "bid", {k: v for k, v in args.items() if v is not None})
 
     async def _sealed_bid(
-        self, lot_id: str, config: LotConfig, bidder_id: str, bid_id: str, price: int
+        self, lot_id: str, config: LotConfig, bid: PlaceBid, sig: str | None
     ) -> dict[str, Any]:
         """一次报价: a price off the grid is refused here, unlogged (its price is the secret);
         any other is sealed before it reaches the store, opened only at the close."""
-        refused = prices.sealed_refusal(config, price)
+        assert bid.price is not None
+        refused = prices.sealed_refusal(config, bid.price)
         if refused is not None:
             return {"accepted": False, "code": refused}
-        box = sealing.seal_price(self._sealing_key(lot_id), lot_id, bidder_id, price)
-        args = {"bidder_id": bidder_id, "bid_id": bid_id, "sealed": box}
-        return await self.decide(lot_id, "bid", args, sealed_price=price)
+        box = sealing.seal_price(self._sealing_key(lot_id), lot_id, bid.bidder_id, bid.price)
+        args = {"bidder_id": bid.bidder_id, "bid_id": bid.bid_id, "sealed": box, "sig": sig}
+        args = {k: v for k, v in args.items() if v is not None}
+        return await self.decide(lot_id, "bid", args, sealed_price=bid.price)
 
-    async def simple(self, lot_id: str, bidder_id: str, name: str) -> dict[str, Any]:
-        """`continue` or `accept`."""
-        return await self.decide(lot_id, name, {"bidder_id": bidder_id})
+    async def simple(
+        self, lot_id: str, bidder_id: str, name: str, sig: object = None
+    ) -> dict[str, Any]:
+        """`continue` or `accept`, signed by its bidder where the lot asks for it."""
+        config = await self._lot_config(lot_id)
+        signed = await self.signatures.checked(lot_id, config, bidder_id, name, sig)
+        args = {"bidder_id": bidder_id} | ({"sig": signed} if signed else {})
+        return await self.decide(lot_id, name, args)
 
     # ---- reading the log -------------------------------------------------------------
 
@@ -340,44 +365,6 @@ class LotService:
         shown = views.result(closed, await self.book.bidders(lot_id), config.deposit, admin)
         seq, head = await self.chainer.catch_up(lot_id)
         return shown | {"audit_seq": seq, "audit_head": head}
-
-    async def audit(self, lot_id: str) -> dict[str, Any]:
-        """The full hash-chained log, as `openbid verify` reads it, with what its blinded
-        names and refs hide and the key that checks them (staff only)."""
-        if not await self.book.exists(lot_id):
-            raise NotFound("lot")
-        clear = {"blinding_key": self.book.blinding_key(lot_id).hex(),
-                 "clear": await self.book.clear_values(lot_id)}  # fmt: skip
-        return await self.export_log(lot_id) | clear
-
-    async def public_audit(self, lot_id: str) -> dict[str, Any]:
-        """The log for anyone once the lot has closed: every entry as logged (names and
-        refs are blinded in the log itself), so it verifies and replays as the staff's
-        does. Before the close it would show what the rules keep secret (R5)."""
-        reply = await self.command(lot_id, "tick")  # NotFound for an unknown lot
-        if reply.state["phase"] != "closed":
-            raise Conflict("竞价结束后公开", "the log is published once the lot has closed")
-        return await self.export_log(lot_id)
-
-    async def export_log(self, log_id: str) -> dict[str, Any]:
-        """A lot's or an opening's log, chained up to now, each entry raw and readable."""
-        seq, head = await self.chainer.catch_up(log_id)
-        raws = await self.logs.log(log_id)
-        hashes = await self.logs.chain_hashes(log_id)
-        rows = []
-        for raw in raws[:seq]:
-            entry = unpack(raw)
-            rows.append(
-                {
-                    "seq": entry["seq"],
-                    "hash": hashes.get(entry["seq"]),
-                    "raw": base64.b64encode(raw).decode(),
-                    "entry": entry,
-                }
-            )
-        proof = await self.transparency.proof_for_export(log_id, seq)
-        return {"format": AUDIT_FORMAT, "lot_id": log_id, "head": head, "entries": rows,
-                "transparency": proof}  # fmt: skip
 
 
 def _same(token: str, known: str) -> bool:

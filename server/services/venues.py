@@ -29,8 +29,8 @@ class _Desk:
     def __init__(self, service: LotService) -> None:
         self.service = service
 
-    def staff_role(self, token: str) -> str | None:
-        return self.service.staff_role(token)
+    async def staff_role(self, token: str) -> str | None:
+        return await self.service.staff_role(token)
 
     async def claim_session(self, venue_id: str, bidder_id: str, session: str) -> None:
         await self.service.claim_session(venue_id, bidder_id, session)
@@ -64,7 +64,7 @@ class LotVenue(_Desk):
             raise Forbidden()
         if kind == "bid":
             return await self.service.bid(venue_id, bidder_id, message)
-        return await self.service.simple(venue_id, bidder_id, kind)
+        return await self.service.simple(venue_id, bidder_id, kind, message.get("sig"))
 
 
 class OpeningVenue(_Desk):

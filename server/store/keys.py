@@ -3,7 +3,8 @@
 Every key of a lot or an opening carries its id as the hash tag (`ob:{id}:…`), so it lives
 in one cluster slot and one script call decides atomically. The due sets and the hall's
 lists are the only keys outside a hash tag; on a cluster each is one slot. The transparency
-log's keys share the tag `{tlog}` (no lot's or opening's id, which are hex, can be it).
+log's keys share the tag `{tlog}`, the staff's `{staff}` (no lot's or opening's id, which
+are hex, can be either).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "LOT_DUE_KEY",
     "LOT_PARTS",
     "OPENING_DUE_KEY",
+    "STAFF_KEYS",
     "TLOG_KEYS",
     "channel",
     "control_channel",
@@ -29,6 +31,10 @@ __all__ = [
 LOT_DUE_KEY = "ob:due"  # lot id -> its next deadline
 OPENING_DUE_KEY = "ob:due:openings"  # opening id -> its next deadline
 HALL_KEYS = {"lot": "ob:hall:lots", "opening": "ob:hall:openings"}  # by when each starts
+STAFF_KEYS = {  # staff_id -> the person's record; a token's SHA-256 -> staff_id
+    "people": "ob:{staff}:people",
+    "tokens": "ob:{staff}:tokens",
+}
 TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot
     part: f"ob:{{tlog}}:{part}" for part in ("size", "dirty", "checkpoint", "lock")
 }
@@ -37,7 +43,8 @@ LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog
 
 def lot_keys(lot_id: str) -> dict[str, str]:
     """All keys of one lot, under one hash tag."""
-    extra = ("chain", "sessions", "clear")  # clear: blinded value -> the name or ref it hides
+    # clear: blinded value -> the name or ref it hides; keys: bidder id -> its public key
+    extra = ("chain", "sessions", "clear", "keys")
     return {part: f"ob:{{{lot_id}}}:{part}" for part in (*LOT_PARTS, *extra)}
 
 

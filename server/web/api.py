@@ -31,6 +31,7 @@ SECURITY = {  # who may call, as the description says it
     "staff": "the host's or the supervisor's token",
     "bidder": "a bidder's token for this lot or opening",
     "bidder or admin": "a bidder's token for this opening, or the host's",
+    "admin or bank": "the host's token, or a bank's with the body's HMAC (X-OpenBid-Signature)",
     "metrics": "a staff token or OPENBID_METRICS_TOKEN",
     "optional": "none for the public view; a bidder's or staff token for more",
 }
@@ -47,6 +48,7 @@ class Operation:
     summary: str
     auth: str = "anyone"
     body: type | None = None
+    body_required: bool = True
     answer: type | None = None
     status: int = 200
     media: str = "application/json"
@@ -90,7 +92,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         described["security"] = [{"bearer": []}, {}] if op.auth == "optional" else [{"bearer": []}]
     if op.body is not None:
         described["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": _ref(op.body)}},
         }
     return described

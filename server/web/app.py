@@ -42,6 +42,7 @@ from server.web.lots import lot_operations
 from server.web.openapi import openapi_operations
 from server.web.openings import opening_operations
 from server.web.pages import page_operations, static
+from server.web.staff import staff_operations
 from server.web.transparency import transparency_operations
 from streaming.rooms.connection import Rooms, serve
 from streaming.rooms.doors import Doors
@@ -80,7 +81,7 @@ async def metrics(request: Request) -> Response:
     """Prometheus text, for the staff or whoever holds the metrics token: the counts say
     how many bids, refusals and connections there are, which the rules may keep secret."""
     service = resources(request).service
-    service.require_metrics_reader(token_of(request))
+    await service.require_metrics_reader(token_of(request))
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
@@ -166,7 +167,7 @@ def create_app(
 
 OPERATIONS = [
     *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
-    *page_operations, *openapi_operations, *transparency_operations,
+    *page_operations, *openapi_operations, *transparency_operations, *staff_operations,
     Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
               auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
 ]  # fmt: skip

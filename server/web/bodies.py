@@ -39,6 +39,7 @@ __all__ = [
     "LotConfig",
     "LotSnapshot",
     "NewBidder",
+    "NewStaff",
     "NewTenderer",
     "OpeningConfig",
     "OpeningSnapshot",
@@ -46,12 +47,17 @@ __all__ = [
     "Record",
     "Registered",
     "Result",
+    "Revoked",
     "Share",
+    "Signed",
+    "StaffList",
+    "StaffMade",
     "Stopped",
     "WhoAmI",
 ]
 
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
+Signature = Annotated[str, Meta(min_length=1, max_length=200)]  # base64 (auction/signatures.py)
 Money = Annotated[int, Meta(ge=1, le=2**53 - 1)]
 Time = Annotated[int, Meta(ge=0, le=2**53 - 1)]
 Seq = Annotated[int, Meta(ge=0)]
@@ -83,6 +89,13 @@ class BidBody(Struct, kw_only=True):
     bid_id: Id
     price: Money | None = None
     indicator: Money | None = None
+    sig: Signature | None = None  # its bidder's, where the lot takes signatures
+
+
+class Signed(Struct, kw_only=True):
+    """A continue or an accept: its bidder's signature, where the lot takes signatures."""
+
+    sig: Signature | None = None
 
 
 class NewTenderer(Struct, kw_only=True):
@@ -111,6 +124,11 @@ class Command(Struct, kw_only=True):
     reason: Text | None = None
 
 
+class NewStaff(Struct, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    role: Literal["host", "supervisor", "bank", "issuer"]
+
+
 class Reason(Struct, kw_only=True):
     """Why staff suspend, resume or terminate a lot (it goes into the public log)."""
 
@@ -133,7 +151,7 @@ class Description(Struct, kw_only=True):
 
 BODIES: tuple[type, ...] = (
     LotConfig, OpeningConfig, NewBidder, DepositBody, BidBody, NewTenderer, Envelope, Command,
-    Description, Reason, Share,
+    Description, Reason, Share, NewStaff, Signed,
 )  # fmt: skip
 
 # ---- answers -------------------------------------------------------------------------
@@ -279,6 +297,26 @@ class Record(Struct, kw_only=True):
     server_now: Time
 
 
+class StaffMade(Struct, kw_only=True):
+    """A person's credential, shown this once (a bank's or an issuer's HMAC secret too)."""
+
+    staff_id: Id
+    name: str
+    role: str
+    token: str
+    hmac_secret: str | None = None
+
+
+class StaffList(Struct, kw_only=True):
+    staff: list[Entry]
+    server_now: Time
+
+
+class Revoked(Struct, kw_only=True):
+    revoked: bool
+    server_now: Time
+
+
 class Stopped(Struct, kw_only=True):
     stopped: bool
 
@@ -286,6 +324,7 @@ class Stopped(Struct, kw_only=True):
 ANSWERS: tuple[type, ...] = (
     Error, Health, Created, Registered, Accepted, LotSnapshot, OpeningSnapshot, Events, Result,
     Audit, HallDay, WhoAmI, Bidders, Record, Stopped, Description, Inclusion, Consistency,
+    StaffMade, StaffList, Revoked,
 )  # fmt: skip
 
 

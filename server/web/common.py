@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from auction.errors import (
 )
 from server.services.lots import LotService
 from server.services.openings import OpeningService
+from server.services.staff import Staff
 from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
 from streaming.rooms.connection import Rooms
@@ -40,10 +43,12 @@ __all__ = [
     "Resources",
     "answered",
     "body_of",
+    "decoded",
     "json_response",
     "now_of",
     "read_raw",
     "resources",
+    "signed_by",
     "since_of",
     "token_of",
 ]
@@ -98,7 +103,21 @@ async def body_of(
     """The JSON body, checked against `kind` (a type of server/web/bodies.py, which the OpenAPI
     description is made from): BadMessage naming the field when it does not fit. Returns the
     body as sent, for the domain's own checks."""
-    raw = await read_raw(request, limit, timeout)
+    return decoded(await read_raw(request, limit, timeout), kind)
+
+
+def signed_by(staff: Staff, request: Request, raw: bytes) -> None:
+    """A callback's raw body is signed with the sender's secret (`X-OpenBid-Signature:
+    sha256=HEX`, HMAC-SHA256); Refused BAD_SIGNATURE when it is not."""
+    given = request.headers.get("x-openbid-signature", "")
+    scheme, _, digest = given.partition("=")
+    expected = hmac.new(staff.secret or b"", raw, hashlib.sha256).hexdigest()
+    if staff.secret is None or scheme != "sha256" or not hmac.compare_digest(digest, expected):
+        raise Refused("BAD_SIGNATURE")
+
+
+def decoded(raw: bytes, kind: type) -> Any:
+    """`body_of` for a body read already (one whose bytes are signed, say)."""
     try:
         found = msgspec.json.decode(raw or b"null")
     except (msgspec.DecodeError, RecursionError):  # malformed, or nested too deep

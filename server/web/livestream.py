@@ -58,14 +58,14 @@ def _description(answer: RTCSessionDescription) -> dict[str, str]:
 
 
 async def publish(request: Request) -> Response:
-    resources(request).service.require_admin(token_of(request))
+    await resources(request).service.require_admin(token_of(request))
     offer = await _offer(request, viewer=False)
     answer = await _studio(request).publish(request.path_params["opening"], offer)
     return json_response(request, _description(answer))
 
 
 async def stop(request: Request) -> Response:
-    resources(request).service.require_admin(token_of(request))
+    await resources(request).service.require_admin(token_of(request))
     await _studio(request).stop(request.path_params["opening"])
     return json_response(request, {"stopped": True})
 
@@ -81,7 +81,7 @@ async def archive(request: Request) -> Response:
     and rebuilt only when the log or a recording has grown since, one build at a time per
     opening (security review L7: each request wrote a full copy of every recording)."""
     service = resources(request).service
-    service.require_staff(token_of(request))
+    await service.require_staff(token_of(request))
     openings: OpeningService = resources(request).openings
     opening_id = request.path_params["opening"]
     audit = await export(service, openings, opening_id)

@@ -10,15 +10,19 @@ from starlette.responses import JSONResponse, Response
 
 from auction.audience import bidder_answer
 from auction.errors import StoreUnavailable, in_language
+from server.services import exports
 from server.store.errors import STORE_ERRORS
 from server.web import bodies
 from server.web.api import Operation
 from server.web.common import (
     answered,
     body_of,
+    decoded,
     json_response,
     now_of,
+    read_raw,
     resources,
+    signed_by,
     since_of,
     token_of,
 )
@@ -40,7 +44,7 @@ async def health(request: Request) -> Response:
 
 async def create_lot(request: Request) -> Response:
     service = resources(request).service
-    service.require_admin(token_of(request))
+    await service.require_admin(token_of(request))
     lot_id, findings = await service.create_lot(await body_of(request, bodies.LotConfig))
     resources(request).hall_cache.clear()  # the hall lists it at once
     language = request.headers.get("accept-language")
@@ -60,17 +64,23 @@ async def lot(request: Request) -> Response:
 
 async def register(request: Request) -> Response:
     service = resources(request).service
-    service.require_admin(token_of(request))
+    staff = await service.require_admin(token_of(request))
     body = await body_of(request, bodies.NewBidder)
-    return json_response(request, await service.register(request.path_params["lot"], body), 201)
+    made = await service.register(request.path_params["lot"], body, staff)
+    return json_response(request, made, 201)
 
 
 async def deposit(request: Request) -> Response:
+    """A deposit, from the host (by hand) or from the bank's callback, which signs the raw
+    body: `X-OpenBid-Signature: sha256=HEX`, HMAC-SHA256 under the bank's secret."""
     service = resources(request).service
-    service.require_admin(token_of(request))
+    staff = await service.require(token_of(request), "admin", "bank")
+    raw = await read_raw(request)
+    if staff.role == "bank":
+        signed_by(staff, request, raw)
     lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
-    body = await body_of(request, bodies.DepositBody)
-    return json_response(request, await service.deposit(lot_id, bidder_id, body))
+    body = decoded(raw, bodies.DepositBody)
+    return json_response(request, await service.deposit(lot_id, bidder_id, body, staff))
 
 
 def _bidder_command(name: str) -> Handler:
@@ -79,8 +89,10 @@ def _bidder_command(name: str) -> Handler:
         bidder_id = await service.bidder(lot_id, token_of(request))
         if name == "bid":
             answer = await service.bid(lot_id, bidder_id, await body_of(request, bodies.BidBody))
-        else:
-            answer = await service.simple(lot_id, bidder_id, name)
+        else:  # a body is optional: {"sig": ...} where the lot takes signatures
+            raw = await read_raw(request)
+            body = decoded(raw, bodies.Signed) if raw.strip() else {}
+            answer = await service.simple(lot_id, bidder_id, name, body.get("sig"))
         return answered(request, bidder_answer(answer))  # its seq in the public one (R5)
 
     return handle
@@ -93,26 +105,26 @@ async def events(request: Request) -> Response:
 
 async def result(request: Request) -> Response:
     service = resources(request).service
-    staff = service.staff_role(token_of(request)) is not None
+    staff = await service.staff_role(token_of(request)) is not None
     shown = await service.result(request.path_params["lot"], staff)
     return json_response(request, shown | {"server_now": await now_of(request)})
 
 
 async def audit(request: Request) -> Response:
     service = resources(request).service
-    service.require_staff(token_of(request))
-    return json_response(request, await service.audit(request.path_params["lot"]))
+    await service.require_staff(token_of(request))
+    return json_response(request, await exports.audit(service, request.path_params["lot"]))
 
 
 async def public_audit(request: Request) -> Response:
-    found = await resources(request).service.public_audit(request.path_params["lot"])
+    found = await exports.public_audit(resources(request).service, request.path_params["lot"])
     return json_response(request, found)
 
 
 def _staff_command(name: str) -> Handler:
     async def handle(request: Request) -> Response:
         service = resources(request).service
-        role = service.require_staff(token_of(request))
+        role = await service.require_staff(token_of(request))
         body = await body_of(request, bodies.Reason)
         answer = await service.staff_command(request.path_params["lot"], name, role, body["reason"])
         return json_response(request, answer, 202 if answer.get("pending") else 200)
@@ -122,7 +134,7 @@ def _staff_command(name: str) -> Handler:
 
 async def draw(request: Request) -> Response:
     service = resources(request).service
-    role = service.require_staff(token_of(request))
+    role = await service.require_staff(token_of(request))
     body = await body_of(request, bodies.Share)
     return json_response(
         request, await service.draw(request.path_params["lot"], role, body["share"])
@@ -144,18 +156,20 @@ lot_operations = [
               summary="Register a bidder", auth="admin", body=bodies.NewBidder,
               answer=bodies.Registered, status=201, errors=(*ADMIN, "CONFLICT", "REFUSED")),
     Operation(method="POST", path="/api/lots/{lot}/bidders/{bidder_id}/deposit",
-              handler=deposit, summary="A deposit arrived (the bank's callback)", auth="admin",
-              body=bodies.DepositBody, answer=bodies.Accepted,
+              handler=deposit, summary="A deposit arrived: the host's entry, or the bank's "
+              "callback signed with HMAC-SHA256 of the body (X-OpenBid-Signature: sha256=HEX)",
+              auth="admin or bank", body=bodies.DepositBody, answer=bodies.Accepted,
               errors=(*ADMIN, "CONFLICT", "REFUSED")),
     Operation(method="POST", path="/api/lots/{lot}/bids", handler=_bidder_command("bid"),
               summary="Bid", auth="bidder", body=bodies.BidBody, answer=bodies.Accepted,
               errors=DECIDED),
     Operation(method="POST", path="/api/lots/{lot}/continue",
               handler=_bidder_command("continue"), summary="Continue into 限时竞价",
-              auth="bidder", answer=bodies.Accepted, errors=DECIDED),
-    Operation(method="POST", path="/api/lots/{lot}/accept", handler=_bidder_command("accept"),
-              summary="Accept a dutch lot's price", auth="bidder", answer=bodies.Accepted,
+              auth="bidder", body=bodies.Signed, body_required=False, answer=bodies.Accepted,
               errors=DECIDED),
+    Operation(method="POST", path="/api/lots/{lot}/accept", handler=_bidder_command("accept"),
+              summary="Accept a dutch lot's price", auth="bidder", body=bodies.Signed,
+              body_required=False, answer=bodies.Accepted, errors=DECIDED),
     Operation(method="POST", path="/api/lots/{lot}/suspend", handler=_staff_command("suspend"),
               summary="中止: the lot's clock and bidding stop at once (host or supervisor)",
               auth="staff", body=bodies.Reason, answer=bodies.Accepted,

@@ -14,6 +14,7 @@ from auction.audience import bidder_answer
 from auction.errors import Conflict, NotFound, RateLimited, Unauthorized
 from auction.opening.envelope import b64
 from auction.opening.state import OpeningPhase
+from server.services.exports import export_log
 from server.services.lots import LotService
 from server.services.openings import (
     AUDIT_KIND,
@@ -42,7 +43,7 @@ def _openings(request: Request) -> OpeningService:
 
 
 async def create(request: Request) -> Response:
-    resources(request).service.require_admin(token_of(request))
+    await resources(request).service.require_admin(token_of(request))
     opening_id = await _openings(request).create(await body_of(request, bodies.OpeningConfig))
     resources(request).hall_cache.clear()  # the hall lists it at once
     return json_response(request, {"opening_id": opening_id}, 201)
@@ -52,13 +53,13 @@ async def snapshot(request: Request) -> Response:
     openings, opening_id = _openings(request), request.path_params["opening"]
     token = token_of(request)
     bidder_id = None
-    if token is not None and resources(request).service.staff_role(token) is None:
+    if token is not None and await resources(request).service.staff_role(token) is None:
         bidder_id = await openings.bidder(opening_id, token)
     return json_response(request, await openings.snapshot(opening_id, bidder_id))
 
 
 async def register(request: Request) -> Response:
-    resources(request).service.require_admin(token_of(request))
+    await resources(request).service.require_admin(token_of(request))
     body = await body_of(request, bodies.NewTenderer)
     made = await _openings(request).register(request.path_params["opening"], body)
     return json_response(request, made, 201)
@@ -82,7 +83,7 @@ async def command(request: Request) -> Response:
     if token is None:
         raise Unauthorized()
     body = await body_of(request, bodies.Command)
-    role = service.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
+    role = await service.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
     bidder_id = None if role != "bidder" else await openings.bidder(opening_id, token)
     answer = await openings.act(opening_id, body["type"], body, bidder_id, role)
     return answered(request, answer if bidder_id is None else bidder_answer(answer))
@@ -104,7 +105,7 @@ async def record_page(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    resources(request).service.require_staff(token_of(request))
+    await resources(request).service.require_staff(token_of(request))
     service, opening_id = resources(request).service, request.path_params["opening"]
     return json_response(request, await export(service, _openings(request), opening_id))
 
@@ -118,7 +119,7 @@ async def export(service: LotService, openings: OpeningService, opening_id: str)
         digest: {"nonce": b64(nonce), "ciphertext": b64(body)}
         for digest, (nonce, body) in sealed.items()
     }
-    return await service.export_log(opening_id) | {"kind": AUDIT_KIND, "envelopes": shown}
+    return await export_log(service, opening_id) | {"kind": AUDIT_KIND, "envelopes": shown}
 
 
 async def public_audit(request: Request) -> Response:

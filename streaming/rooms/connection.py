@@ -195,7 +195,7 @@ class Connection:
         if token is None:
             if not await venue.exists(self.venue_id):
                 raise NotFound(venue.name)
-        elif (staff := venue.staff_role(token)) is not None:
+        elif (staff := await venue.staff_role(token)) is not None:
             self.role = staff
             if not await venue.exists(self.venue_id):
                 raise NotFound(venue.name)

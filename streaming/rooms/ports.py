@@ -60,7 +60,7 @@ class Venue(Protocol):
     ) -> dict[str, Any]:
         """Decide a command; the answer has `accepted` and, when refused, `code`."""
 
-    def staff_role(self, token: str) -> str | None:
+    async def staff_role(self, token: str) -> str | None:
         """ "admin" or "supervisor" for a staff token, else None."""
 
     async def claim_session(self, venue_id: str, bidder_id: str, session: str) -> None:

@@ -37,6 +37,10 @@ local moved = false  -- a phase changed, so the timer's due set must hear of it
 
 local written = {}
 local pseqs = {}  -- seq -> pseq of the entries written here, for the answers
+-- a bidder's signature of the command being decided: it goes on the first entry the command
+-- writes of these kinds (its accepted bid, indicator, continue or accept), nowhere else
+local signing = nil
+local SIGNED = {bid = true, indicator = true, continue = true, accept = true}
 local function add(ts, kind, pub, fields)
   -- seq numbers every entry; pseq the public ones alone (a private one: the count so far)
   st.seq = st.seq + 1
@@ -48,6 +52,7 @@ local function add(ts, kind, pub, fields)
   if ts > st.ts then st.ts = ts end
   fields.seq = st.seq; fields.pseq = st.pseq; fields.ts = st.ts; fields.kind = kind
   fields.pub = pub
+  if signing and SIGNED[kind] then fields.sig = signing; signing = nil end
   local packed = cmsgpack.pack(fields)
   redis.call('XADD', KEYS[6], st.seq .. '-0', 'e', packed)
   written[#written + 1] = packed
@@ -103,9 +108,9 @@ local function dutch_price(t)
   return math.max(cfg.dutch_floor, cfg.start_price - ticks * cfg.dutch_step)
 end
 
-local function close(due, winner, lottery_plates, terminated, lottery_share)
+local function close(due, winner, lottery_plates, terminated, lottery_share, actor)
   -- terminated: {by, reason} of a lot ended by staff (outcome `terminated`); lottery_share:
-  -- the supervisor's, of a drawn lottery
+  -- the supervisor's, of a drawn lottery; actor: the person who ended or drew it
   local sold = winner ~= nil
   local outcome = sold and 'sold' or 'failed'
   if terminated then outcome = 'terminated' end
@@ -119,7 +124,7 @@ local function close(due, winner, lottery_plates, terminated, lottery_share)
     outcome = outcome, price = nn(sold and st.price or nil),
     winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(cfg.reserve),
     reserve_salt = nn(salt), lottery_seed = cfg.lottery_seed, lottery_plates = nn(lottery_plates),
-    lottery_share = nn(lottery_share),
+    lottery_share = nn(lottery_share), actor = nn(actor),
   }
   if terminated then fields.by = terminated.by; fields.reason = terminated.reason end
   st.closed_seq = add(due, 'closed', true, fields)
@@ -130,12 +135,12 @@ end
 
 -- ---- suspension (中止), resumption and termination -------------------------------------
 
-local function suspend(by, reason)
+local function suspend(by, reason, actor)
   -- freeze the lot where it stands: its phase and what its deadline had left
   local left = nil
   if st.deadline then left = math.max(0, st.deadline - now) end
   local seq = add(now, 'suspended', true,
-    {phase = st.phase, left = nn(left), by = by, reason = reason})
+    {phase = st.phase, left = nn(left), by = by, reason = reason, actor = nn(actor)})
   st.held = {phase = st.phase, left = left, at = now}
   st.phase = 'suspended'; st.deadline = nil; moved = true
   return seq
@@ -144,7 +149,7 @@ end
 local function on_suspend()
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
   if st.phase == 'suspended' then return {accepted = false, code = 'CONFLICT'} end
-  return {accepted = true, seq = suspend(args.by, args.reason)}
+  return {accepted = true, seq = suspend(args.by, args.reason, args.actor)}
 end
 
 local function resume()
@@ -154,7 +159,8 @@ local function resume()
   if phase == 'limited' then deadline = now + cfg.countdown_s * 1000
   elseif left then deadline = now + left end
   local seq = add(now, 'resumed', true,
-    {phase = phase, deadline = nn(deadline), by = args.by, reason = args.reason})
+    {phase = phase, deadline = nn(deadline), by = args.by, reason = args.reason,
+     actor = nn(args.actor)})
   local took, since = now - st.held.at, st.held.at
   st.shift = (st.shift or 0) + took
   -- registration and deposits keep what they had left, like the phase
@@ -172,14 +178,15 @@ local function on_two_person(action)
     return {accepted = false, code = 'PHASE_CLOSED'}
   end
   if st.pending == nil or st.pending.action ~= action then
-    local seq = add(now, 'requested', false, {action = action, by = args.by, reason = args.reason})
+    local seq = add(now, 'requested', false,
+      {action = action, by = args.by, reason = args.reason, actor = nn(args.actor)})
     st.pending = {action = action, by = args.by}
     return {accepted = true, seq = seq, pending = action}
   end
   if st.pending.by == args.by then return {accepted = false, code = 'CONFLICT'} end
   st.pending = nil
   if action == 'terminate' then
-    close(now, nil, nil, {by = args.by, reason = args.reason})
+    close(now, nil, nil, {by = args.by, reason = args.reason}, nil, args.actor)
     return {accepted = true, seq = st.seq}
   end
   return resume()
@@ -453,7 +460,8 @@ local function on_deposit(b)
   local total = b.deposit + args.amount
   local qualified = total >= cfg.deposit
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
-    deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified})
+    deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified,
+    actor = nn(args.actor)})
   local answer = with_pseq({accepted = true, seq = seq, total = total, qualified = qualified})
   b.deposit = total; b.qualified = qualified
   put_bidder(b)
@@ -471,7 +479,8 @@ local function on_register()
     return {accepted = false, code = 'CONFLICT'}
   end
   local seq = add(now, 'registered', false,
-    {bidder_id = args.bidder_id, plate = args.plate, name = args.name})
+    {bidder_id = args.bidder_id, plate = args.plate, name = args.name, actor = nn(args.actor),
+     public_key = args.public_key})
   put_bidder({bidder_id = args.bidder_id, plate = args.plate, name = args.name, deposit = 0,
     qualified = cfg.deposit == 0, continued = false})
   redis.call('HSET', KEYS[4], args.plate, args.bidder_id)
@@ -488,7 +497,7 @@ local function on_draw()
   local digest = redis.sha1hex(cfg.lottery_seed .. '|' .. args.share .. '|'
     .. table.concat(plates, ','))
   local index = tonumber(string.sub(digest, 1, 12), 16) % #plates
-  close(now, st.acceptors[index + 1], plates, nil, args.share)
+  close(now, st.acceptors[index + 1], plates, nil, args.share, args.actor)
   return {accepted = true, seq = st.closed_seq, winner_plate = plates[index + 1]}
 end
 
@@ -513,7 +522,9 @@ local answers = {}
 for i, command in ipairs(cmsgpack.unpack(ARGV[1])) do
   args = command[2] or {}
   advance()
+  signing = args.sig
   answers[i] = with_pseq(decide(command[1]))
+  signing = nil
 end
 
 local packed_state = cmsgpack.pack(st)

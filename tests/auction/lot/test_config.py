@@ -90,3 +90,63 @@ def test_contract_example_parses_and_hides_the_reserve() -> None:
     config = LotConfig.parse(example)
     assert config.reserve == 350000000 and "reserve" not in config.public()
     assert LotConfig.parse(lot_config(**DUTCH)).mode == "dutch"
+
+
+WORDS: list[tuple[str, dict[str, Any], str, str, str]] = [
+    ("dutch step off the grid", DUTCH | {"dutch_step": 1_000_037}, "dutch_step",
+     "须为增价幅度的整数倍", "must be a multiple of increment"),
+    ("dutch without a floor", DUTCH | {"dutch_floor": 0}, "dutch_floor",
+     "须不小于 1", "must be at least 1"),
+    ("dutch floor at the start", DUTCH | {"dutch_floor": 34_380_000}, "dutch_floor",
+     "须低于起始价", "must be below start_price"),
+    ("dutch with a reserve", DUTCH | {"reserve": 2000}, "reserve",
+     "荷兰式以 dutch_floor 为底", "dutch lots use dutch_floor"),
+    ("dutch with a cap", DUTCH | {"cap": 40_000_000}, "cap",
+     "此方式不设最高限价", "a dutch lot has no cap"),
+    ("sealed with a cap", {"mode": "sealed", "free_ends_at": 9, "cap": 40_000_000}, "cap",
+     "此方式不设最高限价", "a sealed lot has no cap"),
+    ("sealed without a window", {"mode": "sealed", "opens_at": 5, "free_ends_at": 5},
+     "free_ends_at", "须晚于 opens_at", "must be after opens_at"),
+    ("listing without a countdown", {"mode": "listing", "free_ends_at": 9, "countdown_s": 0},
+     "countdown_s", "须不小于 1", "must be at least 1"),
+    ("particulars past 20", {"particulars": {str(i): "x" for i in range(21)}}, "particulars",
+     "须为至多 20 项的对象", "must be an object of at most 20 items"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "zh", "en"), [w[1:] for w in WORDS], ids=[w[0] for w in WORDS]
+)
+def test_a_bad_config_says_what_is_wrong_in_both_languages(
+    change: dict[str, Any], field: str, zh: str, en: str
+) -> None:
+    with pytest.raises(BadMessage) as caught:
+        LotConfig.parse(lot_config(**change))
+    assert caught.value.to_dict() == {"code": "BAD_MESSAGE", "message": f"{field}: {zh}",
+                                      "field": field}  # fmt: skip
+    assert caught.value.to_dict("en") == {"code": "BAD_MESSAGE", "message": f"{field}: {en}",
+                                          "field": field}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("particulars", "ok"),
+    [
+        ({f"项目{i}": f"值{i}" for i in range(20)}, True),  # twenty: the most there may be
+        ({"宗" * 40: "工业用地"}, True),  # a label of 40 characters
+        ({"宗" * 41: "工业用地"}, False),
+        ({"用途": "工" * 200}, True),
+        ({"用途": "工" * 201}, False),
+    ],
+    ids=["twenty items", "a label at its limit", "a label past it", "a text at its limit",
+         "a text past it"],
+)  # fmt: skip
+def test_particulars_are_kept_as_given_up_to_their_limits(
+    particulars: dict[str, str], ok: bool
+) -> None:
+    raw = lot_config(particulars=particulars)
+    if ok:
+        assert LotConfig.parse(raw).particulars == particulars
+    else:
+        with pytest.raises(BadMessage) as caught:
+            LotConfig.parse(raw)
+        assert caught.value.field == "particulars"

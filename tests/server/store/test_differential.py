@@ -77,14 +77,21 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
         [10, 2, 2, 8 if state.phase == "capped" else 2, 1, 1, 1, 1, 1],
     )[0]
     if kind == "draw" or (state.awaiting_draw and rng.random() < 0.3):  # of a pool or too
-        return Draw(by="supervisor", share=f"{rng.randrange(256):02x}" * 32)  # early (R8)
+        share = f"{rng.randrange(256):02x}" * 32
+        return Draw(by="supervisor", share=share, actor=rng.choice([None, "s0b1"]))  # early (R8)
     if kind == "register":  # latecomers, and now and then one already there
         late = rng.choice(["b4", "b5", "b1"])
-        return Register(bidder_id=late, plate=f"1{late[1:]}", name=late.upper())
+        actor = rng.choice([None, "host-0"])
+        key = rng.choice([None, "-----BEGIN PUBLIC KEY-----"])  # logged as given
+        return Register(bidder_id=late, plate=f"1{late[1:]}", name=late.upper(), actor=actor,
+                        public_key=key)  # fmt: skip
     if kind == "staff":  # 中止, resume and terminate by either role, now and then
         staff = rng.choices([Suspend, Resume, Terminate], [3, 4, 1])[0]
-        return cast(Command, staff(by=rng.choice(["host", "supervisor"]), reason="原因"))
-    bid_id = f"x{rng.randrange(80)}"
+        actor = rng.choice([None, "host-0", "s01a"])  # the person the log names
+        return cast(
+            Command, staff(by=rng.choice(["host", "supervisor"]), reason="原因", actor=actor)
+        )
+    bid_id, sig = f"x{rng.randrange(80)}", rng.choice([None, None, "c2lnbmVk"])
     if kind == "bid":
         base = state.price if state.price is not None else START - STEP
         offset = rng.choice([1, 1, 1, 2, 3, 0, -1, 0.5, 9])
@@ -92,17 +99,18 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
         if state.config.cap is not None and rng.random() < 0.1:  # straight to the cap
             price = state.config.cap + rng.choice([0, STEP])
         if state.config.mode == "sealed" and rng.random() < 0.8:  # as the server seals them
-            return PlaceBid(bidder_id=who, bid_id=bid_id, sealed=f"box:{price}")
-        return PlaceBid(bidder_id=who, bid_id=bid_id, price=price)
+            return PlaceBid(bidder_id=who, bid_id=bid_id, sealed=f"box:{price}", sig=sig)
+        return PlaceBid(bidder_id=who, bid_id=bid_id, price=price, sig=sig)
     if kind == "indicator":
-        return PlaceBid(bidder_id=who, bid_id=bid_id, indicator=state.indicator + rng.randint(1, 5))
+        indicator = state.indicator + rng.randint(1, 5)
+        return PlaceBid(bidder_id=who, bid_id=bid_id, indicator=indicator, sig=sig)
     if kind == "deposit":
         amount = rng.choice([200, 300, 500])
         return Deposit(bidder_id=who, amount=amount, kind="cash", ref=f"r{rng.randrange(6)}")
     if kind == "continue":
-        return Continue(bidder_id=who)
+        return Continue(bidder_id=who, sig=sig)
     if kind == "accept":
-        return Accept(bidder_id=who)
+        return Accept(bidder_id=who, sig=sig)
     return (
         opened_bids(state, rng) if state.config.mode == "sealed" and rng.random() < 0.5 else Tick()
     )
