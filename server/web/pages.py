@@ -7,7 +7,8 @@ own script from `server/web/static/`; the lot's and the opening's share their to
   the staff view (`?staff=1`) and the waiting hall's big screen (`?screen=1`);
 - `/openings/{opening}`: the same four for a remote bid opening, the host's controls in
   the staff view;
-- `/console`: the host's and the supervisor's console.
+- `/console`: the host's and the supervisor's console;
+- `/keys`: a bidder's signing key, made and kept by the browser.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ page_operations = [
               "(?staff=1), the big screen (?screen=1)", media="text/html"),
     Operation(method="GET", path="/openings/{opening}", handler=_page("opening"),
               summary="An opening's page, for the same four", media="text/html"),
+    Operation(method="GET", path="/keys", handler=_page("keypage"),
+              summary="A bidder's signing key: made and kept by the browser, its public half "
+              "shown to register", media="text/html"),
     Operation(method="GET", path="/static/codes.js", handler=codes,
               summary="Every answer code in both languages, for the pages",
               media="text/javascript"),

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from auction.checkpoint import Verifier
 from auction.receipt import Receipt
+from server.verify import verify_document
 from tests.conftest import LOG_SIGNER
 from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
 from tests.server.helpers import make_lot, qualified_bidder
@@ -126,3 +127,45 @@ async def test_a_room_that_cannot_resume_says_why_and_stays_closed(
     stranger = await open_page(browser, f"{served}/lots/{lot}#token=not-a-token")
     await expect(stranger.locator("#message")).to_have_text("身份验证失败，请使用正确的链接或令牌")
     await expect(stranger.locator("#connection")).to_have_text("连接已断开")
+
+
+async def test_a_browser_made_key_signs_the_bids_of_a_signed_lot(
+    served: str, admin: httpx.AsyncClient, browser: Browser, screenshots: Path
+) -> None:
+    """The key is made by the browser and kept there (non-extractable); the centre registers
+    its public half; the page signs each bid; a browser without it cannot bid."""
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")  # type: ignore[arg-type]
+    keys = await context.new_page()
+    await keys.goto(f"{served}/keys")
+    await keys.click("#make")
+    await expect(keys.locator("#pem")).to_have_value(re.compile("^-----BEGIN PUBLIC KEY-----"))
+    pem = await keys.locator("#pem").input_value()
+    await assert_accessible(keys)
+    extractable = await keys.evaluate(
+        "async () => (await (await import('/static/keys.js')).bidderKey()).privateKey.extractable"
+    )
+    assert extractable is False
+
+    now = (await admin.get("/api/health")).json()["server_now"]
+    lot = await make_lot(admin, opens_at=now, free_ends_at=now + 600_000, signatures="required")
+    made = (
+        await admin.post(f"/api/lots/{lot}/bidders", json={"name": "甲", "public_key": pem})
+    ).json()
+    await admin.post(f"/api/lots/{lot}/bidders/{made['bidder_id']}/deposit",
+                     json={"amount": 10_000_000, "kind": "cash", "ref": "sig-1"})  # fmt: skip
+    room = await context.new_page()
+    await room.goto(f"{served}/lots/{lot}#token={made['token']}")
+    await expect(room.locator("#plate")).to_have_text(made["plate"])
+    await room.click("#send")
+    await room.click("#yes")
+    await expect(room.locator("#mine tr").first).to_contain_text("已接受")
+    document = (await admin.get(f"/api/lots/{lot}/audit")).json()
+    assert document["entries"][-1]["entry"]["sig"]
+    assert ", 1 signatures," in verify_document(document)
+
+    stranger = await open_page(browser, f"{served}/lots/{lot}#token={made['token']}")
+    await expect(stranger.locator("#plate")).to_have_text(made["plate"])
+    await stranger.click("#send")
+    await stranger.click("#yes")
+    await expect(stranger.locator("#message")).to_contain_text("须签名")
+    await room.screenshot(path=screenshots / "lot-signed-bidder-zh-desktop.png")

@@ -21,6 +21,7 @@ HEADINGS = {  # one piece of each page's text, in each language
     "lot": {"zh-CN": "出价记录", "en": "Bids"},
     "opening": {"zh-CN": "唱标", "en": "Read-out"},
     "console": {"zh-CN": "今日项目", "en": "Today's lots and openings"},
+    "keypage": {"zh-CN": "签名密钥", "en": "Signing key"},
 }
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 
@@ -47,6 +48,8 @@ async def ready(page: Page, name: str) -> None:
         await expect(page.locator("#lots tr").first).to_be_visible()
     elif name == "console":
         await expect(page.locator("#lotbidders tr")).to_have_count(1)
+    elif name == "keypage":
+        await expect(page.locator("#state")).not_to_be_empty()
     else:
         await expect(page.locator("#phase")).not_to_have_text("—")
 
@@ -99,6 +102,7 @@ async def test_every_page_in_both_languages_and_sizes(
         "opening-screen": ("opening", f"/openings/{opening}?screen=1&", ""),
         "opening-host": ("opening", f"/openings/{opening}?staff=1&", ""),
         "console": ("console", "/console?", f"#lot={lot}"),
+        "keys": ("keypage", "/keys?", ""),
     }
     short = "zh" if lang == "zh-CN" else "en"
     for shot, (name, path, fragment) in pages.items():

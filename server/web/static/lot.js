@@ -6,6 +6,7 @@ import {
   $, LiveRoom, api, offerTokenSignIn, clockTime, codeMessage, duration, labelPage, money, phaseName, roomToken, saveBlob, say,
   sayAnswer, showConnection, t,
 } from "/static/openbid.js";
+import { sign } from "/static/keys.js";
 import { showOutcome, showTerms } from "/static/terms.js";
 
 const lotId = location.pathname.split("/")[2];
@@ -140,18 +141,31 @@ function bid(room) {
   if (!Number.isFinite(price)) return say(codeMessage("BAD_MESSAGE"), "error");
   $("confirmtext").textContent = t("confirmText").replace("{price}", money(price, state.snapshot.quote_unit));
   const dialog = $("confirm");
-  dialog.onclose = () => {
+  dialog.onclose = async () => {
     if (dialog.returnValue !== "yes") return;
     const bidId = `${Date.now().toString(36)}-${++state.bidSeq}`;
+    const sig = await signed("bid", { bid_id: bidId, price });
+    if (sig === false) return;
     const row = document.createElement("tr");
     row.dataset.bid = bidId;
     row.innerHTML = `<td>${clockTime(room.clock.now() ?? Date.now())}</td><td class="money"></td><td>${t("sent")}</td><td></td>`;
     row.children[1].textContent = money(price);
     $("mine").prepend(row);
-    if (!room.send({ type: "bid", bid_id: bidId, price })) say(t("down"), "error");
+    if (!room.send({ type: "bid", bid_id: bidId, price, ...(sig ? { sig } : {}) })) say(t("down"), "error");
   };
   dialog.showModal();
   $("yes").focus();
+}
+
+// The bidder's signature of a command, where the lot takes signatures (its terms say so):
+// null when it takes none, false (and the bidder told why) when it needs one this browser
+// cannot make.
+async function signed(command, fields = {}) {
+  const mode = state.snapshot?.terms?.signatures ?? "off";
+  if (mode === "off") return null;
+  const sig = await sign(lotId, state.plate, command, fields);
+  if (sig === null && mode === "required") { say(t("needKey"), "error"); return false; }
+  return sig;
 }
 
 // A bid's answer also goes in its row of "my bids", with its receipt: the server's signed
@@ -215,8 +229,12 @@ function start() {
   });
   $("up").onclick = () => step(room, 1);
   $("down").onclick = () => step(room, -1);
-  $("continue").onclick = () => room.send({ type: "continue" });
-  $("accept").onclick = () => room.send({ type: "accept" });
+  for (const command of ["continue", "accept"]) {
+    $(command).onclick = async () => {
+      const sig = await signed(command);
+      if (sig !== false) room.send({ type: command, ...(sig ? { sig } : {}) });
+    };
+  }
   $("bidform").onsubmit = (e) => { e.preventDefault(); bid(room); };
   for (const action of ["suspend", "resume", "terminate"]) $(action).onclick = () => staffAction(action);
   $("draw").onclick = drawLottery;
