@@ -18,6 +18,7 @@ Hierarchy::
     │                                                nothing decided, or resend the bid_id
     ├── RequestTimeout           REQUEST_TIMEOUT 408 the body did not arrive in time; the
     │                                                connection is closed
+    ├── DocumentsUnavailable     DOCUMENTS_UNAVAILABLE 503  no CJK font for a signed PDF
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
                                  CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED,
@@ -43,6 +44,7 @@ __all__ = [
     "BadMessage",
     "BadRequest",
     "Conflict",
+    "DocumentsUnavailable",
     "Forbidden",
     "NotFound",
     "OpenBidError",
@@ -192,6 +194,16 @@ class TooLarge(OpenBidError):
     code, http_status, ws_close = "TOO_LARGE", 413, 4413
 
 
+class DocumentsUnavailable(OpenBidError):
+    """No CJK font on the server: a signed document cannot be made."""
+
+    code, http_status, ws_close = "DOCUMENTS_UNAVAILABLE", 503, 1011
+
+    def __init__(self) -> None:
+        super().__init__("服务器缺少中文字体，无法生成文件（请安装 fonts-noto-cjk）",
+                         "no CJK font on the server (install fonts-noto-cjk)")  # fmt: skip
+
+
 class Refused(OpenBidError):
     """A command the rules refuse. `code` is one of REFUSAL_CODES."""
 
@@ -231,6 +243,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "REQUEST_TIMEOUT": ("请求未在时限内送达", "The request did not arrive in time"),
     "SERVER_BUSY": ("观看人数已满，请稍后再试", "No room for more viewers; try later"),
     "STORE_UNAVAILABLE": ("数据存储暂不可用，请稍后重试", "The store is unavailable; try again"),
+    "DOCUMENTS_UNAVAILABLE": ("暂时无法生成文件", "The document cannot be made now"),
     "INTERNAL": ("服务器内部错误，请稍后重试", "Server error; please try again"),
     # why an envelope did not open (auction/opening/envelope.py, replay.py)
     "BAD_KEY": ("密钥与递交的投标文件不符", "The key does not match the envelope"),

@@ -130,7 +130,7 @@ class Trivial:
 
     async def decide(self, lot_id: str, commands: list[Any]) -> SimpleNamespace:
         await self.client.evalsha(self.sha, 0)
-        return SimpleNamespace(answers=[{}] * len(commands), now=0)
+        return SimpleNamespace(answers=[{}] * len(commands), now=0, raw_entries=[])
 
 
 def bids_on(batcher: Batcher, lot: str) -> Callable[[int], Awaitable[Any]]:

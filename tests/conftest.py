@@ -17,6 +17,7 @@ import uvicorn
 from redis.asyncio import Redis
 
 from auction.checkpoint import Signer
+from server.documents import DocumentSigner
 from server.limits import Limits
 from server.store.embedded import EmbeddedValkey, free_port
 from server.store.lots import LotBook
@@ -27,6 +28,10 @@ ADMIN = "test-admin-token"
 SUPERVISOR = "test-supervisor-token"
 SEALING = bytes(range(32))  # every test server opens sealed lots with the same secret
 LOG_SIGNER = Signer.generate("openbid.test/log")  # and signs the one store's checkpoints
+DOCUMENT_SIGNER = DocumentSigner.self_signed("OpenBid 测试交易中心")  # and its documents
+TEST_SECRETS: dict[str, Any] = {
+    "sealing_secret": SEALING, "log_signer": LOG_SIGNER, "document_signer": DOCUMENT_SIGNER,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +70,7 @@ async def serving(
         limits=limits,
         data_dir=Path(data.name),
         supervisor_token=SUPERVISOR,
-        **({"sealing_secret": SEALING, "log_signer": LOG_SIGNER} | options),  # type: ignore[arg-type]
+        **(TEST_SECRETS | options),
     )
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))

@@ -121,6 +121,8 @@ def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
     bidder = args.pop("bidder_id", None)
     plate = state.tenderers[bidder].plate if bidder in state.tenderers else args.get("plate")
     args.pop("plate", None)
+    if bidder is not None and bidder not in state.tenderers:  # a registration: no plate yet
+        args["bidder_id"] = bidder  # names the bidder for the replay
     return {"command": NAMES[type(command)], "plate": plate, "args": args}
 
 

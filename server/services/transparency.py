@@ -118,6 +118,25 @@ class Transparency:
             if not await self.tree.append(size, size + len(leaves), made, grown):
                 raise RuntimeError("the transparency log grew under its lock")
 
+    async def add_document(self, venue_id: str, data: bytes) -> dict[str, Any]:
+        """Put a signed document of a lot or an opening in the tree, as the next entry of
+        its documents' log (`{venue}-documents`: leaf(log, SHA-256, SHA-256), there being no
+        chain to it), once however often it is asked; returns the inclusion proof in the
+        checkpoint that holds it."""
+        log_id, digest = f"{venue_id}-documents", hashlib.sha256(data).digest()
+        async with self._lock, self.tree.client.lock(TLOG_KEYS["lock"], timeout=LOCK_S):
+            if await self.tree.entry(log_id, digest) is None:
+                size = await self.tree.size()
+                (done,) = await self.tree.integrated([log_id])
+                hashed = leaf_hash(leaf(log_id, digest.hex(), digest.hex()))
+                made = append(size, await self.tree.nodes(edge(size)), [hashed])
+                grown = Grown(log_id, done + 1, size.to_bytes(8), [digest], [digest.hex()])
+                if not await self.tree.append(size, size + 1, made, [grown]):
+                    raise RuntimeError("the transparency log grew under its lock")
+                await self._sign(size + 1)
+        size, note = await self.checkpoint()
+        return {"checkpoint": note} | await self.inclusion(log_id, digest, size)
+
     async def _sign(self, size: int) -> None:
         kept = await self.tree.checkpoint()
         if kept is None or kept[0] < size:

@@ -20,6 +20,7 @@ __all__ = [
     "TLOG_KEYS",
     "channel",
     "control_channel",
+    "document_key",
     "lot_keys",
     "opening_keys",
     "tlog_entries",
@@ -67,6 +68,11 @@ def tlog_index(log_id: str) -> str:
 def tlog_entries(log_id: str) -> str:
     """Where each entry of a log is in the tree, by the SHA-256 of its bytes."""
     return f"ob:{{tlog}}:by:{log_id}"
+
+
+def document_key(venue_id: str, name: str) -> str:
+    """A lot's or an opening's signed document (PDF), as first built."""
+    return f"ob:{{{venue_id}}}:pdf:{name}"
 
 
 def channel(lot_id: str) -> str:

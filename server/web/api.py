@@ -23,7 +23,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 STATUS = {
     "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409, "REFUSED": 409,
     "BAD_MESSAGE": 422, "RATE_LIMITED": 429, "TOO_LARGE": 413, "REQUEST_TIMEOUT": 408,
-    "STORE_UNAVAILABLE": 503,
+    "STORE_UNAVAILABLE": 503, "DOCUMENTS_UNAVAILABLE": 503,
 }  # fmt: skip
 SECURITY = {  # who may call, as the description says it
     "anyone": None,

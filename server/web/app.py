@@ -23,8 +23,10 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from auction.checkpoint import Signer
+from server.documents import DocumentSigner
 from server.limits import Limits
 from server.metrics import Metrics
+from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
 from server.services.timer import Timer
@@ -34,6 +36,7 @@ from server.store.lots import LotBook
 from server.store.openings import OpeningBook
 from server.web.api import Operation, openapi
 from server.web.common import EXCEPTION_HANDLERS, Resources, resources, token_of
+from server.web.documents import document_operations
 from server.web.hall import hall_operations
 from server.web.headers import SecurityHeaders
 from server.web.httpproto import guarded_http
@@ -96,6 +99,7 @@ def create_app(
     metrics_token: str | None = None,
     sealing_secret: bytes | None = None,
     log_signer: Signer | None = None,
+    document_signer: DocumentSigner | None = None,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time (no
     background work then: no deadlines passed, no checkpoints signed but on demand);
@@ -103,7 +107,9 @@ def create_app(
     admin reads and changes nothing; `metrics_token` reads `/metrics` only (a scraper's);
     `sealing_secret` seals and opens sealed lots' bids (every process on one store must hold
     the same; by default one is made for this app alone); `log_signer` signs the
-    transparency log's checkpoints (the same rule; by default one made for this app)."""
+    transparency log's checkpoints (the same rule; by default one made for this app);
+    `document_signer` signs the PDFs (by default the data dir's key and certificate)."""
+    document_signer = document_signer or DocumentSigner.kept(data_dir)
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -133,6 +139,7 @@ def create_app(
         found = app.state.resources = Resources(
             service=service, openings=openings, lot_venue=LotVenue(service),
             opening_venue=OpeningVenue(service, openings), rooms=rooms, studio=Studio(data_dir),
+            documents=Documents(service, openings, document_signer),
         )  # fmt: skip
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
@@ -168,6 +175,7 @@ def create_app(
 OPERATIONS = [
     *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
     *page_operations, *openapi_operations, *transparency_operations, *staff_operations,
+    *document_operations,
     Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
               auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
 ]  # fmt: skip

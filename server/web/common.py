@@ -29,6 +29,7 @@ from auction.errors import (
     StoreUnavailable,
     refusal,
 )
+from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
 from server.services.staff import Staff
@@ -67,6 +68,7 @@ class Resources:
     opening_venue: OpeningVenue
     rooms: Rooms
     studio: Studio
+    documents: Documents
     hall_cache: dict[Any, Any] = field(default_factory=dict)  # a day's lists, briefly
     archive_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one build at a time
 

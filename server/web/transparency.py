@@ -46,8 +46,13 @@ async def consistency(request: Request) -> Response:
 
 async def inclusion(request: Request) -> Response:
     log_id = request.query_params.get("log", "")
-    if not 0 < len(log_id) <= MAX_ID or not log_id.isascii() or not log_id.isalnum():
-        raise BadMessage("log", "须为拍卖标的或开标的编号", "must be a lot's or an opening's id")
+    if (
+        not 0 < len(log_id) <= MAX_ID
+        or not log_id.isascii()
+        or not log_id.replace("-", "").isalnum()
+    ):
+        raise BadMessage("log", "须为标的或开标的编号（或其 -documents）",
+                         "must be a lot's or an opening's id (or its -documents)")  # fmt: skip
     entry = request.query_params.get("entry", "")
     if len(entry) != 64 or not all(c in "0123456789abcdef" for c in entry):
         raise BadMessage(

@@ -5,21 +5,34 @@ languages; each bound is the one the OpenAPI description publishes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
+import msgpack
 import pytest
 
-from auction.errors import BadMessage
+from auction.errors import BadMessage, NotFound
 from auction.log import Tick
 from auction.opening.state import (
     Advance,
     Decrypt,
+    Fault,
+    Object,
     OpeningConfig,
+    OpeningState,
     Pause,
     RegisterTenderer,
+    Reopen,
+    Reply,
     SignIn,
     Submit,
+    Tenderer,
     parse,
+    state_from_map,
+    state_to_map,
+    tenderer_by_plate,
+    tenderer_of,
 )
 
 RAW: dict[str, Any] = {"title": "某道路工程施工", "bid_deadline": 1_800_000_000_000,
@@ -145,6 +158,16 @@ def submit(**change: object) -> Submit:
     return Submit(**(fields | change))
 
 
+LINES = "第一行\n\t第二行" + "x" * 1990  # 2000 characters
+
+
+def test_the_long_texts_take_2000_characters_with_line_breaks_and_tabs() -> None:
+    assert Fault(plate="101", note=LINES).note == LINES
+    assert Object(bidder_id="a", text=LINES).text == LINES
+    assert Reply(objection_id="1" * 64, text=LINES).text == LINES
+    assert Reopen(reason=LINES).reason == LINES
+
+
 def test_the_longest_valid_fields_are_taken() -> None:
     assert register().plate == "p" * 64
     assert submit(size=MAX_WHOLE).size == MAX_WHOLE
@@ -192,6 +215,22 @@ COMMAND_REFUSALS: list[tuple[str, Callable[[], object], tuple[str, str, str, str
     ("decrypt with both", lambda: Decrypt(bidder_id="a", key="k", bid={}, reason="BAD_KEY"),
      ("BAD_MESSAGE", "key", "key: 须有解密结果或失败原因",
       "key: need a bid or a failure reason")),
+    ("a blank fault note", lambda: Fault(plate="101", note=" "), text("note", 2000)),
+    ("a fault note too long", lambda: Fault(plate="101", note="x" * 2001), text("note", 2000)),
+    ("a blank objection", lambda: Object(bidder_id="a", text=""), text("text", 2000)),
+    ("an objection too long", lambda: Object(bidder_id="a", text="x" * 2001),
+     text("text", 2000)),
+    ("a reply to no objection", lambda: Reply(objection_id=" ", text="x"),
+     text("objection_id", 64)),
+    ("a reply's objection id too long", lambda: Reply(objection_id="1" * 65, text="x"),
+     text("objection_id", 64)),
+    ("a reply's objection id with a line", lambda: Reply(objection_id="1\n2", text="x"),
+     ("BAD_MESSAGE", "objection_id", "objection_id: 含有不可见或控制字符",
+      "objection_id: holds invisible or control characters")),
+    ("a blank reply", lambda: Reply(objection_id="1", text=" "), text("text", 2000)),
+    ("a reply too long", lambda: Reply(objection_id="1", text="x" * 2001), text("text", 2000)),
+    ("a blank reopening reason", lambda: Reopen(reason=""), text("reason", 2000)),
+    ("a reopening reason too long", lambda: Reopen(reason="x" * 2001), text("reason", 2000)),
     ("an unknown command", lambda: parse("open", {}),
      ("BAD_MESSAGE", "type", "type: 未知的消息类型", "type: unknown message type")),
 ]  # fmt: skip
@@ -222,3 +261,37 @@ def test_a_command_is_parsed_from_its_wire_name_and_fields(
     name: str, fields: dict[str, Any], expected: object
 ) -> None:
     assert parse(name, fields) == expected
+
+
+def _two() -> OpeningState:
+    config = OpeningConfig.parse(RAW)
+    tenderers = [Tenderer(bidder_id="a", plate="101", name="甲"),
+                 Tenderer(bidder_id="b", plate="102", name="乙")]  # fmt: skip
+    return OpeningState(config=config, tenderers={t.bidder_id: t for t in tenderers})
+
+
+def test_a_tenderer_is_found_by_its_id_or_its_plate() -> None:
+    s = _two()
+    assert tenderer_of(s, "b") == tenderer_by_plate(s, "102") == s.tenderers["b"]
+
+
+@pytest.mark.parametrize(
+    "find",
+    [lambda s: tenderer_of(s, "102"), lambda s: tenderer_by_plate(s, "b")],
+    ids=["by id", "by plate"],
+)
+def test_a_tenderer_not_there_is_not_found(find: Callable[[OpeningState], object]) -> None:
+    with pytest.raises(NotFound) as caught:
+        find(_two())
+    error = caught.value
+    assert (error.message_zh, error.message_en) == ("未找到：bidder", "Not found: bidder")
+
+
+def test_a_stored_state_holds_its_bids_as_plain_maps() -> None:
+    s = _two()
+    opened = replace(s.tenderers["a"], status="decrypted", bid=MappingProxyType({"price": 7}))
+    s = replace(s, tenderers={**s.tenderers, "a": opened})
+    stored = state_to_map(s)
+    assert stored["tenderers"][0]["bid"] == {"price": 7}
+    assert type(stored["tenderers"][0]["bid"]) is dict
+    assert state_from_map(msgpack.unpackb(msgpack.packb(stored), raw=False)) == s

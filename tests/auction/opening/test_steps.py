@@ -32,6 +32,7 @@ from auction.opening.state import (
     OpeningState,
     Pause,
     RegisterTenderer,
+    Reopen,
     Reply,
     SignIn,
     Submit,
@@ -105,6 +106,73 @@ def test_a_taken_id_or_plate_conflicts_and_a_late_registration_is_refused(
     got, entries = step(o, command, at)
     assert got == answer and [e["kind"] for e in entries] == kinds
     assert o.state.tenderers == before
+
+
+# ---- creation, envelopes, sign-in and the bid deadline ------------------------------------
+
+
+def test_creating_an_opening_logs_its_config_in_public() -> None:
+    config = OpeningConfig.parse({"title": "另一工程", "bid_deadline": 90_000,
+                                  "decrypt_window_s": 60, "backup_remedy": "backup"})  # fmt: skip
+    made = opening.create(config, 5000)
+    assert made.entries == [{"seq": 1, "pseq": 1, "ts": 5000, "kind": "created", "pub": True,
+                             "object": "opening", "config": config.as_map()}]  # fmt: skip
+    assert made.answer == {"accepted": True, "seq": 1, "pseq": 1}
+    assert made.state == OpeningState(config=config, deadline=90_000, seq=1, pseq=1, ts=5000)
+
+
+def test_an_envelope_is_private_and_names_the_one_it_replaces() -> None:
+    o = Opening.new()
+    o.do(RegisterTenderer(bidder_id="a", plate="101", name="甲公司"), DEADLINE - 3_600_000)
+    replaces = None
+    for i, (envelope, committed) in enumerate([("d" * 64, "c" * 64), ("e" * 64, "f" * 64)]):
+        now = DEADLINE - 60_000 + i
+        expected = written(o, now, {"kind": "envelope", "pub": False, "plate": "101",
+                                    "digest": envelope, "commitment": committed,
+                                    "size": 4112 + i, "replaces": replaces})  # fmt: skip
+        submit = Submit(bidder_id="a", digest=envelope, commitment=committed, size=4112 + i)
+        answer, entries = step(o, submit, now)
+        assert entries == expected
+        assert answer == accepted(expected[0], digest=envelope)
+        t = o.state.tenderers["a"]
+        assert (t.envelope, t.commitment) == (envelope, committed)
+        replaces = envelope
+
+
+@pytest.mark.parametrize(
+    ("now", "pub"), [(DEADLINE - 60_000, False), (DEADLINE + 5, True)], ids=["early", "in time"]
+)
+def test_a_sign_in_answers_with_its_entry(now: int, pub: bool) -> None:
+    o = Opening.new()
+    o.enrol("abc")
+    o.do(Tick(), min(now, DEADLINE))
+    expected = written(o, now, {"kind": "signed_in", "pub": pub, "plate": "102"})
+    answer, entries = step(o, SignIn(bidder_id="b"), now)
+    assert entries == expected
+    assert answer == accepted(expected[0])
+    assert o.state.tenderers["b"].signed_in == now
+
+
+@pytest.mark.parametrize(
+    ("bidders", "early", "body"),
+    [
+        ("ab", "", {"phase": "aborted", "reason": "TOO_FEW_ENVELOPES", "count": 2}),
+        ("abc", "ca", {"phase": "sign_in", "count": 3, "signed_in": ["101", "103"]}),
+    ],
+    ids=["too few envelopes", "enough"],
+)
+def test_the_bid_deadline_counts_the_envelopes_in_public(
+    bidders: str, early: str, body: dict[str, Any]
+) -> None:
+    o = Opening.new(min_bidders=3)
+    o.do(RegisterTenderer(bidder_id="x", plate="100", name="x公司"), DEADLINE - 3_600_000)
+    o.enrol(bidders)  # x has no envelope: not counted
+    for who in early:
+        o.do(SignIn(bidder_id=who), DEADLINE - 60_000)
+    expected = written(o, DEADLINE, {"kind": "phase", "pub": True} | body)  # at the deadline
+    answer, entries = step(o, Tick(), DEADLINE + 5000)
+    assert answer == {} and entries == expected
+    assert (o.state.phase, o.state.deadline, o.state.ts) == (body["phase"], None, DEADLINE)
 
 
 # ---- the host's steps --------------------------------------------------------------------
@@ -276,6 +344,21 @@ def test_the_opening_ends_in_public_naming_its_session() -> None:
     assert o.state.phase == OpeningPhase.ENDED
 
 
+def test_a_reopening_is_public_and_starts_the_next_session() -> None:
+    o = _all_decrypted()
+    o.do(Advance(to="read_out"), OPENS + 6000)
+    o.do(Advance(to="confirmation"), OPENS + 7000)
+    o.do(Advance(to="ended"), OPENS + 8000)
+    now = OPENS + 9000
+    expected = written(o, now, {"kind": "phase", "pub": True, "command": "reopen",
+                                "phase": "confirmation", "session": 2,
+                                "reason": "复会：补充答复"})  # fmt: skip
+    answer, entries = step(o, Reopen(reason="复会：补充答复"), now)
+    assert entries == expected
+    assert answer == accepted(expected[0])
+    assert (o.state.phase, o.state.session) == (OpeningPhase.CONFIRMATION, 2)
+
+
 # ---- pause and resume --------------------------------------------------------------------
 
 
@@ -388,6 +471,31 @@ def test_a_backup_decryption_is_logged_as_such() -> None:
     assert answer == accepted(expected[0], status="decrypted")
     t = o.state.tenderers["c"]
     assert (t.status, t.side, t.cosigned, t.bid) == ("decrypted", "platform", True, bid)
+
+
+def test_a_fault_is_public_and_puts_the_failure_on_the_platform() -> None:
+    o = decrypting("abc")
+    now = OPENS + 100
+    expected = written(o, now, {"kind": "fault", "pub": True, "plate": "103", "side": "platform",
+                                "consequence": "撤回", "note": "解密服务器故障"})  # fmt: skip
+    answer, entries = step(o, Fault(plate="103", note="解密服务器故障"), now)
+    assert entries == expected
+    assert answer == accepted(expected[0])
+    t = o.state.tenderers["c"]
+    assert (t.status, t.side, t.cosigned) == ("pending", "platform", False)
+
+
+def test_a_cosignature_is_public_and_names_the_supervisor() -> None:
+    o = decrypting("abc", backup_remedy="backup")
+    o.do(Fault(plate="103", note="解密服务器故障"), OPENS + 100)
+    now = OPENS + 200
+    expected = written(o, now, {"kind": "cosigned", "pub": True, "plate": "103",
+                                "by": "supervisor"})  # fmt: skip
+    answer, entries = step(o, Cosign(plate="103"), now)
+    assert entries == expected
+    assert answer == accepted(expected[0])
+    t = o.state.tenderers["c"]
+    assert (t.status, t.side, t.cosigned) == ("pending", "platform", True)
 
 
 # ---- the window's close ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from auction.receipt import Receipt
 from server.verify import verify_document
 from tests.conftest import LOG_SIGNER, SUPERVISOR, TIMEOUT
 from tests.server.helpers import bearer
+from tests.server.services.test_documents import in_the_log, valid_pdf
 from tests.server.wsclient import Client, Message, client
 
 PRICES = {"甲": 41_980_000_00, "乙": 42_350_000_00, "丙": 40_770_000_00, "丁": 43_000_000_00}
@@ -165,6 +166,8 @@ async def test_a_full_opening_over_the_server_and_its_verified_export(
     assert [(m["seq"], m["kind"]) for m in replayed[1:]] == [(m["seq"], m["kind"]) for m in live]
     page = await admin.get(f"/openings/{opening_id}/record")
     assert "41,980,000.00" in page.text and "投标人原因，视为撤销投标文件" in page.text
+    pdf, _ = await valid_pdf(admin, f"/api/openings/{opening_id}/record.pdf")  # 开标记录表, signed
+    await in_the_log(admin, opening_id, pdf)
     exported = (await admin.get(f"/api/openings/{opening_id}/audit")).json()
     path = tmp_path / "opening-audit.json"
     path.write_text(json.dumps(exported, ensure_ascii=False))
