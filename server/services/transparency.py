@@ -17,10 +17,13 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+from redis.exceptions import LockError
+
 from auction.checkpoint import BadNote, Signer, Verifier
-from auction.errors import Conflict, NotFound
+from auction.errors import Conflict, NotFound, StoreUnavailable
 from auction.log import leaf
 from auction.merkle import (
     append,
@@ -42,7 +45,7 @@ __all__ = ["ORIGIN", "Transparency"]
 
 ORIGIN = "openbid.localhost/log"  # the log's name when the centre gives none
 BATCH = 10_000  # leaves put in the tree by one append
-LOCK_S = 30.0
+LOCK_S = 10.0  # how long the store's lock outlives a process that died holding it
 
 
 class Transparency:
@@ -82,7 +85,7 @@ class Transparency:
     async def integrate(self, *log_ids: str) -> int:
         """Put every chained entry of the logs that grew, and of `log_ids`, in the tree, and
         sign a checkpoint if it grew. Returns the tree's size."""
-        async with self._lock, self.tree.client.lock(TLOG_KEYS["lock"], timeout=LOCK_S):
+        async with self._lock, self._store_lock():
             taken = await self.tree.take_dirty()
             try:
                 size = await self._grow(sorted({*taken, *log_ids}))
@@ -92,6 +95,19 @@ class Transparency:
                 raise
             await self._sign(size)
             return size
+
+    @contextlib.asynccontextmanager
+    async def _store_lock(self) -> AsyncIterator[None]:
+        """The lock every process takes to grow the tree; StoreUnavailable (503, try again)
+        if another holds it past LOCK_S, as one that died holding it does until it lapses."""
+        lock = self.tree.client.lock(TLOG_KEYS["lock"], timeout=LOCK_S, blocking_timeout=LOCK_S)
+        if not await lock.acquire():
+            raise StoreUnavailable()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(LockError):
+                await lock.release()
 
     async def _grow(self, log_ids: list[str]) -> int:
         while True:
@@ -124,7 +140,7 @@ class Transparency:
         chain to it), once however often it is asked; returns the inclusion proof in the
         checkpoint that holds it."""
         log_id, digest = f"{venue_id}-documents", hashlib.sha256(data).digest()
-        async with self._lock, self.tree.client.lock(TLOG_KEYS["lock"], timeout=LOCK_S):
+        async with self._lock, self._store_lock():
             if await self.tree.entry(log_id, digest) is None:
                 size = await self.tree.size()
                 (done,) = await self.tree.integrated([log_id])

@@ -109,7 +109,6 @@ def create_app(
     the same; by default one is made for this app alone); `log_signer` signs the
     transparency log's checkpoints (the same rule; by default one made for this app);
     `document_signer` signs the PDFs (by default the data dir's key and certificate)."""
-    document_signer = document_signer or DocumentSigner.kept(data_dir)
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -139,7 +138,9 @@ def create_app(
         found = app.state.resources = Resources(
             service=service, openings=openings, lot_venue=LotVenue(service),
             opening_venue=OpeningVenue(service, openings), rooms=rooms, studio=Studio(data_dir),
-            documents=Documents(service, openings, document_signer),
+            documents=Documents(
+                service, openings, document_signer or DocumentSigner.kept(data_dir)
+            ),
         )  # fmt: skip
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
