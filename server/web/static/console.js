@@ -172,7 +172,10 @@ async function showOpening(id) {
 async function register(kind, form) {
   const { id } = state.selected;
   const path = kind === "lot" ? `/api/lots/${id}/bidders` : `/api/openings/${id}/bidders`;
-  const answer = await api(path, { method: "POST", body: { name: form.elements.name.value.trim() }, token: staffToken() });
+  const body = { name: form.elements.name.value.trim() };
+  const key = form.elements.public_key?.value.trim();
+  if (key) body.public_key = key + "\n";  // the bidder's, made at /keys or by its CA
+  const answer = await api(path, { method: "POST", body, token: staffToken() });
   if (answer.status !== 201) return say(answer.body.message ?? codeMessage(answer.body.code));
   const page = kind === "lot" ? "lots" : "openings";
   const box = $(`${kind}link`);
@@ -192,6 +195,7 @@ function defaults() {
   options($("lotform").after_cap, null, ["lottery", "secondary"]);
   options($("lotform").preset, "presets", ["", "land", "shantou", "three_three", "gtmap", "qinzhou", "chongqing"]);
   options($("lotform").listing_days, "listingDays", ["working_days", "calendar_dates", "elapsed"]);
+  options($("lotform").signatures, "signatureModes", ["off", "optional", "required"]);
   options($("lotform").entry_rule, "entryRuleNames", ["", "any_qualified", "quoted"]);
   $("lotform").opens_at.value = beijingInput(now);
   $("lotform").free_ends_at.value = beijingInput(now + 30 * 60000);

@@ -25,6 +25,7 @@ export function showTerms(snapshot) {
   row(list, t("applyEnds"), dateTime(c.apply_ends_at));
   row(list, t("depositEnds"), dateTime(c.deposit_ends_at));
   row(list, t("opensAtT"), dateTime(c.opens_at));
+  if (c.signatures && c.signatures !== "off") row(list, t("signaturesL"), t("signatureModes")[c.signatures]);
   if (c.mode !== "dutch") row(list, t("freeEnds")[c.mode], dateTime(c.free_ends_at));
   if (c.mode === "listing") {
     row(list, t("phases").inquiry, fill(t("inquiryT"), { s: c.inquiry_s }));
