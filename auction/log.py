@@ -28,7 +28,17 @@ __all__ = [
 ]
 
 S = TypeVar("S")
-SIGNED = ("bid", "indicator", "continue", "accept")  # the kinds a bidder's signature goes on
+# the kinds a bidder's signature goes on: a lot's, then an opening's
+SIGNED = (
+    "bid",
+    "indicator",
+    "continue",
+    "accept",
+    "envelope",
+    "signed_in",
+    "confirmed",
+    "objection",
+)
 Entry = dict[str, Any]  # one log entry: seq, ts, kind, pub and the kind's fields
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +38,12 @@ from tongsuopy.crypto.exceptions import InternalError as SmInternalError
 from tongsuopy.crypto.exceptions import InvalidSignature as SmInvalidSignature
 
 from auction.errors import BadMessage
-from auction.log import SIGNED, Discrepancy, Entry
+from auction.log import Discrepancy, Entry
 
-__all__ = ["FORMAT", "MODES", "PublicKey", "check_lot_log", "message"]
+__all__ = [
+    "FORMAT", "MODES", "OPENING_SIGNED", "PublicKey", "check_lot_log", "check_opening_log",
+    "message",
+]  # fmt: skip
 
 FORMAT = "openbid-sig/1"
 MODES = ("off", "optional", "required")  # a lot's `signatures`
@@ -124,31 +127,65 @@ def check_lot_log(lot_id: str, entries: Sequence[Entry]) -> int:
     them, every bid, continue and accept has one. Returns how many were checked; raises
     Discrepancy at the first that does not hold."""
     mode = entries[0].get("signatures", "off") if entries else "off"
-    keys = {e["plate"]: e.get("public_key") for e in entries if e["kind"] == "registered"}
     opened = {row[2]: row[1] for e in entries if e["kind"] == "revealed"
               for row in [*e["rows"], *e["void"]]}  # fmt: skip
+
+    def signed(entry: Entry) -> tuple[str, dict[str, Any]] | None:
+        if entry["kind"] not in ("bid", "indicator"):
+            return entry["kind"], {}
+        sealed = "sealed" in entry
+        if sealed and entry["seq"] not in opened:
+            return None  # not opened yet: its price is still the secret
+        price = opened[entry["seq"]] if sealed else entry.get("price")
+        return "bid", {"bid_id": entry["bid_id"], "price": price,
+                       "indicator": entry.get("indicator")}  # fmt: skip
+
+    return _check(lot_id, entries, mode, LOT_KINDS, signed)
+
+
+def check_opening_log(opening_id: str, entries: Sequence[Entry]) -> int:
+    """The same for an opening: its envelopes, sign-ins, confirmations and objections."""
+    config = entries[0].get("config") or {} if entries else {}
+    mode = config.get("signatures") or "off"
+
+    by_kind = {kind: (command, fields) for command, (kind, fields) in OPENING_SIGNED.items()}
+
+    def signed(entry: Entry) -> tuple[str, dict[str, Any]]:
+        command, fields = by_kind[entry["kind"]]
+        return command, {field: entry.get(field) for field in fields}
+
+    return _check(opening_id, entries, mode, tuple(by_kind), signed)
+
+
+LOT_KINDS = ("bid", "indicator", "continue", "accept")
+OPENING_SIGNED = {  # a bidder's command of an opening: the entry it writes, the fields it signs
+    "envelope": ("envelope", ("digest", "commitment")),
+    "sign_in": ("signed_in", ()),
+    "confirm": ("confirmed", ("record_hash",)),
+    "object": ("objection", ("text",)),
+}
+
+
+def _check(
+    venue_id: str, entries: Sequence[Entry], mode: str, kinds: Sequence[str],
+    signed: Callable[[Entry], tuple[str, dict[str, Any]] | None],
+) -> int:  # fmt: skip
+    keys = {e["plate"]: e.get("public_key") for e in entries if e["kind"] == "registered"}
     checked = 0
     for entry in entries:
-        if entry["kind"] not in SIGNED:
+        if entry["kind"] not in kinds:
             continue
         sig = entry.get("sig")
         if sig is None:
             if mode == "required":
-                raise Discrepancy(
-                    entry["seq"], "an unsigned command in a lot that requires signatures"
-                )
+                raise Discrepancy(entry["seq"], "an unsigned command where signatures are required")
             continue
-        command, fields = entry["kind"], {}
-        if command in ("bid", "indicator"):
-            sealed = "sealed" in entry
-            if sealed and entry["seq"] not in opened:
-                continue  # not opened yet: its price is still the secret
-            price = opened[entry["seq"]] if sealed else entry.get("price")
-            command, fields = "bid", {"bid_id": entry["bid_id"], "price": price,
-                                      "indicator": entry.get("indicator")}  # fmt: skip
+        found = signed(entry)
+        if found is None:
+            continue
         pem = keys.get(entry["plate"])
-        signed = message(lot_id, entry["plate"], command, **fields)
-        if pem is None or not PublicKey.load(pem).verify(signed, sig):
+        data = message(venue_id, entry["plate"], found[0], **found[1])
+        if pem is None or not PublicKey.load(pem).verify(data, sig):
             raise Discrepancy(entry["seq"], "a bidder's signature does not hold")
         checked += 1
     return checked

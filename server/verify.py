@@ -22,7 +22,7 @@ from auction.lot.blinding import unblinds
 from auction.lot.replay import replay
 from auction.merkle import leaf_hash, verify_inclusion
 from auction.opening.replay import replay_opening
-from auction.signatures import check_lot_log
+from auction.signatures import check_lot_log, check_opening_log
 from server.services.exports import AUDIT_FORMAT
 from server.store.scripts import unpack
 
@@ -129,5 +129,6 @@ def _verify_opening(opening_id: str, entries: list[Any], sealed: Any, head: str)
         except Exception:
             raise Discrepancy(0, f"envelope {digest} does not decode") from None
     state = replay_opening(opening_id, entries, envelopes)
-    return (f"ok: opening {opening_id}, {len(entries)} entries, chain head {head[:16]}…, "
-            f"phase {state.phase}")  # fmt: skip
+    signed = check_opening_log(opening_id, entries)
+    return (f"ok: opening {opening_id}, {len(entries)} entries, {signed} signatures, chain "
+            f"head {head[:16]}…, phase {state.phase}")  # fmt: skip

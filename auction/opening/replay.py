@@ -15,6 +15,7 @@ from typing import Any
 from auction.errors import BadMessage
 from auction.log import Discrepancy, Entry, Tick, replay_steps
 from auction.opening import rules as opening
+from auction.opening.config import OpeningConfig
 from auction.opening.envelope import EnvelopeFailure, decode_key, digest, open_envelope
 from auction.opening.state import (
     Backup,
@@ -24,7 +25,6 @@ from auction.opening.state import (
     Fault,
     Object,
     OpeningCommand,
-    OpeningConfig,
     OpeningState,
     RegisterTenderer,
     Reply,
@@ -68,16 +68,18 @@ def _command(
         return _refused(entry, who, plate)
     match kind:
         case "registered":
-            return RegisterTenderer(bidder_id=entry["bidder_id"], plate=plate, name=entry["name"])
+            key = entry.get("public_key")
+            return RegisterTenderer(bidder_id=entry["bidder_id"], plate=plate,
+                                    name=entry["name"], public_key=key)  # fmt: skip
         case "envelope":
-            return Submit(bidder_id=who, digest=entry["digest"],
-                          commitment=entry["commitment"], size=entry["size"])  # fmt: skip
+            return Submit(bidder_id=who, digest=entry["digest"], commitment=entry["commitment"],
+                          size=entry["size"], sig=entry.get("sig"))  # fmt: skip
         case "signed_in":
-            return SignIn(bidder_id=who)
+            return SignIn(bidder_id=who, sig=entry.get("sig"))
         case "confirmed":
-            return Confirm(bidder_id=who)
+            return Confirm(bidder_id=who, sig=entry.get("sig"))
         case "objection":
-            return Object(bidder_id=who, text=entry["text"])
+            return Object(bidder_id=who, text=entry["text"], sig=entry.get("sig"))
         case "reply":
             return Reply(objection_id=entry["objection_id"], text=entry["text"])
         case "fault":

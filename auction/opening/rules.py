@@ -33,6 +33,8 @@ from typing import Any
 
 from auction.errors import Conflict, OpenBidError, Refused
 from auction.log import EntryLog, Step, Tick
+from auction.opening.clock import clock
+from auction.opening.config import OpeningConfig
 from auction.opening.record import CONSEQUENCE, confirm, issue_record, objection, read_out_rows
 from auction.opening.state import (
     NAMES,
@@ -44,7 +46,6 @@ from auction.opening.state import (
     Fault,
     Object,
     OpeningCommand,
-    OpeningConfig,
     OpeningPhase,
     OpeningState,
     Pause,
@@ -99,7 +100,8 @@ def step(state: OpeningState, command: OpeningCommand, now: int) -> Step[Opening
     bidder, plate taken) come back as `{"accepted": False, "code"}` with no entry."""
     now = max(now, state.ts)
     log = EntryLog(state)
-    state = _clock(state, now, log)
+    state = clock(state, now, log)
+    log.signing = getattr(command, "sig", None)  # on the entry it writes if accepted
     try:
         state, answer = _decide(state, command, now, log)
     except Refused as refusal:
@@ -123,46 +125,10 @@ def _described(state: OpeningState, command: OpeningCommand) -> dict[str, Any]:
     args.pop("plate", None)
     if bidder is not None and bidder not in state.tenderers:  # a registration: no plate yet
         args["bidder_id"] = bidder  # names the bidder for the replay
+    for unsigned in ("sig", "public_key"):  # kept only when sent
+        if args.get(unsigned, "") is None:
+            del args[unsigned]
     return {"command": NAMES[type(command)], "plate": plate, "args": args}
-
-
-# ---- the clock ---------------------------------------------------------------------------
-
-
-def _clock(s: OpeningState, now: int, log: EntryLog) -> OpeningState:
-    while s.deadline is not None and now >= s.deadline:
-        passed = _deadline_passed if s.phase == OpeningPhase.SCHEDULED else _window_closed
-        s = passed(s, s.deadline, log)
-    return s
-
-
-def _deadline_passed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
-    envelopes = sum(t.envelope is not None for t in s.tenderers.values())
-    if envelopes < s.config.min_bidders:
-        log.add(
-            due,
-            "phase",
-            True,
-            phase=OpeningPhase.ABORTED,
-            reason="TOO_FEW_ENVELOPES",
-            count=envelopes,
-        )
-        return replace(s, phase=OpeningPhase.ABORTED, deadline=None)
-    early = sorted(t.plate for t in s.tenderers.values() if t.signed_in is not None)
-    log.add(due, "phase", True, phase=OpeningPhase.SIGN_IN, count=envelopes, signed_in=early)
-    return replace(s, phase=OpeningPhase.SIGN_IN, deadline=None)
-
-
-def _window_closed(s: OpeningState, due: int, log: EntryLog) -> OpeningState:
-    tenderers = dict(s.tenderers)
-    for t in in_plate_order(s):
-        if t.valid and t.status != "decrypted":
-            side = t.side or "bidder"
-            log.add(due, "decrypt_failed", True, plate=t.plate, reason="WINDOW_CLOSED",
-                    side=side, consequence=CONSEQUENCE[side])  # fmt: skip
-            tenderers[t.bidder_id] = replace(t, status="failed", side=side)
-    log.add(due, "phase", True, phase=OpeningPhase.DECRYPTION, window_closed=True)
-    return replace(s, tenderers=tenderers, deadline=None, window_closed=True)
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -208,7 +174,10 @@ def _register(s: OpeningState, c: RegisterTenderer, now: int, log: EntryLog) -> 
     if c.bidder_id in s.tenderers or any(t.plate == c.plate for t in s.tenderers.values()):
         raise Conflict("投标人已登记", "bidder or plate already registered")
     _open_for_envelopes(s, now)
-    seq = log.add(now, "registered", False, plate=c.plate, bidder_id=c.bidder_id, name=c.name)
+    key = {"public_key": c.public_key} if c.public_key else {}
+    seq = log.add(
+        now, "registered", False, plate=c.plate, bidder_id=c.bidder_id, name=c.name, **key
+    )
     t = Tenderer(bidder_id=c.bidder_id, plate=c.plate, name=c.name)
     return with_tenderer(s, t), {"accepted": True, "seq": seq}
 
@@ -287,7 +256,7 @@ def key_sha256(command: Decrypt | Backup) -> str:
 def may_open(state: OpeningState, command: Decrypt | Backup, now: int) -> bool:
     """Whether the rules would take this decryption at `now`. The server opens an envelope
     only then: one opened and refused would have shown its price before its time."""
-    s = _clock(state, max(now, state.ts), EntryLog(state))
+    s = clock(state, max(now, state.ts), EntryLog(state))
     try:
         _openable(s, command)
     except OpenBidError:

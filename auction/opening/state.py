@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from msgspec import Meta
-
-from auction.checks import MAX_ID, build, check_text
+from auction.checks import MAX_ID, build
 from auction.errors import BadMessage, NotFound
 from auction.log import Tick
+from auction.opening.config import MAX_KEY, OpeningConfig
+from auction.opening.config import check_sig as _sig
+from auction.opening.config import text as _text
+from auction.opening.config import whole as _whole
 
 __all__ = [
     "COMMANDS",
@@ -31,7 +33,6 @@ __all__ = [
     "Fault",
     "Object",
     "OpeningCommand",
-    "OpeningConfig",
     "OpeningPhase",
     "OpeningState",
     "Pause",
@@ -67,60 +68,6 @@ class OpeningPhase(StrEnum):
 
 
 PHASES = tuple(OpeningPhase)
-MAX_TEXT = 2000
-DAY_MS = 86_400_000
-
-
-def _text(name: str, value: object, limit: int = MAX_TEXT) -> str:
-    return check_text(name, value, limit, lines=limit == MAX_TEXT)  # long texts have lines
-
-
-def _whole(name: str, value: object, low: int, high: int = 2**53 - 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BadMessage(name, f"须为 {low} 到 {high} 的整数", f"must be an integer {low}..{high}")
-    return value
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpeningConfig:
-    title: Annotated[str, Meta(min_length=1, max_length=200)]
-    bid_deadline: Annotated[int, Meta(ge=1, le=2**53 - 1)]  # ms; 开标时间 = 投标截止时间
-    decrypt_window_s: Annotated[int, Meta(ge=1, le=DAY_MS // 1000)]
-    min_bidders: Annotated[int, Meta(ge=1, le=1000)] = 3
-    # sign-in opens this long before the deadline
-    sign_in_before_s: Annotated[int, Meta(ge=0, le=DAY_MS // 1000)] = 1800
-    # what mends a platform-side decryption failure (R10, RULES §3.4): by law it is 撤回
-    # (the bid is not opened) unless the tender documents name backup decryption
-    backup_remedy: Literal["withdraw", "backup"] = "withdraw"
-
-    @classmethod
-    def parse(cls, raw: object) -> OpeningConfig:
-        if not isinstance(raw, Mapping):
-            raise BadMessage("config", "须为 JSON 对象", "must be a JSON object")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise BadMessage(unknown[0], "未知字段", "unknown field")
-        for required in ("title", "bid_deadline", "decrypt_window_s"):
-            if required not in raw:
-                raise BadMessage(required, "必填", "required")
-        return cls(
-            title=_text("title", raw["title"], 200),
-            bid_deadline=_whole("bid_deadline", raw["bid_deadline"], 1),
-            decrypt_window_s=_whole("decrypt_window_s", raw["decrypt_window_s"], 1, DAY_MS // 1000),
-            min_bidders=_whole("min_bidders", raw.get("min_bidders", 3), 1, 1000),
-            sign_in_before_s=_whole(
-                "sign_in_before_s", raw.get("sign_in_before_s", 1800), 0, DAY_MS // 1000
-            ),
-            backup_remedy=_remedy(raw.get("backup_remedy", "withdraw")),
-        )
-
-    @property
-    def sign_in_opens_at(self) -> int:
-        return self.bid_deadline - self.sign_in_before_s * 1000
-
-    def as_map(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,12 +130,6 @@ def state_from_map(fields: Mapping[str, Any]) -> OpeningState:
     })  # fmt: skip
 
 
-def _remedy(value: object) -> Literal["withdraw", "backup"]:
-    if value == "withdraw" or value == "backup":
-        return value
-    raise BadMessage("backup_remedy", "须为 withdraw 或 backup", "must be withdraw or backup")
-
-
 def _plain(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
 
@@ -198,11 +139,14 @@ class RegisterTenderer:
     bidder_id: str
     plate: str
     name: str
+    public_key: str | None = None  # PEM: what its signatures are checked with
 
     def __post_init__(self) -> None:
         _text("bidder_id", self.bidder_id, MAX_ID)
         _text("plate", self.plate, MAX_ID)
         _text("name", self.name, 200)
+        if self.public_key is not None and not 0 < len(str(self.public_key)) <= MAX_KEY:
+            raise BadMessage("public_key", "须为 PEM 格式的公钥", "must be a public key in PEM")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,8 +157,10 @@ class Submit:
     digest: str
     commitment: str
     size: int
+    sig: str | None = None  # its bidder's signature, where the opening takes them
 
     def __post_init__(self) -> None:
+        _sig(self.sig)
         for name in ("digest", "commitment"):
             value = getattr(self, name)
             if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
@@ -225,6 +171,10 @@ class Submit:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignIn:
     bidder_id: str
+    sig: str | None = None
+
+    def __post_init__(self) -> None:
+        _sig(self.sig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -298,15 +248,21 @@ class Unpause:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Confirm:
     bidder_id: str
+    sig: str | None = None
+
+    def __post_init__(self) -> None:
+        _sig(self.sig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Object:
     bidder_id: str
     text: str
+    sig: str | None = None
 
     def __post_init__(self) -> None:
         _text("text", self.text)
+        _sig(self.sig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,6 +7,7 @@ Raises OpenBidError subclasses for anything a client did wrong; nothing is writt
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from auction.audience import STAFF as STAFF_ROLES
@@ -29,7 +30,7 @@ from server.limits import Limiter, Limits
 from server.metrics import Metrics
 from server.services import views
 from server.services.common import bidder_of, new_plate, object_of, public_page
-from server.services.signing import Signatures
+from server.services.signing import Signatures, key_required
 from server.services.staff import Staff, StaffDesk
 from server.services.transparency import ORIGIN, Transparency
 from server.store.batcher import Batcher
@@ -64,7 +65,7 @@ class LotService:
         self.transparency = Transparency(Tree(book.client), book.logs, self.chainer, signer)
         self.batcher = Batcher(book, self._logged)
         self.desk = StaffDesk(StaffBook(book.client), admin_token, supervisor_token)
-        self.signatures = Signatures(book)
+        self.signatures = Signatures(book.client)
         self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
         self._configs: dict[str, LotConfig] = {}
@@ -251,8 +252,7 @@ class LotService:
             PublicKey.load(public_key)  # BadMessage unless a P-256 or an SM2 key in PEM
         config = await self._lot_config(lot_id)  # NotFound for an unknown lot
         if public_key is None and config.signatures == "required":
-            raise BadMessage("public_key", "本标的须使用签名，请提供公钥",
-                             "this lot takes signed bids: give the bidder's key")  # fmt: skip
+            raise key_required()
         bidder_id, token = "b" + secrets.token_hex(6), secrets.token_urlsafe(24)
         blinded = await self._blinded(lot_id, "name", name)
         args = {"bidder_id": bidder_id, "name": blinded, "token_hash": token_hash(token)}
@@ -316,8 +316,8 @@ class LotService:
         )
         config = await self._lot_config(lot_id)
         sig = await self.signatures.checked(
-            lot_id, config, bidder_id, "bid", bid.sig, bid_id=bid.bid_id, price=bid.price,
-            indicator=bid.indicator,
+            lot_id, config.signatures, bidder_id, self._plate_of(lot_id, bidder_id), "bid",
+            bid.sig, bid_id=bid.bid_id, price=bid.price, indicator=bid.indicator,
         )  # fmt: skip
         if config.mode == "sealed" and bid.price is not None:
             return await self._sealed_bid(lot_id, config, bid, sig)
@@ -344,9 +344,19 @@ class LotService:
     ) -> dict[str, Any]:
         """`continue` or `accept`, signed by its bidder where the lot asks for it."""
         config = await self._lot_config(lot_id)
-        signed = await self.signatures.checked(lot_id, config, bidder_id, name, sig)
+        plate = self._plate_of(lot_id, bidder_id)
+        signed = await self.signatures.checked(
+            lot_id, config.signatures, bidder_id, plate, name, sig
+        )
         args = {"bidder_id": bidder_id} | ({"sig": signed} if signed else {})
         return await self.decide(lot_id, name, args)
+
+    def _plate_of(self, lot_id: str, bidder_id: str) -> Callable[[], Awaitable[str]]:
+        async def plate() -> str:
+            found = await self.book.bidder(lot_id, bidder_id)
+            return str(found["plate"]) if found else ""
+
+        return plate
 
     # ---- reading the log -------------------------------------------------------------
 

@@ -26,19 +26,21 @@ from auction.errors import (
 )
 from auction.log import Entry, Tick
 from auction.opening import rules as opening
+from auction.opening.config import OpeningConfig
 from auction.opening.envelope import NONCE_BYTES, EnvelopeFailure, decode_key, digest, open_envelope
 from auction.opening.state import (
     Backup,
     Decrypt,
     OpeningCommand,
-    OpeningConfig,
     OpeningState,
     Submit,
     parse,
 )
+from auction.signatures import OPENING_SIGNED, PublicKey
 from server.limits import Limiter, Limits
 from server.services import views
 from server.services.common import bidder_of, new_plate, object_of, public_page
+from server.services.signing import Signatures, key_required
 from server.store.chainer import Chainer
 from server.store.hall import Hall
 from server.store.logs import Logs
@@ -84,6 +86,7 @@ class OpeningService:
         self.hall, self.limits, self.within_rate = hall, limits, within_rate
         self._uploads = Limiter(limits.envelopes_per_s, limits.envelope_burst)
         self.receipt = receipt  # signs what an accepted command logged
+        self.signatures: Signatures | None = None  # checks bidders' signatures, where asked
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
@@ -136,12 +139,22 @@ class OpeningService:
         return opening_id
 
     async def register(self, opening_id: str, raw: object) -> dict[str, Any]:
-        name = object_of(raw).get("name")
+        body = object_of(raw)
+        name, key = body.get("name"), body.get("public_key")
+        if key is not None:
+            PublicKey.load(key)  # BadMessage unless a P-256 or an SM2 key in PEM
+        _, state = await self.book.load(opening_id)
+        if state is None:
+            raise NotFound("opening")
+        if key is None and state.config.signatures == "required":
+            raise key_required()
         bidder_id, token = "t" + secrets.token_hex(6), secrets.token_urlsafe(24)
+        if key is not None and self.signatures is not None:
+            await self.signatures.keep_key(opening_id, bidder_id, key)
 
         async def register(plate: str) -> dict[str, Any]:
-            command = parse("register", {"bidder_id": bidder_id, "plate": plate, "name": name})
-            return await self.command(opening_id, command)
+            fields = {"bidder_id": bidder_id, "plate": plate, "name": name, "public_key": key}
+            return await self.command(opening_id, parse("register", fields))
 
         plate = await new_plate(register)
         await self.book.add_token(opening_id, token, bidder_id)
@@ -183,8 +196,12 @@ class OpeningService:
         nonce = _b64(body, "nonce", NONCE_BYTES, exact=True)
         sealed = _b64(body, "ciphertext", MAX_ENVELOPE)
         made = digest(nonce, sealed)
+        Submit(bidder_id=bidder_id, digest=made, commitment=body.get("commitment"),  # type: ignore[arg-type]
+               size=len(sealed), sig=body.get("sig"))  # its fields checked first  # fmt: skip
+        sent = {"digest": made, "commitment": body.get("commitment"), "sig": body.get("sig")}
+        sig = await self._signed(opening_id, bidder_id, "envelope", sent)
         command = Submit(bidder_id=bidder_id, digest=made, commitment=body.get("commitment"),  # type: ignore[arg-type]
-                         size=len(sealed))  # fmt: skip
+                         size=len(sealed), sig=sig)  # fmt: skip
         async with self.book.uploading(opening_id, bidder_id, self.limits.envelope_timeout_s):
             return await self._submit(opening_id, bidder_id, (nonce, sealed), command)
 
@@ -231,7 +248,29 @@ class OpeningService:
         if kind == "backup":
             plate, key = message.get("plate"), message.get("key")
             return (await self.decide(opening_id, self._backup(opening_id, plate, key))).answer
+        if bidder_id is not None and kind in OPENING_SIGNED:
+            message = message | {"sig": await self._signed(opening_id, bidder_id, kind, message)}
         return await self.command(opening_id, _command(kind, message, bidder_id))
+
+    async def _signed(
+        self, opening_id: str, bidder_id: str, kind: str, sent: dict[str, Any]
+    ) -> str | None:
+        """The bidder's signature of `kind`, checked where the opening asks for them (the
+        fields it names are the state's: the record a confirmation confirms, say)."""
+        _, state = await self.book.load(opening_id)
+        if state is None or self.signatures is None:
+            return None
+        found = state.tenderers.get(bidder_id)
+
+        async def plate() -> str:
+            return found.plate if found else ""
+
+        known = {"record_hash": state.record_hash} | sent
+        fields = {name: known.get(name) for name in OPENING_SIGNED[kind][1]}
+        return await self.signatures.checked(
+            opening_id, state.config.signatures, bidder_id, plate, kind, sent.get("sig"),
+            **fields,
+        )  # fmt: skip
 
     def _decrypt(self, opening_id: str, bidder_id: str, key: object) -> Build:
         async def build(state: OpeningState, now: int) -> OpeningCommand:

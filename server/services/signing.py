@@ -1,7 +1,7 @@
 """Bidders' signatures, checked before a command reaches the rules (auction/signatures.py).
 
-A lot's `signatures` setting decides: `off`, a signature sent is ignored; `optional`, one
-sent must hold; `required`, every bid, continue and accept carries one that holds. A
+A lot's or an opening's `signatures` setting decides: `off`, a signature sent is ignored;
+`optional`, one sent must hold; `required`, every command a bidder signs carries one. A
 signature that does not hold is refused `BAD_SIGNATURE` with nothing logged; one that holds
 is logged on the entry its command writes, where `openbid verify` checks it again. SM2
 checks run in a worker thread (Tongsuo's C code lets go of the interpreter meanwhile), so
@@ -11,44 +11,50 @@ several bidders' signatures are checked at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from auction.errors import Refused
-from auction.lot.config import LotConfig
+from auction.errors import BadMessage, Refused
 from auction.signatures import PublicKey, message
 from server.store.keys import lot_keys
-from server.store.lots import LotBook
 
-__all__ = ["Signatures"]
+__all__ = ["Signatures", "key_required"]
 
-CACHED = 10_000  # bidders whose keys and plates are kept at hand
+CACHED = 10_000  # bidders whose keys are kept at hand
+
+
+def key_required() -> BadMessage:
+    """Registering a bidder without a key where every command must be signed."""
+    return BadMessage("public_key", "此项目须使用签名，请提供竞买人（投标人）的公钥",
+                      "signed commands here: give the bidder's key")  # fmt: skip
 
 
 class Signatures:
-    def __init__(self, book: LotBook) -> None:
-        self.book = book
-        self._known: dict[tuple[str, str], tuple[PublicKey | None, str]] = {}
+    def __init__(self, client: Any) -> None:
+        self.client: Any = client
+        self._keys: dict[tuple[str, str], PublicKey | None] = {}
 
-    async def keep_key(self, lot_id: str, bidder_id: str, pem: str) -> None:
+    async def keep_key(self, venue_id: str, bidder_id: str, pem: str) -> None:
         """A registering bidder's key, before its registration is logged with it."""
-        await self.book.client.hset(lot_keys(lot_id)["keys"], bidder_id, pem)
+        await self.client.hset(lot_keys(venue_id)["keys"], bidder_id, pem)
 
     async def checked(
-        self, lot_id: str, config: LotConfig, bidder_id: str, command: str,
-        sig: object, **fields: Any,
+        self, venue_id: str, mode: str, bidder_id: str, plate: Callable[[], Awaitable[str]],
+        command: str, sig: object, **fields: Any,
     ) -> str | None:  # fmt: skip
-        """The signature to log with `command`, or None; Refused BAD_SIGNATURE when the
-        lot needs one and it is missing, or one is sent that does not hold."""
-        if config.signatures == "off":
+        """The signature to log with `command`, or None; Refused BAD_SIGNATURE when the lot
+        or opening (`mode`) needs one and it is missing, or one is sent that does not hold.
+        `plate` gives the bidder's plate, asked for only when there is a signature."""
+        if mode == "off":
             return None
         if sig is None:
-            if config.signatures == "required":
+            if mode == "required":
                 raise Refused("BAD_SIGNATURE")
             return None
-        key, plate = await self._signer(lot_id, bidder_id)
-        signed = message(lot_id, plate, command, **fields)
+        key = await self._key(venue_id, bidder_id)
         if key is None:
             raise Refused("BAD_SIGNATURE")
+        signed = message(venue_id, await plate(), command, **fields)
         if key.algorithm == "sm2":
             holds = await asyncio.to_thread(key.verify, signed, sig)
         else:
@@ -57,14 +63,10 @@ class Signatures:
             raise Refused("BAD_SIGNATURE")
         return str(sig)
 
-    async def _signer(self, lot_id: str, bidder_id: str) -> tuple[PublicKey | None, str]:
-        found = self._known.get((lot_id, bidder_id))
-        if found is None:
-            pem = await self.book.client.hget(lot_keys(lot_id)["keys"], bidder_id)
-            bidder = await self.book.bidder(lot_id, bidder_id)
-            plate = str(bidder["plate"]) if bidder else ""
-            found = (PublicKey.load(pem.decode()) if pem else None, plate)
-            if len(self._known) >= CACHED:
-                self._known.clear()
-            self._known[(lot_id, bidder_id)] = found
-        return found
+    async def _key(self, venue_id: str, bidder_id: str) -> PublicKey | None:
+        if (venue_id, bidder_id) not in self._keys:
+            pem = await self.client.hget(lot_keys(venue_id)["keys"], bidder_id)
+            if len(self._keys) >= CACHED:
+                self._keys.clear()
+            self._keys[(venue_id, bidder_id)] = PublicKey.load(pem.decode()) if pem else None
+        return self._keys[(venue_id, bidder_id)]

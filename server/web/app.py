@@ -129,6 +129,7 @@ def create_app(
             service.within_rate,
             service.transparency.receipt,
         )
+        openings.signatures = service.signatures  # one cache of bidders' keys
         listener = subscriber(client, redis_url)
         hub = Hub(listener, service.logs, service.metrics)
         rooms = Rooms(

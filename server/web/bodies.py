@@ -16,7 +16,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from auction.lot.config import LotConfig
-from auction.opening.state import OpeningConfig
+from auction.opening.config import OpeningConfig
 
 __all__ = [
     "ANSWERS",
@@ -100,6 +100,7 @@ class Signed(Struct, kw_only=True):
 
 class NewTenderer(Struct, kw_only=True):
     name: Annotated[str, Meta(min_length=1, max_length=200)]
+    public_key: Annotated[str, Meta(max_length=8192)] | None = None
 
 
 class Envelope(Struct, kw_only=True):
@@ -109,6 +110,7 @@ class Envelope(Struct, kw_only=True):
     nonce: Annotated[str, Meta(min_length=16, max_length=16)]
     ciphertext: Annotated[str, Meta(min_length=4)]
     commitment: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+    sig: Signature | None = None  # its bidder's, where the opening takes signatures
 
 
 class Command(Struct, kw_only=True):
@@ -122,6 +124,7 @@ class Command(Struct, kw_only=True):
     objection_id: Id | None = None
     to: str | None = None
     reason: Text | None = None
+    sig: Signature | None = None  # a bidder's sign_in, confirm or object, where asked
 
 
 class NewStaff(Struct, kw_only=True):

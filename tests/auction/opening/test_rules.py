@@ -14,6 +14,7 @@ from auction.errors import BadMessage
 from auction.log import Discrepancy, Entry, Tick
 from auction.opening import record as opening_record
 from auction.opening import rules as opening
+from auction.opening.config import OpeningConfig
 from auction.opening.envelope import (
     EnvelopeFailure,
     Sealed,
@@ -32,7 +33,6 @@ from auction.opening.state import (
     Fault,
     Object,
     OpeningCommand,
-    OpeningConfig,
     OpeningState,
     Pause,
     RegisterTenderer,

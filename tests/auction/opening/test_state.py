@@ -14,12 +14,12 @@ import pytest
 
 from auction.errors import BadMessage, NotFound
 from auction.log import Tick
+from auction.opening.config import OpeningConfig
 from auction.opening.state import (
     Advance,
     Decrypt,
     Fault,
     Object,
-    OpeningConfig,
     OpeningState,
     Pause,
     RegisterTenderer,

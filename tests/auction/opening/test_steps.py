@@ -12,6 +12,7 @@ import pytest
 from auction.errors import NotFound
 from auction.log import Entry, EntryLog, Tick
 from auction.opening import rules as opening
+from auction.opening.config import OpeningConfig
 from auction.opening.record import (
     RECORD_FORMAT,
     issue_record,
@@ -27,7 +28,6 @@ from auction.opening.state import (
     Fault,
     Object,
     OpeningCommand,
-    OpeningConfig,
     OpeningPhase,
     OpeningState,
     Pause,

@@ -18,10 +18,12 @@ from tongsuopy.crypto import serialization as sm_serialization
 from tongsuopy.crypto.asymciphers import ec as sm_ec
 
 from auction.log import Discrepancy
+from auction.opening.envelope import digest, seal
 from auction.signatures import message
 from server.verify import verify_document
 from tests.conftest import lot_config
 from tests.server.helpers import bearer
+from tests.server.services.test_openings import new_opening
 from tests.server.services.test_transparency import rechained
 from tests.server.wsclient import client
 
@@ -162,3 +164,36 @@ async def test_verify_finds_a_signature_changed_in_the_log(admin: httpx.AsyncCli
     entries[-1] = entries[-1] | {"price": price + 500_000}
     with pytest.raises(Discrepancy, match="signature does not hold"):
         verify_document(rechained(document, entries))
+
+
+async def test_an_opening_that_requires_signatures_takes_only_signed_envelopes_and_sign_ins(
+    admin: httpx.AsyncClient, served: str
+) -> None:
+    opening = await new_opening(admin, min_bidders=1, signatures="required")
+    bare = await admin.post(f"/api/openings/{opening}/bidders", json={"name": "甲"})
+    assert (bare.status_code, bare.json()["field"]) == (422, "public_key")
+    key = SM2()
+    registered = await admin.post(f"/api/openings/{opening}/bidders",
+                                  json={"name": "甲", "public_key": key.pem})  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    made = registered.json()
+    sealed = seal(opening, made["bidder_id"], {"price": 41_980_000}, None)
+    auth = bearer(made["token"])
+    unsigned = await admin.post(f"/api/openings/{opening}/envelopes", json=sealed.upload(),
+                                headers=auth)  # fmt: skip
+    assert (unsigned.status_code, unsigned.json()["code"]) == (409, "BAD_SIGNATURE")
+    sent = sealed.upload()
+    fields = {"digest": digest(sealed.nonce, sealed.ciphertext), "commitment": sealed.commitment}
+    signed = key.sign(message(opening, made["plate"], "envelope", **fields))
+    taken = await admin.post(f"/api/openings/{opening}/envelopes", json=sent | {"sig": signed},
+                             headers=auth)  # fmt: skip
+    assert taken.status_code == 200 and taken.json()["accepted"], taken.text
+    command = f"/api/openings/{opening}/commands"
+    refused = await admin.post(command, json={"type": "sign_in"}, headers=auth)
+    assert refused.json()["code"] == "BAD_SIGNATURE"
+    sig = key.sign(message(opening, made["plate"], "sign_in"))
+    assert (await admin.post(command, json={"type": "sign_in", "sig": sig}, headers=auth)).json()[
+        "accepted"
+    ]
+    document = (await admin.get(f"/api/openings/{opening}/audit")).json()
+    assert ", 2 signatures," in verify_document(document)
