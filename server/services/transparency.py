@@ -139,7 +139,11 @@ class Transparency:
         its documents' log (`{venue}-documents`: leaf(log, SHA-256, SHA-256), there being no
         chain to it), once however often it is asked; returns the inclusion proof in the
         checkpoint that holds it."""
-        log_id, digest = f"{venue_id}-documents", hashlib.sha256(data).digest()
+        return await self.add_digest(venue_id, hashlib.sha256(data).digest())
+
+    async def add_digest(self, venue_id: str, digest: bytes) -> dict[str, Any]:
+        """`add_document` for a document known by its SHA-256 (a recording, read in parts)."""
+        log_id = f"{venue_id}-documents"
         async with self._lock, self._store_lock():
             if await self.tree.entry(log_id, digest) is None:
                 size = await self.tree.size()

@@ -11,6 +11,7 @@ page) and every recording of the stream.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -65,9 +66,23 @@ async def publish(request: Request) -> Response:
 
 
 async def stop(request: Request) -> Response:
+    """End the stream; every recording of the opening, closed now, goes in the transparency
+    log by its SHA-256 (as an entry of `{opening}-documents`)."""
     await resources(request).service.require_admin(token_of(request))
-    await _studio(request).stop(request.path_params["opening"])
+    opening_id = request.path_params["opening"]
+    await _studio(request).stop(opening_id)
+    log = resources(request).service.transparency
+    for path in _studio(request).recording_files(opening_id):
+        await log.add_digest(opening_id, await asyncio.to_thread(_sha256, path))
     return json_response(request, {"stopped": True})
+
+
+def _sha256(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as recording:
+        while chunk := recording.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
 
 
 async def watch(request: Request) -> Response:

@@ -5,6 +5,7 @@ recording in the opening's archive that PyAV reads back."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import zipfile
 from collections.abc import AsyncIterator
@@ -100,6 +101,9 @@ async def test_two_viewers_decode_the_forwarded_stream_and_the_recording_plays(
         assert "audit.json" in archive.namelist() and len(videos) == 1
         path = tmp_path / "stream.mkv"
         path.write_bytes(archive.read(videos[0]))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()  # the recording, in the log
+    query = f"/api/log/inclusion?log={opening_id}-documents&entry={digest}"
+    assert (await admin.get(query)).status_code == 200
     with av.open(str(path)) as container:
         decoded = [f for f in container.decode(video=0)]
     assert len(decoded) >= 10
