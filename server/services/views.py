@@ -99,6 +99,7 @@ def opening_snapshot(state: OpeningState, now: int, bidder_id: str | None) -> di
         "paused": state.paused_left is not None, "window_closed": state.window_closed,
         "session": state.session, "record_hash": state.record_hash, "server_now": now,
         "phase_order": PHASE_ORDER,  # the host's page advances along it
+        "signatures": c.signatures,  # whether its bidders' commands must be signed
     }  # fmt: skip
     if state.phase != "scheduled":
         shown["envelopes"] = sum(t.envelope is not None for t in state.tenderers.values())

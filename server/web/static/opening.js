@@ -6,6 +6,7 @@ import {
   $, LiveRoom, offerTokenSignIn, api, headCells, clockTime, codeMessage, download, duration, labelPage, money, named,
   parseMoney, roomToken, saveBlob, say, sayAnswer, showConnection, t,
 } from "/static/openbid.js";
+import { sign } from "/static/keys.js";
 import { fileAttachment, seal } from "/static/seal.js";
 import { publish, watch } from "/static/live.js";
 
@@ -183,11 +184,25 @@ async function sealAndSubmit(form) {
   const bid = { price, duration_days: days ? Number(days) : null,
     quality: form.quality.value.trim() || null, attachment: file ? await fileAttachment(file) : null };
   const made = await seal(openingId, state.bidderId, bid);
-  const sent = await api(`/api/openings/${openingId}/envelopes`, { method: "POST", body: made.upload, token });
+  const sig = await signed("envelope", { digest: made.digest, commitment: made.upload.commitment });
+  if (sig === false) return;
+  const body = sig ? { ...made.upload, sig } : made.upload;
+  const sent = await api(`/api/openings/${openingId}/envelopes`, { method: "POST", body, token });
   if (sent.status !== 200) return say(codeMessage(sent.body.code));
   sessionStorage.setItem(keyName(), made.key);  // this tab only; the bidder saves the file
   say(t("sealed"), "ok");
   refresh();
+}
+
+// The bidder's signature of a command, where the opening takes signatures (auction/
+// signatures.py OPENING_SIGNED): null when it takes none, false (the bidder told why) when it
+// needs one this browser cannot make.
+async function signed(command, fields = {}) {
+  const mode = state.view?.signatures ?? "off";
+  if (mode === "off") return null;
+  const sig = await sign(openingId, state.plate, command, fields);
+  if (sig === null && mode === "required") { say(t("needKey")); return false; }
+  return sig;
 }
 
 async function keyFromFile(input) {
@@ -300,11 +315,19 @@ function start() {
   $("sealform").onsubmit = (e) => { e.preventDefault(); sealAndSubmit(e.target); };
   $("savekey").onclick = () => saveBlob(new Blob([sessionStorage.getItem(keyName()) ?? ""]),
     `openbid-key-${openingId}-${state.plate}.txt`);
-  $("signin").onclick = () => act({ type: "sign_in" });
+  const signedAct = async (message, fields = {}) => {
+    const sig = await signed(message.type, fields);
+    if (sig !== false) act(sig ? { ...message, sig } : message);
+  };
+  $("signin").onclick = () => signedAct({ type: "sign_in" });
   $("keyfile").onchange = (e) => keyFromFile(e.target);
   $("decryptform").onsubmit = (e) => { e.preventDefault(); act({ type: "decrypt", key: $("key").value.trim() }); };
-  $("confirmrecord").onclick = () => act({ type: "confirm" });
-  $("objectform").onsubmit = (e) => { e.preventDefault(); act({ type: "object", text: $("objectiontext").value }); };
+  $("confirmrecord").onclick = () => signedAct({ type: "confirm" }, { record_hash: state.view.record_hash });
+  $("objectform").onsubmit = (e) => {
+    e.preventDefault();
+    const text = $("objectiontext").value;
+    signedAct({ type: "object", text }, { text });
+  };
   $("advance").onclick = () => act({ type: "advance", to: nextPhase(state.view) });
   $("pause").onclick = () => act({ type: "pause" });
   $("resume").onclick = () => act({ type: "resume" });
