@@ -87,6 +87,7 @@ class OpeningService:
         self._uploads = Limiter(limits.envelopes_per_s, limits.envelope_burst)
         self.receipt = receipt  # signs what an accepted command logged
         self.signatures: Signatures | None = None  # checks bidders' signatures, where asked
+        self._modes: dict[str, str] = {}  # opening id -> its `signatures` setting
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
@@ -257,20 +258,13 @@ class OpeningService:
     ) -> str | None:
         """The bidder's signature of `kind`, checked where the opening asks for them (the
         fields it names are the state's: the record a confirmation confirms, say)."""
+        if self._modes.get(opening_id) == "off" or self.signatures is None:
+            return None  # an opening's config never changes: asked once, then known
         _, state = await self.book.load(opening_id)
-        if state is None or self.signatures is None:
+        if state is None:
             return None
-        found = state.tenderers.get(bidder_id)
-
-        async def plate() -> str:
-            return found.plate if found else ""
-
-        known = {"record_hash": state.record_hash} | sent
-        fields = {name: known.get(name) for name in OPENING_SIGNED[kind][1]}
-        return await self.signatures.checked(
-            opening_id, state.config.signatures, bidder_id, plate, kind, sent.get("sig"),
-            **fields,
-        )  # fmt: skip
+        self._modes[opening_id] = state.config.signatures
+        return await self.signatures.of_opening(opening_id, state, bidder_id, kind, sent)
 
     def _decrypt(self, opening_id: str, bidder_id: str, key: object) -> Build:
         async def build(state: OpeningState, now: int) -> OpeningCommand:

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from auction.errors import BadMessage, Refused
-from auction.signatures import PublicKey, message
+from auction.opening.state import OpeningState
+from auction.signatures import OPENING_SIGNED, PublicKey, message
 from server.store.keys import lot_keys
 
 __all__ = ["Signatures", "key_required"]
@@ -62,6 +63,24 @@ class Signatures:
         if not holds:
             raise Refused("BAD_SIGNATURE")
         return str(sig)
+
+    async def of_opening(
+        self, opening_id: str, state: OpeningState, bidder_id: str, kind: str,
+        sent: dict[str, Any],
+    ) -> str | None:  # fmt: skip
+        """`checked` for a bidder's command of an opening: the fields its message names
+        are the state's where the state has them (the record a confirmation confirms)."""
+        found = state.tenderers.get(bidder_id)
+
+        async def plate() -> str:
+            return found.plate if found else ""
+
+        known = {"record_hash": state.record_hash} | sent
+        fields = {name: known.get(name) for name in OPENING_SIGNED[kind][1]}
+        return await self.checked(
+            opening_id, state.config.signatures, bidder_id, plate, kind, sent.get("sig"),
+            **fields,
+        )  # fmt: skip
 
     async def _key(self, venue_id: str, bidder_id: str) -> PublicKey | None:
         if (venue_id, bidder_id) not in self._keys:

@@ -98,14 +98,15 @@ class Connection:
         elif out is not None:
             self._emit(*out)
 
-    def _emit(self, payload: Payload, wire: bytes | None = None) -> None:
-        """Queue a frame without waiting; a client too far behind is dropped."""
+    def _emit(self, payload: Payload, wire: bytes | None = None, answer: bool = False) -> None:
+        """Queue a frame without waiting; a client too far behind is dropped. Once the
+        connection is finishing only the `answer` to its command in hand still goes out."""
         raw = self.raw
         if raw is None:
             assert self.outbox is not None
             self.outbox.put(payload)
             return
-        if raw.close_sent or raw.transport.is_closing() or self.done:
+        if raw.close_sent or raw.transport.is_closing() or (self.done and not answer):
             return
         if raw.transport.get_write_buffer_size() > self.rooms.limits.send_buffer:
             return self._overflowed()
@@ -144,7 +145,7 @@ class Connection:
         """A direct answer to this client, in order with its events."""
         frame = self.codec.encode(message)
         if self.protocol.held is None:
-            self._emit(frame)
+            self._emit(frame, answer=True)
         else:
             await self._send(frame)
 
