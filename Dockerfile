@@ -20,6 +20,9 @@ COPY streaming streaming
 RUN /opt/openbid/bin/pip install --no-cache-dir --no-deps .
 
 FROM ${BASE}
+# The signed PDFs embed a CJK font (server/documents.py)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 # The data dir exists and is the user's before VOLUME: else Docker makes it root's
 RUN useradd --create-home --uid 10001 openbid \
  && install -d -o openbid -g openbid /home/openbid/openbid-data
