@@ -187,3 +187,28 @@ def test_replay_stops_at_the_first_discrepancy(
     with pytest.raises(Discrepancy) as raised:
         replay_steps(0, entries, decide)
     assert (raised.value.seq, str(raised.value)) == (seq, message)
+
+
+def test_a_command_s_signature_goes_on_its_first_signed_entry_alone() -> None:
+    """The deposit a bid may write first is no bidder's command: the signature waits for
+    the bid, and the entry after the bid has none."""
+    log = EntryLog(Counted(seq=0, pseq=0, ts=0))
+    log.signing = "c2lnbmF0dXJl"
+    log.add(1, "deposit", False)
+    log.add(1, "bid", True, price=5)
+    log.add(1, "bid", True, price=6)
+    assert [entry.get("sig") for entry in log.entries] == [None, "c2lnbmF0dXJl", None]
+    assert log.entries[1] == {"seq": 2, "pseq": 1, "ts": 1, "kind": "bid", "pub": True,
+                              "price": 5, "sig": "c2lnbmF0dXJl"}  # fmt: skip
+    assert log.signing is None
+
+
+@pytest.mark.parametrize(
+    "kind", ["bid", "indicator", "continue", "accept", "envelope", "signed_in", "confirmed",
+             "objection"],
+)  # fmt: skip
+def test_every_signed_kind_takes_the_signature(kind: str) -> None:
+    log = EntryLog(Counted(seq=0, pseq=0, ts=0))
+    log.signing = "sig"
+    log.add(1, kind, True)
+    assert log.entries == [{"seq": 1, "pseq": 1, "ts": 1, "kind": kind, "pub": True, "sig": "sig"}]

@@ -145,3 +145,20 @@ def test_a_range_is_tiled_by_the_largest_aligned_subtrees(
 def test_a_range_off_the_tree_s_grid_is_refused() -> None:
     with pytest.raises(ValueError, match="not a subtree"):
         tiles(1, 3)
+
+
+@pytest.mark.parametrize("start", [2**60 + 1, 2**60 + 3, 2**62 + 2])
+def test_a_tile_far_along_the_log_keeps_its_exact_integer_index(start: int) -> None:
+    found = tiles(start, start + 1)
+    assert found == [(0, start)] and isinstance(found[0][1], int)
+    (level, index), *_ = tiles(start - start % 2, start - start % 2 + 2)
+    assert (level, index) == (1, start // 2) and isinstance(index, int)
+
+
+@pytest.mark.parametrize(("old", "new"), [(1, 2), (3, 7), (4, 8), (5, 13), (8, 9)])
+def test_a_consistency_proof_with_a_hash_too_many_is_refused(old: int, new: int) -> None:
+    proof = [range_hash(a, b, NODES) for a, b in consistency_ranges(old, new)]
+    old_root, new_root = mth(LEAVES[:old]), mth(LEAVES[:new])
+    assert verify_consistency(old, new, old_root, new_root, proof)
+    for extra in (old_root, new_root, proof[-1]):
+        assert not verify_consistency(old, new, old_root, new_root, [*proof, extra])

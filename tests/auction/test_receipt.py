@@ -68,3 +68,37 @@ def test_a_receipt_matches_only_the_entry_that_says_the_same(
     logged: dict[str, object], holds: bool
 ) -> None:
     assert Receipt.of("lot", RAW, BID).matches(logged) is holds
+
+
+def test_a_name_in_chinese_stays_as_it_is_written() -> None:
+    receipt = Receipt.of("lot", RAW, BID | {"bid_id": "甲-1"})
+    assert 'bid_id "甲-1"\n' in receipt.body()
+    assert Receipt.parse(receipt.body()) == receipt
+
+
+def test_a_value_with_spaces_is_read_whole() -> None:
+    receipt = Receipt.of("lot one", RAW, BID | {"bid_id": "a b c"})
+    assert Receipt.parse(receipt.body()) == receipt
+
+
+ENTRY = f'entry "{"0" * 64}"'
+WRONG: list[tuple[str, str, str]] = [
+    ("another format", 'openbid-receipt/2\nlog "x"\n', f"not an {FORMAT}"),
+    ("no final newline", Receipt.of("x", RAW, BID).body().rstrip("\n"), f"not an {FORMAT}"),
+    ("a field twice", f'{FORMAT}\nlog "x"\nlog "y"\n{ENTRY}\ntime 1\nkind "bid"\n',
+     "a receipt has no field 'log', or has it twice"),
+    ("an unknown field", f'{FORMAT}\nlog "x"\nwho "me"\n{ENTRY}\ntime 1\nkind "bid"\n',
+     "a receipt has no field 'who', or has it twice"),
+    ("no kind", f'{FORMAT}\nlog "x"\n{ENTRY}\ntime 1\n', "a receipt misses a field"),
+    ("a short entry", f'{FORMAT}\nlog "x"\nentry "abc"\ntime 1\nkind "bid"\n',
+     "a receipt's entry is a SHA-256, its time an integer"),
+    ("a time in text", f'{FORMAT}\nlog "x"\n{ENTRY}\ntime "1"\nkind "bid"\n',
+     "a receipt's entry is a SHA-256, its time an integer"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "words"), [w[1:] for w in WRONG], ids=[w[0] for w in WRONG])
+def test_what_is_not_a_receipt_is_refused_saying_why(body: str, words: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        Receipt.parse(body)
+    assert str(refused.value) == words

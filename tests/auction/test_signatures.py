@@ -171,3 +171,106 @@ def test_a_sealed_bid_s_signature_is_checked_once_its_price_is_revealed() -> Non
     lied = {"kind": "revealed", "rows": [], "void": [["4821", 701, 3]]}
     with pytest.raises(Discrepancy):
         check_lot_log("lot", _log("required", sealed, lied))
+
+
+def _refusal(pem: object) -> tuple[str, str]:
+    with pytest.raises(BadMessage) as refused:
+        PublicKey.load(pem)
+    assert refused.value.field == "public_key"
+    zh, en = (refused.value.to_dict(lang)["message"] for lang in ("zh", "en"))
+    assert isinstance(zh, str) and isinstance(en, str)
+    return zh, en
+
+
+# a key on sect163k1 (made by `openssl ecparam -name sect163k1 -genkey`), a curve neither
+# `cryptography` nor Tongsuo takes
+SECT163K1_PEM = """-----BEGIN PUBLIC KEY-----
+MEAwEAYHKoZIzj0CAQYFK4EEAAEDLAAEBxkJTE61i8fouCftI3BhwsdQUHYTBSl5
+Ek7zZvmOfJhTHivCHiiznpNd
+-----END PUBLIC KEY-----
+"""
+
+
+NOT_PEM = ("public_key: 须为 PEM 格式的公钥", "public_key: must be a public key in PEM")
+UNREADABLE = ("public_key: 公钥无法读取", "public_key: cannot be read as PEM")
+NOT_OURS = ("public_key: 须为 P-256 或 SM2 公钥", "public_key: must be a P-256 or SM2 key")
+
+REFUSED_KEYS: list[tuple[str, object, tuple[str, str]]] = [
+    ("no text", 7, NOT_PEM),
+    ("past the size limit", P256_PEM + "\n" * (4097 - len(P256_PEM)), NOT_PEM),
+    ("not PEM", "not a key", UNREADABLE),
+    ("at the size limit but not PEM", "x" * 4096, UNREADABLE),
+    ("a P-384 key", _pem(ec.generate_private_key(ec.SECP384R1())), NOT_OURS),
+    ("an Ed25519 key", _pem(ed25519.Ed25519PrivateKey.generate()), NOT_OURS),
+]
+
+
+@pytest.mark.parametrize(
+    ("pem", "words"), [r[1:] for r in REFUSED_KEYS], ids=[r[0] for r in REFUSED_KEYS]
+)
+def test_a_refused_key_says_why_in_both_languages(pem: object, words: tuple[str, str]) -> None:
+    assert _refusal(pem) == words
+
+
+def test_a_key_on_a_curve_neither_library_knows_cannot_be_read() -> None:
+    """`cryptography` does not know the curve, so the key goes to Tongsuo, which does not
+    know it either."""
+    assert _refusal(SECT163K1_PEM) == UNREADABLE
+
+
+def test_a_key_of_exactly_the_size_limit_loads() -> None:
+    padded = P256_PEM + "\n" * (4096 - len(P256_PEM))
+    assert PublicKey.load(padded).algorithm == "p256"
+
+
+@pytest.mark.parametrize("stray", ["!", " ", "\n", "."])
+def test_a_signature_with_a_stray_character_does_not_hold(stray: str) -> None:
+    data = message("lot", "1", "continue")
+    for key, sig in ((P256_PEM, p256_der(data)), (P256_PEM, p256_raw(data)),
+                     (SM2_PEM, sm2_der(data))):  # fmt: skip
+        assert PublicKey.load(key).verify(data, sig)
+        assert not PublicKey.load(key).verify(data, sig[:8] + stray + sig[8:])
+
+
+def test_a_non_ascii_field_is_signed_as_utf_8_not_escaped() -> None:
+    assert message("lot", "1", "object", text="异议") == (
+        'openbid-sig/1\nvenue lot\nplate 1\ncommand object\ntext "异议"\n'.encode()
+    )
+
+
+def test_a_log_without_a_mode_checks_what_is_signed_only() -> None:
+    """Only "required" makes an unsigned command a discrepancy."""
+    unsigned = {"kind": "bid", "plate": "4821", "bid_id": "u", "price": 1}
+    for created in (
+        {"seq": 1, "kind": "created"},
+        {"seq": 1, "kind": "created", "signatures": "off"},
+    ):
+        log = [created, *_log("off", unsigned, _bid(100))[1:]]
+        assert check_lot_log("lot", log) == 1
+
+
+def test_the_check_goes_on_past_an_unsigned_or_unopened_command() -> None:
+    unsigned = {"kind": "bid", "plate": "4821", "bid_id": "u", "price": 1}
+    sealed = _bid(700) | {"sealed": "box"}
+    del sealed["price"]
+    cont = {"kind": "continue", "plate": "4821",
+            "sig": p256_raw(message("lot", "4821", "continue"))}  # fmt: skip
+    assert check_lot_log("lot", _log("optional", unsigned, cont)) == 1
+    assert check_lot_log("lot", _log("optional", sealed, cont)) == 1
+    assert check_lot_log("lot", _log("required", sealed, cont)) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "entries", "at", "words"),
+    [("required", [{"kind": "continue", "plate": "4821"}], 3, "seq 3: an unsigned command "),
+     ("optional", [{"kind": "continue", "plate": "4821"}, _bid(100) | {"price": 101}], 4,
+      "seq 4: a bidder's signature does not hold"),
+     ("optional", [_bid(100) | {"plate": "9999"}], 3, "seq 3: a bidder's signature does not hold")],
+)  # fmt: skip
+def test_a_discrepancy_says_what_is_wrong_with_the_signature(
+    mode: str, entries: list[dict[str, Any]], at: int, words: str
+) -> None:
+    with pytest.raises(Discrepancy) as found:
+        check_lot_log("lot", _log(mode, *entries))
+    assert found.value.seq == at
+    assert str(found.value).startswith(words)

@@ -150,3 +150,9 @@ def test_particulars_are_kept_as_given_up_to_their_limits(
         with pytest.raises(BadMessage) as caught:
             LotConfig.parse(raw)
         assert caught.value.field == "particulars"
+
+
+def test_a_stored_config_is_rebuilt_whatever_else_the_book_stored_with_it() -> None:
+    config = LotConfig.parse(lot_config())
+    stored = {name: getattr(config, name) for name in LotConfig.__dataclass_fields__}
+    assert LotConfig.stored(stored | {"created_at": 1, "lot_id": "L1"}) == config

@@ -18,6 +18,7 @@ from auction.opening.envelope import (
     MAX_PRICE,
     PAD_FLOOR,
     EnvelopeFailure,
+    attachment_of,
     commitment,
     decode_key,
     digest,
@@ -167,6 +168,41 @@ def test_a_sealed_envelope_is_utf8_json_padded_with_trailing_spaces() -> None:
         AAD + b"|" + sealed.key + hashlib.sha256(sealed.nonce + sealed.ciphertext).digest()
     ).hexdigest()
     assert sealed.commitment == committed
+
+
+def test_a_sealed_envelope_holds_its_json_with_sorted_keys() -> None:
+    """seal.js writes the keys sorted, so the same bid seals to the same plaintext."""
+    content = {"quality": "合格", "price": 40_770_000_00, "duration_days": 365}
+    sealed = seal(OPENING, BIDDER, content, ("报价单.pdf", PDF))
+    plaintext = AESGCM(sealed.key).decrypt(sealed.nonce, sealed.ciphertext, AAD)
+    attachment = f'{{"data": "{b64(PDF)}", "name": "报价单.pdf"}}'
+    text = f'{{"attachment": {attachment}, "duration_days": 365, "price": 4077000000, '
+    assert plaintext.rstrip(b" ") == (text + '"quality": "合格"}').encode()
+
+
+def test_what_a_bidder_uploads_of_its_envelope() -> None:
+    sealed = seal(OPENING, BIDDER, {"price": 1}, None)
+    assert sealed.upload() == {
+        "nonce": b64(sealed.nonce),
+        "ciphertext": b64(sealed.ciphertext),
+        "commitment": sealed.commitment,
+    }
+    assert base64.b64decode(sealed.upload()["nonce"]) == sealed.nonce
+    assert len(sealed.nonce) == 12 and len(sealed.ciphertext) == PAD_FLOOR + 16
+
+
+@pytest.mark.parametrize(
+    ("bid", "attached"),
+    [
+        ({"price": 1, "attachment": {"name": "报价单.pdf", "data": b64(PDF)}}, PDF),
+        ({"price": 1, "attachment": {"name": "empty.pdf", "data": ""}}, b""),
+        ({"price": 1, "attachment": None}, None),
+        ({"price": 1}, None),
+    ],
+    ids=["a file", "an empty file", "none", "no attachment key"],
+)
+def test_the_attachment_of_an_opened_plaintext(bid: dict[str, Any], attached: bytes | None) -> None:
+    assert attachment_of(bid) == attached
 
 
 # ---- the key handed over -------------------------------------------------------------------
