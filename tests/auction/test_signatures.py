@@ -16,7 +16,7 @@ from tongsuopy.crypto.asymciphers import ec as sm_ec
 
 from auction.errors import BadMessage
 from auction.log import Discrepancy
-from auction.signatures import PublicKey, check_lot_log, message
+from auction.signatures import PublicKey, check_lot_log, check_opening_log, message
 
 P256 = ec.generate_private_key(ec.SECP256R1())
 P256_PEM = (
@@ -274,3 +274,38 @@ def test_a_discrepancy_says_what_is_wrong_with_the_signature(
         check_lot_log("lot", _log(mode, *entries))
     assert found.value.seq == at
     assert str(found.value).startswith(words)
+
+
+def _opening_log(mode: str | None, *entries: dict[str, Any]) -> list[dict[str, Any]]:
+    config = {"title": "t"} | ({"signatures": mode} if mode else {})
+    created = {"seq": 1, "kind": "created", "config": config}
+    registered = {"seq": 2, "kind": "registered", "plate": "101", "public_key": P256_PEM}
+    return [created, registered, *({"seq": 3 + i} | e for i, e in enumerate(entries))]
+
+
+def _opening_entry(kind: str, command: str, **fields: Any) -> dict[str, Any]:
+    signed = p256_raw(message("op1", "101", command, **fields))
+    return {"kind": kind, "plate": "101", "sig": signed} | fields
+
+
+def test_every_signature_of_an_opening_s_log_is_checked() -> None:
+    entries = [
+        _opening_entry("envelope", "envelope", digest="ab" * 32, commitment="cd" * 32),
+        _opening_entry("signed_in", "sign_in"),
+        _opening_entry("confirmed", "confirm", record_hash="ef" * 32),
+        _opening_entry("objection", "object", text="报价有误"),
+    ]
+    assert check_opening_log("op1", _opening_log("required", *entries)) == 4
+    assert check_opening_log("op1", _opening_log(None)) == 0
+    assert check_opening_log("op1", []) == 0
+    unsigned = {"kind": "signed_in", "plate": "101"}
+    assert check_opening_log("op1", _opening_log("optional", unsigned)) == 0
+    with pytest.raises(Discrepancy) as missing:
+        check_opening_log("op1", _opening_log("required", unsigned))
+    assert missing.value.seq == 3
+    moved = _opening_entry("objection", "object", text="原文") | {"text": "改过"}
+    with pytest.raises(Discrepancy, match="signature does not hold") as false:
+        check_opening_log("op1", _opening_log("optional", entries[0], moved))
+    assert false.value.seq == 4
+    with pytest.raises(Discrepancy):  # another opening's signature
+        check_opening_log("op2", _opening_log("optional", entries[1]))
