@@ -28,8 +28,9 @@ from fpdf.fonts import FontFace
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
+from auction.china import when, yuan
 from auction.errors import DocumentsUnavailable
-from server.web.record_page import STATUS, when, yuan
+from auction.opening.record import STATUS_WORDS as STATUS
 
 __all__ = ["DocumentSigner", "confirmation_pdf", "record_pdf"]
 

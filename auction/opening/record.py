@@ -21,9 +21,16 @@ from auction.opening.state import (
     with_tenderer,
 )
 
+STATUS_WORDS = {
+    "decrypted": "解密成功",
+    "failed": "解密失败",
+    "not_signed_in": "未签到",
+}  # as printed
+
 __all__ = [
     "CONSEQUENCE",
     "RECORD_FORMAT",
+    "STATUS_WORDS",
     "confirm",
     "issue_record",
     "objection",

@@ -134,28 +134,29 @@ class Transparency:
             if not await self.tree.append(size, size + len(leaves), made, grown):
                 raise RuntimeError("the transparency log grew under its lock")
 
-    async def add_document(self, venue_id: str, data: bytes) -> dict[str, Any]:
+    async def add_document(self, venue_id: str, data: bytes) -> None:
         """Put a signed document of a lot or an opening in the tree, as the next entry of
         its documents' log (`{venue}-documents`: leaf(log, SHA-256, SHA-256), there being no
-        chain to it), once however often it is asked; returns the inclusion proof in the
-        checkpoint that holds it."""
-        return await self.add_digest(venue_id, hashlib.sha256(data).digest())
+        chain to it), once however often it is asked."""
+        await self.add_digest(venue_id, hashlib.sha256(data).digest())
 
-    async def add_digest(self, venue_id: str, digest: bytes) -> dict[str, Any]:
-        """`add_document` for a document known by its SHA-256 (a recording, read in parts)."""
+    async def add_digest(self, venue_id: str, digest: bytes) -> None:
+        """`add_document` for a document known by its SHA-256 (a recording, read in parts).
+        A document served again is in already: no lock is taken for it."""
         log_id = f"{venue_id}-documents"
+        if await self.tree.entry(log_id, digest) is not None:
+            return
         async with self._lock, self._store_lock():
-            if await self.tree.entry(log_id, digest) is None:
-                size = await self.tree.size()
-                (done,) = await self.tree.integrated([log_id])
-                hashed = leaf_hash(leaf(log_id, digest.hex(), digest.hex()))
-                made = append(size, await self.tree.nodes(edge(size)), [hashed])
-                grown = Grown(log_id, done + 1, size.to_bytes(8), [digest], [digest.hex()])
-                if not await self.tree.append(size, size + 1, made, [grown]):
-                    raise RuntimeError("the transparency log grew under its lock")
-                await self._sign(size + 1)
-        size, note = await self.checkpoint()
-        return {"checkpoint": note} | await self.inclusion(log_id, digest, size)
+            if await self.tree.entry(log_id, digest) is not None:
+                return
+            size = await self.tree.size()
+            (done,) = await self.tree.integrated([log_id])
+            hashed = leaf_hash(leaf(log_id, digest.hex(), digest.hex()))
+            made = append(size, await self.tree.nodes(edge(size)), [hashed])
+            grown = Grown(log_id, done + 1, size.to_bytes(8), [digest], [digest.hex()])
+            if not await self.tree.append(size, size + 1, made, [grown]):
+                raise RuntimeError("the transparency log grew under its lock")
+            await self._sign(size + 1)
 
     async def _sign(self, size: int) -> None:
         kept = await self.tree.checkpoint()

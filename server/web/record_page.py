@@ -5,15 +5,14 @@ Beijing time (UTC+8, no daylight saving), money in 元 with two decimals.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from auction.china import BEIJING
+from auction.china import when, yuan
+from auction.opening.record import STATUS_WORDS as STATUS
 
 __all__ = ["STYLE", "render_record"]
 
-STATUS = {"decrypted": "解密成功", "failed": "解密失败", "not_signed_in": "未签到"}
 STYLE = """
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", sans-serif; margin: 2em; }
 table { border-collapse: collapse; width: 100%; }
@@ -22,16 +21,6 @@ td.money { text-align: right; font-variant-numeric: tabular-nums; }
 .hash { font-family: monospace; word-break: break-all; }
 @media print { body { margin: 0; } }
 """
-
-
-def when(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def yuan(fen: int | None) -> str:
-    return "" if fen is None else f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def render_record(found: dict[str, Any]) -> str:
