@@ -29,6 +29,7 @@ from auction.lot.state import (
     Secrets,
     Suspend,
     Terminate,
+    Unmask,
 )
 
 __all__ = ["replay"]
@@ -141,6 +142,8 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
             return Resume(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
         case "closed" if entry.get("outcome") == "terminated":
             return Terminate(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
+        case "unmasked":
+            return Unmask(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
         case "closed" if entry.get("lottery_share") is not None:
             return Draw(by="supervisor", share=entry["lottery_share"], actor=entry.get("actor"))
     return Tick()  # what the clock writes, a late deadline's suspension included

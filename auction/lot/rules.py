@@ -33,6 +33,7 @@ Phases and their deadlines::
     suspended --Resume by host and supervisor--> the phase it left (限时 with a full
                       countdown, the others with the time they had left)
     any but closed --Terminate by host and supervisor--> closed (terminated)
+    any but closed --Unmask by the supervisor--> the same (a public `unmasked` entry: R9)
 
 The same decisions are made by the bid book's Lua script in Redis; the test suite holds
 the two to identical entries and answers, and `openbid verify` replays logs through this.
@@ -64,8 +65,9 @@ from auction.lot.state import (
     Secrets,
     Suspend,
     Terminate,
+    Unmask,
 )
-from auction.lot.suspension import suspend, suspend_command, two_person
+from auction.lot.suspension import suspend, suspend_command, two_person, unmask
 
 __all__ = ["Step", "advance", "create", "step"]
 
@@ -94,6 +96,8 @@ def step(state: LotState, command: Command, now: int) -> Step[LotState]:
                 state, answer = two_person(state, command, now, log)
             case Draw():
                 state, answer = draw(state, command, now, log)
+            case Unmask():
+                state, answer = unmask(state, command, now, log)
             case Tick():
                 answer = {}
     except OpenBidError as error:

@@ -252,6 +252,18 @@ class Terminate(StaffAction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Unmask(StaffAction):
+    """Break-glass (review R9, RULES §5.5): the supervisor sees the names behind the plates
+    and the reserve before the close, with a reason the public log keeps (not what was
+    seen). The host may not: the operators are who the secrecy is from."""
+
+    def __post_init__(self) -> None:
+        StaffAction.__post_init__(self)
+        if self.by != "supervisor":
+            raise BadMessage("by", "须为 supervisor", "must be supervisor")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Draw:
     """摇号: the supervisor draws a capped lot's lottery once its pool is logged, giving
     `share`, 32 random bytes of their own (64 lowercase hex digits); `commit.lottery_index`
@@ -293,14 +305,24 @@ def _staff(by: str, reason: str) -> None:
 
 
 Command = (
-    Register | Deposit | PlaceBid | Continue | Accept | Tick | Suspend | Resume | Terminate | Draw
+    Register
+    | Deposit
+    | PlaceBid
+    | Continue
+    | Accept
+    | Tick
+    | Suspend
+    | Resume
+    | Terminate
+    | Draw
+    | Unmask
 )
 
 # every command by its name on the wire and to the Lua: the one table of them
 COMMANDS: dict[str, type[Command]] = {
     "register": Register, "deposit": Deposit, "bid": PlaceBid, "continue": Continue,
     "accept": Accept, "tick": Tick, "suspend": Suspend, "resume": Resume,
-    "terminate": Terminate, "draw": Draw,
+    "terminate": Terminate, "draw": Draw, "unmask": Unmask,
 }  # fmt: skip
 NAMES: dict[type[Command], str] = {kind: name for name, kind in COMMANDS.items()}
 

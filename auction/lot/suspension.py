@@ -1,6 +1,7 @@
 """Suspension (中止), resumption and termination of a lot: the host or the supervisor
 suspends at once (and the platform does, at a deadline reached late); resuming and
-terminating take both, the first role's call logged as asked (RULES §1.9, §5.7)."""
+terminating take both, the first role's call logged as asked (RULES §1.9, §5.7). And the
+supervisor's break-glass look at what the lot keeps secret until the close (R9)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 from auction.errors import Conflict, Refused
 from auction.log import EntryLog
 from auction.lot.closing import close
-from auction.lot.state import LotPhase, LotState, Resume, Suspend, Terminate
+from auction.lot.state import LotPhase, LotState, Resume, Suspend, Terminate, Unmask
 
-__all__ = ["suspend", "suspend_command", "two_person"]
+__all__ = ["suspend", "suspend_command", "two_person", "unmask"]
 
 
 def suspend(
@@ -79,3 +80,13 @@ def resume(s: LotState, c: Resume, now: int, log: EntryLog) -> tuple[LotState, d
         deposit_by=deposit_by + took if since <= deposit_by else deposit_by,
     )  # fmt: skip
     return s, {"accepted": True, "seq": seq, "deadline": deadline}
+
+
+def unmask(s: LotState, c: Unmask, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
+    """Log the supervisor's break-glass look, publicly, with its reason; the server shows
+    the names and the reserve only once this is logged. After the close there is nothing
+    left to unmask."""
+    if s.phase == LotPhase.CLOSED:
+        raise Refused("PHASE_CLOSED")
+    seq = log.add(now, "unmasked", True, by=c.by, reason=c.reason, actor=c.actor)
+    return s, {"accepted": True, "seq": seq}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from auction.errors import Conflict, NotFound
+from auction.errors import Conflict
+from server.services import unmasking
 from server.services.lots import LotService
 from server.store.scripts import unpack
 
@@ -17,10 +18,11 @@ AUDIT_FORMAT = "openbid-audit/1"
 
 
 async def audit(service: LotService, lot_id: str) -> dict[str, Any]:
-    """The full hash-chained log, with what its blinded names and refs hide and the key
-    that checks them (staff only)."""
-    if not await service.book.exists(lot_id):
-        raise NotFound("lot")
+    """The full hash-chained log (staff only), and once the lot has closed what its blinded
+    names and refs hide, with the key that checks them: before, the staff see no name
+    behind a plate (R9)."""
+    if not await unmasking.closed(service, lot_id):  # NotFound for an unknown lot
+        return await export_log(service, lot_id)
     clear = {"blinding_key": service.book.blinding_key(lot_id).hex(),
              "clear": await service.book.clear_values(lot_id)}  # fmt: skip
     return await export_log(service, lot_id) | clear
@@ -30,8 +32,7 @@ async def public_audit(service: LotService, lot_id: str) -> dict[str, Any]:
     """The log for anyone once the lot has closed: every entry as logged (names and refs
     are blinded in the log itself), so it verifies and replays as the staff's does. Before
     the close it would show what the rules keep secret (R5)."""
-    reply = await service.command(lot_id, "tick")  # NotFound for an unknown lot
-    if reply.state["phase"] != "closed":
+    if not await unmasking.closed(service, lot_id):  # NotFound for an unknown lot
         raise Conflict("竞价结束后公开", "the log is published once the lot has closed")
     return await export_log(service, lot_id)
 

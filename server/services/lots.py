@@ -294,12 +294,16 @@ class LotService:
         await self.book.keep_clear(lot_id, blinded, value)
         return blinded
 
-    async def bidders(self, lot_id: str) -> list[dict[str, Any]]:
-        """The staff's list: each bidder's plate, name, deposit paid and qualification."""
-        await self._lot_config(lot_id)  # NotFound for an unknown lot
-        found = await self.book.bidders(lot_id)
+    async def bidders(self, lot_id: str, named: bool = False) -> list[dict[str, Any]]:
+        """The staff's list: each bidder's plate, deposit paid and qualification, and its
+        name once the lot has closed or when `named` (the supervisor's break-glass, logged
+        first: server/services/unmasking.py); before, `name` is None (R9)."""
+        reply = await self.command(lot_id, "tick")  # NotFound for an unknown lot
+        named = named or reply.state["phase"] == "closed"
+        found = await self.book.bidders(lot_id, named)
         return [
-            {k: b.get(k) for k in ("bidder_id", "plate", "name", "deposit", "qualified")}
+            {k: b.get(k) for k in ("bidder_id", "plate", "deposit", "qualified")}
+            | {"name": b["name"] if named else None}
             for b in sorted(found.values(), key=lambda b: b["plate"])
         ]
 

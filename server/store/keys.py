@@ -44,7 +44,8 @@ LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog
 
 def lot_keys(lot_id: str) -> dict[str, str]:
     """All keys of one lot, under one hash tag."""
-    # clear: blinded value -> the name or ref it hides; keys: bidder id -> its public key
+    # clear: blinded value -> the name or ref it hides, sealed (auction/lot/vault.py); keys:
+    # bidder id -> its public key
     extra = ("chain", "sessions", "clear", "keys")
     return {part: f"ob:{{{lot_id}}}:{part}" for part in (*LOT_PARTS, *extra)}
 

@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from auction.errors import Conflict, NotFound
-from auction.lot import blinding, sealing
+from auction.errors import Conflict, NotFound, StoreUnavailable
+from auction.lot import blinding, sealing, vault
 from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
 from server.store.due import DueSet
@@ -62,7 +62,8 @@ class LotBook:
         # we hold the client untyped and type what each method returns.
         self.client: Any = client
         self.sealing_secret = sealing_secret
-        self._secret = sealing_secret or os.urandom(32)  # blinds names and refs
+        self._secret = sealing_secret or os.urandom(32)  # blinds names and refs, and seals
+        self._reserves: dict[str, bytes] = {}  # lot id -> its reserve opened, as ARGV[5] takes it
         self.cluster = isinstance(client, RedisCluster)
         self._lot = script(client, "lot")
         self._create = script(client, "create")
@@ -87,7 +88,12 @@ class LotBook:
         """Store a new lot. `manual_clock` lots take `now` from each call instead of the
         server's TIME: for tests that must step time, never for a real lot."""
         stored = {k: v for k, v in _config_map(config).items() if v is not None}
-        stored |= {"reserve_salt": secrets.reserve_salt, "lottery_seed": secrets.lottery_seed}
+        stored["lottery_seed"] = secrets.lottery_seed
+        if config.reserve is not None:  # never at rest in the store until the close (R9)
+            del stored["reserve"]
+            key = self.vault_key(lot_id)
+            stored["reserve_box"] = vault.seal_reserve(key, lot_id, config.reserve,
+                                                       secrets.reserve_salt)  # fmt: skip
         if manual_clock:
             stored["manual_clock"] = True
         keys = lot_keys(lot_id)
@@ -152,7 +158,8 @@ class LotBook:
     async def _decide(
         self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None
     ) -> LotDecision:
-        argv: list[bytes | str | int] = [pack(commands), now or 0, channel(lot_id), lot_id]
+        reserve = await self._reserve(lot_id)
+        argv: list[bytes | str | int] = [pack(commands), now or 0, channel(lot_id), lot_id, reserve]
         try:
             reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
         except ResponseError as error:
@@ -169,13 +176,41 @@ class LotBook:
         answers = [a if isinstance(a, dict) else {} for a in unpack(raw[0])]
         return LotDecision(answers, unpack(raw[1]), int(raw[2]), list(raw[3:]))
 
+    async def _reserve(self, lot_id: str) -> bytes:
+        """The lot's reserve and salt opened, as the script takes them with each call (b""
+        for a lot without one): they are in the store only sealed (auction/lot/vault.py).
+        StoreUnavailable when this process's secret does not open them: the lot then waits
+        for a process that holds the right one, as a sealed lot does."""
+        found = self._reserves.get(lot_id)
+        if found is None:
+            raw = await self.client.get(lot_keys(lot_id)["cfg"])
+            box = None if raw is None else unpack(raw).get("reserve_box")
+            opened = (
+                None if box is None else vault.open_reserve(self.vault_key(lot_id), lot_id, box)
+            )
+            if box is not None and opened is None:
+                log.error("lot %s: this process's secret does not open its reserve", lot_id)
+                raise StoreUnavailable()
+            found = b"" if opened is None else pack(list(opened))
+            if raw is not None:  # an unknown lot is not remembered
+                self._reserves[lot_id] = found
+        return found
+
     async def exists(self, lot_id: str) -> bool:
         return bool(await self.client.exists(lot_keys(lot_id)["cfg"]))
 
     async def config(self, lot_id: str) -> dict[str, Any] | None:
-        """The stored config, secrets included: for the server's own use, never to send."""
+        """The stored config, secrets included (the reserve opened): for the server's own
+        use, never to send."""
         raw = await self.client.get(lot_keys(lot_id)["cfg"])
-        return None if raw is None else dict(unpack(raw))
+        if raw is None:
+            return None
+        found = dict(unpack(raw))
+        box = found.pop("reserve_box", None)
+        opened = None if box is None else vault.open_reserve(self.vault_key(lot_id), lot_id, box)
+        if opened is not None:
+            found["reserve"], found["reserve_salt"] = opened
+        return found
 
     async def bidder_for_token(self, lot_id: str, token: str) -> str | None:
         found = await self.client.hget(lot_keys(lot_id)["tokens"], token_hash(token))
@@ -185,26 +220,35 @@ class LotBook:
         raw = await self.client.hget(lot_keys(lot_id)["bidders"], bidder_id)
         return None if raw is None else dict(unpack(raw))
 
-    async def bidders(self, lot_id: str) -> dict[str, dict[str, Any]]:
+    async def bidders(self, lot_id: str, named: bool = True) -> dict[str, dict[str, Any]]:
         """Every bidder, with its name in clear (the log and the bidder rows hold it
-        blinded, auction/lot/blinding.py)."""
+        blinded, auction/lot/blinding.py), or blinded as logged unless `named`."""
         raw = await self.client.hgetall(lot_keys(lot_id)["bidders"])
-        clear = await self.clear_values(lot_id)
+        clear = await self.clear_values(lot_id) if named else {}
         found = {k.decode(): unpack(v) for k, v in raw.items()}
         for bidder in found.values():
             bidder["name"] = clear.get(bidder.get("name"), bidder.get("name"))
         return found
 
     async def keep_clear(self, lot_id: str, blinded: str, value: str) -> None:
-        """Keep the name or ref that `blinded` hides, before a command logs it blinded."""
-        await self.client.hset(lot_keys(lot_id)["clear"], blinded, value)
+        """Keep the name or ref that `blinded` hides (sealed, auction/lot/vault.py),
+        before a command logs it blinded."""
+        sealed = vault.seal_text(self.vault_key(lot_id), lot_id, blinded, value)
+        await self.client.hset(lot_keys(lot_id)["clear"], blinded, sealed)
 
     async def clear_values(self, lot_id: str) -> dict[str, str]:
+        """Every name and ref behind the lot's blinded values, opened; one that does not
+        open as its own (another secret, or moved in the store) is left out."""
         raw = await self.client.hgetall(lot_keys(lot_id)["clear"])
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        key = self.vault_key(lot_id)
+        opened = {k.decode(): vault.open_text(key, lot_id, k.decode(), v) for k, v in raw.items()}
+        return {blinded: value for blinded, value in opened.items() if value is not None}
 
     def blinding_key(self, lot_id: str) -> bytes:
         return blinding.blinding_key(self._secret, lot_id)
+
+    def vault_key(self, lot_id: str) -> bytes:
+        return vault.vault_key(self._secret, lot_id)
 
 
 def _config_map(config: LotConfig) -> dict[str, Any]:

@@ -293,6 +293,16 @@ class Bidders(Struct, kw_only=True):
     server_now: Time
 
 
+class Unmasked(Struct, kw_only=True):
+    """What the supervisor's break-glass shows, once its `unmasked` entry is logged."""
+
+    accepted: bool
+    seq: Seq
+    bidders: list[Entry]
+    reserve: int | None
+    server_now: Time
+
+
 class Record(Struct, kw_only=True):
     record: dict[str, Any]
     record_hash: str

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from auction.audience import bidder_answer
 from auction.errors import StoreUnavailable, in_language
-from server.services import exports
+from server.services import exports, unmasking
 from server.store.errors import STORE_ERRORS
 from server.web import bodies
 from server.web.api import Operation
@@ -141,6 +141,14 @@ async def draw(request: Request) -> Response:
     )
 
 
+async def unmask(request: Request) -> Response:
+    service = resources(request).service
+    staff = await service.require_staff(token_of(request))
+    body = await body_of(request, bodies.Reason)
+    found = await unmasking.unmask(service, request.path_params["lot"], staff, body["reason"])
+    return json_response(request, found)
+
+
 SINCE = {"since": {"type": "integer", "minimum": 0, "maximum": 2**53}}
 DECIDED = ("UNAUTHORIZED", "NOT_FOUND", "BAD_MESSAGE", "REFUSED", "RATE_LIMITED")
 ADMIN = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_MESSAGE")
@@ -186,6 +194,11 @@ lot_operations = [
               summary="摇号: the supervisor draws the cap lottery once its pool is logged, "
               "with a share of 32 random bytes of their own", auth="staff", body=bodies.Share,
               answer=bodies.Accepted, errors=(*ADMIN, "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/unmask", handler=unmask,
+              summary="Break-glass (R9): the supervisor sees the names behind the plates and "
+              "the reserve before the close; the public log records who looked and why",
+              auth="staff", body=bodies.Reason, answer=bodies.Unmasked,
+              errors=(*ADMIN, "REFUSED")),
     Operation(method="GET", path="/api/lots/{lot}/events", handler=events,
               summary="Public events after `since`, a page at a time", answer=bodies.Events,
               errors=("NOT_FOUND", "BAD_MESSAGE"), query=SINCE),

@@ -71,6 +71,8 @@ async def test_a_host_creates_a_lot_registers_a_bidder_confirms_the_deposit_and_
     row = console.locator("#lotbidders tr")
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text("未取得竞买资格")
+    await expect(row).to_contain_text("结束前保密")  # the host sees the plate, not the name (R9)
+    await expect(row).not_to_contain_text("甲公司")
     room = await open_page(browser, link)
     await expect(room.locator("#qualified")).to_have_text("未取得竞买资格")
 

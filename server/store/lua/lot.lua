@@ -8,8 +8,10 @@
 --   9 due (the timer's sorted set; given only on a standalone
 --   server, where it may share a script with the lot's keys)
 -- ARGV: 1 msgpack list of commands, each {name, args} with name one of tick, bid,
---   continue, accept, deposit, register, suspend, resume, terminate, draw; 2 now (honoured only for lots created with a
---   manual clock, i.e. by tests); 3 pub/sub channel; 4 the lot id (the due set's member)
+--   continue, accept, deposit, register, suspend, resume, terminate, draw, unmask; 2 now
+--   (honoured only for lots created with a manual clock, i.e. by tests); 3 pub/sub channel;
+--   4 the lot id (the due set's member); 5 msgpack {reserve, salt} opened by the server for a
+--   lot whose reserve the store holds only sealed (cfg.reserve_box, review R9), else empty
 -- The commands are decided one after the other, at one `now`, as if sent one by one: a
 -- batch only saves the per-call cost when many bids arrive together.
 -- Publishes {now, {entry, ...}} (msgpack) on the lot's channel.
@@ -23,6 +25,14 @@ local function nn(v) if v == nil then return NULL end return v end
 local cfg_raw = redis.call('GET', KEYS[1])
 if not cfg_raw then return redis.error_reply('NOT_FOUND lot') end
 local cfg = cmsgpack.unpack(cfg_raw)
+-- the reserve and its salt: in the store only sealed, handed over by the server with each
+-- call, so the close can settle on them and reveal them (never written back)
+local reserve, reserve_salt = cfg.reserve, cfg.reserve_salt
+if cfg.reserve_box then
+  if not ARGV[5] or ARGV[5] == '' then return redis.error_reply('SEALED reserve not given') end
+  local opened = cmsgpack.unpack(ARGV[5])
+  reserve, reserve_salt = opened[1], opened[2]
+end
 local st = cmsgpack.unpack(redis.call('GET', KEYS[2]))
 local now
 if cfg.manual_clock then
@@ -119,10 +129,10 @@ local function close(due, winner, lottery_plates, terminated, lottery_share, act
   local indicator = nil
   if st.indicator_leader then indicator = st.indicator end
   local salt = nil
-  if cfg.reserve then salt = cfg.reserve_salt end
+  if reserve then salt = reserve_salt end
   local fields = {
     outcome = outcome, price = nn(sold and st.price or nil),
-    winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(cfg.reserve),
+    winner_plate = nn(plate), indicator = nn(indicator), reserve = nn(reserve),
     reserve_salt = nn(salt), lottery_seed = cfg.lottery_seed, lottery_plates = nn(lottery_plates),
     lottery_share = nn(lottery_share), actor = nn(actor),
   }
@@ -192,8 +202,16 @@ local function on_two_person(action)
   return resume()
 end
 
+local function on_unmask()
+  -- the supervisor's break-glass look (R9): logged in public, with its reason
+  if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  local seq = add(now, 'unmasked', true,
+    {by = args.by, reason = args.reason, actor = nn(args.actor)})
+  return {accepted = true, seq = seq}
+end
+
 local function settle(due)
-  if st.leader == nil or (cfg.reserve and st.price and st.price < cfg.reserve) then
+  if st.leader == nil or (reserve and st.price and st.price < reserve) then
     return close(due, nil, nil)
   end
   return close(due, st.indicator_leader or st.leader, nil)
@@ -509,6 +527,7 @@ local function decide(name)
   if name == 'suspend' then return on_suspend() end
   if name == 'resume' or name == 'terminate' then return on_two_person(name) end
   if name == 'draw' then return on_draw() end
+  if name == 'unmask' then return on_unmask() end
   local b = get_bidder(args.bidder_id)
   if b == nil then return {accepted = false, code = 'NOT_FOUND'} end
   if name == 'bid' then return on_bid(b) end

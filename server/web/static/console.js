@@ -108,7 +108,8 @@ async function showLot(id) {
 function bidderRow(lotId, b, lotDeposit) {
   const tr = document.createElement("tr");
   tr.dataset.plate = b.plate;
-  const texts = [b.plate, b.name, money(b.deposit), b.qualified ? t("qualified") : t("unqualified")];
+  const name = b.name ?? t("nameSealed");  // hidden from staff until the close (R9)
+  const texts = [b.plate, name, money(b.deposit), b.qualified ? t("qualified") : t("unqualified")];
   for (const text of texts) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
   tr.children[2].className = "money";
   const cell = document.createElement("td");

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from auction.errors import Conflict
+from auction.errors import BadMessage, Conflict
 from auction.log import EntryLog, Tick
 from auction.lot import rules
 from auction.lot.config import LotConfig
+from auction.lot.replay import replay
 from auction.lot.state import (
     Accept,
     Command,
@@ -20,6 +21,7 @@ from auction.lot.state import (
     Resume,
     Suspend,
     Terminate,
+    Unmask,
 )
 from auction.lot.suspension import suspend_command, two_person
 from tests.auction.lot.test_decisions import DUTCH, OK, Row, check, closed, no
@@ -99,6 +101,22 @@ ROWS: dict[str, Row] = {
     "terminate a closed lot": Row(
         DUTCH, CLOSED, Terminate(by="host", reason="撤回"), 3 * MIN, no("PHASE_CLOSED"), [],
         names=None, after={"outcome": "sold", "pending": None},
+    ),
+    "the supervisor breaks the glass": Row(
+        L1, [], Unmask(by="supervisor", reason="纪检调查", actor="s01"), 7 * MIN, OK,
+        [{"ts": 7 * MIN, "kind": "unmasked", "pub": True, "by": "supervisor",
+          "reason": "纪检调查", "actor": "s01"}],
+        after={"phase": "free", "deadline": 60 * MIN},
+    ),
+    "the glass broken while suspended leaves the lot suspended": Row(
+        L1, SUSPENDED, Unmask(by="supervisor", reason="核查"), 11 * MIN, OK,
+        [{"ts": 11 * MIN, "kind": "unmasked", "pub": True, "by": "supervisor",
+          "reason": "核查"}],
+        after={"phase": "suspended", "held": ("free", 50 * MIN, 10 * MIN)},
+    ),
+    "break the glass of a closed lot": Row(
+        DUTCH, CLOSED, Unmask(by="supervisor", reason="核查"), 3 * MIN, no("PHASE_CLOSED"), [],
+        names=None,
     ),
 }  # fmt: skip
 
@@ -196,3 +214,36 @@ def test_registration_after_a_resume_closes_at_the_moved_deadline(
     state = _resumed({"apply_ends_at": 20 * MIN, "deposit_ends_at": 40 * MIN}, 10 * MIN)
     answer = rules.step(state, Register(bidder_id="D", plate="404", name="D"), at).answer
     assert answer.get("code") == code
+
+
+@pytest.mark.parametrize("by", ["host", "bank", ""])
+def test_only_the_supervisor_may_break_the_glass(by: str) -> None:
+    with pytest.raises(BadMessage) as refused:
+        Unmask(by=by, reason="看看")
+    assert refused.value.field == "by"
+
+
+def test_breaking_the_glass_needs_a_reason() -> None:
+    with pytest.raises(BadMessage) as refused:
+        Unmask(by="supervisor", reason="")
+    assert refused.value.field == "reason"
+
+
+def test_a_log_with_a_broken_glass_replays() -> None:
+    """`openbid verify` rebuilds the break-glass command from its entry: the replayed log
+    holds the same entries (an edited one is the chain's and the checkpoint's to catch)."""
+    made = rules.create(LotConfig.parse(L1), SECRETS, 0)
+    state, log = made.state, list(made.entries)
+    moves: list[tuple[int, Command]] = [
+        (2 * MIN, Unmask(by="supervisor", reason="纪检调查", actor="s01")),
+        (3 * MIN, Terminate(by="supervisor", reason="终止")),
+        (4 * MIN, Terminate(by="host", reason="同意")),
+    ]
+    for at, command in moves:
+        step = rules.step(state, command, at)
+        state, log = step.state, log + step.entries
+    assert [e["kind"] for e in log].count("unmasked") == 1
+    replayed = replay(log, "lot1")
+    assert (replayed.seq, replayed.pseq, replayed.outcome) == (state.seq, state.pseq, "terminated")
+    unmasked = [e for e in log if e["kind"] == "unmasked"]
+    assert len(unmasked) == 1 and unmasked[0]["actor"] == "s01" and unmasked[0]["pub"] is True

@@ -32,13 +32,15 @@ from auction.lot.state import (
     Secrets,
     Suspend,
     Terminate,
+    Unmask,
 )
 from server.store.lots import LotBook
 
 START, STEP, DEPOSIT = 10_000, 100, 500
 BIDDERS = ["b1", "b2", "b3"]  # registered first; b4 and b5 may come later
 NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick",
-         Suspend: "suspend", Resume: "resume", Terminate: "terminate", Draw: "draw"}  # fmt: skip
+         Suspend: "suspend", Resume: "resume", Terminate: "terminate", Draw: "draw",
+         Unmask: "unmask"}  # fmt: skip
 
 
 def draw_config(rng: random.Random) -> LotConfig:
@@ -86,11 +88,10 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
         return Register(bidder_id=late, plate=f"1{late[1:]}", name=late.upper(), actor=actor,
                         public_key=key)  # fmt: skip
     if kind == "staff":  # 中止, resume and terminate by either role, now and then
-        staff = rng.choices([Suspend, Resume, Terminate], [3, 4, 1])[0]
+        staff = rng.choices([Suspend, Resume, Terminate, Unmask], [3, 4, 1, 1])[0]
         actor = rng.choice([None, "host-0", "s01a"])  # the person the log names
-        return cast(
-            Command, staff(by=rng.choice(["host", "supervisor"]), reason="原因", actor=actor)
-        )
+        by = "supervisor" if staff is Unmask else rng.choice(["host", "supervisor"])
+        return cast(Command, staff(by=by, reason="原因", actor=actor))
     bid_id, sig = f"x{rng.randrange(80)}", rng.choice([None, None, "c2lnbmVk"])
     if kind == "bid":
         base = state.price if state.price is not None else START - STEP
