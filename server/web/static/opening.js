@@ -201,7 +201,7 @@ async function signed(command, fields = {}) {
   const mode = state.view?.signatures ?? "off";
   if (mode === "off") return null;
   const sig = await sign(openingId, state.plate, command, fields);
-  if (sig === null && mode === "required") { say(t("needKey")); return false; }
+  if (sig === null && mode === "required") { say(t("needKeyOpening"), "error"); return false; }
   return sig;
 }
 
