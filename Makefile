@@ -39,14 +39,17 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy tests
 
-# The page tests drive Debian's Chromium and need a CJK font for zh-CN: installed here when
-# this user may (root, or sudo without a password), else make stops at once naming the command.
-BROWSER_PACKAGES := chromium fonts-noto-cjk
+# The page tests drive Debian's Chromium and need a CJK font for zh-CN, and the anchoring
+# tests' time-stamping authority is `openssl ts` (Debian's openssl is optional, though
+# ca-certificates brings it): installed here when this user may (root, or sudo without a
+# password), else make stops at once naming the command.
+BROWSER_PACKAGES := chromium fonts-noto-cjk openssl
 browser:
-	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi cjk; then exit 0; fi; \
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi cjk \
+	  && command -v openssl >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
 	elif sudo -n true 2>/dev/null; then sudo="sudo"; \
-	else echo "make test needs Chromium and a CJK font for the page tests; run:"; \
+	else echo "make test needs Chromium and a CJK font (page tests) and openssl (a TSA); run:"; \
 	  echo "  sudo apt-get update && sudo apt-get install -y $(BROWSER_PACKAGES)"; exit 1; fi; \
 	$$sudo apt-get update -q && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES)

@@ -22,10 +22,12 @@ from auction.log import Discrepancy
 from server.limits import Limits
 from server.log_setup import configure as configure_logs
 from server.receipts import read_receipt, receipt_in_export, receipt_online
+from server.services.anchoring import INTERVAL_S
 from server.services.staff import add_person
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
 from server.store.staff import StaffBook
+from server.timestamps import read_certificates
 from server.verify import verify_file
 from server.web.app import Server, connect, create_app
 from server.witness import run_witness
@@ -58,11 +60,31 @@ def main(argv: list[str] | None = None) -> int:
         help="the transparency log's name in its checkpoints (a host/path the centre owns; "
              f"by default its key's name, {ORIGIN} for a new key)",
     )  # fmt: skip
+    serve.add_argument(
+        "--tsa", default=os.environ.get("OPENBID_TSA_URL") or None, metavar="URL",
+        help="an RFC 3161 time-stamping authority: anchor the log's checkpoints there",
+    )  # fmt: skip
+    serve.add_argument(
+        "--anchor-interval", type=float, default=INTERVAL_S, metavar="SECONDS",
+        help=f"ask the TSA once in this long at most (default {INTERVAL_S:.0f})",
+    )  # fmt: skip
     check = commands.add_parser("verify", help="check an exported audit log, or a receipt")
     check.add_argument("audit_file", type=Path, nargs="?")
     check.add_argument("--key", type=Path, help="the server's key (GET /api/log/key)")
     check.add_argument("--receipt", type=Path, help="a receipt: is it in the export (or --url)?")
     check.add_argument("--url", help="with --receipt and no export: ask this server for proof")
+    check.add_argument(
+        "--tsa-cert",
+        type=Path,
+        help="with --key: the log must be anchored by "
+        "the TSA this certificate (PEM: the TSA's or its CA's) certifies",
+    )
+    check.add_argument(
+        "--anchor",
+        type=Path,
+        help="with --tsa-cert: this anchor (GET "
+        "/api/log/anchor?consistent_with=SIZE) instead of the export's own",
+    )
     watch = commands.add_parser("witness", help="keep a server's checkpoints; fail on a fork")
     watch.add_argument("url", help="the server, e.g. https://bid.example.cn")
     watch.add_argument("--state", type=Path, required=True, help="where the checkpoints stay")
@@ -81,20 +103,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         if args.receipt or args.audit_file is None:
             return _verify_receipt(args.receipt, args.key, args.audit_file, args.url)
-        return _verify(args.audit_file, args.key)
+        return _verify(args.audit_file, args.key, args.tsa_cert, args.anchor)
     if args.command == "witness":
         return run_witness(args.url, args.state, args.key, args.interval, args.once)
     return _serve(args)
 
 
-def _verify(path: Path, key_file: Path | None) -> int:
+def _verify(
+    path: Path, key_file: Path | None, tsa_file: Path | None = None, anchor: Path | None = None
+) -> int:
+    if (tsa_file or anchor) and not (key_file and tsa_file):
+        print("openbid verify: --tsa-cert needs --key, --anchor needs --tsa-cert", file=sys.stderr)
+        return 2
     try:
         key = Verifier(key_file.read_text()) if key_file else None
-        print(verify_file(path, key))
-        return 0
     except (OSError, BadNote) as error:
         print(f"openbid: the key in {key_file}: {error}", file=sys.stderr)
         return 2
+    try:
+        tsa = read_certificates(tsa_file.read_bytes()) if tsa_file else None
+    except (OSError, ValueError) as error:
+        print(f"openbid verify: the TSA certificate in {tsa_file}: {error}", file=sys.stderr)
+        return 2
+    try:
+        given = json.loads(anchor.read_text()) if anchor else None
+    except (OSError, ValueError) as error:
+        print(f"openbid verify: the anchor in {anchor}: {error}", file=sys.stderr)
+        return 2
+    try:
+        print(verify_file(path, key, tsa, given))
+        return 0
     except Discrepancy as fault:
         print(f"FAILED at {fault}", file=sys.stderr)
         return 1
@@ -262,6 +300,9 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.certfile is None) != (args.keyfile is None):
         print("openbid: --certfile and --keyfile go together", file=sys.stderr)
         return 2
+    if not args.anchor_interval > 0:
+        print("openbid: --anchor-interval is a number of seconds above 0", file=sys.stderr)
+        return 2
     if args.certfile is None and not ipaddress.ip_address(_host_ip(args.host)).is_loopback:
         print(f"openbid: serving plain HTTP on {args.host}: tokens and keys cross the network "
               "in clear. Put a TLS front before it (README: TLS) or give --certfile/--keyfile.",
@@ -301,7 +342,8 @@ async def _run(args: argparse.Namespace, url: str, token: str) -> None:
                      supervisor_token=args.supervisor_token,
                      metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None,
                      sealing_secret=_sealing_secret(args.data_dir),
-                     log_signer=_log_signer(args.data_dir, args.log_origin))  # fmt: skip
+                     log_signer=_log_signer(args.data_dir, args.log_origin),
+                     tsa_url=args.tsa, anchor_interval_s=args.anchor_interval)  # fmt: skip
     tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
     server = Server(app, args.host, args.port, limits, tls)
     serving = asyncio.create_task(server.serve())

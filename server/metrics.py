@@ -63,6 +63,11 @@ class Metrics:
             "openbid_ws_bad_frames", "Frames answered with an error, by code", ["code"],
             registry=self.registry,
         )  # fmt: skip
+        self.anchors = Counter(
+            "openbid_anchors", "Requests to the time-stamping authority for a checkpoint's "
+            "RFC 3161 token, by outcome (anchored or failed)", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
 
         self.gc_pauses = Histogram(
             "openbid_gc_pause_seconds", "Passes of Python's cycle collector, by generation: "

@@ -5,7 +5,9 @@ bytes decoded; the hash chain links every raw entry from the lot's genesis to th
 the reference rules, replaying every logged command at its logged time, write exactly
 the logged entries, outcome included. Given the server's verifier key, a fourth: the
 export's checkpoint is signed by that key and its tree holds the log's last entry with
-this chain head, so a history recomputed end to end, or cut short, fails.
+this chain head, so a history recomputed end to end, or cut short, fails. Given a
+time-stamping authority's certificate too, a fifth: the log is anchored in time
+(server/verify_anchor.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import x509
+
 from auction.checkpoint import BadNote, Verifier
 from auction.log import Discrepancy, genesis, leaf, link
 from auction.lot.blinding import unblinds
@@ -25,20 +29,33 @@ from auction.opening.replay import replay_opening
 from auction.signatures import check_lot_log, check_opening_log
 from server.services.exports import AUDIT_FORMAT
 from server.store.scripts import unpack
+from server.verify_anchor import verify_anchor
 
 __all__ = ["verify_document", "verify_file"]
 
 
-def verify_file(path: Path, key: Verifier | None = None) -> str:
-    """Return a one-line summary when the file holds; raise Discrepancy otherwise."""
+def verify_file(
+    path: Path,
+    key: Verifier | None = None,
+    tsa: list[x509.Certificate] | None = None,
+    anchor: Any = None,
+) -> str:
+    """Return a one-line summary when the file holds; raise Discrepancy otherwise. With
+    `tsa` (and `key`), the log must be anchored by that TSA: by `anchor` (the answer of
+    GET /api/log/anchor) if given, else by the export's own."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise Discrepancy(0, f"cannot read {path}: {error}") from None
-    return verify_document(document, key)
+    return verify_document(document, key, tsa, anchor)
 
 
-def verify_document(document: Any, key: Verifier | None = None) -> str:
+def verify_document(
+    document: Any,
+    key: Verifier | None = None,
+    tsa: list[x509.Certificate] | None = None,
+    anchor: Any = None,
+) -> str:
     if not isinstance(document, dict) or document.get("format") != AUDIT_FORMAT:
         raise Discrepancy(0, f"not an {AUDIT_FORMAT} document")
     lot_id, rows = document.get("lot_id", ""), document.get("entries") or []
@@ -54,15 +71,21 @@ def verify_document(document: Any, key: Verifier | None = None) -> str:
     if previous != (document.get("head") or genesis(str(lot_id))):
         raise Discrepancy(len(rows), "the chain does not end at the exported head")
     _clear_values(document)
+    anchored = ""
     if key is not None:
-        _in_the_log(document.get("transparency"), str(lot_id), raw, previous, key)
+        proof: Any = document.get("transparency")
+        _in_the_log(proof, str(lot_id), raw, previous, key)
+        if tsa is not None:
+            anchor = proof.get("anchor") if anchor is None else anchor
+            anchored = "; " + verify_anchor(anchor, key, tsa, proof, len(rows))
     if document.get("kind") == "opening":
-        return _verify_opening(str(lot_id), entries, document.get("envelopes") or {}, previous)
+        envelopes = document.get("envelopes") or {}
+        return _verify_opening(str(lot_id), entries, envelopes, previous) + anchored
     state = replay(entries, str(lot_id))
     signed = check_lot_log(str(lot_id), entries)
     outcome = state.outcome or f"open, in phase {state.phase}"
     return (f"ok: lot {lot_id}, {len(entries)} entries, {signed} signatures, chain head "
-            f"{previous[:16]}…, {outcome}")  # fmt: skip
+            f"{previous[:16]}…, {outcome}{anchored}")  # fmt: skip
 
 
 def _clear_values(document: dict[str, Any]) -> None:

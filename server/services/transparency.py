@@ -17,7 +17,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from redis.exceptions import LockError
@@ -36,10 +36,12 @@ from auction.merkle import (
     tiles,
 )
 from auction.receipt import Receipt
+from server.store.anchors import Anchors
 from server.store.chainer import Chainer
 from server.store.keys import TLOG_KEYS
 from server.store.logs import Logs
 from server.store.tlog import Grown, Tree
+from server.timestamps import token_time
 
 __all__ = ["ORIGIN", "Transparency"]
 
@@ -52,6 +54,8 @@ class Transparency:
     def __init__(self, tree: Tree, logs: Logs, chainer: Chainer, signer: Signer) -> None:
         self.tree, self.logs, self.chainer, self.signer = tree, logs, chainer, signer
         self.interval_s = 1.0
+        self.anchors = Anchors(tree.client)
+        self.on_signed: Callable[[], None] | None = None  # a new checkpoint: anchor it
         self._lock = asyncio.Lock()
         self._grew = asyncio.Event()
         chainer.on_chained = self._chained
@@ -163,6 +167,8 @@ class Transparency:
         if kept is None or kept[0] < size:
             root = root_of_edge(size, await self.tree.nodes(edge(size)))
             await self.tree.save_checkpoint(size, self.signer.checkpoint(size, root))
+            if self.on_signed is not None:
+                self.on_signed()
 
     def receipt(
         self, log_id: str, raw: bytes, entry: dict[str, Any], price: int | None = None
@@ -215,4 +221,26 @@ class Transparency:
         size, note = await self.checkpoint()
         (raw,) = await self.logs.log(log_id, since=seq - 1, count=1)
         found = await self.inclusion(log_id, hashlib.sha256(raw).digest(), size)
+        with contextlib.suppress(NotFound):  # a log never anchored: an export without
+            found["anchor"] = await self.anchor(consistent_with=size)
         return {"checkpoint": note} | found
+
+    async def anchor(
+        self, size: int | None = None, consistent_with: int | None = None
+    ) -> dict[str, Any]:
+        """The checkpoint of `size` leaves (the latest anchored by default) with the TSA's
+        RFC 3161 token over its note (base64 DER) and the token's time; with
+        `consistent_with`, the consistency proof between its tree and the tree of that many
+        leaves (smaller first), so a verifier ties the anchor to a checkpoint it holds."""
+        found = await self.anchors.get(size)
+        if found is None:
+            raise NotFound("anchor")
+        answer: dict[str, Any] = {
+            "checkpoint": found.note, "size": found.size,
+            "token": base64.b64encode(found.token).decode(),
+            "time": token_time(found.token).isoformat(),
+        }  # fmt: skip
+        if consistent_with is not None:
+            pair = sorted((found.size, consistent_with))
+            answer["consistency"] = await self.consistency(pair[0], pair[1])
+        return answer

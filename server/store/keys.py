@@ -36,8 +36,9 @@ STAFF_KEYS = {  # staff_id -> the person's record; a token's SHA-256 -> staff_id
     "people": "ob:{staff}:people",
     "tokens": "ob:{staff}:tokens",
 }
-TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot
-    part: f"ob:{{tlog}}:{part}" for part in ("size", "dirty", "checkpoint", "lock")
+TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot; its anchors
+    part: f"ob:{{tlog}}:{part}"  # (RFC 3161 tokens by size, their sizes, the TSA's lease)
+    for part in ("size", "dirty", "checkpoint", "lock", "anchors", "anchored", "anchoring")
 }
 LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog")  # lot.lua's
 

@@ -26,6 +26,7 @@ from auction.checkpoint import Signer
 from server.documents import DocumentSigner
 from server.limits import Limits
 from server.metrics import Metrics
+from server.services.anchoring import INTERVAL_S, Anchoring
 from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
@@ -100,6 +101,8 @@ def create_app(
     sealing_secret: bytes | None = None,
     log_signer: Signer | None = None,
     document_signer: DocumentSigner | None = None,
+    tsa_url: str | None = None,
+    anchor_interval_s: float = INTERVAL_S,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time (no
     background work then: no deadlines passed, no checkpoints signed but on demand);
@@ -108,7 +111,9 @@ def create_app(
     `sealing_secret` seals and opens sealed lots' bids (every process on one store must hold
     the same; by default one is made for this app alone); `log_signer` signs the
     transparency log's checkpoints (the same rule; by default one made for this app);
-    `document_signer` signs the PDFs (by default the data dir's key and certificate)."""
+    `document_signer` signs the PDFs (by default the data dir's key and certificate);
+    `tsa_url`, an RFC 3161 time-stamping authority, anchors a checkpoint once every
+    `anchor_interval_s` at most (server/services/anchoring.py)."""
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -147,6 +152,10 @@ def create_app(
         clock = Timer(service.book, service.chainer.poke, openings)
         task = asyncio.create_task(clock.run()) if timer else None
         signing = asyncio.create_task(service.transparency.run()) if timer else None
+        anchoring = None
+        if timer and tsa_url:
+            anchorer = Anchoring(service.transparency, tsa_url, service.metrics, anchor_interval_s)
+            anchoring = asyncio.create_task(anchorer.run())
         try:
             yield
         finally:
@@ -160,10 +169,11 @@ def create_app(
                     await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
             await hub.close()
             await service.chainer.close()
-            if signing is not None:
-                signing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await signing
+            for background in (signing, anchoring):
+                if background is not None:
+                    background.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await background
             await listener.aclose()
             await client.aclose()
 

@@ -22,6 +22,7 @@ __all__ = [
     "ANSWERS",
     "BODIES",
     "Accepted",
+    "Anchor",
     "Audit",
     "BidBody",
     "Bidders",
@@ -253,6 +254,7 @@ class Inclusion(Struct, kw_only=True):
     size: int
     proof: list[str]
     checkpoint: str | None = None
+    anchor: Anchor | None = None  # in an export: the latest anchor, consistent with `size`
 
 
 class Consistency(Struct, kw_only=True):
@@ -261,6 +263,19 @@ class Consistency(Struct, kw_only=True):
     old: int = msgspec.field(name="from")
     new: int = msgspec.field(name="to")
     proof: list[str]
+
+
+class Anchor(Struct, kw_only=True):
+    """A checkpoint of the transparency log (`checkpoint`, its signed note, of `size`
+    leaves) anchored in time: `token` is an RFC 3161 time-stamp token (base64 DER of its
+    CMS ContentInfo) over SHA-256 of the note's bytes, `time` its genTime (ISO 8601);
+    `consistency` ties it to the tree the request named."""
+
+    checkpoint: str
+    size: int
+    token: str
+    time: str
+    consistency: Consistency | None = None
 
 
 class Audit(Struct, kw_only=True):
@@ -337,7 +352,7 @@ class Stopped(Struct, kw_only=True):
 ANSWERS: tuple[type, ...] = (
     Error, Health, Created, Registered, Accepted, LotSnapshot, OpeningSnapshot, Events, Result,
     Audit, HallDay, WhoAmI, Bidders, Record, Stopped, Description, Inclusion, Consistency,
-    StaffMade, StaffList, Revoked,
+    Anchor, StaffMade, StaffList, Revoked,
 )  # fmt: skip
 
 

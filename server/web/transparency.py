@@ -1,6 +1,7 @@
 """The transparency log's HTTP API, for anyone: the server's public key, its latest signed
-checkpoint, and proofs of consistency (between two tree sizes) and of inclusion (an entry
-of a lot's or an opening's log in the tree)."""
+checkpoint, proofs of consistency (between two tree sizes) and of inclusion (an entry
+of a lot's or an opening's log in the tree), and the checkpoints anchored in time by a
+time-stamping authority (RFC 3161)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def _number(request: Request, name: str, default: int | None = None) -> int:
     if int(found) > MAX_SEQ:
         raise BadMessage(name, "数值过大", "is too large")
     return int(found)
+
+
+def _optional(request: Request, name: str) -> int | None:
+    return _number(request, name) if name in request.query_params else None
 
 
 async def key(request: Request) -> Response:
@@ -63,6 +68,12 @@ async def inclusion(request: Request) -> Response:
     return json_response(request, await log.inclusion(log_id, bytes.fromhex(entry), size))
 
 
+async def anchor(request: Request) -> Response:
+    log = resources(request).service.transparency
+    size, other = _optional(request, "size"), _optional(request, "consistent_with")
+    return json_response(request, await log.anchor(size, other))
+
+
 COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}
 transparency_operations = [
     Operation(method="GET", path="/api/log/key", handler=key, summary="The transparency "
@@ -80,4 +91,10 @@ transparency_operations = [
               errors=("BAD_MESSAGE", "NOT_FOUND", "CONFLICT"),
               query={"log": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
                      "entry": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "size": COUNT}),
+    Operation(method="GET", path="/api/log/anchor", handler=anchor,
+              summary="The latest checkpoint anchored by a time-stamping authority (or the one "
+              "of `size` leaves), with its RFC 3161 token; with `consistent_with`, the "
+              "consistency proof between its tree and that one", answer=bodies.Anchor,
+              errors=("BAD_MESSAGE", "NOT_FOUND", "CONFLICT"),
+              query={"size": COUNT, "consistent_with": COUNT}),
 ]  # fmt: skip
