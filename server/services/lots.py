@@ -357,8 +357,7 @@ class LotService:
 
     def _plate_of(self, lot_id: str, bidder_id: str) -> Callable[[], Awaitable[str]]:
         async def plate() -> str:
-            found = await self.book.bidder(lot_id, bidder_id)
-            return str(found["plate"]) if found else ""
+            return await self.book.plate(lot_id, bidder_id)
 
         return plate
 

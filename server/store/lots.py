@@ -64,6 +64,7 @@ class LotBook:
         self.sealing_secret = sealing_secret
         self._secret = sealing_secret or os.urandom(32)  # blinds names and refs, and seals
         self._reserves: dict[str, bytes] = {}  # lot id -> its reserve opened, as ARGV[5] takes it
+        self._plates: dict[tuple[str, str], str] = {}  # (lot id, bidder id) -> its plate
         self.cluster = isinstance(client, RedisCluster)
         self._lot = script(client, "lot")
         self._create = script(client, "create")
@@ -192,6 +193,8 @@ class LotBook:
                 log.error("lot %s: this process's secret does not open its reserve", lot_id)
                 raise StoreUnavailable()
             found = b"" if opened is None else pack(list(opened))
+            if len(self._reserves) > 100_000:
+                self._reserves.clear()
             if raw is not None:  # an unknown lot is not remembered
                 self._reserves[lot_id] = found
         return found
@@ -219,6 +222,19 @@ class LotBook:
     async def bidder(self, lot_id: str, bidder_id: str) -> dict[str, Any] | None:
         raw = await self.client.hget(lot_keys(lot_id)["bidders"], bidder_id)
         return None if raw is None else dict(unpack(raw))
+
+    async def plate(self, lot_id: str, bidder_id: str) -> str:
+        """A bidder's plate ("" for none), read once a process: a plate never changes, and a
+        signed bid's message names it."""
+        known = self._plates.get((lot_id, bidder_id))
+        if known is None:
+            found = await self.bidder(lot_id, bidder_id)
+            if found is None:
+                return ""
+            if len(self._plates) > 100_000:
+                self._plates.clear()
+            known = self._plates[(lot_id, bidder_id)] = str(found["plate"])
+        return known
 
     async def bidders(self, lot_id: str, named: bool = True) -> dict[str, dict[str, Any]]:
         """Every bidder, with its name in clear (the log and the bidder rows hold it
