@@ -1,6 +1,7 @@
 """What a refusal logs (auction/opening/rules.py `_described`): one private `refused` entry
 naming the command, the bidder by its plate and the arguments a replay needs to decide it
-again, and never a handed-over key, only its SHA-256 (security review M1)."""
+again (a signature or a public key only when sent), and never a handed-over key, only its
+SHA-256 (security review M1)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from auction.opening import rules as opening
+from auction.opening.replay import replay_opening
 from auction.opening.state import (
     NAMES,
     Advance,
@@ -18,14 +20,16 @@ from auction.opening.state import (
     Decrypt,
     Fault,
     OpeningCommand,
+    RegisterTenderer,
     SignIn,
 )
-from tests.auction.opening.test_rules import DEADLINE, Opening, decrypting, signed_in
+from tests.auction.opening.test_rules import DEADLINE, OPENING, Opening, decrypting, signed_in
 from tests.auction.opening.test_steps import step, written
 
 OPENS = DEADLINE + 2000
 K = hashlib.sha256(b"k").hexdigest()
 GIVEN = "ab" * 32
+PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
 
 
 def _refusals() -> list[tuple[str, Opening, OpeningCommand, str, str | None, dict[str, Any]]]:
@@ -50,6 +54,14 @@ def _refusals() -> list[tuple[str, Opening, OpeningCommand, str, str | None, dic
          Cosign(plate="102"), "PHASE_CLOSED", "102", {}),
         ("skip a step", signed_in("abc"), Advance(to="decryption"),
          "PHASE_CLOSED", None, {"to": "decryption"}),
+        ("a signed sign-in twice keeps its signature", signed_in("abc"),
+         SignIn(bidder_id="b", sig="c2ln"), "ALREADY_SUBMITTED", "102", {"sig": "c2ln"}),
+        ("a late registration names its bidder", signed_in("abc"),
+         RegisterTenderer(bidder_id="z", plate="199", name="乙公司"),
+         "PHASE_CLOSED", "199", {"name": "乙公司", "bidder_id": "z"}),
+        ("a late registration keeps its key", signed_in("abc"),
+         RegisterTenderer(bidder_id="z", plate="199", name="乙公司", public_key=PEM),
+         "PHASE_CLOSED", "199", {"name": "乙公司", "public_key": PEM, "bidder_id": "z"}),
     ]  # fmt: skip
 
 
@@ -74,6 +86,7 @@ def test_a_refusal_logs_the_command_its_plate_and_its_arguments(
     answer, entries = step(o, command, now)
     assert answer == {"accepted": False, "code": code}
     assert entries == expected
+    assert replay_opening(OPENING, o.entries, o.envelopes()) == o.state
 
 
 def test_a_co_signature_for_a_bid_already_opened_is_refused() -> None:

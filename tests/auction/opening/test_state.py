@@ -17,6 +17,7 @@ from auction.log import Tick
 from auction.opening.config import OpeningConfig
 from auction.opening.state import (
     Advance,
+    Confirm,
     Decrypt,
     Fault,
     Object,
@@ -68,7 +69,8 @@ def test_a_config_with_only_the_required_fields_takes_the_defaults() -> None:
 
 
 def test_every_field_given_is_taken() -> None:
-    given = RAW | {"min_bidders": 5, "sign_in_before_s": 0, "backup_remedy": "backup"}
+    given = RAW | {"min_bidders": 5, "sign_in_before_s": 0, "backup_remedy": "backup",
+                   "signatures": "required"}  # fmt: skip
     assert OpeningConfig.parse(given).as_map() == given
 
 
@@ -84,6 +86,9 @@ ACCEPTED: list[tuple[str, object]] = [
     ("sign_in_before_s", DAY_S),
     ("backup_remedy", "withdraw"),
     ("backup_remedy", "backup"),
+    ("signatures", "off"),
+    ("signatures", "optional"),
+    ("signatures", "required"),
 ]
 
 
@@ -92,6 +97,8 @@ def test_each_bound_is_inclusive(field: str, value: object) -> None:
     assert getattr(OpeningConfig.parse(RAW | {field: value}), field) == value
 
 
+SIGNATURES = ("BAD_MESSAGE", "signatures", "signatures: 须为 off、optional 或 required",
+              "signatures: must be off, optional or required")  # fmt: skip
 CONFIG_REFUSALS: list[tuple[str, object, tuple[str, str, str, str]]] = [
     ("a list", ["title"], ("BAD_MESSAGE", "config", "config: 须为 JSON 对象",
                            "config: must be a JSON object")),
@@ -131,6 +138,9 @@ CONFIG_REFUSALS: list[tuple[str, object, tuple[str, str, str, str]]] = [
     ("an unknown remedy", RAW | {"backup_remedy": "open"},
      ("BAD_MESSAGE", "backup_remedy", "backup_remedy: 须为 withdraw 或 backup",
       "backup_remedy: must be withdraw or backup")),
+    *[(f"signatures {case}", RAW | {"signatures": mode}, SIGNATURES)
+      for case, mode in [("upper case", "REQUIRED"), ("unknown", "always"), ("true", True),
+                         ("null", None)]],
 ]  # fmt: skip
 
 
@@ -176,7 +186,32 @@ def test_the_longest_valid_fields_are_taken() -> None:
     assert Decrypt(bidder_id="a", key="k", bid={"price": 1}).bid == {"price": 1}
 
 
+Signed = Submit | SignIn | Confirm | Object
+SIGNED: list[tuple[str, Callable[..., Signed]]] = [
+    ("submit", submit),
+    ("sign_in", lambda **sig: SignIn(bidder_id="a", **sig)),
+    ("confirm", lambda **sig: Confirm(bidder_id="a", **sig)),
+    ("object", lambda **sig: Object(bidder_id="a", text="x", **sig)),
+]
+
+
+@pytest.mark.parametrize(("name", "make"), SIGNED, ids=[s[0] for s in SIGNED])
+@pytest.mark.parametrize("sig", ["A", "A" * 200, None])
+def test_a_bidder_s_command_takes_a_signature_of_1_to_200_characters(
+    name: str, make: Callable[..., Signed], sig: str | None
+) -> None:
+    assert make(sig=sig).sig == sig
+
+
+@pytest.mark.parametrize("key", ["K", "K" * 4096, None])
+def test_a_registration_takes_a_public_key_of_1_to_4096_characters(key: str | None) -> None:
+    assert register(public_key=key).public_key == key
+
+
 SHA = ("须为 64 位十六进制 SHA-256", "must be a hex SHA-256")
+KEY = ("BAD_MESSAGE", "public_key", "public_key: 须为 PEM 格式的公钥",
+       "public_key: must be a public key in PEM")  # fmt: skip
+SIG = ("BAD_MESSAGE", "sig", "sig: 须为 base64 签名", "sig: must be a base64 signature")
 COMMAND_REFUSALS: list[tuple[str, Callable[[], object], tuple[str, str, str, str]]] = [
     ("bidder id too long", lambda: register(bidder_id="b" * 65), text("bidder_id", 64)),
     ("bidder id blank", lambda: register(bidder_id=" "), text("bidder_id", 64)),
@@ -188,6 +223,11 @@ COMMAND_REFUSALS: list[tuple[str, Callable[[], object], tuple[str, str, str, str
      ("BAD_MESSAGE", "plate", "plate: 含有不可见或控制字符",
       "plate: holds invisible or control characters")),
     ("name too long", lambda: register(name="n" * 201), text("name", 200)),
+    ("an empty public key", lambda: register(public_key=""), KEY),
+    ("a public key of 4097 characters", lambda: register(public_key="K" * 4097), KEY),
+    *[(f"{name}, signature {case}", lambda make=make, sig=sig: make(sig=sig), SIG)
+      for name, make in SIGNED
+      for case, sig in [("empty", ""), ("of 201 characters", "A" * 201), ("a number", 7)]],
     ("name with a line", lambda: register(name="甲\n乙"),
      ("BAD_MESSAGE", "name", "name: 含有不可见或控制字符",
       "name: holds invisible or control characters")),
