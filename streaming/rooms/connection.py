@@ -108,9 +108,10 @@ class Connection:
             return
         if raw.close_sent or raw.transport.is_closing() or (self.done and not answer):
             return
-        if raw.transport.get_write_buffer_size() > self.rooms.limits.send_buffer:
+        if raw.unsent() > self.rooms.limits.send_buffer:
             return self._overflowed()
-        raw.transport.write(wire if wire is not None else self.codec.wire(payload))
+        # queued: this turn's frames to this client leave in one write (raw.py)
+        raw.write_frame(wire if wire is not None else self.codec.wire(payload))
 
     def replaced(self) -> None:
         self.finish(Close.REPLACED, "signed in elsewhere")
@@ -131,11 +132,12 @@ class Connection:
     # ---- sending ---------------------------------------------------------------------
 
     async def _send(self, frame: Payload) -> None:
-        """Send now, waiting while the socket is full: for the welcome and the replay."""
+        """Send, waiting while the socket is full: for the welcome and the replay (on the
+        raw transport the frame joins this turn's one write)."""
         if self.raw is not None:
             await self.raw.writable.wait()
             if not (self.raw.close_sent or self.raw.transport.is_closing()):
-                self.raw.transport.write(self.codec.wire(frame))
+                self.raw.write_frame(self.codec.wire(frame))  # in order with `_emit`'s
         elif isinstance(frame, bytes):
             await self.ws.send_bytes(frame)
         else:

@@ -5,19 +5,32 @@ straight to each connection's transport costs one `write` per viewer instead of 
 send, a frame build and a task switch. The protocol puts itself in the ASGI scope under
 `RAW_EXTENSION`; `connection.py` uses it when present (any other ASGI server: plain sends).
 Data frames carry no protocol state, so interleaving them with uvicorn's own writes is
-safe as long as the app writes every data frame one way, which it does.
+safe as long as the app writes every data frame one way, which it does: `write_frame`.
+
+Coalescing. A 限时 burst decides many bids in one batch, and several batches may land in
+one turn of the event loop; a write per frame would be a syscall (and under TLS a record)
+per frame per viewer. So `write_frame` only queues, and one callback per loop turn
+(`call_soon`, scheduled by the first frame queued anywhere in the process) writes each
+connection's frames of that turn as one `write`. A lone event still leaves before the loop
+next waits for I/O: no timer, no added latency. Before anything uvicorn writes for the app
+(a close frame, an ASGI send) and at server shutdown the queued frames go first, so order
+holds and the answer to a command in hand still precedes the close.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-__all__ = ["RAW_EXTENSION", "RawWebSocketProtocol"]
+__all__ = ["FLUSH_AT", "RAW_EXTENSION", "RawWebSocketProtocol"]
 
 RAW_EXTENSION = "openbid.raw_transport"
+# Queued bytes written at once, not at the turn's end: the transport's default high-water
+# mark, so `writable` (flow control for the replay) still sees what is outstanding.
+FLUSH_AT = 64 * 1024
 
 
 class _Inbox:
@@ -48,10 +61,49 @@ class _Inbox:
         return self._items.pop(0)
 
 
+class _Flusher:
+    """One per event loop: the connections with frames queued this turn, written by one
+    `call_soon` callback (one handle a turn for the process, not one per viewer)."""
+
+    __slots__ = ("_due", "_loop", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: list[RawWebSocketProtocol] = []
+        self._scheduled = False
+
+    def add(self, protocol: RawWebSocketProtocol) -> None:
+        self._due.append(protocol)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        due, self._due = self._due, []
+        self._scheduled = False
+        for protocol in due:
+            protocol.flush()
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _flusher(loop: asyncio.AbstractEventLoop) -> _Flusher:
+    found = _flushers.get(loop)
+    if found is None:
+        found = _flushers[loop] = _Flusher(loop)
+    return found
+
+
 class RawWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
+        # frames of this loop turn; None while this protocol is not on the flusher's list
+        self._pending: list[bytes] | None = None
+        self._pending_size = 0
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -59,9 +111,46 @@ class RawWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][RAW_EXTENSION] = self  # the app's task has not run yet
 
+    def write_frame(self, frame: bytes) -> None:
+        """Queue a whole frame (`Codec.wire`); it is written, with every other frame this
+        connection gets in this turn of the loop, in one `write` before the loop next
+        waits. The caller checks `unsent()` against its limit; a closing socket drops it."""
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = []
+            _flusher(self.loop).add(self)
+        pending.append(frame)
+        self._pending_size += len(frame)
+        if self._pending_size >= FLUSH_AT:
+            self._write_pending()
+
+    def unsent(self) -> int:
+        """Bytes the client has not taken yet: the transport's buffer and the queued frames."""
+        return self.transport.get_write_buffer_size() + self._pending_size
+
+    def flush(self) -> None:
+        """Write the queued frames now (the flusher calls this once a turn)."""
+        self._write_pending()
+        self._pending = None
+
+    def _write_pending(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending, self._pending_size = [], 0
+        if self.close_sent or self.transport.is_closing():
+            return
+        # one frame as is; several joined: one write, one syscall (one TLS write under ssl)
+        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
     async def send(self, message: Any) -> None:
+        self._write_pending()  # what the app queued goes before what uvicorn writes for it
         await super().send(message)
         if message["type"] == "websocket.accept":
             # The handshake's request and response are done with: at thousands of idle
             # viewers their parsed headers are a tenth of each connection's memory.
             self.request = self.response = None  # type: ignore[assignment]
+
+    def shutdown(self) -> None:
+        self._write_pending()  # before uvicorn's own close frame
+        super().shutdown()
