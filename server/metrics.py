@@ -8,6 +8,7 @@ Every label value comes from a closed set written here: a value a client chose (
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 
@@ -78,6 +79,14 @@ class Metrics:
             "openbid_gc_pause_longest_seconds", "The longest collector pause so far",
             registry=self.registry,
         )  # fmt: skip
+        self.gc_frozen = Gauge(
+            "openbid_gc_frozen_objects", "Objects in the collector's permanent generation, "
+            "which no pass walks (server/pauses.py)", registry=self.registry,
+        )  # fmt: skip
+        self.gc_reclaims = Counter(
+            "openbid_gc_reclaims", "Full passes over frozen objects too, freeing the cycles "
+            "that died frozen: each one of the generation-2 pauses", registry=self.registry,
+        )  # fmt: skip
         self._gc_started = self._gc_longest = 0.0
         self._gc_timed: deque[tuple[int, float]] = deque(maxlen=10_000)
 
@@ -101,4 +110,5 @@ class Metrics:
             self.gc_pauses.labels(str(generation)).observe(seconds)
             self._gc_longest = max(self._gc_longest, seconds)
         self.gc_longest.set(self._gc_longest)
+        self.gc_frozen.set(gc.get_freeze_count())  # a walk of the list, but no pause
         return generate_latest(self.registry)

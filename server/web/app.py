@@ -26,6 +26,7 @@ from auction.checkpoint import Signer
 from server.documents import DocumentSigner
 from server.limits import Limits
 from server.metrics import Metrics
+from server.pauses import Pauses
 from server.services.anchoring import INTERVAL_S, Anchoring
 from server.services.documents import Documents
 from server.services.lots import LotService
@@ -148,6 +149,8 @@ def create_app(
                 service, openings, document_signer or DocumentSigner.kept(data_dir)
             ),
         )  # fmt: skip
+        # before the timing: its first pass comes before any client can connect
+        pauses = Pauses.started(service.metrics, lambda: len(rooms.doors.open))
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
         task = asyncio.create_task(clock.run()) if timer else None
@@ -160,6 +163,8 @@ def create_app(
             yield
         finally:
             gc.callbacks.remove(service.metrics.time_gc)
+            if pauses is not None:
+                await pauses.stop()
             await rooms.doors.shutdown(SHUTDOWN_GRACE_S)
             await found.studio.close()
             if task is not None:
