@@ -57,11 +57,13 @@ def book(redis: Redis) -> LotBook:
 
 @contextlib.asynccontextmanager
 async def serving(
-    redis_url: str, limits: Limits | None = None, *, plain: bool = False, **options: Any
-) -> AsyncIterator[str]:
+    redis_url: str, limits: Limits | None = None, *, plain: bool = False,
+    apps: list[Any] | None = None, **options: Any,
+) -> AsyncIterator[str]:  # fmt: skip
     """The real app on `redis_url`, served by uvicorn on a free port, timer running;
     yields its base URL. `plain`: stock uvicorn, so the app has only ASGI to send with;
-    `options` go to `create_app`."""
+    `apps` gets the app, for a test that reads the server's own state; `options` go to
+    `create_app`."""
     port = free_port()
     data = tempfile.TemporaryDirectory(prefix="openbid-test-")
     app = create_app(
@@ -72,6 +74,8 @@ async def serving(
         supervisor_token=SUPERVISOR,
         **(TEST_SECRETS | options),
     )
+    if apps is not None:
+        apps.append(app)
     if plain:
         server = uvicorn.Server(uvicorn.Config(app, port=port, ws="websockets-sansio"))
     else:

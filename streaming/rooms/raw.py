@@ -154,3 +154,15 @@ class RawWebSocketProtocol(WebSocketsSansIOProtocol):
     def shutdown(self) -> None:
         self._write_pending()  # before uvicorn's own close frame
         super().shutdown()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # Two reference cycles would outlive the viewer: this protocol in its own scope, and
+        # websockets' parser generator holding its protocol. Reference counting frees what
+        # has no cycle at once; a cycle waits for the collector, which server/pauses.py
+        # keeps off long-lived objects (frozen, they would wait for a reclaim). Nothing
+        # parses after the connection is lost (asyncio delivers no data after this).
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(RAW_EXTENSION, None)
+        self.conn.parser.close()
