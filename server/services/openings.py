@@ -88,6 +88,7 @@ class OpeningService:
         self.receipt = receipt  # signs what an accepted command logged
         self.signatures: Signatures | None = None  # checks bidders' signatures, where asked
         self._modes: dict[str, str] = {}  # opening id -> its `signatures` setting
+        self.live: Callable[[str], bool] = lambda _: False  # is the host's livestream on?
 
     async def decide(self, opening_id: str, build: Build) -> Decided:
         """Decide the command `build` makes from the current state; store by compare-and-set
@@ -323,7 +324,8 @@ class OpeningService:
     ) -> tuple[dict[str, Any], int]:
         """The snapshot, and the audit seq it reflects."""
         ticked = await self.decide(opening_id, _fixed(Tick()))  # a read also passes deadlines
-        return views.opening_snapshot(ticked.state, ticked.now, bidder_id), ticked.state.seq
+        shown = views.opening_snapshot(ticked.state, ticked.now, bidder_id, self.live(opening_id))
+        return shown, ticked.state.seq
 
     async def record(self, opening_id: str) -> dict[str, Any]:
         """The 开标记录表 as issued (its hash is in the log), with confirmations since."""

@@ -88,8 +88,11 @@ def result(
     return shown
 
 
-def opening_snapshot(state: OpeningState, now: int, bidder_id: str | None) -> dict[str, Any]:
-    """What anyone may see of an opening now; names only once published."""
+def opening_snapshot(
+    state: OpeningState, now: int, bidder_id: str | None, live: bool = False
+) -> dict[str, Any]:
+    """What anyone may see of an opening now; names only once published. `live`: whether
+    the host's livestream is on (the page asks for the video only then)."""
     c = state.config
     published = state.phase not in ("scheduled", "sign_in", "aborted")
     shown: dict[str, Any] = {
@@ -100,6 +103,7 @@ def opening_snapshot(state: OpeningState, now: int, bidder_id: str | None) -> di
         "session": state.session, "record_hash": state.record_hash, "server_now": now,
         "phase_order": PHASE_ORDER,  # the host's page advances along it
         "signatures": c.signatures,  # whether its bidders' commands must be signed
+        "live": live,
     }  # fmt: skip
     if state.phase != "scheduled":
         shown["envelopes"] = sum(t.envelope is not None for t in state.tenderers.values())

@@ -151,6 +151,7 @@ def create_app(
         )  # fmt: skip
         # before the timing: its first pass comes before any client can connect
         pauses = Pauses.started(service.metrics, lambda: len(rooms.doors.open))
+        openings.live = found.studio.live  # the snapshot's `live`
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
         task = asyncio.create_task(clock.run()) if timer else None

@@ -2,10 +2,15 @@
 
 `POST /api/openings/{id}/webrtc/publish` (the host, admin token) and `.../webrtc/watch`
 (anyone; its offer may only receive, see streaming/video/offers.py) take `{"sdp", "type":
-"offer"}` and answer the same way; `.../webrtc/stop` (the
-host) ends the stream and closes its recording. `GET .../archive`
-(admin) is a zip of the audit export (with the envelopes), the record (JSON and printable
-page) and every recording of the stream.
+"offer"}` and answer the same way; `.../webrtc/stop` (the host) ends the stream and closes
+its recording. The same in the standard form that encoders and players speak: WHIP (RFC
+9725) `POST .../whip` (the host's Bearer token, `application/sdp`) answers `201` with the
+SDP and a `Location`, whose `DELETE` stops the stream as `.../webrtc/stop` does; WHEP
+`POST .../whep` (anyone) the same for a player, whose `DELETE` ends that player's session.
+ICE is gathered before the answer, so there is no trickle: `PATCH` is 405 (RFC 9725 §4.3.1).
+`GET .../archive` (admin) is a zip of the audit export (with the envelopes), the record
+(JSON and printable page) and every recording of the stream. The HLS files are
+server/web/hls.py's.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import secrets
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,8 @@ from auction.errors import BadMessage, Conflict, NotFound
 from server.services.openings import OpeningService
 from server.web import bodies
 from server.web.api import Operation
-from server.web.common import body_of, json_response, resources, token_of
+from server.web.common import body_of, json_response, read_raw, resources, token_of
+from server.web.hls import hls_operations
 from server.web.openings import export
 from server.web.record_page import render_record
 from streaming.video.offers import MAX_SDP, check_offer
@@ -43,7 +50,10 @@ async def _offer(request: Request, *, viewer: bool) -> RTCSessionDescription:
     body: Any = await body_of(request, bodies.Description)
     if body["type"] != "offer":
         raise BadMessage("type", "须为 offer", "must be an offer")
-    sdp = body.get("sdp")
+    return await _checked(request, body.get("sdp"), viewer=viewer)
+
+
+async def _checked(request: Request, sdp: object, *, viewer: bool) -> RTCSessionDescription:
     if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP or "m=" not in sdp:
         raise BadMessage("sdp", "不是合法的 SDP", "is not an SDP offer")
     check_offer(sdp, viewer=viewer)
@@ -69,7 +79,10 @@ async def stop(request: Request) -> Response:
     """End the stream; every recording of the opening, closed now, goes in the transparency
     log by its SHA-256 (as an entry of `{opening}-documents`)."""
     await resources(request).service.require_admin(token_of(request))
-    opening_id = request.path_params["opening"]
+    return await _stopped(request, request.path_params["opening"])
+
+
+async def _stopped(request: Request, opening_id: str) -> Response:
     await _studio(request).stop(opening_id)
     log = resources(request).service.transparency
     for path in _studio(request).recording_files(opening_id):
@@ -89,6 +102,69 @@ async def watch(request: Request) -> Response:
     offer = await _offer(request, viewer=True)
     answer = await _studio(request).watch(request.path_params["opening"], offer)
     return json_response(request, _description(answer))
+
+
+# ---- WHIP and WHEP (RFC 9725 and its player twin) ----------------------------------------
+
+SDP = "application/sdp"
+CORS = {"access-control-allow-origin": "*", "access-control-expose-headers": "Location"}
+
+
+async def _sdp_offer(request: Request, *, viewer: bool) -> RTCSessionDescription:
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() != SDP:
+        raise BadMessage("body", "须为 application/sdp", "must be application/sdp")
+    try:
+        sdp = (await read_raw(request, MAX_SDP)).decode()
+    except UnicodeDecodeError:
+        raise BadMessage("sdp", "不是合法的 SDP", "is not an SDP offer") from None
+    return await _checked(request, sdp, viewer=viewer)
+
+
+def _created(request: Request, answer: RTCSessionDescription, kind: str, session: str) -> Response:
+    """201 with the answer; the session's resource in `Location` (DELETE it to end)."""
+    where = f"/api/openings/{request.path_params['opening']}/{kind}/{session}"
+    return Response(answer.sdp, 201, {"location": where, **CORS}, media_type=SDP)
+
+
+async def whip(request: Request) -> Response:
+    await resources(request).service.require_admin(token_of(request))
+    offer, session = await _sdp_offer(request, viewer=False), secrets.token_hex(16)
+    answer = await _studio(request).publish(request.path_params["opening"], offer, session)
+    return _created(request, answer, "whip", session)
+
+
+async def whip_end(request: Request) -> Response:
+    """The encoder stops: as `.../webrtc/stop`. A session the host has since replaced
+    (another WHIP publish, the browser's camera) is gone already: 404."""
+    await resources(request).service.require_admin(token_of(request))
+    opening_id = request.path_params["opening"]
+    if not _studio(request).is_publisher(opening_id, request.path_params["session"]):
+        raise NotFound("session")
+    stopped = await _stopped(request, opening_id)
+    stopped.headers.update(CORS)
+    return stopped
+
+
+async def whep(request: Request) -> Response:
+    offer, session = await _sdp_offer(request, viewer=True), secrets.token_hex(16)
+    answer = await _studio(request).watch(request.path_params["opening"], offer, session)
+    return _created(request, answer, "whep", session)
+
+
+async def whep_end(request: Request) -> Response:
+    session = request.path_params["session"]
+    if not await _studio(request).leave(request.path_params["opening"], session):
+        raise NotFound("session")
+    return Response(status_code=200, headers=CORS, media_type="text/plain")
+
+
+async def preflight(request: Request) -> Response:
+    """CORS for a player or a publishing page on another origin (RFC 9725 §4.1): tokens
+    go in the Authorization header, never in cookies, so any origin may ask."""
+    allowed = {"access-control-allow-methods": "POST, DELETE, OPTIONS",
+               "access-control-allow-headers": "Authorization, Content-Type",
+               "access-control-max-age": "86400", "accept-post": SDP}  # fmt: skip
+    return Response(status_code=204, headers={**CORS, **allowed}, media_type="text/plain")
 
 
 async def archive(request: Request) -> Response:
@@ -153,7 +229,26 @@ webrtc_operations = [
     Operation(method="POST", path="/api/openings/{opening}/webrtc/stop", handler=stop,
               summary="End the livestream and its recording", auth="admin",
               answer=bodies.Stopped, errors=("UNAUTHORIZED", "FORBIDDEN")),
+    Operation(method="POST", path="/api/openings/{opening}/whip", handler=whip,
+              summary="WHIP (RFC 9725): the host's encoder publishes; body and answer are "
+              "application/sdp, the answer's Location ends it (DELETE)", auth="admin",
+              status=201, media=SDP, errors=("UNAUTHORIZED", "FORBIDDEN", *OFFER)),
+    Operation(method="OPTIONS", path="/api/openings/{opening}/whip", handler=preflight,
+              summary="CORS for WHIP", status=204, media="text/plain"),
+    Operation(method="DELETE", path="/api/openings/{opening}/whip/{session}", handler=whip_end,
+              summary="WHIP: the encoder stops; the stream ends as .../webrtc/stop ends it",
+              auth="admin", answer=bodies.Stopped,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    Operation(method="POST", path="/api/openings/{opening}/whep", handler=whep,
+              summary="WHEP: a player's receive-only offer (application/sdp), answered; "
+              "the answer's Location ends it (DELETE)",
+              status=201, media=SDP, errors=OFFER),
+    Operation(method="OPTIONS", path="/api/openings/{opening}/whep", handler=preflight,
+              summary="CORS for WHEP", status=204, media="text/plain"),
+    Operation(method="DELETE", path="/api/openings/{opening}/whep/{session}", handler=whep_end,
+              summary="WHEP: the player leaves", media="text/plain", errors=("NOT_FOUND",)),
     Operation(method="GET", path="/api/openings/{opening}/archive", handler=archive,
               summary="The opening's archive: log, record and recordings (zip)", auth="staff",
               media="application/zip", errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    *hls_operations,
 ]  # fmt: skip

@@ -1,6 +1,7 @@
-"""Records a broadcast as it arrives, without decoding: the host's VP8 and Opus frames are
-muxed into a Matroska file by PyAV (FFmpeg). The file starts at the first video keyframe;
-a Matroska file cut short by a crash still plays up to its last cluster.
+"""Records a broadcast as it arrives, without decoding: the host's VP8 (a browser's) or
+H.264 (a WHIP encoder's, OBS say) and Opus frames are muxed into a Matroska file by PyAV
+(FFmpeg). The file starts at the first video keyframe; a Matroska file cut short by a crash
+still plays up to its last cluster.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import av
 
+from streaming.video.fmp4 import add_h264_stream
 from streaming.video.tap import CLOCK, EncodedFrame, vp8_size
 
 __all__ = ["Recorder"]
@@ -41,13 +43,22 @@ class Recorder:
         self._container.mux(packet)
 
     def _start(self, frame: EncodedFrame) -> bool:
-        size = vp8_size(frame.data) if frame.kind == "video" and frame.codec == "VP8" else None
-        if size is None:
+        if frame.kind != "video" or not frame.keyframe or frame.codec not in ("VP8", "H264"):
+            return False
+        size = vp8_size(frame.data) if frame.codec == "VP8" else None
+        if frame.codec == "VP8" and size is None:
             return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._container = av.open(str(self.path), "w", format="matroska")
-        stream = self._container.add_stream("vp8", rate=30)
-        stream.width, stream.height = size
+        if size is not None:
+            stream = self._container.add_stream("vp8", rate=30)
+            stream.width, stream.height = size
+        else:  # its parameters (SPS, PPS) from the keyframe itself
+            stream = add_h264_stream(self._container, frame.data)
+            if stream is None:
+                self._container.close()
+                self._container = None
+                return False
         stream.time_base = CLOCK["video"]
         self._streams["video"] = stream
         if self.audio:  # Matroska takes no stream once the first packet is in

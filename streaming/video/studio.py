@@ -6,14 +6,17 @@ Signalling is one HTTP exchange each way (`server/web/livestream.py`): the brows
 the server's answer out, with every ICE candidate gathered first. Every peer connection is
 tracked, closed when it fails and at shutdown. A viewer joining, or a viewer's decoder
 asking (RTCP PLI), makes the server ask the host's browser for a keyframe, at most once
-per `KEYFRAME_GAP_S`. Beyond one process's viewers, the same tracks can feed an SFU or an
-HLS packager; see docs/openings.md.
+per `KEYFRAME_GAP_S`. The host's browser sends VP8; a WHIP encoder (OBS, GStreamer) may
+send H.264 instead, and viewers then get H.264 as it came. Beyond one process's viewers,
+the same frames go once to the HLS packager (streaming/video/hls.py), whose files every
+process and any CDN serve; see docs/openings.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDe
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 
 from auction.errors import BadRequest, Conflict
+from streaming.video.hls import Packager, is_live
 from streaming.video.recorder import Recorder
 from streaming.video.tap import EncodedFrame, ForwardedTrack, tap
 
@@ -31,7 +35,9 @@ __all__ = ["Broadcast", "Studio"]
 
 log = logging.getLogger("openbid.webrtc")
 KEYFRAME_GAP_S = 0.5
-CODECS = {"video": "video/VP8", "audio": "audio/opus"}  # every browser sends and plays these
+# what a publisher may send, first choice first: every browser sends and plays VP8 and Opus;
+# WHIP encoders (OBS) send H.264, which viewers then get as it came
+CODECS = {"video": ("video/VP8", "video/H264"), "audio": ("audio/opus",)}
 CLOSE_S = 5.0  # aiortc's pc.close() has been seen never to return (aiortc#283): not at shutdown
 
 
@@ -45,6 +51,9 @@ class Broadcast:
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     viewers: dict[RTCPeerConnection, list[ForwardedTrack]] = field(default_factory=dict)
     recorder: Recorder | None = None
+    hls: Packager | None = None
+    session: str | None = None  # the publisher's (WHIP's resource)
+    video: str = "video/VP8"  # the codec the publisher negotiated, which viewers get
     _last_keyframe_ask: float = 0.0
     _asking: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -56,6 +65,8 @@ class Broadcast:
                     track.push(frame)
         if self.recorder is not None:
             self.recorder.write(frame)
+        if self.hls is not None:
+            self.hls.write(frame)
 
     def ask_keyframe(self) -> None:
         now = time.monotonic()
@@ -80,6 +91,7 @@ class Studio:
         self.data_dir, self.max_viewers = data_dir, max_viewers
         self.broadcasts: dict[str, Broadcast] = {}
         self.peers: set[RTCPeerConnection] = set()
+        self.sessions: dict[str, tuple[Broadcast, RTCPeerConnection]] = {}  # WHEP viewers
 
     def _broadcast(self, opening_id: str) -> Broadcast:
         found = self.broadcasts.get(opening_id)
@@ -88,9 +100,20 @@ class Studio:
             self.broadcasts[opening_id] = found
         return found
 
-    async def publish(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
-        """The host's offer (camera, microphone): answer it, replacing an earlier publisher.
-        BadRequest, and no peer left behind, when the offer cannot be answered."""
+    def live(self, opening_id: str) -> bool:
+        """Whether the opening's host is publishing, here or (by the HLS files in the data
+        dir) in another process on this machine."""
+        found = self.broadcasts.get(opening_id)
+        if found is not None and found.live and found.receivers:
+            return True
+        return is_live(self.data_dir / "live" / opening_id)
+
+    async def publish(
+        self, opening_id: str, offer: RTCSessionDescription, session: str | None = None
+    ) -> RTCSessionDescription:
+        """The host's offer (camera, microphone): answer it, replacing an earlier publisher;
+        `session` names it (a WHIP resource; `is_publisher` checks it). BadRequest, and no
+        peer left behind, when the offer cannot be answered."""
         broadcast = self._broadcast(opening_id)
         pc = RTCPeerConnection()
         receivers: dict[str, RTCRtpReceiver] = {}
@@ -102,27 +125,38 @@ class Studio:
             tap(receiver, broadcast.deliver)
 
         await self._accept(pc, offer)
+        for transceiver in pc.getTransceivers():
+            if not _prefer(transceiver, CODECS[transceiver.kind]):
+                await self._close(pc)
+                raise BadRequest("sdp", "须发送 VP8 或 H.264 视频、Opus 音频",
+                                 "must send VP8 or H.264 video and Opus audio")  # fmt: skip
         earlier = broadcast.publisher
         self._track(pc, lambda: self._publisher_gone(broadcast, pc))
         broadcast.publisher, broadcast.receivers = pc, receivers
+        broadcast.session = session or secrets.token_hex(16)
+        video, broadcast.video = broadcast.video, _negotiated(pc, "video") or broadcast.video
         if earlier is not None:  # the host reconnected: a new stream from a new keyframe
             self._end_recording(broadcast)
             await self._close(earlier)
+            if video != broadcast.video:  # viewers negotiated the old codec: let them come back
+                await self._drop_viewers(broadcast)
             for tracks in broadcast.viewers.values():
                 for track in tracks:
                     track.restart()
-        for transceiver in pc.getTransceivers():
-            _prefer(transceiver, _codecs(RTCRtpReceiver, transceiver.kind))
         answer = await _answer(pc)
+        self._package(broadcast, restart=earlier is not None)
         now = time.time()  # one file per publisher, named by when it started (UTC)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
         audio = any(t.kind == "audio" for t in pc.getTransceivers())
         broadcast.recorder = Recorder(broadcast.recordings / f"{stamp}.mkv", audio)
         return answer
 
-    async def watch(self, opening_id: str, offer: RTCSessionDescription) -> RTCSessionDescription:
+    async def watch(
+        self, opening_id: str, offer: RTCSessionDescription, session: str | None = None
+    ) -> RTCSessionDescription:
         """A viewer's offer (receive only, streaming/video/offers.py): answer it with the host's
-        tracks. Nothing the viewer might send is ever received."""
+        tracks, in the codecs the host sends. Nothing the viewer might send is ever received.
+        `session` names the viewer (a WHEP resource) for `leave`."""
         broadcast = self.broadcasts.get(opening_id)
         if broadcast is None or not broadcast.live or not broadcast.receivers:
             raise Conflict("直播尚未开始", "the livestream has not started")
@@ -136,14 +170,47 @@ class Studio:
             transceiver.direction = "sendonly"  # never a receiver on a viewer's connection
             if transceiver.kind not in broadcast.receivers:
                 continue
+            wanted = broadcast.video if transceiver.kind == "video" else "audio/opus"
+            if not _prefer(transceiver, (wanted,)):
+                await self._close(pc)
+                raise BadRequest("sdp", f"此播放器不支持 {wanted}", f"this player lacks {wanted}")
             track = ForwardedTrack(transceiver.kind, broadcast.ask_keyframe)
             _forward_keyframe_requests(pc.addTrack(track), broadcast.ask_keyframe)
-            _prefer(transceiver, _codecs(RTCRtpSender, transceiver.kind))
             tracks.append(track)
         broadcast.viewers[pc] = tracks
+        if session is not None:
+            self.sessions[session] = (broadcast, pc)
         answer = await _answer(pc)
         broadcast.ask_keyframe()
         return answer
+
+    def is_publisher(self, opening_id: str, session: str) -> bool:
+        found = self.broadcasts.get(opening_id)
+        return found is not None and found.publisher is not None and found.session == session
+
+    async def leave(self, opening_id: str, session: str) -> bool:
+        """End a named viewer's connection; False when there is no such viewer."""
+        found = self.sessions.get(session)
+        if found is None or found[0].opening_id != opening_id:
+            return False
+        broadcast, pc = found
+        self._viewer_gone(broadcast, pc)
+        await self._close(pc)
+        return True
+
+    async def _drop_viewers(self, broadcast: Broadcast) -> None:
+        peers = list(broadcast.viewers)
+        for pc in peers:
+            self._viewer_gone(broadcast, pc)
+        await asyncio.gather(*(self._close(pc) for pc in peers))
+
+    def _package(self, broadcast: Broadcast, restart: bool) -> None:
+        """HLS for the broadcast: one packager, told when the publisher changes."""
+        if broadcast.hls is None:
+            folder = self.data_dir / "live" / broadcast.opening_id
+            broadcast.hls = Packager(folder, broadcast.ask_keyframe)
+        elif restart:
+            broadcast.hls.restart()
 
     async def _accept(self, pc: RTCPeerConnection, offer: RTCSessionDescription) -> None:
         """Take the remote offer; one aiortc cannot use is a BadRequest, `pc` closed."""
@@ -170,17 +237,21 @@ class Studio:
         broadcast = self.broadcasts.pop(opening_id, None)
         if broadcast is None:
             return
-        peers = list(broadcast.viewers)
-        for pc in peers:
-            self._viewer_gone(broadcast, pc)
         self._end_recording(broadcast)
-        if broadcast.publisher is not None:
-            peers.append(broadcast.publisher)
-        await asyncio.gather(*(self._close(pc) for pc in peers))
+        publisher = [broadcast.publisher] if broadcast.publisher is not None else []
+        await asyncio.gather(self._drop_viewers(broadcast), self._end_hls(broadcast),
+                             *(self._close(pc) for pc in publisher))  # fmt: skip
 
     def _publisher_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
         if broadcast.publisher is pc:  # not a publisher the host has since replaced
             self._end_recording(broadcast)
+            if broadcast.hls is not None:  # its last segment now; a new publisher goes on
+                broadcast.hls.restart()
+
+    async def _end_hls(self, broadcast: Broadcast) -> None:
+        if broadcast.hls is not None:
+            await broadcast.hls.close()
+            broadcast.hls = None
 
     def _end_recording(self, broadcast: Broadcast) -> None:
         if broadcast.recorder is not None:
@@ -190,6 +261,9 @@ class Studio:
     def _viewer_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
         for track in broadcast.viewers.pop(pc, []):
             track.stop()
+        for session, (_, held) in list(self.sessions.items()):
+            if held is pc:
+                del self.sessions[session]
 
     async def _close(self, pc: RTCPeerConnection) -> None:
         self.peers.discard(pc)
@@ -206,23 +280,37 @@ class Studio:
             for pc in list(broadcast.viewers):
                 self._viewer_gone(broadcast, pc)
             self._end_recording(broadcast)
-        await asyncio.gather(*(self._close(pc) for pc in list(self.peers)))
+        await asyncio.gather(
+            *(self._close(pc) for pc in list(self.peers)),
+            *(self._end_hls(broadcast) for broadcast in self.broadcasts.values()),
+        )
 
     def recording_files(self, opening_id: str) -> list[Path]:
         folder = self.data_dir / "recordings" / opening_id
         return sorted(folder.glob("*.mkv")) if folder.is_dir() else []
 
 
-def _codecs(side: Any, kind: str) -> list[Any]:
-    capabilities = side.getCapabilities(kind)
-    return list(capabilities.codecs) if capabilities else []
+def _prefer(transceiver: Any, wanted: tuple[str, ...]) -> bool:
+    """Answer with one codec (and its RTX): the first of `wanted` that the offer has. aiortc
+    settles an answer's codecs as it takes the offer, before any preference could be set,
+    so its negotiated list (private, like the receiver's queue in tap.py) is cut here.
+    False when the offer has none of `wanted`."""
+    offered: list[Any] = transceiver._codecs
+    for mime in wanted:
+        chosen = next((c for c in offered if c.mimeType.lower() == mime.lower()), None)
+        if chosen is not None:
+            rtx = [c for c in offered if c.parameters.get("apt") == chosen.payloadType]
+            transceiver._codecs = [chosen, *rtx]
+            return True
+    return False
 
 
-def _prefer(transceiver: Any, codecs: list[Any]) -> None:
-    """Negotiate VP8 / Opus only (with RTX): what the host sends is what viewers get."""
-    wanted = CODECS[transceiver.kind]
-    chosen = [c for c in codecs if c.mimeType in (wanted, f"{transceiver.kind}/rtx")]
-    transceiver.setCodecPreferences(chosen)
+def _negotiated(pc: RTCPeerConnection, kind: str) -> str | None:
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind == kind and transceiver._codecs:
+            mime: str = transceiver._codecs[0].mimeType
+            return mime
+    return None
 
 
 def _forward_keyframe_requests(sender: RTCRtpSender, ask: Callable[[], None]) -> None:

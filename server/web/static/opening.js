@@ -8,13 +8,12 @@ import {
 } from "/static/openbid.js";
 import { sign } from "/static/keys.js";
 import { fileAttachment, seal } from "/static/seal.js";
-import { publish, watch } from "/static/live.js";
+import { LivePlayer, publish } from "/static/live.js";
 
 const openingId = location.pathname.split("/")[2];
 const token = roomToken();
-const RETRY_VIDEO_MS = 10000;
 const state = { view: null, role: null, plate: null, bidderId: null, rows: [], staffList: null,
-  objections: new Map(), refreshing: null, camera: null, viewer: null, room: null };
+  objections: new Map(), refreshing: null, camera: null, player: null, room: null };
 
 const keyName = () => `openbid.key.${openingId}.${state.bidderId}`;
 
@@ -146,7 +145,7 @@ function refresh() {
   state.refreshing = setTimeout(async () => {
     state.refreshing = null;
     const answer = await api(`/api/openings/${openingId}`, { token });
-    if (answer.status === 200) state.view = answer.body;
+    if (answer.status === 200) { state.view = answer.body; state.player.live(Boolean(answer.body.live)); }
     if (state.role === "admin" || state.role === "supervisor") {
       const listed = await api(`/api/openings/${openingId}/bidders`, { token });
       if (listed.status === 200) state.staffList = listed.body.bidders;
@@ -267,28 +266,6 @@ async function stopCamera() {
   showHost();
 }
 
-// ---- the video -------------------------------------------------------------------------
-
-async function tryVideo() {
-  if (state.viewer && state.viewer.pc.connectionState !== "closed") return;
-  const made = await watch(openingId, $("video"));
-  if (made.error) {
-    state.viewer = null;
-    $("videostatus").textContent = t("videoWaiting");
-    setTimeout(tryVideo, RETRY_VIDEO_MS);
-    return;
-  }
-  state.viewer = made;
-  $("videostatus").textContent = "";
-  $("watch").hidden = true;
-  made.pc.onconnectionstatechange = () => {
-    if (!["failed", "closed"].includes(made.pc.connectionState)) return;
-    $("watch").hidden = false;
-    state.viewer = null;
-    setTimeout(tryVideo, RETRY_VIDEO_MS);
-  };
-}
-
 // ---- wiring ----------------------------------------------------------------------------
 
 function start() {
@@ -306,6 +283,7 @@ function start() {
       $("rolename").textContent = m.role === "admin" ? t("hosting") : t("supervising");
       if (staffRole) refresh();
       show();
+      state.player.live(Boolean(m.opening.live));
     },
     event: apply,
     answer: (m) => { sayAnswer(m); refresh(); },
@@ -339,9 +317,9 @@ function start() {
   $("stopcamera").onclick = stopCamera;
   $("audit").onclick = () => download(`/api/openings/${openingId}/audit`, token, `opening-${openingId}-audit.json`);
   $("archive").onclick = () => download(`/api/openings/${openingId}/archive`, token, `opening-${openingId}.zip`);
-  $("watch").onclick = tryVideo;
+  state.player = new LivePlayer(openingId, $("video"), $("videostatus"), $("watch"), t("videoWaiting"));
+  $("watch").onclick = () => state.player.retry();
   room.start();
-  tryVideo();
   setInterval(() => tick(room), 250);
 }
 
