@@ -1,6 +1,7 @@
 """Fan-out to N public viewers on one server process, beside python-socketio.
 
     python loadtests/bench_fanout.py [--viewers 1000 5000] [--seconds 10] [--rate 10]
+                                     [--workers 1]
 
 For each N and each server (OpenBid's `/ws/lots/{lot}` in msgpack, and the python-socketio
 relay in socketio_baseline.py, both on uvicorn, both fed by the same Redis channel), in the
@@ -13,6 +14,8 @@ same run on the same machine (load generator included):
 - OpenBid's longest pause of Python's cycle collector (from `/metrics`): while N viewers
   arrive the heap grows and each full collection stops the process longer.
 Bids are decided straight on the bid book at `--rate` per second (each one public event).
+With `--workers W` OpenBid runs as `openbid serve --workers W`: its CPU and memory are the
+sum over the parent and its workers, and its longest pause the longest of any worker.
 Viewers are picows clients (a Cython WebSocket client: the load generator must not be the
 bottleneck); the socket.io viewers speak Engine.IO 4 over a WebSocket.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -99,30 +103,52 @@ class SocketIOViewer(OpenBidViewer):
             self.tally.ready += 1
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants: a server of several workers is all of them."""
+    found = [pid]
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            found += tree(int(child))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    total = 0
+    for each in tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total
 
 
-async def start_server(kind: str, redis_url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+async def start_server(
+    kind: str, redis_url: str, tmp: Path, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     if kind == "openbid":
         command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
                    "--redis-url", redis_url, "--data-dir", str(tmp / "data"),
-                   "--viewers-per-address", "0"]  # fmt: skip
+                   "--viewers-per-address", "0", "--workers", str(workers)]  # fmt: skip
     else:
         command = [sys.executable, str(ROOT / "loadtests" / "socketio_baseline.py"),
                    "--redis-url", redis_url, "--port", str(port)]  # fmt: skip
     env = os.environ | {"OPENBID_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)  # fmt: skip
+    if kind == "openbid":  # its parent binds the port before the workers serve: ask it
+        if await asyncio.to_thread(_listening, process):
+            return process, port
+        raise RuntimeError("openbid serve exited before listening")
     for _ in range(500):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -131,6 +157,12 @@ async def start_server(kind: str, redis_url: str, tmp: Path) -> tuple[subprocess
         except OSError:
             await asyncio.sleep(0.02)  # a starting process: no event to await
     raise RuntimeError(f"{kind} server did not start")
+
+
+def _listening(process: subprocess.Popen[bytes]) -> bool:
+    """Read `openbid serve`'s output until it says it listens (every worker serving)."""
+    assert process.stdout is not None
+    return any(line.startswith(b"openbid listening") for line in process.stdout)
 
 
 async def make_lot(book: LotBook) -> str:
@@ -147,14 +179,19 @@ async def make_lot(book: LotBook) -> str:
     return "fan"
 
 
-async def one(kind: str, viewers: int, seconds: float, rate: int) -> dict[str, float]:
+async def one(
+    kind: str, viewers: int, seconds: float, rate: int, workers: int = 1
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedValkey(Path(tmp) / "v", persist=False) as v:
         client = await connect(v.url)
         book = LotBook(client)  # type: ignore[arg-type]
         lot = await make_lot(book)
-        process, port = await start_server(kind, v.url, Path(tmp))
+        process, port = await start_server(kind, v.url, Path(tmp), workers)
         try:
-            return await measure(kind, book, lot, process.pid, port, viewers, seconds, rate)
+            found = await measure(kind, book, lot, process.pid, port, viewers, seconds, rate)
+            if kind == "openbid" and workers > 1:
+                found["gc_longest_ms"] = await longest_pause(port, workers)
+            return found
         finally:
             process.terminate()
             process.wait()
@@ -211,16 +248,21 @@ async def measure(kind: str, book: LotBook, lot: str, pid: int, port: int, viewe
     }  # fmt: skip
 
 
-async def longest_pause(port: int) -> float:
-    """The server's longest collector pause since it started (viewers arriving included)."""
-    async with httpx.AsyncClient() as http:
-        staff = {"authorization": f"Bearer {ADMIN}"}
-        text = (await http.get(f"http://127.0.0.1:{port}/metrics", headers=staff)).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "openbid_gc_pause_longest_seconds":
-                return float(sample.value) * 1000
-    return float("nan")
+async def longest_pause(port: int, workers: int = 1) -> float:
+    """The server's longest collector pause since it started (viewers arriving included):
+    the longest of its workers', each scraped on a fresh connection until all have been."""
+    staff = {"authorization": f"Bearer {ADMIN}"}
+    pauses: dict[str, float] = {}
+    for _ in range(50 * workers):
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(f"http://127.0.0.1:{port}/metrics", headers=staff)
+        for family in text_string_to_metric_families(answer.text):
+            for sample in family.samples:
+                if sample.name == "openbid_gc_pause_longest_seconds":
+                    pauses[answer.headers.get("x-openbid-worker", "0")] = sample.value * 1000
+        if len(pauses) >= workers:
+            break
+    return max(pauses.values(), default=float("nan"))
 
 
 def open_files_for(viewers: int) -> None:
@@ -241,6 +283,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=int, default=10)
     parser.add_argument("--servers", nargs="+", default=["openbid", "socketio"])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--workers", type=int, default=1, help="OpenBid's server processes")
     args = parser.parse_args()
     open_files_for(max(args.viewers))
     report: dict[str, dict[str, float]] = {}
@@ -248,7 +291,7 @@ async def main() -> None:
           f"{'KiB/conn':>8} {'delivered':>13} {'longest GC ms':>13}")  # fmt: skip
     for n in args.viewers:
         for kind in args.servers:
-            r = report[f"{kind}-{n}"] = await one(kind, n, args.seconds, args.rate)
+            r = report[f"{kind}-{n}"] = await one(kind, n, args.seconds, args.rate, args.workers)
             print(f"{kind:<9} {n:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
                   f"{r['us_per_message']:>7.1f} {r['kib_per_idle_conn']:>8.1f} "
                   f"{r['delivered']:>6.0f}/{r['expected']:.0f} {r['gc_longest_ms']:>13.0f}",

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ipaddress
 import json
 import os
-import resource
-import secrets
-import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
-from auction.checkpoint import BadNote, Signer, Verifier
+from auction.checkpoint import BadNote, Verifier
 from auction.errors import BadMessage
 from auction.log import Discrepancy
+from server import serving
 from server.limits import Limits
-from server.log_setup import configure as configure_logs
 from server.receipts import read_receipt, receipt_in_export, receipt_online
 from server.services.anchoring import INTERVAL_S
 from server.services.staff import add_person
@@ -29,8 +23,9 @@ from server.store.embedded import DataDirInUse, EmbeddedValkey
 from server.store.staff import StaffBook
 from server.timestamps import read_certificates
 from server.verify import verify_file
-from server.web.app import Server, connect, create_app
+from server.web.app import connect
 from server.witness import run_witness
+from server.workers import worker_count
 
 __all__ = ["main"]
 
@@ -67,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--anchor-interval", type=float, default=INTERVAL_S, metavar="SECONDS",
         help=f"ask the TSA once in this long at most (default {INTERVAL_S:.0f})",
+    )  # fmt: skip
+    serve.add_argument(
+        "--workers", type=worker_count, default=1, metavar="N",
+        help="serve from N processes on the one port and store ('auto': one per core)",
     )  # fmt: skip
     check = commands.add_parser("verify", help="check an exported audit log, or a receipt")
     check.add_argument("audit_file", type=Path, nargs="?")
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return _verify(args.audit_file, args.key, args.tsa_cert, args.anchor)
     if args.command == "witness":
         return run_witness(args.url, args.state, args.key, args.interval, args.once)
-    return _serve(args)
+    return serving.serve(args)
 
 
 def _verify(
@@ -136,64 +135,6 @@ def _verify(
     except Discrepancy as fault:
         print(f"FAILED at {fault}", file=sys.stderr)
         return 1
-
-
-MIN_TOKEN = 16  # characters of a token given in the environment; a made one has 32
-
-
-def _token(data_dir: Path, role: str) -> str:
-    """The role's token from OPENBID_{ROLE}_TOKEN, else kept in DATA_DIR/{role}-token:
-    made and printed on the first start only (later starts say where it is)."""
-    token = os.environ.get(f"OPENBID_{role.upper()}_TOKEN")
-    if token:
-        if len(token) < MIN_TOKEN:
-            raise SystemExit(
-                f"openbid: OPENBID_{role.upper()}_TOKEN is too short to be secret (at least "
-                f"{MIN_TOKEN} characters; make one with `openssl rand -base64 24`)"
-            )
-        return token
-    path = data_dir / f"{role}-token"
-    if path.exists():
-        print(f"{role} token: in {path}", flush=True)
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(24)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(token + "\n")
-    print(f"{role} token: {token} (kept in {path}; printed this once)", flush=True)
-    return token
-
-
-def _host_ip(host: str) -> str:
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        try:
-            return socket.gethostbyname(host)
-        except OSError:
-            return "0.0.0.0"  # unknown: say it
-
-
-def _sealing_secret(data_dir: Path) -> bytes:
-    """The secret that seals 一次报价 bids until their close: OPENBID_SEALING_SECRET (hex,
-    32 bytes; every process sharing a store must hold the same), else DATA_DIR/sealing-secret,
-    made on the first start. It never enters the store; lose it and sealed lots cannot open."""
-    given = os.environ.get("OPENBID_SEALING_SECRET")
-    if given:
-        try:
-            secret = bytes.fromhex(given)
-        except ValueError:
-            secret = b""
-        if len(secret) < 32:
-            raise SystemExit("openbid: OPENBID_SEALING_SECRET must be 32 bytes or more, as hex "
-                             "(make one with `openssl rand -hex 32`)")  # fmt: skip
-        return secret
-    path = data_dir / "sealing-secret"
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(secrets.token_hex(32) + "\n")
-    return bytes.fromhex(path.read_text().strip())
 
 
 def _staff(args: argparse.Namespace) -> int:
@@ -257,110 +198,6 @@ def _verify_receipt(
     except Discrepancy as fault:
         print(f"FAILED at {fault}", file=sys.stderr)
         return 1
-
-
-def _log_signer(data_dir: Path, origin: str | None) -> Signer:
-    """The transparency log's signing key: OPENBID_LOG_KEY (a C2SP signer key,
-    PRIVATE+KEY+...; every process sharing a store must hold the same), else DATA_DIR/log-key,
-    made on the first start for `origin`. Its name is the log's origin."""
-    given = os.environ.get("OPENBID_LOG_KEY")
-    path = data_dir / "log-key"
-    if not given and not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(Signer.generate(origin or ORIGIN).skey() + "\n")
-    try:
-        signer = Signer.from_skey(given or path.read_text())
-    except BadNote as error:
-        raise SystemExit(f"openbid: the transparency log's key: {error}") from None
-    if origin and signer.name != origin:
-        raise SystemExit(f"openbid: the log key is {signer.name}'s, not --log-origin {origin}'s")
-    return signer
-
-
-def _private_dir(path: Path) -> None:
-    """The data dir, readable by this user alone: it holds the log (reserves, salts, names,
-    envelopes), the tokens and the recordings (security review L2)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-
-
-def _raise_open_files(wanted: int) -> None:
-    """Lift the soft limit on open files toward `wanted` (the connection cap and room for
-    the store, the files and the peers), as far as the hard limit allows."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def _serve(args: argparse.Namespace) -> int:
-    os.umask(0o077)  # every file the server and its Valkey make is its user's alone
-    _private_dir(args.data_dir)
-    if (args.certfile is None) != (args.keyfile is None):
-        print("openbid: --certfile and --keyfile go together", file=sys.stderr)
-        return 2
-    if not args.anchor_interval > 0:
-        print("openbid: --anchor-interval is a number of seconds above 0", file=sys.stderr)
-        return 2
-    if args.certfile is None and not ipaddress.ip_address(_host_ip(args.host)).is_loopback:
-        print(f"openbid: serving plain HTTP on {args.host}: tokens and keys cross the network "
-              "in clear. Put a TLS front before it (README: TLS) or give --certfile/--keyfile.",
-              file=sys.stderr)  # fmt: skip
-    token = _token(args.data_dir, "admin")
-    args.supervisor_token = _token(args.data_dir, "supervisor")
-    embedded = None
-    url = args.redis_url
-    if not url:
-        embedded = EmbeddedValkey(args.data_dir / "valkey")
-        try:
-            url = embedded.start()
-        except DataDirInUse as busy:
-            print(f"openbid: {busy}; give each server its own --data-dir", file=sys.stderr)
-            return 2
-        embedded.supervise()
-    # uvicorn drains on SIGTERM, then raises it again: at its default action the process would
-    # die there, before the finally below, and leave Valkey running. Stop as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        asyncio.run(_run(args, url, token))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if embedded is not None:
-            embedded.stop()
-    return 0
-
-
-async def _run(args: argparse.Namespace, url: str, token: str) -> None:
-    configure_logs()
-    per_address = args.viewers_per_address or 1 << 30
-    limits = Limits(origins=tuple(args.allow_origin), public_per_address=per_address,
-                    pending_per_address=per_address)  # fmt: skip
-    _raise_open_files(limits.max_connections + 1024)
-    app = create_app(url, token, limits=limits, data_dir=args.data_dir,
-                     supervisor_token=args.supervisor_token,
-                     metrics_token=os.environ.get("OPENBID_METRICS_TOKEN") or None,
-                     sealing_secret=_sealing_secret(args.data_dir),
-                     log_signer=_log_signer(args.data_dir, args.log_origin),
-                     tsa_url=args.tsa, anchor_interval_s=args.anchor_interval)  # fmt: skip
-    tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
-    server = Server(app, args.host, args.port, limits, tls)
-    serving = asyncio.create_task(server.serve())
-    while not server.started and not serving.done():
-        await asyncio.sleep(0.01)  # uvicorn exposes no startup event to await
-    if serving.done():
-        await serving
-        return
-    port = server.servers[0].sockets[0].getsockname()[1]
-    scheme = "https" if tls else "http"
-    print(f"openbid listening on {scheme}://{args.host}:{port}", flush=True)
-    if args.demo:
-        from server.demo import seed
-
-        with contextlib.suppress(Exception):
-            print(await seed(f"{scheme}://{args.host}:{port}", token), flush=True)
-    await serving
 
 
 if __name__ == "__main__":

@@ -56,11 +56,12 @@ from streaming.rooms.ports import Venue
 from streaming.rooms.raw import RawWebSocketProtocol
 from streaming.video.studio import Studio
 
-__all__ = ["POOL_SIZE", "TLS", "Server", "connect", "create_app", "server_config"]
+__all__ = ["POOL_SIZE", "TLS", "WORKER_HEADER", "Server", "connect", "create_app", "server_config"]
 
 TLS = tuple[str, str]  # the certificate chain's and the key's PEM files
 POOL_SIZE = 64  # concurrent commands wait for a connection rather than fail
 SHUTDOWN_GRACE_S = 10.0
+WORKER_HEADER = "x-openbid-worker"  # which of `--workers` answered
 
 
 async def connect(url: str) -> Redis | RedisCluster:
@@ -104,6 +105,7 @@ def create_app(
     document_signer: DocumentSigner | None = None,
     tsa_url: str | None = None,
     anchor_interval_s: float = INTERVAL_S,
+    worker: int = 0,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time (no
     background work then: no deadlines passed, no checkpoints signed but on demand);
@@ -114,7 +116,8 @@ def create_app(
     transparency log's checkpoints (the same rule; by default one made for this app);
     `document_signer` signs the PDFs (by default the data dir's key and certificate);
     `tsa_url`, an RFC 3161 time-stamping authority, anchors a checkpoint once every
-    `anchor_interval_s` at most (server/services/anchoring.py)."""
+    `anchor_interval_s` at most (server/services/anchoring.py); `worker`, this process's
+    index among `openbid serve --workers` (server/workers.py), is told in `/api/health`."""
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -187,6 +190,7 @@ def create_app(
               middleware=[Middleware(SecurityHeaders)],
               exception_handlers=EXCEPTION_HANDLERS)  # fmt: skip
     app.state.openapi = openapi(OPERATIONS)
+    app.state.worker = worker
     return app
 
 
@@ -219,19 +223,24 @@ class App(Starlette):
 
 
 def server_config(
-    app: Starlette, host: str, port: int, limits: Limits | None = None, tls: TLS | None = None
-) -> Any:
+    app: Starlette, host: str, port: int, limits: Limits | None = None, tls: TLS | None = None,
+    worker: int | None = None,
+) -> Any:  # fmt: skip
     """uvicorn's settings: the websockets sans-I/O protocol (the stack's `websockets`, with
     no extra task per frame) letting the fan-out write whole frames (streaming/rooms/raw.py); no
     per-message compression (binary frames don't shrink and deflate costs CPU per viewer);
     client frames capped at `limits.max_frame`; a deadline for each request's head
-    (server/web/httpproto.py); HTTPS with `tls`, a certificate chain and its key (PEM files)."""
+    (server/web/httpproto.py); HTTPS with `tls`, a certificate chain and its key (PEM files);
+    with `worker`, one of several processes on the port, an `x-openbid-worker` header on every
+    response, the WebSocket handshake's included, says which one answered."""
     limits = limits or Limits()
+    headers = [(WORKER_HEADER, str(worker))] if worker is not None else []
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", ws=RawWebSocketProtocol,
         http=guarded_http(limits.header_timeout_s), ws_max_size=limits.max_frame,
         ws_per_message_deflate=False, timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
         lifespan="on", ssl_certfile=tls and tls[0], ssl_keyfile=tls and tls[1],
+        headers=headers,
     )  # fmt: skip
 
 
@@ -241,9 +250,9 @@ class Server(uvicorn.Server):
 
     def __init__(
         self, app: Starlette, host: str, port: int, limits: Limits | None = None,
-        tls: TLS | None = None,
+        tls: TLS | None = None, worker: int | None = None,
     ):  # fmt: skip
-        super().__init__(server_config(app, host, port, limits, tls))
+        super().__init__(server_config(app, host, port, limits, tls, worker))
         self.app = app
 
     async def shutdown(self, sockets: Any = None) -> None:

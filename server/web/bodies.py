@@ -172,6 +172,7 @@ class Error(Struct, kw_only=True):
 class Health(Struct, kw_only=True):
     ok: bool
     server_now: Time
+    worker: int = 0  # which process answered, of `openbid serve --workers N` (0 to N-1)
 
 
 class ConfigWarning(Struct, kw_only=True):

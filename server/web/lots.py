@@ -33,13 +33,17 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def health(request: Request) -> Response:
-    """`{"ok": true}` with the server's clock; 503 `{"ok": false}` while the store is out of
-    reach (a load balancer takes the process out until it answers again)."""
+    """`{"ok": true}` with the server's clock and which worker answered (0 of one process;
+    `openbid serve --workers`); 503 `{"ok": false}` while the store is out of reach (a load
+    balancer takes the process out until it answers again)."""
+    worker: int = request.app.state.worker
     try:
-        return json_response(request, {"ok": True, "server_now": await now_of(request)})
+        now = await now_of(request)
+        return json_response(request, {"ok": True, "server_now": now, "worker": worker})
     except STORE_ERRORS:
         body = StoreUnavailable().to_dict(request.headers.get("accept-language"))
-        return JSONResponse({"ok": False, **body}, 503, headers=StoreUnavailable.http_headers)
+        return JSONResponse({"ok": False, "worker": worker, **body}, 503,
+                            headers=StoreUnavailable.http_headers)  # fmt: skip
 
 
 async def create_lot(request: Request) -> Response:
