@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=worker_count, default=1, metavar="N",
         help="serve from N processes on the one port and store ('auto': one per core)",
     )  # fmt: skip
+    serve.add_argument(
+        "--metrics-port", type=int, metavar="BASE",
+        help="also serve each worker's /metrics alone on BASE plus its index (0 to N-1)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--metrics-host", help="the address of the --metrics-port listeners (default --host)"
+    )
     check = commands.add_parser("verify", help="check an exported audit log, or a receipt")
     check.add_argument("audit_file", type=Path, nargs="?")
     check.add_argument("--key", type=Path, help="the server's key (GET /api/log/key)")

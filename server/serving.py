@@ -14,14 +14,18 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
 
 from auction.checkpoint import BadNote, Signer
 from server.limits import Limits
 from server.log_setup import configure as configure_logs
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
-from server.web.app import Server, create_app
+from server.web.app import Server, create_app, metrics_app
 from server.workers import Worker, Workers, listening_socket
 
 __all__ = ["serve"]
@@ -224,13 +228,28 @@ async def _run(
     if serving.done():
         await serving
         return
-    if worker is not None:  # the parent says where they listen, once all of them do
+    scraped = _MetricsServer.of(app, args, worker) if args.metrics_port is not None else None
+    scraping = asyncio.create_task(scraped.serve()) if scraped else None
+    try:
+        await _announce(args, server, worker, token, tls is not None)
+        await serving
+    finally:
+        if scraped is not None and scraping is not None:
+            scraped.should_exit = True
+            await scraping
+
+
+async def _announce(
+    args: argparse.Namespace, server: Server, worker: Worker | None, token: str, tls: bool
+) -> None:
+    """Say where the server listens: a worker tells the parent (which says it once all of
+    them serve), a single process prints it and seeds the demo."""
+    if worker is not None:
 
         def orphaned() -> None:
             server.should_exit = True
 
         worker.serving(orphaned)
-        await serving
         return
     port = server.servers[0].sockets[0].getsockname()[1]
     scheme = "https" if tls else "http"
@@ -240,4 +259,19 @@ async def _run(
 
         with contextlib.suppress(Exception):
             print(await seed(f"{scheme}://{args.host}:{port}", token), flush=True)
-    await serving
+
+
+class _MetricsServer(uvicorn.Server):
+    """`/metrics` of this process alone, on `--metrics-port` plus its worker index (the
+    same port again when the parent restarts the worker); the main server owns the
+    signals, and this one stops when it does."""
+
+    @classmethod
+    def of(cls, app: Starlette, args: argparse.Namespace, worker: Worker | None) -> _MetricsServer:
+        port = args.metrics_port + (worker.index if worker else 0)
+        return cls(uvicorn.Config(metrics_app(app), host=args.metrics_host or args.host,
+                                  port=port, log_level="warning", lifespan="off"))  # fmt: skip
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

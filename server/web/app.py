@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -56,7 +57,10 @@ from streaming.rooms.ports import Venue
 from streaming.rooms.raw import RawWebSocketProtocol
 from streaming.video.studio import Studio
 
-__all__ = ["POOL_SIZE", "TLS", "WORKER_HEADER", "Server", "connect", "create_app", "server_config"]
+__all__ = [
+    "POOL_SIZE", "TLS", "WORKER_HEADER", "Server", "connect", "create_app", "metrics_app",
+    "server_config",
+]  # fmt: skip
 
 TLS = tuple[str, str]  # the certificate chain's and the key's PEM files
 POOL_SIZE = 64  # concurrent commands wait for a connection rather than fail
@@ -89,6 +93,17 @@ async def metrics(request: Request) -> Response:
     service = resources(request).service
     await service.require_metrics_reader(token_of(request))
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def metrics_app(app: Starlette) -> Starlette:
+    """`app`'s `/metrics` and nothing else, for a port of its own (`openbid serve
+    --metrics-port`): with several workers on one port a scrape would reach any one of
+    them, so each also answers here, on the base port plus its index. The same readers as
+    the main port's `/metrics`; no other route, so it is no second way into the app. Make
+    it once `app` has started (it shares the started app's resources)."""
+    only = Starlette(routes=[Route("/metrics", metrics)], exception_handlers=EXCEPTION_HANDLERS)
+    only.state.resources = app.state.resources
+    return only
 
 
 def create_app(

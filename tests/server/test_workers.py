@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from server.store.embedded import free_port
 from server.web.app import WORKER_HEADER
 from server.workers import STOP_S
 from streaming.rooms.wire import Close
@@ -30,6 +32,7 @@ from tests.server.wsclient import Client, client
 WORKERS = 2
 TRIES = 100  # viewers opened at most before one lands on each worker (the kernel chooses)
 SERVING = re.compile(r"worker (\d+) serving \(pid (\d+)\)")
+METRICS = "test-metrics-token-for-prometheus"
 
 
 @dataclass(eq=False)
@@ -75,13 +78,17 @@ class Parent:
 
 
 @contextlib.asynccontextmanager
-async def two_workers(data_dir: Path, redis_url: str) -> AsyncIterator[Parent]:
-    """`openbid serve --workers 2` on a free port and the test store, until it listens."""
+async def two_workers(data_dir: Path, redis_url: str, *more: str) -> AsyncIterator[Parent]:
+    """`openbid serve --workers 2` (and `more` options) on a free port and the test store,
+    until it listens."""
     command = [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--workers",
-               str(WORKERS), "--data-dir", str(data_dir), "--redis-url", redis_url]  # fmt: skip
+               str(WORKERS), "--data-dir", str(data_dir), "--redis-url", redis_url,
+               *more]  # fmt: skip
+    env = {"OPENBID_LOG_KEY": LOG_SIGNER.skey(), "OPENBID_ADMIN_TOKEN": ADMIN,
+           "OPENBID_METRICS_TOKEN": METRICS}  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=os.environ | {"OPENBID_LOG_KEY": LOG_SIGNER.skey(), "OPENBID_ADMIN_TOKEN": ADMIN},
+        env=os.environ | env,
     )  # fmt: skip
     assert process.stdout is not None and process.stderr is not None
     parent = Parent(process)
@@ -217,3 +224,50 @@ async def test_sigterm_drains_every_worker_and_the_parent_exits_0(
         for pid in pids.values():
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)  # stopped, and reaped by the parent
+
+
+def free_ports(count: int) -> int:
+    """A base port with `count` free ports from it on (as the metrics listeners take them)."""
+    for _ in range(TRIES):
+        base = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    held.enter_context(socket.create_server(("127.0.0.1", port)))
+            except OSError:
+                continue
+        return base
+    raise AssertionError(f"no {count} free ports in a row")
+
+
+async def test_each_worker_serves_its_own_metrics_on_its_own_port(
+    tmp_path: Path, valkey_url: str
+) -> None:
+    """Prometheus scrapes each worker where it alone answers (`--metrics-port`), with the
+    metrics token; that port serves nothing else."""
+    base = free_ports(WORKERS)
+    async with (
+        two_workers(tmp_path, valkey_url, "--metrics-port", str(base)) as parent,
+        admin_client(parent.url) as admin,
+        contextlib.AsyncExitStack() as stack,
+        httpx.AsyncClient(timeout=TIMEOUT) as http,
+    ):
+        lot = await make_lot(admin)
+        viewers = await viewers_on_each_worker(stack, parent.url, lot)
+        await viewers["0"].ws.close()  # now worker 0 has no viewer left, worker 1 has one
+
+        async def public_viewers(index: int) -> float:
+            scraped = await http.get(f"http://127.0.0.1:{base + index}/metrics",
+                                     headers=bearer(METRICS))  # fmt: skip
+            assert scraped.status_code == 200, scraped.text
+            found = re.search(r'openbid_ws_connections\{role="public"\} (\S+)', scraped.text)
+            return float(found.group(1)) if found else 0.0
+
+        async with asyncio.timeout(TIMEOUT):
+            while await public_viewers(0) != 0.0:  # the close reaches worker 0 in its time
+                await asyncio.sleep(0.05)
+        assert await public_viewers(1) == 1.0  # each port is its own worker's count
+        for index in range(WORKERS):
+            url = f"http://127.0.0.1:{base + index}"
+            assert (await http.get(f"{url}/metrics")).status_code == 401
+            assert (await http.get(f"{url}/api/health")).status_code == 404  # nothing else
