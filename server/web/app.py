@@ -169,7 +169,8 @@ def create_app(
         )  # fmt: skip
         # before the timing: its first pass comes before any client can connect
         pauses = Pauses.started(service.metrics, lambda: len(rooms.doors.open))
-        openings.live = found.studio.live  # the snapshot's `live`
+        openings.live = found.studio.live  # the snapshot's `live`, and the room told at once:
+        found.studio.on_live = rooms.hub.announce  # no page asks for a stream not there
         gc.callbacks.append(service.metrics.time_gc)
         clock = Timer(service.book, service.chainer.poke, openings)
         task = asyncio.create_task(clock.run()) if timer else None

@@ -88,6 +88,7 @@ class Connection:
         self.task: asyncio.Task[Any] | None = None  # the ASGI task serving this connection
         self.counted = False  # in the connections gauge
         self.writer: asyncio.Task[None] | None = None
+        self.notice: dict[str, Any] | None = None  # a hub notice that came before going live
 
     # ---- what the hub calls ----------------------------------------------------------
 
@@ -115,6 +116,12 @@ class Connection:
 
     def replaced(self) -> None:
         self.finish(Close.REPLACED, "signed in elsewhere")
+
+    def notify(self, payload: dict[str, Any]) -> None:
+        if self.protocol.held is None:
+            self._emit(self.codec.encode(payload))
+        else:  # not live yet: it follows the welcome, which comes first
+            self.notice = payload
 
     def _overflowed(self) -> None:
         self.rooms.gauges.queue_drops.inc()
@@ -192,6 +199,9 @@ class Connection:
             floor = max(floor, read)
         for payload, wire in self.protocol.go_live(floor):
             self._emit(payload, wire)
+        if self.notice is not None:
+            self._emit(self.codec.encode(self.notice))
+            self.notice = None
 
     async def _authenticate(self, token: str | None) -> None:
         venue = self.venue

@@ -46,6 +46,9 @@ class Member(Protocol):
 
     def replaced(self) -> None: ...
 
+    def notify(self, payload: dict[str, Any]) -> None:
+        """Take a notice that is no log entry (the livestream going live or off)."""
+
 
 def event_message(view: dict[str, Any], now: int) -> dict[str, Any]:
     return {"type": "event", **view, "server_now": now}
@@ -106,6 +109,13 @@ class Hub:
         notice = msgpack.packb({"kick": bidder_id, "session": session})
         await self._redis.publish(self._feed.channels(lot_id)[1], notice)
 
+    async def announce(self, venue_id: str, live: bool) -> None:
+        """Tell every process's members of the room that the livestream went live or off:
+        a `stream` notice, no log entry (it decides nothing), so a page asks for the video
+        only once there is one."""
+        notice = msgpack.packb({"stream": live})
+        await self._redis.publish(self._feed.channels(venue_id)[1], notice)
+
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
@@ -159,6 +169,11 @@ class Hub:
 
     def _control(self, room: _Room, data: bytes) -> None:
         notice = msgpack.unpackb(data)
+        if "stream" in notice:
+            message = {"type": "stream", "live": bool(notice["stream"])}
+            for member in list(room.members):
+                member.notify(message)
+            return
         for member in list(room.members):
             if member.bidder_id == notice["kick"] and member.session != notice["session"]:
                 member.replaced()

@@ -92,6 +92,9 @@ class Studio:
         self.broadcasts: dict[str, Broadcast] = {}
         self.peers: set[RTCPeerConnection] = set()
         self.sessions: dict[str, tuple[Broadcast, RTCPeerConnection]] = {}  # WHEP viewers
+        # told when a host goes live or off (the app announces it in the opening's room)
+        self.on_live: Callable[[str, bool], Awaitable[None]] | None = None
+        self._telling: set[asyncio.Task[None]] = set()
 
     def _broadcast(self, opening_id: str) -> Broadcast:
         found = self.broadcasts.get(opening_id)
@@ -149,6 +152,7 @@ class Studio:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
         audio = any(t.kind == "audio" for t in pc.getTransceivers())
         broadcast.recorder = Recorder(broadcast.recordings / f"{stamp}.mkv", audio)
+        self._tell(opening_id, True)
         return answer
 
     async def watch(
@@ -237,6 +241,7 @@ class Studio:
         broadcast = self.broadcasts.pop(opening_id, None)
         if broadcast is None:
             return
+        self._tell(opening_id, False)
         self._end_recording(broadcast)
         publisher = [broadcast.publisher] if broadcast.publisher is not None else []
         await asyncio.gather(self._drop_viewers(broadcast), self._end_hls(broadcast),
@@ -244,9 +249,23 @@ class Studio:
 
     def _publisher_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
         if broadcast.publisher is pc:  # not a publisher the host has since replaced
+            self._tell(broadcast.opening_id, False)
             self._end_recording(broadcast)
             if broadcast.hls is not None:  # its last segment now; a new publisher goes on
                 broadcast.hls.restart()
+
+    def _tell(self, opening_id: str, live: bool) -> None:
+        """Let `on_live` know, without holding up the host's exchange."""
+        if self.on_live is None:
+            return
+        task = asyncio.ensure_future(self.on_live(opening_id, live))
+        self._telling.add(task)
+        task.add_done_callback(self._told)
+
+    def _told(self, task: asyncio.Task[None]) -> None:
+        self._telling.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("telling the room the stream changed failed: %r", task.exception())
 
     async def _end_hls(self, broadcast: Broadcast) -> None:
         if broadcast.hls is not None:

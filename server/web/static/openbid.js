@@ -258,6 +258,8 @@ export class LiveRoom {
       if (m.seq <= this.last) return;
       this.last = m.seq;
       this.handlers.event?.(m);
+    } else if (m.type === "stream") {  // an opening's livestream went live or off
+      this.handlers.stream?.(m);
     } else if (m.type === "pong") {
       this.clock.seen(m.server_now, performance.now() - m.t);
     } else if (m.type === "ack" || m.type === "nack" || m.type === "error") {

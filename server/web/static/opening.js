@@ -286,6 +286,7 @@ function start() {
       state.player.live(Boolean(m.opening.live));
     },
     event: apply,
+    stream: (m) => state.player.live(m.live),  // told at once: no waiting for a status poll
     answer: (m) => { sayAnswer(m); refresh(); },
   });
   state.room = room;

@@ -22,12 +22,16 @@ class Viewer:
 
     def __init__(self) -> None:
         self.delivered: list[int] = []
+        self.notices: list[dict[str, Any]] = []
 
     def deliver(self, seq: int, payload: Any, wire: bytes) -> None:
         self.delivered.append(seq)
 
     def replaced(self) -> None:
         raise AssertionError("a viewer is never replaced")
+
+    def notify(self, payload: dict[str, Any]) -> None:
+        self.notices.append(payload)
 
 
 async def test_rooms_joined_at_once_on_a_fresh_hub_all_become_ready(

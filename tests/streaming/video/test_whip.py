@@ -19,6 +19,7 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription, Video
 
 from tests.conftest import TIMEOUT
 from tests.server.services.test_openings import new_opening
+from tests.server.wsclient import client
 from tests.streaming.video.test_webrtc import pull, watch_state
 
 WIDTH, HEIGHT, BITS, BLOCK = 640, 360, 16, 32
@@ -160,3 +161,25 @@ async def test_the_protocols_edges(
     assert (await admin.delete(f"{whip}/{'0' * 32}")).status_code == 404  # not its session
     assert (await public.delete(resource)).status_code == 401
     assert (await admin.delete(resource)).status_code == 200
+
+
+async def test_the_room_is_told_at_once_when_the_host_goes_live_and_off(
+    served: str, admin: httpx.AsyncClient, peers: list[RTCPeerConnection]
+) -> None:
+    """A `stream` notice in the opening's room, no log entry: a page asks for the video
+    when told, not by polling, and never before there is one."""
+    opening_id = await new_opening(admin)
+    async with client(served, opening_id, room="openings") as watching:
+        welcome = await watching.hello(since=0)
+        assert welcome["opening"]["live"] is False
+        encoder = publisher("VP8")
+        peers.append(encoder)
+        resource = await offer_sdp(admin, f"/api/openings/{opening_id}/whip", encoder)
+        told = await watching.until(lambda m: m["type"] == "stream")
+        assert told[-1] == {"type": "stream", "live": True}
+        assert (await admin.delete(resource)).status_code == 200
+        told = await watching.until(lambda m: m["type"] == "stream")
+        assert told[-1] == {"type": "stream", "live": False}
+        assert not [m for m in told if m["type"] == "event"]  # decides nothing: not logged
+    async with client(served, opening_id, room="openings") as late:
+        assert (await late.hello(since=0))["opening"]["live"] is False
