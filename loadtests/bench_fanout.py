@@ -250,7 +250,13 @@ async def measure(kind: str, book: LotBook, lot: str, pid: int, port: int, viewe
 
 async def longest_pause(port: int, workers: int = 1) -> float:
     """The server's longest collector pause since it started (viewers arriving included):
-    the longest of its workers', each scraped on a fresh connection until all have been."""
+    the longest of its workers'."""
+    return max((await pauses_by_worker(port, workers)).values(), default=float("nan"))
+
+
+async def pauses_by_worker(port: int, workers: int = 1) -> dict[str, float]:
+    """Each worker's longest collector pause (ms) by its `x-openbid-worker`: `/metrics`
+    scraped on a fresh connection (the next free worker answers) until all have been."""
     staff = {"authorization": f"Bearer {ADMIN}"}
     pauses: dict[str, float] = {}
     for _ in range(50 * workers):
@@ -262,7 +268,7 @@ async def longest_pause(port: int, workers: int = 1) -> float:
                     pauses[answer.headers.get("x-openbid-worker", "0")] = sample.value * 1000
         if len(pauses) >= workers:
             break
-    return max(pauses.values(), default=float("nan"))
+    return pauses
 
 
 def open_files_for(viewers: int) -> None:

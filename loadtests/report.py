@@ -8,7 +8,10 @@ Runs, one after the other on this machine, each against its baseline in the same
 - `bench_fanout.py`: fan-out latency, CPU per message and memory per idle viewer at 1,000 and
   5,000 viewers, beside python-socketio;
 - `bench_webrtc.py`: livestream viewers per core and capture→decode latency, beside aiortc's
-  `MediaRelay`.
+  `MediaRelay`;
+- `bench_crowd.py`: 20,000 public viewers on `--workers 2` (fan-out latency, CPU per message,
+  memory per idle viewer, longest collector pause, deliveries missing), beside the bare
+  `websockets` floor and python-socketio on two processes each.
 Writes under `--out`: `report.md` (the machine, the versions, the commands, the table of goals),
 three PNG plots, each benchmark's JSON and its printed output. `--quick` runs tiny sizes to
 check the pipeline end to end; its numbers mean nothing. Exits 1 if a benchmark failed (the
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -41,6 +45,8 @@ BENCHMARKS: dict[str, dict[bool, list[str]]] = {  # name -> {quick: arguments}
                True: ["--viewers", "20", "50", "--seconds", "1"]},
     "webrtc": {False: ["--viewers", "60", "--baseline-viewers", "6", "--seconds", "15"],
                True: ["--viewers", "2", "--baseline-viewers", "1", "--seconds", "3"]},
+    "crowd": {False: ["--viewers", "20000", "--workers", "2", "--generators", "4"],
+              True: ["--viewers", "200", "--workers", "2", "--generators", "2", "--seconds", "2"]},
 }  # fmt: skip
 
 
@@ -149,6 +155,45 @@ def webrtc_goals(r: dict[str, Any] | None) -> list[Goal]:
     ]  # fmt: skip
 
 
+def crowd_goals(r: dict[str, Any] | None) -> list[Goal]:
+    """Issue 18: the crowd on two workers, judged on memory and on nothing missing."""
+    if not r or not r.get("openbid"):
+        return [_missing(18, "20,000 viewers on --workers 2: memory per idle viewer, missing")]
+    ours, floor, sio = (_medians(r.get(k, [])) for k in ("openbid", "floor", "socketio"))
+    n = f"{r['openbid'][0]['viewers']:,} viewers, 2 workers"
+    kib, missing = ours["kib_per_idle_viewer"], ours["missing"]
+    return [
+        Goal(issue=18, what=f"memory per idle viewer ({n})", measured=f"{kib:.1f} KiB",
+             baseline=f"floor {floor.get('kib_per_idle_viewer', float('nan')):.1f}, socketio "
+                      f"{sio.get('kib_per_idle_viewer', float('nan')):.1f} KiB",
+             target="≤ 16 KiB", met=kib <= 16),
+        Goal(issue=18, what=f"deliveries missing ({n})", measured=f"{missing:,.0f}",
+             baseline=f"floor {floor.get('missing', float('nan')):,.0f}, socketio "
+                      f"{sio.get('missing', float('nan')):,.0f}", target="0", met=missing == 0),
+    ]  # fmt: skip
+
+
+def crowd_also(r: dict[str, Any] | None) -> list[str]:
+    """The crowd's numbers no goal judges: latency, CPU, pauses, beside the baselines'."""
+    if not r:
+        return []
+    rows = []
+    for kind, runs in r.items():
+        if runs:
+            m = _medians(runs)
+            rows.append(f"- {kind}, {runs[0]['viewers']:,} viewers on two processes (median of "
+                        f"{len(runs)}): p50 {m['p50_ms']:.0f} ms, p99 {m['p99_ms']:.0f} ms, "
+                        f"{m['us_per_message']:.1f} µs CPU per message, longest collector "
+                        f"pause {m['gc_longest_ms']:.0f} ms")  # fmt: skip
+    return rows
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    keys = ("p50_ms", "p99_ms", "us_per_message", "kib_per_idle_viewer", "gc_longest_ms",
+            "missing")  # fmt: skip
+    return {k: statistics.median(run[k] for run in runs) for k in keys} if runs else {}
+
+
 def _missing(issue: int, what: str) -> Goal:
     return Goal(issue=issue, what=what, measured="not measured (the benchmark failed)",
                 baseline="", target="", met=None)  # fmt: skip
@@ -227,8 +272,9 @@ def main() -> int:
         command, results[name] = run(name, args.quick, args.out)
         commands.append(command)
     goals = [*bidbook_goals(results["bidbook"]), *fanout_goals(results["fanout"]),
-             *webrtc_goals(results["webrtc"])]  # fmt: skip
-    text = markdown(goals, unjudged(results["fanout"]), commands, machine,
+             *webrtc_goals(results["webrtc"]), *crowd_goals(results["crowd"])]  # fmt: skip
+    also = unjudged(results["fanout"]) + crowd_also(results["crowd"])
+    text = markdown(goals, also, commands, machine,
                     draw(results, args.out), args.quick, time.monotonic() - started)  # fmt: skip
     (args.out / "report.md").write_text(text)
     print(f"\n{table(goals)}\n\nwritten: {args.out / 'report.md'}")
