@@ -26,6 +26,8 @@ class Limits:
     bids_per_s: float = 5.0  # commands that reach the bid book, per bidder
     bid_burst: int = 10
     hello_timeout_s: float = 10.0
+    ping_interval_s: float = 20.0  # the server's keepalive ping; a client silent as long
+    # again after one is closed (1011): a dead peer's socket is not kept for ever
     envelopes_per_s: float = 0.2  # envelope uploads, per tenderer
     envelope_burst: int = 3
     envelope_budget: int = 32 << 20  # bytes one tenderer may upload to an opening, all told

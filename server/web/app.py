@@ -254,7 +254,8 @@ def server_config(
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", ws=RawWebSocketProtocol,
         http=guarded_http(limits.header_timeout_s), ws_max_size=limits.max_frame,
-        ws_per_message_deflate=False, timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        ws_per_message_deflate=False, ws_ping_interval=limits.ping_interval_s,
+        ws_ping_timeout=limits.ping_interval_s, timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
         lifespan="on", ssl_certfile=tls and tls[0], ssl_keyfile=tls and tls[1],
         headers=headers,
     )  # fmt: skip

@@ -25,12 +25,13 @@ from tests.server.wsclient import Message, client
 from tests.streaming.rooms.test_connection import bid
 
 QUEUE = 256  # above one decision batch (100 bids here), which lands at once
+PING_S = 600.0  # else the keepalive closes the stuck client (1011) first on a slow run
 
 
 @pytest.fixture
 async def small_queues(valkey_url: str) -> AsyncIterator[str]:
     """An app whose clients may fall only QUEUE frames behind."""
-    async with serving(valkey_url, Limits(queue=QUEUE)) as url:
+    async with serving(valkey_url, Limits(queue=QUEUE, ping_interval_s=PING_S)) as url:
         yield url
 
 
