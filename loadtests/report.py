@@ -46,7 +46,8 @@ BENCHMARKS: dict[str, dict[bool, list[str]]] = {  # name -> {quick: arguments}
     "webrtc": {False: ["--viewers", "60", "--baseline-viewers", "6", "--seconds", "15"],
                True: ["--viewers", "2", "--baseline-viewers", "1", "--seconds", "3"]},
     "crowd": {False: ["--viewers", "20000", "--workers", "2", "--generators", "4"],
-              True: ["--viewers", "200", "--workers", "2", "--generators", "2", "--seconds", "2"]},
+              True: ["--viewers", "200", "--workers", "2", "--generators", "2", "--seconds", "2",
+                     "--max-busy", "1"]},
 }  # fmt: skip
 
 
