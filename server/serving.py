@@ -21,6 +21,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from auction.checkpoint import BadNote, Signer
+from server.documents import DocumentSigner
 from server.limits import Limits
 from server.log_setup import configure as configure_logs
 from server.services.transparency import ORIGIN
@@ -142,6 +143,7 @@ def serve(args: argparse.Namespace) -> int:
     args.supervisor_token = _token(args.data_dir, "supervisor")
     _sealing_secret(args.data_dir)  # made here once, not raced for by the workers
     _log_signer(args.data_dir, args.log_origin)
+    DocumentSigner.kept(args.data_dir)  # the PDFs' key and certificate: one pair, made here
     sock = None
     if args.workers > 1:
         try:
