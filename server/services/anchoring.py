@@ -16,6 +16,7 @@ processes sharing a store, one asks per interval (a lease in the store).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from server.metrics import Metrics
@@ -46,12 +47,16 @@ class Anchoring:
         transparency.on_signed = self._due.set
 
     async def run(self) -> None:
-        """Anchor the latest checkpoint when one was signed (and the one there is at the
-        start), an interval at least between two tries, until cancelled. Start it as a
-        task next to the transparency log's own and cancel it at shutdown."""
+        """Anchor the latest checkpoint when this process signed one, and look once an
+        interval besides (another process sharing the store may have signed it: one
+        without a TSA, or a worker whose lease ran out), an interval at least between two
+        tries, until cancelled. Start it as a task next to the transparency log's own and
+        cancel it at shutdown."""
         self._due.set()
         while True:
-            await self._due.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval_s):
+                    await self._due.wait()
             self._due.clear()
             if not await self.anchor_latest():
                 self._due.set()  # try again after the interval, grown or not

@@ -26,7 +26,7 @@ from server.store.anchors import Anchors
 from server.store.embedded import EmbeddedValkey
 from server.store.keys import TLOG_KEYS
 from tests.conftest import LOG_SIGNER, TIMEOUT, admin_client, serving
-from tests.server.helpers import bearer, lot_in_limited
+from tests.server.helpers import bearer, lot_in_limited, make_lot
 from tests.server.tsa import LocalTSA, local_tsa, make_ca
 
 INTERVAL_S = 0.05  # between two requests to the TSA, in these tests
@@ -223,3 +223,19 @@ async def test_a_log_never_anchored_has_no_anchor_and_verify_says_so(
     assert "anchor" not in document["transparency"]
     code, said = outcome(tmp_path, document, tsa.ca_pem, capsys)
     assert code == 1 and "carries no anchor" in said
+
+
+async def test_a_checkpoint_another_process_signed_is_anchored_too(
+    tsa: LocalTSA, valkey_url: str, redis: Redis
+) -> None:
+    """Whoever signs a checkpoint, the process with the TSA anchors it: here a process
+    without one (a worker configured otherwise, another server on the store) signs first,
+    so the anchoring process is never told of a signing of its own."""
+    async with (
+        serving(valkey_url, tsa_url=tsa.url, anchor_interval_s=INTERVAL_S),
+        serving(valkey_url) as plain,
+        admin_client(plain) as other,
+    ):
+        lot = await make_lot(other)
+        signed = (await other.get(f"/api/lots/{lot}/audit")).json()["transparency"]["size"]
+        await anchored(redis, signed)
