@@ -37,13 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import msgpack  # noqa: E402
-from picows import ws_connect  # noqa: E402
 
 from loadtests.bench_fanout import (  # noqa: E402
     ADMIN,
-    CONNECT_AT_ONCE,
     OpenBidViewer,
     Tally,
+    connect_viewers,
     cpu_seconds,
     make_lot,
     open_files_for,
@@ -101,20 +100,10 @@ async def one(kind: str, args: argparse.Namespace) -> dict[str, float]:
 
 
 async def watch(port: int, lot: str, viewers: int, tally: Tally) -> list[Any]:
-    url, headers = f"ws://127.0.0.1:{port}/ws/lots/{lot}", {
-        "Sec-WebSocket-Protocol": "openbid.msgpack.v1"}  # fmt: skip
-    transports = []
-    for first in range(0, viewers, CONNECT_AT_ONCE):
-        batch = range(first, min(viewers, first + CONNECT_AT_ONCE))
-        made = await asyncio.gather(
-            *(ws_connect(lambda: OpenBidViewer(tally), url, extra_headers=headers) for _ in batch)
-        )
-        transports += [transport for transport, _ in made]
-    waited = time.perf_counter() + 60
-    while tally.ready < viewers:
-        if time.perf_counter() > waited:
-            raise RuntimeError(f"only {tally.ready} of {viewers} viewers were welcomed")
-        await asyncio.sleep(0.05)  # welcomes arrive on the listeners' callbacks
+    url = f"ws://127.0.0.1:{port}/ws/lots/{lot}"
+    transports = await connect_viewers(url, lambda: OpenBidViewer(tally), tally, viewers)
+    if tally.ready < viewers:
+        raise RuntimeError(f"only {tally.ready} of {viewers} viewers were welcomed")
     return transports
 
 
@@ -147,9 +136,10 @@ async def measure(book: LotBook, lot: str, pid: int, port: int,
             "delivered": tally.delivered, "expected": total * args.viewers}  # fmt: skip
 
 
-def floor_server(redis_url: str, port: int) -> None:
+def floor_server(redis_url: str, **listen: Any) -> None:
     """The floor: websockets' own server, a welcome for each hello, then every public entry
-    of every lot broadcast to everyone, encoded once."""
+    of every lot broadcast to everyone, encoded once; `listen`: `port`, or a bound `sock`
+    (bench_crowd.py's processes sharing one)."""
     from redis.asyncio import Redis
     from websockets.asyncio.server import ServerConnection, broadcast, serve
 
@@ -181,7 +171,8 @@ def floor_server(redis_url: str, port: int) -> None:
                         broadcast(viewers, msgpack.packb(event))
 
     async def main() -> None:
-        async with serve(viewer, "127.0.0.1", port, compression=None, subprotocols=None):
+        where = {"host": "127.0.0.1"} if "sock" not in listen else {}
+        async with serve(viewer, **where, **listen, compression=None, subprotocols=None):
             await relay()
 
     asyncio.run(main())
@@ -221,7 +212,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:
-        return floor_server(args.redis_url, args.port)
+        return floor_server(args.redis_url, port=args.port)
     results = asyncio.run(bench(args))
     print(f"\nmedians over {args.runs} runs, {args.viewers} viewers, bursts of {args.burst}:")
     for kind, runs in results.items():

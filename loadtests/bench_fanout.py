@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from server.web.app import connect
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "bench-admin-token"
 CONNECT_AT_ONCE = 100
+MSGPACK = {"Sec-WebSocket-Protocol": "openbid.msgpack.v1"}
 
 
 @dataclass
@@ -198,6 +200,29 @@ async def one(
             await client.aclose()
 
 
+async def connect_viewers(
+    url: str, listener: Callable[[], WSListener], tally: Tally, viewers: int,
+    headers: dict[str, str] | None = None, wait_s: float = 60.0,
+) -> list[WSTransport]:  # fmt: skip
+    """Connect `viewers` to `url`, CONNECT_AT_ONCE at a time, and wait (`wait_s` at most
+    after the last connect) for their welcomes; their transports. `tally.ready` says how
+    many were welcomed."""
+    transports: list[WSTransport] = []
+    for start in range(0, viewers, CONNECT_AT_ONCE):
+        batch = range(start, min(viewers, start + CONNECT_AT_ONCE))
+        made = await asyncio.gather(
+            *(
+                ws_connect(listener, url, extra_headers=MSGPACK if headers is None else headers)
+                for _ in batch
+            )
+        )
+        transports += [t for t, _ in made]
+    deadline = time.perf_counter() + wait_s
+    while tally.ready < viewers and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)  # welcomes arrive on the listeners' callbacks
+    return transports
+
+
 async def measure(kind: str, book: LotBook, lot: str, pid: int, port: int, viewers: int,
                   seconds: float, rate: int) -> dict[str, float]:  # fmt: skip
     tally = Tally()
@@ -209,18 +234,9 @@ async def measure(kind: str, book: LotBook, lot: str, pid: int, port: int, viewe
                                   SocketIOViewer, {})  # fmt: skip
     await asyncio.sleep(1.0)  # let the server settle before the baseline RSS
     before = rss_bytes(pid)
-    transports = []
-    for start in range(0, viewers, CONNECT_AT_ONCE):
-        batch = range(start, min(viewers, start + CONNECT_AT_ONCE))
-        made = await asyncio.gather(
-            *(ws_connect(lambda: listener(tally), url, extra_headers=headers) for _ in batch)
-        )
-        transports += [t for t, _ in made]
-    waited = time.perf_counter() + 60
-    while tally.ready < viewers:
-        if time.perf_counter() > waited:
-            raise RuntimeError(f"only {tally.ready} of {viewers} viewers were welcomed")
-        await asyncio.sleep(0.05)  # welcomes arrive on the listeners' callbacks
+    transports = await connect_viewers(url, lambda: listener(tally), tally, viewers, headers)
+    if tally.ready < viewers:
+        raise RuntimeError(f"only {tally.ready} of {viewers} viewers were welcomed")
     await asyncio.sleep(1.0)
     idle = (rss_bytes(pid) - before) / viewers
     cpu0, total = cpu_seconds(pid), int(seconds * rate)

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-from picows import WSTransport, ws_connect
+from picows import WSTransport
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from loadtests.bench_fanout import (  # noqa: E402
     ADMIN,
-    CONNECT_AT_ONCE,
     OpenBidViewer,
     Tally,
+    connect_viewers,
     make_lot,
     open_files_for,
 )
@@ -79,18 +79,8 @@ async def start_server(
 async def arrive(port: int, lot: str, viewers: int) -> tuple[float, int, list[WSTransport]]:
     """Connect `viewers` and wait for every welcome (30 s at most after the last connect):
     the seconds it took, the viewers welcomed, and their transports."""
-    tally, url = Tally(), f"ws://127.0.0.1:{port}/ws/lots/{lot}"
-    headers = {"Sec-WebSocket-Protocol": "openbid.msgpack.v1"}
-    started, transports = time.perf_counter(), []
-    for first in range(0, viewers, CONNECT_AT_ONCE):
-        batch = range(first, min(viewers, first + CONNECT_AT_ONCE))
-        made = await asyncio.gather(
-            *(ws_connect(lambda: OpenBidViewer(tally), url, extra_headers=headers) for _ in batch)
-        )
-        transports += [t for t, _ in made]
-    deadline = time.perf_counter() + 30
-    while tally.ready < viewers and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)  # welcomes arrive on the listeners' callbacks
+    tally, url, started = Tally(), f"ws://127.0.0.1:{port}/ws/lots/{lot}", time.perf_counter()
+    transports = await connect_viewers(url, lambda: OpenBidViewer(tally), tally, viewers, wait_s=30)
     return time.perf_counter() - started, tally.ready, transports
 
 

@@ -28,7 +28,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import msgpack  # noqa: E402
 
 __all__ = ["KINDS", "main"]
 
@@ -54,41 +53,9 @@ def watch_pauses(path: Path) -> None:
 
 
 def floor(sock: socket.socket, redis_url: str) -> None:
-    from redis.asyncio import Redis
-    from websockets.asyncio.server import ServerConnection, broadcast, serve
+    from loadtests.bench_burst import floor_server
 
-    from auction.audience import public_event
-    from server.store.logs import published
-    from server.store.scripts import unpack
-
-    viewers: set[ServerConnection] = set()
-
-    async def viewer(ws: ServerConnection) -> None:
-        await ws.recv()  # the hello
-        await ws.send(msgpack.packb({"type": "welcome"}))
-        viewers.add(ws)
-        try:
-            await ws.wait_closed()
-        finally:
-            viewers.discard(ws)
-
-    async def relay() -> None:
-        pubsub = Redis.from_url(redis_url).pubsub()
-        await pubsub.psubscribe("ob:{*}:ev")
-        async for message in pubsub.listen():
-            if message["type"] == "pmessage":
-                now, raws = published(message["data"])
-                for raw in raws:
-                    view = public_event(unpack(raw))
-                    if view is not None:
-                        event = {"type": "event", **view, "server_now": now}
-                        broadcast(viewers, msgpack.packb(event))
-
-    async def run() -> None:
-        async with serve(viewer, sock=sock, compression=None, subprotocols=None):
-            await relay()
-
-    asyncio.run(run())
+    floor_server(redis_url, sock=sock)
 
 
 def socketio(sock: socket.socket, redis_url: str) -> None:

@@ -219,8 +219,8 @@ class LotService:
     async def staff_command(
         self, lot_id: str, name: str, staff: Staff, reason: str
     ) -> dict[str, Any]:
-        """`suspend`, `resume` or `terminate` by a person of the staff, whom the log names;
-        the answer, or the refusal raised."""
+        """`suspend`, `resume`, `terminate` or `unmask` by a person of the staff, whom the
+        log names; the answer, or the refusal raised."""
         args = {"by": staff.by, "reason": reason, "actor": staff.staff_id}
         parse(name, args)  # the domain's own checks (BadMessage)
         reply = await self.command(lot_id, name, args)

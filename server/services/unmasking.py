@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auction.errors import Forbidden, refusal
-from auction.lot.state import parse
+from auction.errors import Forbidden
 from server.services.lots import LotService
 from server.services.staff import Staff
 
@@ -33,11 +32,7 @@ async def unmask(service: LotService, lot_id: str, staff: Staff, reason: str) ->
     has closed, when the result shows them to everyone entitled."""
     if staff.role != "supervisor":
         raise Forbidden()
-    args = {"by": "supervisor", "reason": reason, "actor": staff.staff_id}
-    parse("unmask", args)  # the domain's check of the reason
-    reply = await service.command(lot_id, "unmask", args)
-    if not reply.answer.get("accepted"):
-        raise refusal(reply.answer)
+    answer = await service.staff_command(lot_id, "unmask", staff, reason)
     config = await service.book.config(lot_id) or {}
-    shown = {"bidders": await service.bidders(lot_id, named=True), "reserve": config.get("reserve")}
-    return reply.answer | shown | {"server_now": reply.now}
+    return answer | {"bidders": await service.bidders(lot_id, named=True),
+                     "reserve": config.get("reserve")}  # fmt: skip
