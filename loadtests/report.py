@@ -47,7 +47,7 @@ BENCHMARKS: dict[str, dict[bool, list[str]]] = {  # name -> {quick: arguments}
                True: ["--viewers", "2", "--baseline-viewers", "1", "--seconds", "3"]},
     "crowd": {False: ["--viewers", "20000", "--workers", "2", "--generators", "4"],
               True: ["--viewers", "200", "--workers", "2", "--generators", "2", "--seconds", "2",
-                     "--max-busy", "1"]},
+                     "--max-busy", "1", "--servers", "openbid"]},
 }  # fmt: skip
 
 

@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--viewers-per-address", type=int, default=Limits().public_per_address, metavar="N",
         help="public viewers one client address may hold open, and sockets it may hold "
-             "before hello; 0 for no cap (a load test from one machine)",
+             "before hello, on the whole server (with --workers N each worker keeps 1/N); "
+             "0 for no cap (a load test from one machine)",
     )  # fmt: skip
     serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN",

@@ -212,6 +212,8 @@ async def _run(
     (it tells the parent once it serves). Returns once the server has stopped."""
     configure_logs()
     per_address = args.viewers_per_address or 1 << 30
+    if worker is not None:  # the cap is the server's: each of the N workers keeps its share
+        per_address = -(-per_address // args.workers)
     limits = Limits(origins=tuple(args.allow_origin), public_per_address=per_address,
                     pending_per_address=per_address)  # fmt: skip
     _raise_open_files(limits.max_connections + 1024)  # the limit is each process's own

@@ -131,11 +131,39 @@ async def viewers_on_each_worker(
     raise AssertionError(f"{TRIES} viewers all went to workers {sorted(found)}")
 
 
+PER_ADDRESS = 4  # public viewers one address may hold on the whole server: 2 on each worker
+
+
+async def refused_once_by_each(stack: contextlib.AsyncExitStack, url: str, lot_id: str) -> int:
+    """Opens public viewers from this address, keeping each welcomed one open, until each
+    worker has refused one (SERVER_BUSY, then 1013); the viewers welcomed on the way."""
+    welcomed, refused = 0, set()
+    for _ in range(TRIES):
+        viewer = await stack.enter_async_context(client(url, lot_id))
+        assert viewer.ws.response is not None
+        said = await viewer.hello()
+        if said["type"] == "welcome":
+            welcomed += 1
+            continue
+        assert said["code"] == "SERVER_BUSY", said
+        with pytest.raises(ConnectionClosed) as closed:
+            await viewer.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == Close.TRY_LATER
+        refused.add(viewer.ws.response.headers[WORKER_HEADER])
+        if len(refused) == WORKERS:
+            return welcomed
+    raise AssertionError(f"{TRIES} viewers, refused only by workers {sorted(refused)}")
+
+
 async def test_a_bid_through_one_worker_reaches_viewers_on_both(
     tmp_path: Path, valkey_url: str
 ) -> None:
+    """Also: the cap on public viewers from one address is the whole server's, not each
+    worker's (each keeps its share)."""
     async with (
-        two_workers(tmp_path / "data", valkey_url) as parent,
+        two_workers(
+            tmp_path / "data", valkey_url, "--viewers-per-address", str(PER_ADDRESS)
+        ) as parent,
         admin_client(parent.url) as admin,
         contextlib.AsyncExitStack() as stack,
     ):
@@ -150,6 +178,8 @@ async def test_a_bid_through_one_worker_reaches_viewers_on_both(
         for viewer in viewers.values():
             seen = await viewer.until(lambda m: m.get("kind") == "bid")
             assert seen[-1]["price"] == 34_380_000
+        more = await refused_once_by_each(stack, parent.url, lot_id)
+        assert len(viewers) + more == PER_ADDRESS
 
 
 async def test_the_timers_of_both_workers_close_a_lot_once(tmp_path: Path, valkey_url: str) -> None:
