@@ -1,4 +1,5 @@
-"""The livestream over HLS: how late the frames are, and what a thousand players cost.
+"""The livestream over HLS: how late the frames are, and what a thousand players cost, for
+regular HLS and for low-latency HLS (parts, blocking playlist reload) in the same run.
 
     python loadtests/bench_hls.py [--players 1000] [--processes 2] [--seconds 20] [--codec VP8]
 
@@ -6,15 +7,18 @@ One 360p 30 fps stream (loadtests/bench_webrtc.py's `Stamped`: a moving texture,
 carrying its capture time in its pixels) is published over WHIP to `openbid serve` (one
 process), as VP8 (a browser's codec: the server encodes it once as H.264) or H.264 (OBS's:
 muxed as it came). Then:
-- latency: a probe fetches each new segment as soon as the playlist lists it and decodes
-  it; for every frame, from capture to the moment its segment was in hand, p50 and p95.
-  A player adds its own buffer on top (hls.js as the opening page sets it up starts two
-  segments behind the live edge, about 2 s more);
-- load: `--players` simulated players in `--processes` processes (aiohttp), each reloading
-  the playlist once a target duration and fetching every new segment once, as hls.js
-  does, straight from the server (no CDN in between: the origin's worst case). Reported:
-  requests and megabytes per second served, the server's CPU (cores busy), segments
-  missed by players.
+- latency, two probes at once on the same stream, for every frame from capture to the
+  moment its segment (regular) or its part (LL) was in hand, and to the moment a playlist
+  listing it was: p50 and p95. The regular probe polls the playlist every 50 ms (faster
+  than any player, which reloads once a target duration); the LL probe asks for the next
+  part with `_HLS_msn`/`_HLS_part` as hls.js does in low-latency mode. A player adds its
+  own buffer on top (hls.js: two segments, or PART-HOLD-BACK, 1 s, in low-latency mode);
+- load, regular then LL: `--players` simulated players in `--processes` processes
+  (aiohttp), straight from the server (no CDN in between: the origin's worst case). A
+  regular player reloads the playlist once a target duration and fetches every new
+  segment once, as hls.js does; an LL player holds a blocking reload for the next part,
+  then fetches that part. Reported per kind: requests and megabytes per second served,
+  the server's CPU (cores busy), failed requests (503: a reload not answered in time).
 """
 
 from __future__ import annotations
@@ -42,10 +46,22 @@ sys.path.insert(0, str(ROOT))
 from loadtests.bench_fanout import cpu_seconds  # noqa: E402
 from loadtests.bench_webrtc import ADMIN, BITS, Stamped, read_stamp, routes, wait_up  # noqa: E402
 from server.store.embedded import free_port  # noqa: E402
+from streaming.video.playlist import Progress  # noqa: E402
 
 
 def segments_of(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.endswith(".m4s")]
+
+
+def parts_of(text: str) -> list[list[str]]:
+    """Each segment's part names, the one being made last (maybe empty)."""
+    found: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-PART:"):
+            found[-1].append(line.split('URI="')[1].split('"')[0])
+        elif line.endswith(".m4s"):
+            found.append([])
+    return found
 
 
 def init_of(text: str) -> str | None:
@@ -83,27 +99,66 @@ async def player(
         await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))  # hls.js's pace
 
 
-async def players(base: str, count: int, seconds: float) -> None:
+async def ll_player(
+    http: aiohttp.ClientSession, base: str, until: float, tally: dict[str, int]
+) -> None:
+    """One low-latency player: a blocking reload for the next part, then the new parts."""
+    seen: set[str] = set()
+    asked = ""
+    while time.perf_counter() < until:
+        try:
+            async with http.get(f"{base}/index.m3u8{asked}") as answer:
+                text = await answer.text()
+                tally["requests"] += 1
+                tally["bytes"] += len(text)
+                if answer.status != 200:
+                    tally["failed"] += 1
+                    asked = ""
+                    continue
+            now = Progress.of(text.encode())
+            new = [name for names in parts_of(text)[-2:] for name in names if name not in seen]
+            if not asked:  # joining: from the last few parts on, as PART-HOLD-BACK says
+                seen.update(new[:-3])
+                new = new[-3:]
+            for name in [init_of(text), *new]:
+                if name is None or name in seen:
+                    continue
+                async with http.get(f"{base}/{name}") as answer:
+                    body = await answer.read()
+                    tally["requests"] += 1
+                    tally["bytes"] += len(body)
+                    tally["failed"] += answer.status != 200
+                seen.add(name)
+            asked = f"?_HLS_msn={now.next_msn}&_HLS_part={now.parts}"
+        except aiohttp.ClientError:
+            tally["failed"] += 1
+            await asyncio.sleep(0.1)
+
+
+async def players(base: str, count: int, seconds: float, kind: str) -> None:
     tally = {"requests": 0, "bytes": 0, "failed": 0}
     connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    timeout = aiohttp.ClientTimeout(total=30)
+    one = ll_player if kind == "ll" else player
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         print("ready", flush=True)
         until = time.perf_counter() + seconds
-        await asyncio.gather(*(player(http, base, until, tally) for _ in range(count)))
+        await asyncio.gather(*(one(http, base, until, tally) for _ in range(count)))
     print(json.dumps(tally), flush=True)
 
 
 # ---- the latency probe --------------------------------------------------------------------
 
 
-async def probe(http: httpx.AsyncClient, base: str, seconds: float) -> list[float]:
-    """Capture-to-in-hand latency (ms) of every frame of every segment listed meanwhile."""
-    latencies: list[float] = []
+async def probe(http: httpx.AsyncClient, base: str, seconds: float) -> dict[str, list[float]]:
+    """Regular HLS: capture to segment in hand, and to the playlist that listed it (ms)."""
+    got: dict[str, list[float]] = {"segment": [], "listed": []}
     seen: set[str] = set()
     init: bytes | None = None
     until = time.perf_counter() + seconds
     while time.perf_counter() < until:
         text = (await http.get(f"{base}/index.m3u8")).text
+        listed = now_ms()
         if init is None and (name := init_of(text)):
             init = (await http.get(f"{base}/{name}")).content
         for name in segments_of(text):
@@ -111,12 +166,57 @@ async def probe(http: httpx.AsyncClient, base: str, seconds: float) -> list[floa
                 continue
             seen.add(name)
             data = (await http.get(f"{base}/{name}")).content
-            now = int(time.time() * 1000) % (1 << BITS)
-            with av.open(io.BytesIO(init + data), "r", format="mp4") as container:
-                for frame in container.decode(video=0):
-                    latencies.append((now - read_stamp(frame)) % (1 << BITS))
+            stamps = decoded_stamps(init + data)
+            got["segment"] += [late(now_ms(), stamp) for stamp in stamps]
+            got["listed"] += [late(listed, stamp) for stamp in stamps]
         await asyncio.sleep(0.05)  # a probe polling faster than any player would
-    return latencies[30:]  # the first segments were listed before the probe began
+    return {key: found[30:] for key, found in got.items()}  # listed before the probe began
+
+
+async def ll_probe(http: httpx.AsyncClient, base: str, seconds: float) -> dict[str, list[float]]:
+    """LL-HLS: capture to part in hand, and to the blocking reload that listed it (ms)."""
+    got: dict[str, list[float]] = {"part": [], "listed": []}
+    text = (await http.get(f"{base}/index.m3u8")).text
+    init = (await http.get(f"{base}/{init_of(text)}")).content
+    now = Progress.of(text.encode())
+    seen = {name for names in parts_of(text) for name in names}
+    segment, msn = b"", now.next_msn  # the parts in hand of segment `msn`, which decode
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        asked = {"_HLS_msn": now.next_msn, "_HLS_part": now.parts}
+        text = (await http.get(f"{base}/index.m3u8", params=asked)).text
+        listed = now_ms()
+        now = Progress.of(text.encode())
+        groups = parts_of(text)
+        for at, names in enumerate(groups):
+            group_msn = now.next_msn - (len(groups) - 1 - at)
+            for name in names:
+                if name in seen:
+                    continue
+                seen.add(name)
+                if group_msn != msn:
+                    segment, msn = b"", group_msn
+                if init_of(text) and not segment and not name.endswith(".0.m4s"):
+                    continue  # joined within a segment: decodes from its next one on
+                before = len(decoded_stamps(init + segment)) if segment else 0
+                segment += (await http.get(f"{base}/{name}")).content
+                stamps = decoded_stamps(init + segment)[before:]
+                got["part"] += [late(now_ms(), stamp) for stamp in stamps]
+                got["listed"] += [late(listed, stamp) for stamp in stamps]
+    return got
+
+
+def decoded_stamps(fmp4: bytes) -> list[int]:
+    with av.open(io.BytesIO(fmp4), "r", format="mp4") as container:
+        return [read_stamp(frame) for frame in container.decode(video=0)]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000) % (1 << BITS)
+
+
+def late(at: int, stamp: int) -> float:
+    return float((at - stamp) % (1 << BITS))
 
 
 # ---- the driver ---------------------------------------------------------------------------
@@ -153,9 +253,12 @@ async def main(args: argparse.Namespace) -> None:
             publisher = await whip(http, f"/api/openings/{opening}/whip", args.codec)
             base = f"/live/openings/{opening}"
             quiet_cpu = await idle_cpu(server.pid)
-            latencies = await probe(http, base, args.probe_seconds)
-            load = await loaded(server.pid, url + base, args)
-        report(args, sorted(latencies) or [float("nan")], quiet_cpu, load)
+            seconds = args.probe_seconds
+            regular, ll = await asyncio.gather(probe(http, base, seconds),
+                                               ll_probe(http, base, seconds))  # fmt: skip
+            loads = {kind: await loaded(server.pid, url + base, args, kind)
+                     for kind in ("regular", "ll")}  # fmt: skip
+        report(args, regular | {f"ll_{k}": v for k, v in ll.items()}, quiet_cpu, loads)
     finally:
         if publisher is not None:
             await publisher.close()
@@ -171,11 +274,11 @@ async def idle_cpu(pid: int) -> float:
     return (cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0)
 
 
-async def loaded(pid: int, base: str, args: argparse.Namespace) -> dict[str, Any]:
+async def loaded(pid: int, base: str, args: argparse.Namespace, kind: str) -> dict[str, Any]:
     each = [args.players // args.processes + (i < args.players % args.processes)
             for i in range(args.processes)]  # fmt: skip
     made = [await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--player-process", base, str(n), str(args.seconds),
+        sys.executable, __file__, "--player-process", base, str(n), str(args.seconds), kind,
         stdout=subprocess.PIPE) for n in each]  # fmt: skip
     for process in made:
         assert process.stdout is not None
@@ -189,14 +292,20 @@ async def loaded(pid: int, base: str, args: argparse.Namespace) -> dict[str, Any
     return total | {"cores": cpu / wall, "wall": wall}
 
 
-def report(args: argparse.Namespace, lat: list[float], quiet: float, load: dict[str, Any]) -> None:
-    rows = {
-        "codec": args.codec, "players": args.players,
-        "latency_p50_ms": lat[len(lat) // 2], "latency_p95_ms": lat[int(len(lat) * 0.95)],
-        "server_cores_stream_only": quiet, "server_cores_with_players": load["cores"],
-        "requests_per_s": load["requests"] / load["wall"],
-        "megabytes_per_s": load["bytes"] / load["wall"] / 1e6, "failed": load["failed"],
-    }  # fmt: skip
+def report(
+    args: argparse.Namespace, lat: dict[str, list[float]], quiet: float, loads: dict[str, Any]
+) -> None:
+    rows: dict[str, Any] = {"codec": args.codec, "players": args.players}
+    for key, found in lat.items():
+        found = sorted(found) or [float("nan")]
+        rows[f"{key}_p50_ms"] = found[len(found) // 2]
+        rows[f"{key}_p95_ms"] = found[int(len(found) * 0.95)]
+    rows["server_cores_stream_only"] = quiet
+    for kind, load in loads.items():
+        rows |= {f"{kind}_server_cores": load["cores"],
+                 f"{kind}_requests_per_s": load["requests"] / load["wall"],
+                 f"{kind}_megabytes_per_s": load["bytes"] / load["wall"] / 1e6,
+                 f"{kind}_failed": load["failed"]}  # fmt: skip
     for key, value in rows.items():
         print(f"{key:28} {value:.2f}" if isinstance(value, float) else f"{key:28} {value}")
     if args.json:
@@ -205,7 +314,7 @@ def report(args: argparse.Namespace, lat: list[float], quiet: float, load: dict[
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--player-process":
-        asyncio.run(players(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+        asyncio.run(players(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]))
         sys.exit(0)
     parser = argparse.ArgumentParser()
     parser.add_argument("--players", type=int, default=1000)

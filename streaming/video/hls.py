@@ -1,20 +1,23 @@
-"""The host's stream packaged once for HLS: fMP4 (CMAF) segments and a live playlist in a
-folder of the data dir, which every server process on the machine (and any HTTP cache or
-CDN in front of them) serves as plain files.
+"""The host's stream packaged once for HLS: fMP4 (CMAF) segments, their low-latency parts,
+and a live playlist in a folder of the data dir, which every server process on the machine
+(and any HTTP cache or CDN in front of them) serves as plain files.
 
-The broadcast hands `Packager.write` each encoded frame of the host's video on the event
-loop, as it hands them to WebRTC viewers (streaming/video/tap.py); a bounded queue takes
-them to one thread per broadcast that muxes H.264 as it came, or encodes the host's VP8
-as H.264 once (streaming/video/fmp4.py), cuts a segment at the first keyframe past
-`segment_s`, and writes each file whole (written aside, then renamed), the playlist last.
-A full queue drops frames up to the next keyframe and asks the host for one, so a slow
-disk or encoder never holds up the viewers.
+The broadcast hands `Packager.write` each encoded frame of the host's video and audio on
+the event loop, as it hands them to WebRTC viewers (streaming/video/tap.py); a bounded
+queue takes them to one thread per broadcast that muxes H.264 as it came, or encodes the
+host's VP8 as H.264 once, and the host's Opus as AAC once (streaming/video/fmp4.py). A part
+ends about every PART_S, a segment at the first keyframe past `segment_s`; each part and
+each segment (its parts one after the other) is written whole, the playlist last
+(streaming/video/playlist.py). A full queue drops frames up to the next keyframe and asks
+the host for one, so a slow disk or encoder never holds up the viewers.
 
-Names: `{run}-init.mp4`, `{run}-{n}.m4s` and `index.m3u8`, where `run` is new for every
-publisher: a segment's name is never used for other bytes, so segments are immutable and
-may be cached for a year. A publisher that replaces another continues the playlist after
-an `EXT-X-DISCONTINUITY`; `close` ends it with `EXT-X-ENDLIST`. `is_live` tells, from the
-folder alone, whether a stream is on (for processes that do not hold the publisher).
+Names: `{run}-init.mp4`, `{run}-{n}.m4s`, its parts `{run}-{n}.{p}.m4s`, and `index.m3u8`,
+where `run` is new for every publisher: a name is never used for other bytes, so segments
+and parts are immutable and may be cached for a year. A publisher that replaces another
+continues the playlist after an `EXT-X-DISCONTINUITY`; `close` ends it with
+`EXT-X-ENDLIST`. The audio track is in a run when the host's audio has come by the time
+its first part is cut (a third of a second after the first keyframe); it is placed
+against the video by the arrival of the first frame of each.
 """
 
 from __future__ import annotations
@@ -22,115 +25,73 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import os
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streaming.video.fmp4 import Fragmenter, VP8ToH264
+from streaming.video.fmp4 import AUDIO_RATE, Muxer, OpusToAAC, Sample, VP8ToH264, avcc
+from streaming.video.playlist import PART_S, PLAYLIST, Part, Playlist, Segment, is_live, write_whole
 from streaming.video.tap import EncodedFrame
 
 __all__ = ["PLAYLIST", "SEGMENT_S", "Packager", "is_live"]
 
 log = logging.getLogger("openbid.hls")
-PLAYLIST = "index.m3u8"
 SEGMENT_S = 1.0  # a keyframe, and a segment, every second: players start and follow fast
-WINDOW = 6  # segments in the live playlist
-KEEP = 30  # segments kept on disk: a cache or a slow player may still ask for older ones
-QUEUE = 120  # frames waiting for the thread, about four seconds
-STALE_S = 10.0  # a playlist not rewritten for this long is of a stream that died
+QUEUE = 240  # frames waiting for the thread: about three seconds of video and audio
 CLOCK = 90_000  # the video RTP clock
+PART_TICKS = round(PART_S * CLOCK)
+OPUS_WAITING = 50  # Opus frames held until the run's init is made (one second)
 _END, _RESTART = "end", "restart"
 
 
-def is_live(folder: Path, now: float | None = None) -> bool:
-    """Whether `folder` holds a playlist being written: rewritten within STALE_S and not
-    ended. Any process can ask, the one with the publisher or another."""
-    path = folder / PLAYLIST
-    try:
-        if path.stat().st_mtime < (now or time.time()) - STALE_S:
-            return False
-        return b"#EXT-X-ENDLIST" not in path.read_bytes()
-    except OSError:
-        return False
+class _Clock:
+    """An RTP timestamp (32 bits, from a random start) on a clock from 0."""
 
+    def __init__(self) -> None:
+        self.origin, self.last, self.wraps = -1, 0, 0
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    name: str
-    seconds: float
-    init: str  # its init segment's name
-    started: float  # wall clock at its first frame (EXT-X-PROGRAM-DATE-TIME)
-    discontinuous: bool  # the first of a new publisher's run
-
-
-class _Playlist:
-    """The segments on disk and the live playlist over the last WINDOW of them."""
-
-    def __init__(self, folder: Path, target_s: float) -> None:
-        self.folder, self.target = folder, max(1, math.ceil(target_s))
-        self.segments: deque[_Segment] = deque()
-        self.sequence = 0  # the media sequence number of segments[0]
-        self.discontinuities = 0  # EXT-X-DISCONTINUITY tags that left the window
-
-    def add(self, segment: _Segment, data: bytes) -> None:
-        _write(self.folder / segment.name, data)
-        self.segments.append(segment)
-        self.target = max(self.target, round(segment.seconds))
-        while len(self.segments) > KEEP:
-            gone = self.segments.popleft()
-            self.sequence += 1
-            self.discontinuities += gone.discontinuous
-            with contextlib.suppress(OSError):
-                (self.folder / gone.name).unlink()
-        self.write(ended=False)
-
-    def write(self, ended: bool) -> None:
-        shown = list(self.segments)[-WINDOW:]
-        skipped = list(self.segments)[: len(self.segments) - len(shown)]
-        lines = [
-            "#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{self.target}",
-            f"#EXT-X-MEDIA-SEQUENCE:{self.sequence + len(skipped)}",
-            f"#EXT-X-DISCONTINUITY-SEQUENCE:"
-            f"{self.discontinuities + sum(s.discontinuous for s in skipped)}",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-        ]  # fmt: skip
-        init = None
-        for segment in shown:
-            if segment.discontinuous and init is not None:
-                lines.append("#EXT-X-DISCONTINUITY")
-            if segment.init != init:
-                lines.append(f'#EXT-X-MAP:URI="{segment.init}"')
-                init = segment.init
-            lines += [f"#EXT-X-PROGRAM-DATE-TIME:{_iso(segment.started)}",
-                      f"#EXTINF:{segment.seconds:.3f},", segment.name]  # fmt: skip
-        if ended:
-            lines.append("#EXT-X-ENDLIST")
-        _write(self.folder / PLAYLIST, ("\n".join(lines) + "\n").encode())
+    def __call__(self, raw: int) -> int:
+        if self.origin < 0:
+            self.origin = self.last = raw
+        if raw < self.last and self.last - raw > 1 << 31:
+            self.wraps += 1
+        self.last = raw
+        return raw + (self.wraps << 32) - self.origin
 
 
 class _Run:
     """One publisher's frames, as one run of segments: its own clock from 0 and its own
     init segment. Runs in the packager's thread."""
 
-    def __init__(self, name: str, playlist: _Playlist, gop: int, first: bool) -> None:
+    def __init__(self, name: str, playlist: Playlist, gop: int, first: bool) -> None:
         self.name, self.playlist, self.gop = name, playlist, gop
         self.discontinuous = not first
-        self.fragmenter: Fragmenter | None = None
+        self.muxer: Muxer | None = None
         self.transcoder: VP8ToH264 | None = None
-        self.count, self.origin, self.last_raw, self.wraps = 0, -1, 0, 0
-        self.start_pts, self.last_pts, self.step, self.started = 0, 0, 3000, 0.0
+        self.aac: OpusToAAC | None = None
+        self.video_clock, self.audio_clock = _Clock(), _Clock()
+        self.origin = -1.0  # wall clock at the first video frame (video time 0)
+        self.audio_offset: int | None = None  # audio time 0 on the video's timeline (48 kHz)
+        self.heard = False  # the host's audio came before the init was made
+        self.opus: list[tuple[bytes, int]] = []  # Opus frames waiting for the init
+        self.keyframe: bytes | None = None  # the run's first, for the init
+        self.held: tuple[bytes, int, bool] | None = None  # the last unit: its length unknown
+        self.video: list[Sample] = []  # the part being made
+        self.audio: list[Sample] = []  # AAC samples for the next parts
+        self.parts: list[Part] = []  # the segment being made
+        self.data: list[bytes] = []  # ... and its bytes
+        self.count, self.step, self.started = 0, 3000, 0.0
+        self.segment_start = self.part_start = 0
 
     def frame(self, frame: EncodedFrame, arrived: float) -> bool:
-        """Package one frame; True when the segment runs long and the host should send a
-        keyframe (H.264 as it came: the host's encoder sets the pace)."""
-        pts = self._unwrap(frame.timestamp)
+        """Package one video frame; True when the segment runs long and the host should
+        send a keyframe (H.264 as it came: the host's encoder sets the pace)."""
+        pts = self.video_clock(frame.timestamp)
+        if self.origin < 0:
+            self.origin = arrived
         if frame.codec == "VP8":
             self.transcoder = self.transcoder or VP8ToH264(self.gop)
             units = self.transcoder.feed(frame.data, pts)
@@ -138,63 +99,107 @@ class _Run:
             units = [(frame.data, pts, frame.keyframe)]
         for data, at, key in units:
             self._unit(data, at, key, arrived)
-        return frame.codec == "H264" and self.last_pts - self.start_pts > self.gop
+        late = self.held is not None and self.held[1] - self.segment_start > self.gop
+        return frame.codec == "H264" and late
+
+    def sound(self, frame: EncodedFrame, arrived: float) -> None:
+        """One Opus frame of the host's audio."""
+        if self.muxer is None:
+            self.heard = True
+        if self.origin < 0 or (self.muxer is not None and self.aac is None):
+            return  # before the video starts, or a run made without audio
+        if self.audio_offset is None:
+            self.audio_offset = round((arrived - self.origin) * AUDIO_RATE)
+        at = self.audio_clock(frame.timestamp) + self.audio_offset
+        if at < 0:
+            return
+        if self.aac is None:
+            self.opus = [*self.opus, (frame.data, at)][-OPUS_WAITING:]
+        else:
+            self.audio += self.aac.feed(frame.data, at)
 
     def _unit(self, data: bytes, pts: int, key: bool, arrived: float) -> None:
-        first = self.fragmenter is None
-        if self.fragmenter is None:
+        if self.keyframe is None:
             if not key:
                 return
-            try:
-                self.fragmenter = Fragmenter(data)
-            except ValueError:
-                return
-            self.start_pts, self.started = pts, arrived
-        cut = key and (first or pts - self.start_pts >= self.gop)
-        if pts > self.last_pts > 0:
-            self.step = min(pts - self.last_pts, CLOCK)  # the last frame's duration, guessed
-        done = self.fragmenter.add(data, pts, cut, self.step)
-        self.last_pts = max(self.last_pts, pts)
-        if done is not None:
-            self._segment(done, pts)
-            self.start_pts, self.started = pts, arrived
+            self.keyframe, self.started = data, arrived
+            self.segment_start = self.part_start = pts
+        elif self.held is not None and pts <= self.held[1]:
+            return  # the muxer needs rising timestamps
+        if self.held is not None:
+            last, at, was_key = self.held
+            self.step = min(pts - at, CLOCK)  # the last frame's duration, guessed
+            self.video.append(Sample(avcc(last), at, pts - at, was_key))
+            cut = key and pts - self.segment_start >= self.gop
+            if cut or pts - self.part_start + self.step // 2 >= PART_TICKS:
+                self._part(pts, cut, arrived)
+        self.held = (data, pts, key)
 
-    def _segment(self, data: bytes, end_pts: int) -> None:
-        assert self.fragmenter is not None
-        init = f"{self.name}-init.mp4"
-        if self.count == 0:
-            _write(self.playlist.folder / init, self.fragmenter.init)
-        seconds = (end_pts - self.start_pts) / CLOCK
-        name = f"{self.name}-{self.count}.m4s"
-        segment = _Segment(name, seconds, init, self.started, self.discontinuous)
-        self.playlist.add(segment, data)
-        self.count, self.discontinuous = self.count + 1, False
+    def _part(self, end: int, segment_ends: bool, arrived: float) -> None:
+        """The frames so far as a part, up to `end`; and the segment they end, if so."""
+        if self.muxer is None and not self._start():
+            return
+        assert self.muxer is not None
+        cut = end * AUDIO_RATE // CLOCK
+        audio = [s for s in self.audio if s.dts < cut]
+        self.audio = self.audio[len(audio) :]
+        data = self.muxer.fragment(self.video, audio)
+        name = f"{self.name}-{self.count}.{len(self.parts)}.m4s"
+        write_whole(self.playlist.folder / name, data)
+        self.parts.append(Part(name, (end - self.part_start) / CLOCK, self.video[0].key))
+        self.data.append(data)
+        self.video, self.part_start = [], end
+        segment = Segment(f"{self.name}-{self.count}.m4s", (end - self.segment_start) / CLOCK,
+                          f"{self.name}-init.mp4", self.started, self.discontinuous,
+                          tuple(self.parts))  # fmt: skip
+        if segment_ends:
+            self.playlist.add(segment, b"".join(self.data))
+            self.count, self.discontinuous, self.parts, self.data = self.count + 1, False, [], []
+            self.segment_start, self.started = end, arrived
+        else:
+            self.playlist.current = segment
+        self.playlist.hint = f"{self.name}-{self.count}.{len(self.parts)}.m4s"
+        self.playlist.write(ended=False)
+
+    def _start(self) -> bool:
+        """The init segment, at the first part: with an audio track if the host's audio
+        has come. False (and the frames so far dropped) when the first keyframe has no
+        SPS/PPS: the run starts again at the next."""
+        assert self.keyframe is not None
+        try:
+            self.muxer = Muxer(self.keyframe, self.heard)
+        except ValueError:
+            self.keyframe, self.held, self.video = None, None, []
+            return False
+        write_whole(self.playlist.folder / f"{self.name}-init.mp4", self.muxer.init)
+        if self.muxer.aac is not None:
+            self.aac = OpusToAAC(self.muxer.aac)
+            for data, at in self.opus:
+                self.audio += self.aac.feed(data, at)
+        self.opus = []
+        return True
 
     def finish(self) -> None:
-        """The last segment, up to the last frame."""
+        """The last part and segment, up to the last frame."""
         if self.transcoder is not None:
             for data, at, key in self.transcoder.close():
                 self._unit(data, at, key, time.time())
-        if self.fragmenter is not None:
-            done = self.fragmenter.close()
-            if done is not None:
-                self._segment(done, self.last_pts + self.step)
-            self.fragmenter = None
-
-    def _unwrap(self, raw: int) -> int:
-        """The RTP timestamp (32 bits, from a random start) on a clock from 0."""
-        if self.origin < 0:
-            self.origin = self.last_raw = raw
-        if raw < self.last_raw and self.last_raw - raw > 1 << 31:
-            self.wraps += 1
-        self.last_raw = raw
-        return raw + (self.wraps << 32) - self.origin
+        if self.aac is not None:
+            self.audio += self.aac.close()
+        if self.held is not None:
+            last, at, key = self.held
+            self.video.append(Sample(avcc(last), at, self.step, key))
+            self._part(at + self.step, True, time.time())
+            self.held = None
+        self.playlist.hint = None
+        if self.muxer is not None:
+            self.muxer.close()
 
 
 class Packager:
-    """One broadcast's HLS output. Call `write` with each of the host's video frames,
-    `restart` when another publisher takes over, and await `close` when the stream ends:
-    the playlist then ends with EXT-X-ENDLIST."""
+    """One broadcast's HLS output. Call `write` with each of the host's frames, `restart`
+    when another publisher takes over, and await `close` when the stream ends: the
+    playlist then ends with EXT-X-ENDLIST."""
 
     def __init__(
         self, folder: Path, ask_keyframe: Callable[[], None], segment_s: float = SEGMENT_S
@@ -209,17 +214,25 @@ class Packager:
         self._thread.start()
 
     def write(self, frame: EncodedFrame) -> None:
-        """On the event loop: hand one frame over (video only), never waiting."""
-        if frame.kind != "video":
+        """On the event loop: hand one frame over, never waiting."""
+        full = self._queue.qsize() >= QUEUE
+        if frame.kind == "audio":
+            if not full:
+                self._queue.put_nowait((frame, time.time()))
             return
         if self._resync and not frame.keyframe:
             return
-        if self._queue.qsize() >= QUEUE:
+        if full:
             self._resync = True
             self.ask_keyframe()
             return
         self._queue.put_nowait((frame, time.time()))
         self._resync = False
+
+    @property
+    def backlog(self) -> int:
+        """Frames waiting for the thread."""
+        return self._queue.qsize()
 
     def restart(self) -> None:
         """Another publisher: what follows is a new run (new init segment, new clock)."""
@@ -242,7 +255,7 @@ class Packager:
     def _package(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         _clear(self.folder)
-        playlist = _Playlist(self.folder, self.gop / CLOCK)
+        playlist = Playlist(self.folder, self.gop / CLOCK)
         stamp = time.strftime("%Y%m%dt%H%M%S", time.gmtime())
         runs = 0
         run = _Run(f"{stamp}r{runs}", playlist, self.gop, True)
@@ -256,15 +269,10 @@ class Packager:
                 run.finish()
                 runs += 1
                 run = _Run(f"{stamp}r{runs}", playlist, self.gop, False)
+            elif item.kind == "audio":
+                run.sound(item, arrived)
             elif run.frame(item, arrived):
                 self._loop.call_soon_threadsafe(self.ask_keyframe)
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write aside and rename: a reader sees the old file or the new, never half of one."""
-    aside = path.with_name(f".{path.name}.{threading.get_ident()}")
-    aside.write_bytes(data)
-    os.replace(aside, path)
 
 
 def _clear(folder: Path) -> None:
@@ -272,8 +280,3 @@ def _clear(folder: Path) -> None:
     for old in folder.iterdir():
         with contextlib.suppress(OSError):
             old.unlink()
-
-
-def _iso(at: float) -> str:
-    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at))
-    return f"{whole}.{int(at * 1000) % 1000:03d}Z"

@@ -94,6 +94,7 @@ async def test_the_playlist_serves_the_published_frames_until_the_encoder_stops(
 def decoded_counts(fmp4: bytes) -> list[int]:
     """The frame numbers in an init segment followed by media segments, decoded."""
     with av.open(io.BytesIO(fmp4), "r", format="mp4") as container:
+        assert not container.streams.audio  # the encoder sends no audio: video only
         frames = list(container.decode(video=0))
     assert {(f.width, f.height) for f in frames} == {(WIDTH, HEIGHT)}
     return [count_of(f) for f in frames]
