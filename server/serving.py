@@ -26,6 +26,7 @@ from server.limits import Limits
 from server.log_setup import configure as configure_logs
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
+from server.web import videoroute
 from server.web.app import Server, create_app, metrics_app
 from server.workers import Worker, Workers, listening_socket
 
@@ -192,6 +193,9 @@ def _serve_workers(args: argparse.Namespace, url: str, token: str, sock: socket.
             with contextlib.suppress(Exception):
                 print(asyncio.run(seed(base, token)), flush=True)
 
+    # the workers' own secret: a worker forwards a livestream's requests to the one holding
+    # the stream with it (server/web/videoroute.py)
+    args.video_secret = secrets.token_urlsafe(32)
     target = functools.partial(_work, args, url, token)
     return Workers(args.workers, target, sock).run(serving)
 
@@ -234,10 +238,14 @@ async def _run(
         return
     scraped = _MetricsServer.of(app, args, worker) if args.metrics_port is not None else None
     scraping = asyncio.create_task(scraped.serve()) if scraped else None
+    # a worker's livestream routes for the others, on loopback (server/web/videoroute.py)
+    route = await videoroute.start(app, args.video_secret) if worker is not None else None
     try:
         await _announce(args, server, worker, token, tls is not None)
         await serving
     finally:
+        if route is not None:
+            await route.close()
         if scraped is not None and scraping is not None:
             scraped.should_exit = True
             await scraping

@@ -22,7 +22,8 @@ every worker. N timers tick the same due lot; the second finds nothing due
 one asks the TSA per interval (a lease); a document is built by whoever asks first and kept
 with SET NX. What stays per worker: the connection caps and a bidder's rate of commands
 (each worker counts its own), `/metrics`, and an opening's livestream, held by the worker
-its host publishes to.
+its host publishes to; the others pass their viewers' offers on to it over loopback
+(server/web/videoroute.py), so the viewers' media goes through the holder.
 
 The line is a socket pair per worker. The worker says on it when it serves; the parent never
 writes, so a worker reads EOF there when the parent is gone, however it died, and drains

@@ -23,6 +23,7 @@ __all__ = [
     "document_key",
     "lot_keys",
     "opening_keys",
+    "stream_key",
     "tlog_entries",
     "tlog_index",
     "tlog_level",
@@ -55,6 +56,11 @@ def opening_keys(opening_id: str) -> dict[str, str]:
     shared = lot_keys(opening_id)  # log, chain, sessions, tokens: the same names as a lot's
     parts = ("opening", "env", "envbytes")
     return shared | {part: f"ob:{{{opening_id}}}:{part}" for part in parts}
+
+
+def stream_key(opening_id: str) -> str:
+    """Which worker holds the opening's livestream (server/store/streams.py)."""
+    return f"ob:{{{opening_id}}}:video"
 
 
 def tlog_level(level: int) -> str:

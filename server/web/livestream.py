@@ -10,7 +10,8 @@ SDP and a `Location`, whose `DELETE` stops the stream as `.../webrtc/stop` does;
 ICE is gathered before the answer, so there is no trickle: `PATCH` is 405 (RFC 9725 §4.3.1).
 `GET .../archive` (admin) is a zip of the audit export (with the envelopes), the record
 (JSON and printable page) and every recording of the stream. The HLS files are
-server/web/hls.py's.
+server/web/hls.py's. Under `openbid serve --workers N` a worker without the opening's stream
+passes these requests to the worker holding it (server/web/videoroute.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from server.web.common import body_of, json_response, read_raw, resources, token
 from server.web.hls import hls_operations
 from server.web.openings import export
 from server.web.record_page import render_record
+from server.web.videoroute import VideoRoute
 from streaming.video.offers import MAX_SDP, check_offer
 from streaming.video.studio import Studio
 
@@ -68,9 +70,24 @@ def _description(answer: RTCSessionDescription) -> dict[str, str]:
     return {"sdp": answer.sdp, "type": answer.type}
 
 
+async def _at_holder(request: Request, content: bytes = b"") -> Response | None:
+    """The answer of the worker holding the opening's stream, when this one is a worker
+    (`--workers`) that does not hold it; None: answer here."""
+    route: VideoRoute | None = getattr(request.app.state, "video_route", None)
+    if route is None or _studio(request).holds(request.path_params["opening"]):
+        return None
+    return await route.forward(request, content)
+
+
+def _json(offer: RTCSessionDescription) -> bytes:
+    return json.dumps(_description(offer)).encode()
+
+
 async def publish(request: Request) -> Response:
     await resources(request).service.require_admin(token_of(request))
     offer = await _offer(request, viewer=False)
+    if (forwarded := await _at_holder(request, _json(offer))) is not None:
+        return forwarded
     answer = await _studio(request).publish(request.path_params["opening"], offer)
     return json_response(request, _description(answer))
 
@@ -79,6 +96,9 @@ async def stop(request: Request) -> Response:
     """End the stream; every recording of the opening, closed now, goes in the transparency
     log by its SHA-256 (as an entry of `{opening}-documents`)."""
     await resources(request).service.require_admin(token_of(request))
+    if (forwarded := await _at_holder(request)) is not None:
+        await _studio(request).stop(request.path_params["opening"])  # whatever is left here
+        return forwarded
     return await _stopped(request, request.path_params["opening"])
 
 
@@ -100,6 +120,8 @@ def _sha256(path: Path) -> bytes:
 
 async def watch(request: Request) -> Response:
     offer = await _offer(request, viewer=True)
+    if (forwarded := await _at_holder(request, _json(offer))) is not None:
+        return forwarded
     answer = await _studio(request).watch(request.path_params["opening"], offer)
     return json_response(request, _description(answer))
 
@@ -129,6 +151,8 @@ def _created(request: Request, answer: RTCSessionDescription, kind: str, session
 async def whip(request: Request) -> Response:
     await resources(request).service.require_admin(token_of(request))
     offer, session = await _sdp_offer(request, viewer=False), secrets.token_hex(16)
+    if (forwarded := await _at_holder(request, offer.sdp.encode())) is not None:
+        return forwarded
     answer = await _studio(request).publish(request.path_params["opening"], offer, session)
     return _created(request, answer, "whip", session)
 
@@ -139,6 +163,8 @@ async def whip_end(request: Request) -> Response:
     await resources(request).service.require_admin(token_of(request))
     opening_id = request.path_params["opening"]
     if not _studio(request).is_publisher(opening_id, request.path_params["session"]):
+        if (forwarded := await _at_holder(request)) is not None:
+            return forwarded
         raise NotFound("session")
     stopped = await _stopped(request, opening_id)
     stopped.headers.update(CORS)
@@ -147,6 +173,8 @@ async def whip_end(request: Request) -> Response:
 
 async def whep(request: Request) -> Response:
     offer, session = await _sdp_offer(request, viewer=True), secrets.token_hex(16)
+    if (forwarded := await _at_holder(request, offer.sdp.encode())) is not None:
+        return forwarded
     answer = await _studio(request).watch(request.path_params["opening"], offer, session)
     return _created(request, answer, "whep", session)
 
@@ -154,6 +182,8 @@ async def whep(request: Request) -> Response:
 async def whep_end(request: Request) -> Response:
     session = request.path_params["session"]
     if not await _studio(request).leave(request.path_params["opening"], session):
+        if (forwarded := await _at_holder(request)) is not None:
+            return forwarded
         raise NotFound("session")
     return Response(status_code=200, headers=CORS, media_type="text/plain")
 

@@ -9,7 +9,9 @@ asking (RTCP PLI), makes the server ask the host's browser for a keyframe, at mo
 per `KEYFRAME_GAP_S`. The host's browser sends VP8; a WHIP encoder (OBS, GStreamer) may
 send H.264 instead, and viewers then get H.264 as it came. Beyond one process's viewers,
 the same frames go once to the HLS packager (streaming/video/hls.py), whose files every
-process and any CDN serve; see docs/openings.md.
+process and any CDN serve; see docs/openings.md. Under `openbid serve --workers N` the
+stream lives in the worker its host published to; `on_held` lets the server record that, so
+the other workers pass their viewers' offers on (server/web/videoroute.py).
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ class Studio:
         self.sessions: dict[str, tuple[Broadcast, RTCPeerConnection]] = {}  # WHEP viewers
         # told when a host goes live or off (the app announces it in the opening's room)
         self.on_live: Callable[[str, bool], Awaitable[None]] | None = None
+        # awaited when this process takes or gives up an opening's publisher, before the
+        # host's answer leaves (the server records where the stream is for its other workers)
+        self.on_held: Callable[[str, bool], Awaitable[None]] | None = None
         self._telling: set[asyncio.Task[None]] = set()
 
     def _broadcast(self, opening_id: str) -> Broadcast:
@@ -102,6 +107,14 @@ class Studio:
             found = Broadcast(opening_id, self.data_dir / "recordings" / opening_id)
             self.broadcasts[opening_id] = found
         return found
+
+    def holds(self, opening_id: str) -> bool:
+        """Whether this process holds the opening's live publisher (a viewer can join here)."""
+        found = self.broadcasts.get(opening_id)
+        return found is not None and found.live and bool(found.receivers)
+
+    def held(self) -> list[str]:
+        return [opening_id for opening_id in self.broadcasts if self.holds(opening_id)]
 
     def live(self, opening_id: str) -> bool:
         """Whether the opening's host is publishing, here or (by the HLS files in the data
@@ -153,6 +166,8 @@ class Studio:
         audio = any(t.kind == "audio" for t in pc.getTransceivers())
         broadcast.recorder = Recorder(broadcast.recordings / f"{stamp}.mkv", audio)
         self._tell(opening_id, True)
+        if self.on_held is not None:
+            await self.on_held(opening_id, True)
         return answer
 
     async def watch(
@@ -242,6 +257,8 @@ class Studio:
         if broadcast is None:
             return
         self._tell(opening_id, False)
+        if self.on_held is not None:
+            await self.on_held(opening_id, False)
         self._end_recording(broadcast)
         publisher = [broadcast.publisher] if broadcast.publisher is not None else []
         await asyncio.gather(self._drop_viewers(broadcast), self._end_hls(broadcast),
@@ -250,22 +267,26 @@ class Studio:
     def _publisher_gone(self, broadcast: Broadcast, pc: RTCPeerConnection) -> None:
         if broadcast.publisher is pc:  # not a publisher the host has since replaced
             self._tell(broadcast.opening_id, False)
+            if self.on_held is not None:
+                self._background(self.on_held(broadcast.opening_id, False))
             self._end_recording(broadcast)
             if broadcast.hls is not None:  # its last segment now; a new publisher goes on
                 broadcast.hls.restart()
 
     def _tell(self, opening_id: str, live: bool) -> None:
         """Let `on_live` know, without holding up the host's exchange."""
-        if self.on_live is None:
-            return
-        task = asyncio.ensure_future(self.on_live(opening_id, live))
+        if self.on_live is not None:
+            self._background(self.on_live(opening_id, live))
+
+    def _background(self, telling: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(telling)
         self._telling.add(task)
         task.add_done_callback(self._told)
 
     def _told(self, task: asyncio.Task[None]) -> None:
         self._telling.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("telling the room the stream changed failed: %r", task.exception())
+            log.warning("telling that the stream changed failed: %r", task.exception())
 
     async def _end_hls(self, broadcast: Broadcast) -> None:
         if broadcast.hls is not None:
