@@ -7,9 +7,11 @@ Hierarchy::
     ├── Forbidden                FORBIDDEN      403  token valid, role may not do this
     ├── NotFound                 NOT_FOUND      404  no such lot, bidder or opening
     ├── BadMessage               BAD_MESSAGE    422  malformed input; names the `field`
-    │   └── BadRequest           BAD_MESSAGE    400  input that cannot be read at all (an SDP
-    │                                                offer that cannot be answered)
+    │   ├── BadRequest           BAD_MESSAGE    400  input that cannot be read at all (an SDP
+    │   │                                            offer that cannot be answered)
+    │   └── BadCreditCode        BAD_CREDIT_CODE 422 not a 统一社会信用代码 (GB 32100-2015)
     ├── Conflict                 CONFLICT       409  clashes with existing data
+    ├── Blacklisted              BLACKLISTED    403  the party is on the 失信名单; says which entry
     ├── RateLimited              RATE_LIMITED   429  too many commands too fast
     ├── TooLarge                 TOO_LARGE      413  past a byte budget (a tenderer's uploads,
     │                                                an opening's envelopes)
@@ -41,8 +43,10 @@ __all__ = [
     "ERROR_CODES",
     "MESSAGES",
     "REFUSAL_CODES",
+    "BadCreditCode",
     "BadMessage",
     "BadRequest",
+    "Blacklisted",
     "Conflict",
     "DocumentsUnavailable",
     "Forbidden",
@@ -156,6 +160,33 @@ class BadRequest(BadMessage):
     http_status = 400
 
 
+class BadCreditCode(BadMessage):
+    """Not a 统一社会信用代码: the wrong length or alphabet, or a check character that fails."""
+
+    code = "BAD_CREDIT_CODE"
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__("credit_code", message_zh, message_en)
+
+
+class Blacklisted(OpenBidError):
+    """The party is on the blacklist (失信名单) today: `listing` is the entry in force
+    (its source and dates), which the answer carries. 403: the request is understood and
+    the caller known, but this party may not take part (nothing about the lot conflicts)."""
+
+    code, http_status, ws_close = "BLACKLISTED", 403, 4403
+
+    def __init__(self, listing: dict[str, Any]) -> None:
+        super().__init__(
+            f"该主体列入失信名单（{listing.get('source')}，{listing.get('from')} 起）",
+            f"the party is blacklisted ({listing.get('source')}, from {listing.get('from')})",
+        )
+        self.listing = listing
+
+    def to_dict(self, accept_language: str | None = None) -> dict[str, object]:
+        return {**super().to_dict(accept_language), "listing": self.listing}
+
+
 class Conflict(OpenBidError):
     code, http_status, ws_close = "CONFLICT", 409, 4409
 
@@ -238,6 +269,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "NOT_FOUND": ("未找到", "Not found"),
     "BAD_MESSAGE": ("请求格式错误", "Malformed request"),
     "CONFLICT": ("与已有数据冲突", "Conflicts with existing data"),
+    "BAD_CREDIT_CODE": ("统一社会信用代码无效", "Not a valid unified social credit code"),
+    "BLACKLISTED": ("该主体列入失信名单，不得参与", "The party is blacklisted"),
     "RATE_LIMITED": ("操作过于频繁，请稍后再试", "Too many requests; slow down"),
     "TOO_LARGE": ("超出允许的上传总量", "Past the upload budget"),
     "REQUEST_TIMEOUT": ("请求未在时限内送达", "The request did not arrive in time"),

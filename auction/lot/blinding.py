@@ -18,7 +18,7 @@ import hmac
 __all__ = ["FIELDS", "blind", "blinding_key", "unblinds"]
 
 FORMAT = b"openbid-blind/1"
-FIELDS = ("name", "ref")
+FIELDS = ("name", "ref", "credit_code")  # credit_code: a party's (auction/parties/check.py)
 PREFIX = "h:"
 
 
@@ -32,5 +32,5 @@ def blind(key: bytes, field: str, value: str) -> str:
 
 
 def unblinds(key: bytes, blinded: str, value: str) -> bool:
-    """Is `value` what `blinded` hides (as a name or as a ref)?"""
+    """Is `value` what `blinded` hides (as a name, a ref or a credit code)?"""
     return any(hmac.compare_digest(blind(key, f, value), blinded) for f in FIELDS)

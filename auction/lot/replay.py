@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from auction.checks import build
 from auction.errors import BadMessage
 from auction.log import Discrepancy, Entry, Tick, replay_steps
 from auction.lot import rules, sealing
@@ -20,6 +21,7 @@ from auction.lot.state import (
     Accept,
     Command,
     Continue,
+    CreditCheck,
     Deposit,
     Draw,
     LotState,
@@ -129,6 +131,8 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
             )
             return PlaceBid(bidder_id=who, bid_id=entry["bid_id"], price=price,
                             indicator=indicator, sealed=sealed, sig=entry.get("sig"))  # fmt: skip
+        case "credit_check":
+            return build(CreditCheck, entry)
         case "continue":
             return Continue(bidder_id=who, sig=entry.get("sig"))
         case "accept":

@@ -11,7 +11,9 @@ one `refused` entry; a resent bid_id or deposit ref adds nothing and gets its fi
 (a deposit ref already used for another bidder is a CONFLICT, with no entry).
 
 Registration and deposits close at `apply_ends_at` and `deposit_ends_at` (by default
-`free_ends_at`); a suspension before them moves them on by what it took.
+`free_ends_at`); a suspension before them moves them on by what it took. A bidder from the
+party library is credit-checked before each of its deposits, and a listed one does not
+qualify (auction/lot/admission.py).
 
 Phases and their deadlines::
 
@@ -44,8 +46,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from auction.errors import Conflict, NotFound, OpenBidError, Refused
+from auction.errors import OpenBidError, Refused
 from auction.log import EntryLog, Step, Tick
+from auction.lot.admission import bidder_of, credit_check, deposit, register, with_bidder
 from auction.lot.closing import close, draw, fix_pool, settle, settle_sealed
 from auction.lot.commit import created_fields
 from auction.lot.config import LotConfig
@@ -55,6 +58,7 @@ from auction.lot.state import (
     Bidder,
     Command,
     Continue,
+    CreditCheck,
     Deposit,
     Draw,
     LotPhase,
@@ -87,9 +91,11 @@ def step(state: LotState, command: Command, now: int) -> Step[LotState]:
             case Continue() | Accept():
                 state, answer = _refusable(state, command, now, log)
             case Deposit():
-                state, answer = _deposit(state, command, now, log)
+                state, answer = deposit(state, command, now, log)
             case Register():
-                state, answer = _register(state, command, now, log)
+                state, answer = register(state, command, now, log)
+            case CreditCheck():
+                state, answer = credit_check(state, command, now, log)
             case Suspend():
                 state, answer = suspend_command(state, command, now, log)
             case Resume() | Terminate():
@@ -152,7 +158,7 @@ def _expire(s: LotState, due: int, log: EntryLog) -> LotState:
     continued = _continued(s)
     if s.phase == LotPhase.INQUIRY and continued and continued >= c.min_continued:
         if s.leader is not None:  # the listing's leader is in the round without asking
-            s = _with_bidder(s, s.bidders[s.leader], continued=True)
+            s = with_bidder(s, s.bidders[s.leader], continued=True)
         return _phase(s, LotPhase.LIMITED, due + c.countdown_s * 1000, due, log)
     if s.phase == LotPhase.CAPPED and c.after_cap == "lottery":
         return fix_pool(s, due, log)
@@ -181,13 +187,6 @@ def _phase(s: LotState, phase: LotPhase, deadline: int, ts: int, log: EntryLog) 
 # ---- commands ----------------------------------------------------------------------------
 
 
-def _bidder(s: LotState, bidder_id: str) -> Bidder:
-    bidder = s.bidders.get(bidder_id)
-    if bidder is None:
-        raise NotFound("bidder")
-    return bidder
-
-
 def _at_cap(s: LotState) -> bool:
     return s.config.cap is not None and s.price is not None and s.price >= s.config.cap
 
@@ -196,12 +195,8 @@ def _continued(s: LotState) -> int:
     return sum(b.continued for b in s.bidders.values())
 
 
-def _with_bidder(s: LotState, bidder: Bidder, **changes: Any) -> LotState:
-    return replace(s, bidders={**s.bidders, bidder.bidder_id: replace(bidder, **changes)})
-
-
 def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
-    bidder = _bidder(s, cmd.bidder_id)
+    bidder = bidder_of(s, cmd.bidder_id)
     key = f"{cmd.bidder_id}|{cmd.bid_id}"
     if key in s.answers:
         return s, s.answers[key]
@@ -259,7 +254,7 @@ def _price(
         check_grid(base, price, c.increment, s.price is None)
     deadline = now + c.countdown_s * 1000 if s.phase == LotPhase.LIMITED else s.deadline
     if s.phase == LotPhase.FREE and not bidder.quoted:  # for the listing's entry rule
-        s = _with_bidder(s, bidder, quoted=True)
+        s = with_bidder(s, bidder, quoted=True)
     s = replace(s, price=price, leader=bidder.bidder_id, deadline=deadline)
     seq = log.add(
         now, "bid", True, plate=bidder.plate, bid_id=bid_id, price=price, phase=s.phase,
@@ -282,7 +277,7 @@ def _sealed(
         now, "bid", False, plate=bidder.plate, bid_id=bid_id, sealed=sealed, phase=LotPhase.SEALED,
         deadline=s.deadline,
     )  # fmt: skip
-    s = _with_bidder(s, bidder, sealed_box=sealed, sealed_seq=seq)
+    s = with_bidder(s, bidder, sealed_box=sealed, sealed_seq=seq)
     return s, {"accepted": True, "seq": seq, "deadline": s.deadline}
 
 
@@ -304,7 +299,7 @@ def _indicator(
 def _refusable(
     s: LotState, cmd: Continue | Accept, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    bidder = _bidder(s, cmd.bidder_id)
+    bidder = bidder_of(s, cmd.bidder_id)
     name = "continue" if isinstance(cmd, Continue) else "accept"
     try:
         if s.phase == LotPhase.SUSPENDED:
@@ -327,7 +322,7 @@ def _continue(
     if bidder.continued:
         raise Refused("ALREADY_SUBMITTED")
     seq = log.add(now, "continue", False, plate=bidder.plate)
-    return _with_bidder(s, bidder, continued=True), {"accepted": True, "seq": seq}
+    return with_bidder(s, bidder, continued=True), {"accepted": True, "seq": seq}
 
 
 def _accept(
@@ -350,50 +345,3 @@ def _accept(
     seq = log.add(now, "accept", False, plate=bidder.plate, price=price)
     s = replace(s, price=price, leader=bidder.bidder_id)
     return close(s, now, log, bidder.bidder_id), {"accepted": True, "seq": seq, "price": price}
-
-
-def _deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotState, dict[str, Any]]:
-    bidder = _bidder(s, cmd.bidder_id)
-    first = s.refs.get(cmd.ref)
-    if first is not None:  # a bank's retry gets its first answer; another bidder's ref is not
-        same = first["bidder_id"] == cmd.bidder_id  # this one's (review L5)
-        return s, first["answer"] if same else {"accepted": False, "code": "CONFLICT"}
-    if s.phase == LotPhase.CLOSED:
-        raise Refused("PHASE_CLOSED")
-    if not s.window_open(s.deposit_by, now):
-        raise Refused("DEADLINE_PASSED")
-    total = bidder.deposit + cmd.amount
-    qualified = total >= s.config.deposit
-    seq = log.add(
-        now, "deposit", False, plate=bidder.plate, amount=cmd.amount, deposit_kind=cmd.kind,
-        ref=cmd.ref, total=total, qualified=qualified, actor=cmd.actor,
-    )  # fmt: skip
-    answer = log.with_pseq({"accepted": True, "seq": seq, "total": total, "qualified": qualified})
-    s = _with_bidder(s, bidder, deposit=total, qualified=qualified)
-    return replace(
-        s, refs={**s.refs, cmd.ref: {"bidder_id": bidder.bidder_id, "answer": answer}}
-    ), answer
-
-
-def _register(
-    s: LotState, cmd: Register, now: int, log: EntryLog
-) -> tuple[LotState, dict[str, Any]]:
-    if s.phase == LotPhase.CLOSED:
-        raise Refused("PHASE_CLOSED")
-    if not s.window_open(s.apply_by, now):
-        raise Refused("DEADLINE_PASSED")
-    if cmd.bidder_id in s.bidders or cmd.plate in s.plates:
-        raise Conflict("号牌或竞买人已存在", "plate or bidder already registered")
-    qualified = s.config.deposit == 0
-    key = {"public_key": cmd.public_key} if cmd.public_key else {}
-    seq = log.add(
-        now, "registered", False, bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name,
-        actor=cmd.actor, **key,
-    )  # fmt: skip
-    bidder = Bidder(bidder_id=cmd.bidder_id, plate=cmd.plate, name=cmd.name, qualified=qualified)
-    s = replace(
-        s,
-        bidders={**s.bidders, cmd.bidder_id: bidder},
-        plates={**s.plates, cmd.plate: cmd.bidder_id},
-    )
-    return s, {"accepted": True, "seq": seq, "plate": cmd.plate}

@@ -17,6 +17,7 @@ from auction.checks import MAX_ID, build, check_text
 from auction.errors import BadMessage
 from auction.log import Entry, EntryLog, Tick
 from auction.lot.config import LotConfig
+from auction.parties.check import CreditCheck
 
 __all__ = [
     "COMMANDS",
@@ -26,6 +27,7 @@ __all__ = [
     "Bidder",
     "Command",
     "Continue",
+    "CreditCheck",
     "Deposit",
     "Draw",
     "Entry",
@@ -64,6 +66,7 @@ class Bidder:
     quoted: bool = False  # quoted during a listing's free phase (for entry_rule "quoted")
     sealed_box: str | None = None  # its sealed bid, opened only at the close (lot/sealing.py)
     sealed_seq: int | None = None
+    listed: bool = False  # on the blacklist at its last credit check (auction/parties/check.py)
 
 
 class LotPhase(StrEnum):
@@ -316,13 +319,14 @@ Command = (
     | Terminate
     | Draw
     | Unmask
+    | CreditCheck
 )
 
 # every command by its name on the wire and to the Lua: the one table of them
 COMMANDS: dict[str, type[Command]] = {
     "register": Register, "deposit": Deposit, "bid": PlaceBid, "continue": Continue,
     "accept": Accept, "tick": Tick, "suspend": Suspend, "resume": Resume,
-    "terminate": Terminate, "draw": Draw, "unmask": Unmask,
+    "terminate": Terminate, "draw": Draw, "unmask": Unmask, "credit_check": CreditCheck,
 }  # fmt: skip
 NAMES: dict[type[Command], str] = {kind: name for name, kind in COMMANDS.items()}
 

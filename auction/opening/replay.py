@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from auction.checks import build
 from auction.errors import BadMessage
 from auction.log import Discrepancy, Entry, Tick, replay_steps
 from auction.opening import rules as opening
@@ -21,6 +22,7 @@ from auction.opening.state import (
     Backup,
     Confirm,
     Cosign,
+    CreditCheck,
     Decrypt,
     Fault,
     Object,
@@ -71,6 +73,8 @@ def _command(
             key = entry.get("public_key")
             return RegisterTenderer(bidder_id=entry["bidder_id"], plate=plate,
                                     name=entry["name"], public_key=key)  # fmt: skip
+        case "credit_check":
+            return build(CreditCheck, entry)
         case "envelope":
             return Submit(bidder_id=who, digest=entry["digest"], commitment=entry["commitment"],
                           size=entry["size"], sig=entry.get("sig"))  # fmt: skip

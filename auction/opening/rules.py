@@ -42,6 +42,7 @@ from auction.opening.state import (
     Backup,
     Confirm,
     Cosign,
+    CreditCheck,
     Decrypt,
     Fault,
     Object,
@@ -61,6 +62,7 @@ from auction.opening.state import (
     tenderer_of,
     with_tenderer,
 )
+from auction.parties.check import log_check
 
 __all__ = [
     "PHASE_ORDER",
@@ -142,6 +144,8 @@ def _decide(
             return s, {}
         case RegisterTenderer():
             return _register(s, c, now, log)
+        case CreditCheck():
+            return _credit_check(s, c, now, log)
         case Submit():
             return _submit(s, c, now, log)
         case SignIn():
@@ -180,6 +184,14 @@ def _register(s: OpeningState, c: RegisterTenderer, now: int, log: EntryLog) -> 
     )
     t = Tenderer(bidder_id=c.bidder_id, plate=c.plate, name=c.name)
     return with_tenderer(s, t), {"accepted": True, "seq": seq}
+
+
+def _credit_check(s: OpeningState, c: CreditCheck, now: int, log: EntryLog) -> tuple[Any, Any]:
+    """A party checked before it registers (auction/parties/check.py); while registration
+    is closed there is nothing to check for, and nothing is logged."""
+    if s.phase != OpeningPhase.SCHEDULED or now >= s.config.bid_deadline or c.at != "register":
+        return s, {"accepted": False, "code": "PHASE_CLOSED"}
+    return s, log_check(log, now, c)
 
 
 def _submit(s: OpeningState, c: Submit, now: int, log: EntryLog) -> tuple[Any, Any]:

@@ -20,6 +20,7 @@ from auction.opening.config import MAX_KEY, OpeningConfig
 from auction.opening.config import check_sig as _sig
 from auction.opening.config import text as _text
 from auction.opening.config import whole as _whole
+from auction.parties.check import CreditCheck
 
 __all__ = [
     "COMMANDS",
@@ -29,6 +30,7 @@ __all__ = [
     "Backup",
     "Confirm",
     "Cosign",
+    "CreditCheck",
     "Decrypt",
     "Fault",
     "Object",
@@ -300,6 +302,7 @@ OpeningCommand = (
     | Object
     | Reply
     | Reopen
+    | CreditCheck
     | Tick
 )
 
@@ -308,7 +311,7 @@ COMMANDS: dict[str, type[OpeningCommand]] = {
     "register": RegisterTenderer, "submit": Submit, "sign_in": SignIn, "advance": Advance,
     "decrypt": Decrypt, "backup": Backup, "fault": Fault, "cosign": Cosign, "pause": Pause,
     "resume": Unpause, "confirm": Confirm, "object": Object, "reply": Reply, "reopen": Reopen,
-    "tick": Tick,
+    "tick": Tick, "credit_check": CreditCheck,
 }  # fmt: skip
 NAMES: dict[type[OpeningCommand], str] = {kind: name for name, kind in COMMANDS.items()}
 

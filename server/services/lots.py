@@ -43,6 +43,7 @@ from server.store.staff import StaffBook
 from server.store.tlog import Tree
 
 __all__ = ["LotService"]
+CreditCheck = Callable[[str, str], Awaitable[dict[str, Any] | None]]  # server/services/parties.py
 PAST_GRACE_MS = 120_000  # how far in the past a new lot's opening time may be
 
 
@@ -67,6 +68,7 @@ class LotService:
         self.desk = StaffDesk(StaffBook(book.client), admin_token, supervisor_token)
         self.signatures = Signatures(book.client)
         self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
+        self.credit_check: CreditCheck | None = None  # (lot, bidder) -> its party's check
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
         self._configs: dict[str, LotConfig] = {}
 
@@ -270,7 +272,8 @@ class LotService:
     async def deposit(
         self, lot_id: str, bidder_id: str, raw: object, staff: Staff | None = None
     ) -> dict[str, Any]:
-        """A deposit reported by `staff` (the bank, or the host by hand; the log names it)."""
+        """A deposit reported by `staff` (the bank, or the host by hand; the log names it),
+        after a party's credit check: a listed party pays and does not qualify."""
         body = object_of(raw)
         command = Deposit(
             bidder_id=bidder_id,
@@ -282,10 +285,13 @@ class LotService:
         ref = await self._blinded(lot_id, "ref", command.ref)
         args = {"bidder_id": bidder_id, "amount": command.amount}
         args |= {"actor": staff.staff_id} if staff else {}
-        reply = await self.command(lot_id, "deposit", args | {"kind": command.kind, "ref": ref})
-        if not reply.answer.get("accepted"):
-            raise refusal(reply.answer)
-        return reply.answer | {"server_now": reply.now}
+        check = await self.credit_check(lot_id, bidder_id) if self.credit_check else None
+        paid = [("deposit", args | {"kind": command.kind, "ref": ref})]  # checked first, at once
+        reply = await self.book.decide(lot_id, [("credit_check", check), *paid] if check else paid)
+        self._logged(lot_id, reply)
+        if not reply.answers[-1].get("accepted"):
+            raise refusal(reply.answers[-1])
+        return reply.answers[-1] | {"server_now": reply.now}
 
     async def _blinded(self, lot_id: str, field: str, value: str) -> str:
         """`value` as the log will hold it (auction/lot/blinding.py), its clear form kept

@@ -3,8 +3,8 @@
 Every key of a lot or an opening carries its id as the hash tag (`ob:{id}:…`), so it lives
 in one cluster slot and one script call decides atomically. The due sets and the hall's
 lists are the only keys outside a hash tag; on a cluster each is one slot. The transparency
-log's keys share the tag `{tlog}`, the staff's `{staff}` (no lot's or opening's id, which
-are hex, can be either).
+log's keys share the tag `{tlog}`, the staff's `{staff}`, the party library's and the
+blacklist's `{parties}` (no lot's or opening's id, which are hex, can be any of them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ __all__ = [
     "LOT_DUE_KEY",
     "LOT_PARTS",
     "OPENING_DUE_KEY",
+    "PARTY_KEYS",
     "STAFF_KEYS",
     "TLOG_KEYS",
     "channel",
@@ -23,6 +24,8 @@ __all__ = [
     "document_key",
     "lot_keys",
     "opening_keys",
+    "party_listings",
+    "party_venues",
     "stream_key",
     "tlog_entries",
     "tlog_index",
@@ -37,6 +40,12 @@ STAFF_KEYS = {  # staff_id -> the person's record; a token's SHA-256 -> staff_id
     "people": "ob:{staff}:people",
     "tokens": "ob:{staff}:tokens",
 }
+PARTY_KEYS = {  # the party library and the blacklist, in one slot (tag {parties})
+    "people": "ob:{parties}:people",  # party_id -> the party's record
+    "tokens": "ob:{parties}:tokens",  # a token's SHA-256 -> party_id
+    "codes": "ob:{parties}:codes",  # credit code -> party_id: one party per code
+    "listed": "ob:{parties}:listed",  # the credit codes the blacklist holds (a set)
+}
 TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot; its anchors
     part: f"ob:{{tlog}}:{part}"  # (RFC 3161 tokens by size, their sizes, the TSA's lease)
     for part in ("size", "dirty", "checkpoint", "lock", "anchors", "anchored", "anchoring")
@@ -47,8 +56,8 @@ LOT_PARTS = ("cfg", "st", "bidders", "plates", "answers", "log", "tokens", "plog
 def lot_keys(lot_id: str) -> dict[str, str]:
     """All keys of one lot, under one hash tag."""
     # clear: blinded value -> the name or ref it hides, sealed (auction/lot/vault.py); keys:
-    # bidder id -> its public key
-    extra = ("chain", "sessions", "clear", "keys")
+    # bidder id -> its public key; parties: bidder id -> its party's id (the library's)
+    extra = ("chain", "sessions", "clear", "keys", "parties")
     return {part: f"ob:{{{lot_id}}}:{part}" for part in (*LOT_PARTS, *extra)}
 
 
@@ -61,6 +70,16 @@ def opening_keys(opening_id: str) -> dict[str, str]:
 def stream_key(opening_id: str) -> str:
     """Which worker holds the opening's livestream (server/store/streams.py)."""
     return f"ob:{{{opening_id}}}:video"
+
+
+def party_venues(party_id: str) -> str:
+    """Where a party registered, in order: a list of packed {kind, id, bidder_id}."""
+    return f"ob:{{parties}}:in:{party_id}"
+
+
+def party_listings(credit_code: str) -> str:
+    """A credit code's blacklist entries: "source|from" -> the packed entry."""
+    return f"ob:{{parties}}:bl:{credit_code}"
 
 
 def tlog_level(level: int) -> str:

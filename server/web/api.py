@@ -22,12 +22,15 @@ __all__ = ["Operation", "openapi"]
 Handler = Callable[[Request], Awaitable[Response]]
 STATUS = {
     "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409, "REFUSED": 409,
-    "BAD_MESSAGE": 422, "RATE_LIMITED": 429, "TOO_LARGE": 413, "REQUEST_TIMEOUT": 408,
-    "STORE_UNAVAILABLE": 503, "DOCUMENTS_UNAVAILABLE": 503,
+    "BAD_MESSAGE": 422, "BAD_CREDIT_CODE": 422, "BLACKLISTED": 403, "RATE_LIMITED": 429,
+    "TOO_LARGE": 413, "REQUEST_TIMEOUT": 408, "STORE_UNAVAILABLE": 503,
+    "DOCUMENTS_UNAVAILABLE": 503,
 }  # fmt: skip
 SECURITY = {  # who may call, as the description says it
     "anyone": None,
     "admin": "the host's (admin) token",
+    "admin or party": "the host's token, or a party's own (交易主体, from POST /api/parties)",
+    "party": "a party's token (from POST /api/parties)",
     "staff": "the host's or the supervisor's token",
     "bidder": "a bidder's token for this lot or opening",
     "bidder or admin": "a bidder's token for this opening, or the host's",
@@ -55,6 +58,8 @@ class Operation:
     errors: tuple[str, ...] = ()
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: bool = False  # may answer 202: asked, waiting for a second person
+    body_list: bool = False  # the body is a JSON list of `body`
+    body_media: tuple[str, ...] = ()  # other media types the body may come in, as text
 
     def route(self) -> Route:
         return Route(self.path, self.handler, methods=[self.method])
@@ -91,10 +96,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         described["description"] = f"Needs {SECURITY[op.auth]} (Bearer)."
         described["security"] = [{"bearer": []}, {}] if op.auth == "optional" else [{"bearer": []}]
     if op.body is not None:
-        described["requestBody"] = {
-            "required": op.body_required,
-            "content": {"application/json": {"schema": _ref(op.body)}},
-        }
+        schema = {"type": "array", "items": _ref(op.body)} if op.body_list else _ref(op.body)
+        content = {"application/json": {"schema": schema}}
+        content |= {media: {"schema": {"type": "string"}} for media in op.body_media}
+        described["requestBody"] = {"required": op.body_required, "content": content}
     return described
 
 

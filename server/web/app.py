@@ -32,6 +32,7 @@ from server.services.anchoring import INTERVAL_S, Anchoring
 from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
+from server.services.parties import PartyService
 from server.services.timer import Timer
 from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
@@ -48,6 +49,7 @@ from server.web.lots import lot_operations
 from server.web.openapi import openapi_operations
 from server.web.openings import opening_operations
 from server.web.pages import page_operations, static
+from server.web.parties import party_operations
 from server.web.staff import staff_operations
 from server.web.transparency import transparency_operations
 from streaming.rooms.connection import Rooms, serve
@@ -165,7 +167,7 @@ def create_app(
             opening_venue=OpeningVenue(service, openings), rooms=rooms, studio=Studio(data_dir),
             documents=Documents(
                 service, openings, document_signer or DocumentSigner.kept(data_dir)
-            ),
+            ), parties=PartyService(service, openings),
         )  # fmt: skip
         # before the timing: its first pass comes before any client can connect
         pauses = Pauses.started(service.metrics, lambda: len(rooms.doors.open))
@@ -213,7 +215,7 @@ def create_app(
 OPERATIONS = [
     *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
     *page_operations, *openapi_operations, *transparency_operations, *staff_operations,
-    *document_operations,
+    *document_operations, *party_operations,
     Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
               auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
 ]  # fmt: skip

@@ -17,6 +17,7 @@ from msgspec import Meta, Struct
 
 from auction.lot.config import LotConfig
 from auction.opening.config import OpeningConfig
+from server.web import party_types
 
 __all__ = [
     "ANSWERS",
@@ -74,7 +75,11 @@ COMMANDS = Literal[
 
 
 class NewBidder(Struct, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    """The host types a `name` or names a `party_id` of the library; a party registering
+    itself (its own token) gives neither."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    party_id: Id | None = None
     public_key: Annotated[str, Meta(max_length=8192)] | None = None
 
 
@@ -100,7 +105,11 @@ class Signed(Struct, kw_only=True):
 
 
 class NewTenderer(Struct, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    """The host types a `name` or names a `party_id` of the library; a party registering
+    itself (its own token) gives neither."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    party_id: Id | None = None
     public_key: Annotated[str, Meta(max_length=8192)] | None = None
 
 
@@ -167,6 +176,7 @@ class Error(Struct, kw_only=True):
     field: str | None = None
     accepted: bool | None = None
     server_now: Time | None = None
+    listing: dict[str, Any] | None = None  # BLACKLISTED: the entry's source, from, until
 
 
 class Health(Struct, kw_only=True):
@@ -360,6 +370,7 @@ ANSWERS: tuple[type, ...] = (
 def components() -> dict[str, Any]:
     """Every body's and answer's JSON Schema (2020-12, as OpenAPI 3.1 takes it), by name."""
     _, found = msgspec.json.schema_components(
-        BODIES + ANSWERS, ref_template="#/components/schemas/{name}"
+        BODIES + ANSWERS + party_types.BODIES + party_types.ANSWERS,
+        ref_template="#/components/schemas/{name}",
     )
     return found

@@ -32,6 +32,7 @@ from auction.errors import (
 from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
+from server.services.parties import PartyService
 from server.services.staff import Staff
 from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
@@ -69,6 +70,7 @@ class Resources:
     rooms: Rooms
     studio: Studio
     documents: Documents
+    parties: PartyService
     hall_cache: dict[Any, Any] = field(default_factory=dict)  # a day's lists, briefly
     archive_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one build at a time
 

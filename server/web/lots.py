@@ -67,10 +67,11 @@ async def lot(request: Request) -> Response:
 
 
 async def register(request: Request) -> Response:
-    service = resources(request).service
-    staff = await service.require_admin(token_of(request))
+    """The host (a typed name or a party of the library), or a party itself."""
+    parties = resources(request).parties
+    asking = await parties.asking(token_of(request))
     body = await body_of(request, bodies.NewBidder)
-    made = await service.register(request.path_params["lot"], body, staff)
+    made = await parties.enrol("lot", request.path_params["lot"], asking, body)
     return json_response(request, made, 201)
 
 
@@ -165,8 +166,10 @@ lot_operations = [
     Operation(method="GET", path="/api/lots/{lot}", handler=lot, summary="A lot's public "
               "snapshot", answer=bodies.LotSnapshot, errors=("NOT_FOUND",)),
     Operation(method="POST", path="/api/lots/{lot}/bidders", handler=register,
-              summary="Register a bidder", auth="admin", body=bodies.NewBidder,
-              answer=bodies.Registered, status=201, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+              summary="Register a bidder: the host types a name or names a party of the "
+              "library; a party may register itself", auth="admin or party",
+              body=bodies.NewBidder, answer=bodies.Registered, status=201,
+              errors=(*ADMIN, "CONFLICT", "REFUSED", "BLACKLISTED")),
     Operation(method="POST", path="/api/lots/{lot}/bidders/{bidder_id}/deposit",
               handler=deposit, summary="A deposit arrived: the host's entry, or the bank's "
               "callback signed with HMAC-SHA256 of the body (X-OpenBid-Signature: sha256=HEX)",

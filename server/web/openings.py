@@ -59,9 +59,11 @@ async def snapshot(request: Request) -> Response:
 
 
 async def register(request: Request) -> Response:
-    await resources(request).service.require_admin(token_of(request))
+    """The host (a typed name or a party of the library), or a party itself."""
+    parties = resources(request).parties
+    asking = await parties.asking(token_of(request))
     body = await body_of(request, bodies.NewTenderer)
-    made = await _openings(request).register(request.path_params["opening"], body)
+    made = await parties.enrol("opening", request.path_params["opening"], asking, body)
     return json_response(request, made, 201)
 
 
@@ -144,8 +146,10 @@ opening_operations = [
               auth="optional", answer=bodies.OpeningSnapshot,
               errors=("UNAUTHORIZED", "NOT_FOUND")),
     Operation(method="POST", path="/api/openings/{opening}/bidders", handler=register,
-              summary="Register a bidder (投标人)", auth="admin", body=bodies.NewTenderer,
-              answer=bodies.Registered, status=201, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+              summary="Register a bidder (投标人): the host types a name or names a party of "
+              "the library; a party may register itself", auth="admin or party",
+              body=bodies.NewTenderer, answer=bodies.Registered, status=201,
+              errors=(*ADMIN, "CONFLICT", "REFUSED", "BLACKLISTED")),
     Operation(method="POST", path="/api/openings/{opening}/envelopes", handler=envelope,
               summary="Upload the sealed envelope, before the deadline", auth="bidder",
               body=bodies.Envelope, answer=bodies.Accepted,

@@ -8,7 +8,8 @@ own script from `server/web/static/`; the lot's and the opening's share their to
 - `/openings/{opening}`: the same four for a remote bid opening, the host's controls in
   the staff view;
 - `/console`: the host's and the supervisor's console;
-- `/keys`: a bidder's signing key, made and kept by the browser.
+- `/keys`: a bidder's signing key, made and kept by the browser;
+- `/parties/me`: a party's own record and where it registered (`#token=`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ page_operations = [
     Operation(method="GET", path="/keys", handler=_page("keypage"),
               summary="A bidder's signing key: made and kept by the browser, its public half "
               "shown to register", media="text/html"),
+    Operation(method="GET", path="/parties/me", handler=_page("party"),
+              summary="A party's own page (#token=): its record and where it registered",
+              media="text/html"),
     Operation(method="GET", path="/static/codes.js", handler=codes,
               summary="Every answer code in both languages, for the pages",
               media="text/javascript"),

@@ -15,6 +15,7 @@ from tests.conftest import ADMIN
 from tests.pages.conftest import DESKTOP, PHONE, assert_accessible
 from tests.pages.test_console_pages import staff_context
 from tests.server.helpers import bearer, make_lot, qualified_bidder
+from tests.server.services.test_parties import new_code
 
 HEADINGS = {  # one piece of each page's text, in each language
     "hall": {"zh-CN": "今日交易", "en": "Today"},
@@ -22,8 +23,15 @@ HEADINGS = {  # one piece of each page's text, in each language
     "opening": {"zh-CN": "唱标", "en": "Read-out"},
     "console": {"zh-CN": "今日项目", "en": "Today's lots and openings"},
     "keypage": {"zh-CN": "签名密钥", "en": "Signing key"},
+    "party": {"zh-CN": "我报名的竞价标的", "en": "Lots I registered in"},
 }
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
+
+
+def new_party_body() -> dict[str, str]:
+    return {"name": "丙置业有限公司", "credit_code": new_code(), "account": "6222021234567890",
+            "contact": "李四 13900000000"}  # fmt: skip
+
 
 # Every visible control without a name: no label, no aria-label, no text.
 UNNAMED = """() => [...document.querySelectorAll("input, select, textarea, button, a")]
@@ -50,6 +58,8 @@ async def ready(page: Page, name: str) -> None:
         await expect(page.locator("#lotbidders tr")).to_have_count(1)
     elif name == "keypage":
         await expect(page.locator("#state")).not_to_be_empty()
+    elif name == "party":
+        await expect(page.locator("#lots li a")).to_have_count(1)
     else:
         await expect(page.locator("#phase")).not_to_have_text("—")
 
@@ -83,6 +93,9 @@ async def test_every_page_in_both_languages_and_sizes(
     opening = (await admin.post("/api/openings", json=config)).json()["opening_id"]
     made = await admin.post(f"/api/openings/{opening}/bidders", json={"name": "乙"})
 
+    party = (await admin.post("/api/parties", json=new_party_body())).json()
+    await admin.post(f"/api/lots/{await make_lot(admin)}/bidders",
+                     json={"party_id": party["party_id"]})  # fmt: skip
     context = await staff_context(browser, ADMIN, SIZES[size], lang)
     page = await context.new_page()
     blocked: list[str] = []  # what the Content-Security-Policy refused, as Chromium reports it
@@ -103,6 +116,7 @@ async def test_every_page_in_both_languages_and_sizes(
         "opening-host": ("opening", f"/openings/{opening}?staff=1&", ""),
         "console": ("console", "/console?", f"#lot={lot}"),
         "keys": ("keypage", "/keys?", ""),
+        "party": ("party", "/parties/me?", f"#token={party['token']}"),
     }
     short = "zh" if lang == "zh-CN" else "en"
     for shot, (name, path, fragment) in pages.items():

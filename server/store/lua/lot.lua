@@ -8,7 +8,8 @@
 --   9 due (the timer's sorted set; given only on a standalone
 --   server, where it may share a script with the lot's keys)
 -- ARGV: 1 msgpack list of commands, each {name, args} with name one of tick, bid,
---   continue, accept, deposit, register, suspend, resume, terminate, draw, unmask; 2 now
+--   continue, accept, deposit, register, credit_check, suspend, resume, terminate, draw,
+--   unmask; 2 now
 --   (honoured only for lots created with a manual clock, i.e. by tests); 3 pub/sub channel;
 --   4 the lot id (the due set's member); 5 msgpack {reserve, salt} opened by the server for a
 --   lot whose reserve the store holds only sealed (cfg.reserve_box, review R9), else empty
@@ -476,7 +477,7 @@ local function on_deposit(b)
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
   if not window_open(st.deposit_by) then return {accepted = false, code = 'DEADLINE_PASSED'} end
   local total = b.deposit + args.amount
-  local qualified = total >= cfg.deposit
+  local qualified = total >= cfg.deposit and not b.listed
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
     deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified,
     actor = nn(args.actor)})
@@ -506,6 +507,30 @@ local function on_register()
   return {accepted = true, seq = seq, plate = args.plate}
 end
 
+local function on_credit_check()
+  -- auction/lot/admission.py credit_check: logged (for the staff alone: no plate) while what
+  -- it checks for is open; at a deposit the bidder is marked listed or clear
+  if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  local by = st.deposit_by
+  if args.at == 'register' then by = st.apply_by end
+  if not window_open(by) then return {accepted = false, code = 'DEADLINE_PASSED'} end
+  local b = nil
+  if args.bidder_id then
+    b = get_bidder(args.bidder_id)
+    if b == nil then return {accepted = false, code = 'NOT_FOUND'} end
+  end
+  local listing, result = NULL, 'passed'
+  if args.listing then
+    listing = {source = args.listing.source, from = args.listing.from,
+      ['until'] = nn(args.listing['until'])}
+    result = 'listed'
+  end
+  local seq = add(now, 'credit_check', false, {party = args.party, at = args.at,
+    bidder_id = nn(args.bidder_id), result = result, listing = listing})
+  if b then b.listed = args.listing ~= nil; put_bidder(b) end
+  return {accepted = true, seq = seq, listed = args.listing ~= nil}
+end
+
 local function on_draw()
   -- the supervisor's draw: SHA-1 of seed | share | plates, its first 48 bits modulo the
   -- pool's size (auction/lot/commit.py lottery_index)
@@ -523,6 +548,7 @@ end
 
 local function decide(name)
   if name == 'register' then return on_register() end
+  if name == 'credit_check' then return on_credit_check() end
   if name == 'tick' then return {} end
   if name == 'suspend' then return on_suspend() end
   if name == 'resume' or name == 'terminate' then return on_two_person(name) end

@@ -107,6 +107,11 @@ export const TEXT = {
     bidderLink: "投标人链接", plateNo: "号牌", bidPrice: "投标报价",
     todayItems: "今日项目", buyerName: "竞买人名称", bidderToken: "竞买人/投标人令牌",
     signInBidder: "进入我的竞价室",
+    // a party's own page (交易主体)
+    partyTitle: "我的交易主体信息", partyName: "主体名称", partyToken: "交易主体令牌", partyOpen: "查看",
+    creditCode: "统一社会信用代码", account: "保证金付款账号", contact: "联系方式",
+    myLots: "我报名的竞价标的", myOpenings: "我报名的不见面开标", bidderId: "竞买人编号",
+    nothingYet: "尚未报名",
   },
   en: {
     price: "Current price", leader: "Leading plate", next: "Next minimum", countdown: "Time left",
@@ -221,5 +226,9 @@ export const TEXT = {
     bidderLink: "Bidder link", plateNo: "Plate", bidPrice: "Bid price",
     todayItems: "Today's lots and openings", buyerName: "Bidder", bidderToken: "Bidder token",
     signInBidder: "Enter my room",
+    partyTitle: "My party record", partyName: "Name", partyToken: "Party token", partyOpen: "Show",
+    creditCode: "Unified social credit code", account: "Deposit account", contact: "Contact",
+    myLots: "Lots I registered in", myOpenings: "Openings I registered in", bidderId: "Bidder id",
+    nothingYet: "None yet",
   },
 };

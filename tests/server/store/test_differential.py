@@ -23,6 +23,7 @@ from auction.lot.state import (
     Accept,
     Command,
     Continue,
+    CreditCheck,
     Deposit,
     Draw,
     LotState,
@@ -40,7 +41,7 @@ START, STEP, DEPOSIT = 10_000, 100, 500
 BIDDERS = ["b1", "b2", "b3"]  # registered first; b4 and b5 may come later
 NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick",
          Suspend: "suspend", Resume: "resume", Terminate: "terminate", Draw: "draw",
-         Unmask: "unmask"}  # fmt: skip
+         Unmask: "unmask", CreditCheck: "credit_check"}  # fmt: skip
 
 
 def draw_config(rng: random.Random) -> LotConfig:
@@ -75,9 +76,16 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
     """One command, placed relative to the lot as it stands (bids near the next price)."""
     who = rng.choice([*BIDDERS, *BIDDERS[:2], "b4", "nobody"])
     kind = rng.choices(
-        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff", "register", "draw"],
-        [10, 2, 2, 8 if state.phase == "capped" else 2, 1, 1, 1, 1, 1],
-    )[0]
+        ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff", "register", "draw",
+         "credit"],
+        [10, 2, 2, 8 if state.phase == "capped" else 2, 1, 1, 1, 1, 1, 1],
+    )[0]  # fmt: skip
+    if kind == "credit":  # a party checked at registration, or before a bidder's deposit
+        listing = rng.choice([None, {"source": "法院", "from": "2026-01-01",
+                                     "until": rng.choice([None, "2026-12-31"])}])  # fmt: skip
+        at = rng.choice(["register", "deposit"])
+        return CreditCheck(party="h:" + "ab" * 24, at=at, listing=listing,
+                           bidder_id=who if at == "deposit" else None)  # fmt: skip
     if kind == "draw" or (state.awaiting_draw and rng.random() < 0.3):  # of a pool or too
         share = f"{rng.randrange(256):02x}" * 32
         return Draw(by="supervisor", share=share, actor=rng.choice([None, "s0b1"]))  # early (R8)
