@@ -6,6 +6,8 @@ fpdf2 lays the page out; pyHanko signs it. The centre's key and certificate are 
 self-signed certificate made on the first start in the data dir. The font is
 `OPENBID_PDF_FONT`, else the first CJK font found among the usual places (Debian's
 fonts-noto-cjk). Building and signing are CPU work: the caller runs them in a thread.
+fpdf2 and pyHanko are imported where they are used: together they take over a second to
+import, which every process start (each worker, each restart) would pay.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -23,14 +25,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fpdf import FPDF
-from fpdf.fonts import FontFace
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
 
 from auction.china import when, yuan
 from auction.errors import DocumentsUnavailable
 from auction.opening.record import STATUS_WORDS as STATUS
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 __all__ = ["DocumentSigner", "confirmation_pdf", "record_pdf"]
 
@@ -100,6 +101,9 @@ class DocumentSigner:
 
     def sign(self, pdf: bytes, reason: str) -> bytes:
         """`pdf` signed PAdES B-B, its signature field visible to any reader."""
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
         key = serialization.load_pem_private_key(self.key_pem, None)
         der_key = key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -123,6 +127,8 @@ class DocumentSigner:
 
 
 def _page(title: str) -> FPDF:
+    from fpdf import FPDF
+
     path, face = _font()
     pdf = FPDF(format="A4")
     pdf.set_creator("OpenBid")
@@ -172,6 +178,8 @@ def record_pdf(found: dict[str, Any]) -> bytes:
         ("记录哈希", f"{found['record_hash']}（审计日志第 {found['record_seq']} 条）"),
     ])  # fmt: skip
     pdf.ln(3)
+    from fpdf.fonts import FontFace
+
     widths = (12, 20, 48, 36, 22, 20, 26)
     head = ("序号", "号牌", "投标人", "投标报价（元）", "工期（天）", "质量", "解密状态")
     plain = FontFace(emphasis="", fill_color=(235, 235, 235))  # the CJK face has no bold

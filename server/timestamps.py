@@ -5,6 +5,9 @@ anchoring.py); `openbid verify --tsa-cert` uses the third (server/verify_anchor.
 
 A token is kept and passed on as the DER of its CMS ContentInfo (SignedData over a
 TSTInfo): the bytes any RFC 3161 tool reads (`openssl ts -verify -in … -token_in`).
+
+pyHanko is imported where it is used: it takes about a second to import, which every
+process start (each worker, each restart) would pay.
 """
 
 from __future__ import annotations
@@ -19,9 +22,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asn1crypto import cms, pem, tsp, x509
-from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
-from pyhanko_certvalidator import ValidationContext
 
 __all__ = ["BadToken", "Stamp", "check_token", "read_certificates", "request_token", "token_time"]
 
@@ -49,6 +49,8 @@ async def request_token(url: str, data: bytes, timeout_s: float) -> bytes:
     """A token over SHA-256 of `data` from the TSA at `url` (RFC 3161 over HTTP, with a
     nonce); raises OSError when the TSA is unreachable or refuses, TimeoutError when it
     does not answer in `timeout_s`, BadToken when it answers a token over other bytes."""
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
     digest = hashlib.sha256(data).digest()
     async with asyncio.timeout(timeout_s):
         token: cms.ContentInfo = await HTTPTimeStamper(url, timeout=timeout_s).async_timestamp(
@@ -81,6 +83,9 @@ def check_token(token: bytes, data: bytes, trusted: list[x509.Certificate]) -> S
     its signer chains (at genTime, for time stamping) to one of `trusted`: the TSA's own
     certificate or its CA's. Raises BadToken saying which fails. Runs pyHanko's async
     validation on a thread of its own, so a caller inside an event loop may call it too."""
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+    from pyhanko_certvalidator import ValidationContext
+
     info = _tst_info(token)
     _imprint_of(info, data)
     when: datetime.datetime = info["gen_time"].native
