@@ -6,7 +6,9 @@
 One process may hold only so many open files, so bench_crowd.py runs its viewers in several
 of these. The line to the driver is this process's stdin and stdout, one JSON object a line:
 1. the viewers connect (a hundred at a time, as bench_pauses.py's do) and each is welcomed
-   (180 s at most): `{"ready": welcomed, "failed": connections refused or timed out}`;
+   (180 s at most): `{"ready": welcomed, "failed": connections refused or timed out,
+   "unwelcomed": how many connected but had no welcome, by close code ("None": still open,
+   or closed without a close frame)}`;
 2. once every viewer still open has the last bid (its price is `--last-price`): `{"done": true}`;
 3. on the driver's `stop` line, every latency (ms, from an event's Redis `ts` to its
    receipt) goes to `--out` as float64s in machine order, then `{"delivered": ...,
@@ -52,6 +54,7 @@ class Counted:
 
     tally: Tally
     seen = 0
+    welcomed = False
     closed = False
     close_code: int | None = None  # None: closed without a close frame
 
@@ -63,6 +66,8 @@ class Counted:
     def _seen(self, message: dict[str, Any]) -> None:
         if message.get("kind") == "bid":
             self.seen += 1
+        elif message.get("type") == "welcome":
+            self.welcomed = True
         super()._seen(message)  # type: ignore[misc]
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
@@ -74,7 +79,10 @@ class CountedOpenBid(Counted, OpenBidViewer):
 
 
 class CountedSocketIO(Counted, SocketIOViewer):
-    pass
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.TEXT and frame.get_payload_as_bytes().startswith(b"40"):
+            self.welcomed = True  # joined the namespace: Socket.IO's welcome
+        super().on_ws_frame(transport, frame)
 
 
 VIEWERS = {"openbid": CountedOpenBid, "floor": CountedOpenBid, "socketio": CountedSocketIO}
@@ -113,7 +121,8 @@ async def arrive(args: argparse.Namespace, tally: Tally) -> tuple[list[Any], int
 async def generate(args: argparse.Namespace) -> None:
     tally = Tally(last_price=args.last_price)
     viewers, failed = await arrive(args, tally)
-    say(ready=tally.ready, failed=failed)
+    unwelcomed = Counter(str(v.close_code) for _, v in viewers if not v.welcomed)
+    say(ready=tally.ready, failed=failed, unwelcomed=unwelcomed)
     stop = asyncio.ensure_future(asyncio.to_thread(sys.stdin.readline))
     done = False
     while not stop.done():  # done: every viewer still open has the last bid

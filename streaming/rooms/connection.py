@@ -13,13 +13,10 @@ numbers are the server's `Limits`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import structlog
 from starlette.websockets import WebSocket
 
 from auction.audience import STAFF
@@ -33,6 +30,7 @@ from auction.errors import (
 )
 from streaming.rooms.bucket import Bucket
 from streaming.rooms.doors import Doors
+from streaming.rooms.ends import end, origin_allowed, writer_done
 from streaming.rooms.hub import Hub
 from streaming.rooms.outbox import Outbox, Payload
 from streaming.rooms.ports import Feed, Gauges, RoomLimits, Venue
@@ -43,7 +41,7 @@ from streaming.rooms.wire import JSON, Close, Codec, negotiate
 
 __all__ = ["Connection", "Rooms", "serve"]
 
-log = structlog.get_logger("openbid.ws")
+WELCOMING = 16  # public hellos in the store at once, per process (the pool has 64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,31 +54,45 @@ class Rooms:
     limits: RoomLimits
     gauges: Gauges
     unavailable: tuple[type[Exception], ...]  # the store's errors: "not now, try again"
+    # Public hellos reading the store at once. A crowd arriving would otherwise queue
+    # thousands of reads on the store's connection pool, whose wait is bounded (redis-py's
+    # 20 s): a viewer past it was refused 1013 STORE_UNAVAILABLE, and the timer and the
+    # bidders waited behind the crowd. Here the crowd waits in line, in order, for ever.
+    welcoming: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WELCOMING))
 
 
 class Connection:
-    """One client: implements the hub's Member."""
+    """One client: implements the hub's Member. Slotted, and what a public viewer does
+    not use is not made: thousands of idle viewers each keep one of these."""
+
+    __slots__ = (
+        "address", "bidder_id", "client_gone", "close_code", "close_reason", "codec",
+        "counted", "done", "frames", "language", "notice", "outbox", "plate", "protocol",
+        "raw", "receiving", "role", "rooms", "session", "task", "venue", "venue_id", "writer",
+        "ws",
+    )  # fmt: skip
 
     def __init__(
         self, ws: WebSocket, codec: Codec, venue_id: str, venue: Venue, rooms: Rooms
     ) -> None:
-        self.ws, self.codec, self.venue_id, self.venue = ws, codec, venue_id, venue
-        self.rooms = rooms
+        self.codec, self.venue_id, self.venue, self.rooms = codec, venue_id, venue, rooms
         self.address = ws.client.host if ws.client else ""
         self.role = "public"
         self.plate: str | None = None
         self.bidder_id: str | None = None
-        self.session = secrets.token_hex(8)
+        self.session = ""  # a bidder's own, made when it signs in (`_authenticate`)
         self.protocol: Session[tuple[Payload, bytes | None]] = Session(  # its decisions
             rooms.limits.queue, venue.commands
         )
         self.language = ws.headers.get("accept-language")
         raw = ws.scope.get("extensions", {}).get(RAW_EXTENSION)
         self.raw: RawWebSocketProtocol | None = raw  # write frames straight to the socket
-        self.outbox: Outbox | None = None  # only without the raw transport
+        self.ws: WebSocket | None = None  # only without the raw transport, as its outbox
+        self.outbox: Outbox | None = None
         if raw is None:
+            self.ws = ws
             self.outbox = Outbox(self._send, rooms.limits.queue, self._overflowed)
-        self.frames = Bucket(rooms.limits.frames_per_s, rooms.limits.frame_burst)
+        self.frames: Bucket | None = None  # made at the first command (full, as at the start)
         self.done = False  # closing: no more frames out, no more commands in
         self.close_code, self.close_reason = 1000, ""
         self.client_gone = False  # no close frame to send
@@ -145,10 +157,32 @@ class Connection:
             await self.raw.writable.wait()
             if not (self.raw.close_sent or self.raw.transport.is_closing()):
                 self.raw.write_frame(self.codec.wire(frame))  # in order with `_emit`'s
-        elif isinstance(frame, bytes):
+            return
+        assert self.ws is not None
+        if isinstance(frame, bytes):
             await self.ws.send_bytes(frame)
         else:
             await self.ws.send_text(frame)
+
+    async def receive(self) -> dict[str, Any]:
+        """The client's next ASGI message, awaited so that `finish` can interrupt it."""
+        self.receiving = True
+        try:
+            if self.raw is not None:
+                message: dict[str, Any] = await self.raw.receive()
+                return message
+            assert self.ws is not None
+            return dict(await self.ws.receive())
+        finally:
+            self.receiving = False
+
+    async def close(self) -> None:
+        """Send the close frame (after the frames queued on the raw transport)."""
+        if self.raw is not None:
+            message = {"type": "websocket.close", "code": self.close_code}
+            await self.raw.send(message | {"reason": self.close_reason})
+        elif self.ws is not None:
+            await self.ws.close(self.close_code, self.close_reason)
 
     async def reply(self, message: dict[str, Any]) -> None:
         """A direct answer to this client, in order with its events."""
@@ -180,11 +214,12 @@ class Connection:
     async def hello(self, message: dict[str, Any]) -> None:
         """Authenticate, join the hub, welcome, replay since `since`, then go live."""
         said = Session.hello(message)
-        await self._authenticate(said.token)
-        if not self.rooms.doors.welcome(self):
-            raise ServerBusy()
-        await self.rooms.hub.join(self.venue_id, self)
-        snapshot, floor = await self.venue.snapshot(self.venue_id, self.bidder_id)
+        if said.token is None:  # counted in, then in line with the crowd for the store
+            self._take_place()
+            async with self.rooms.welcoming:
+                snapshot, floor = await self._join(said.token)
+        else:
+            snapshot, floor = await self._join(said.token)
         if self.role in STAFF:  # staff count in the audit log; everyone else publicly (R5)
             snapshot["seq"] = floor
         welcome = {"type": "welcome", "role": self.role, "seq": snapshot["seq"]}
@@ -203,6 +238,20 @@ class Connection:
             self._emit(self.codec.encode(self.notice))
             self.notice = None
 
+    async def _join(self, token: str | None) -> tuple[dict[str, Any], int]:
+        """Sign in (and with a token take a place), join the hub: the snapshot and the
+        audit seq it reflects."""
+        await self._authenticate(token)
+        if token is not None:
+            self._take_place()
+        await self.rooms.hub.join(self.venue_id, self)
+        return await self.venue.snapshot(self.venue_id, self.bidder_id)
+
+    def _take_place(self) -> None:
+        """Counted in by the doors (no longer a socket before hello), or ServerBusy."""
+        if not self.rooms.doors.welcome(self):
+            raise ServerBusy()
+
     async def _authenticate(self, token: str | None) -> None:
         venue = self.venue
         if token is None:
@@ -214,7 +263,7 @@ class Connection:
                 raise NotFound(venue.name)
         else:
             self.bidder_id, self.plate = await venue.bidder(self.venue_id, token)
-            self.role = "bidder"
+            self.role, self.session = "bidder", secrets.token_hex(8)
             await venue.claim_session(self.venue_id, self.bidder_id, self.session)
             await self.rooms.hub.kick(self.venue_id, self.bidder_id, self.session)
 
@@ -247,100 +296,56 @@ class Connection:
         await self.reply(Session.answer(about, answer, self.role, self.language))
 
 
-def _origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
-    origin = ws.headers.get("origin")
-    if origin is None:  # not a browser: browsers always send Origin on a WebSocket
-        return True
-    return urlsplit(origin).netloc == ws.headers.get("host") or origin in allowed
-
-
 async def serve(ws: WebSocket, rooms: Rooms, venue: Venue, venue_id: str) -> None:
-    """Serve one room connection, from the handshake to the close."""
-    offered = ws.scope.get("subprotocols") or []
-    codec = negotiate(offered) if offered else JSON
-    if codec is None or not _origin_allowed(ws, rooms.limits.origins):
-        await ws.close(Close.POLICY)  # before accept: the handshake gets 403
-        return
-    await ws.accept(subprotocol=codec.subprotocol if offered else None)
-    conn = Connection(ws, codec, venue_id, venue, rooms)
-    refused = rooms.doors.refusal(conn.address)
-    if refused is not None:
-        await ws.close(*refused)
+    """Serve one room connection, from the handshake to the close. An idle client's task
+    waits in this one frame (and the receive under it): no second task per connection, no
+    frame more than needed, which at thousands of viewers is memory and collector work."""
+    conn = await _accepted(ws, rooms, venue, venue_id)
+    del ws  # the connection keeps what it needs of it
+    if conn is None:
         return
     rooms.doors.enter(conn)
-    try:
-        await _serve(conn)
-    finally:
-        rooms.doors.leave(conn)
-
-
-async def _serve(conn: Connection) -> None:
-    """Read in this (the ASGI) task until the client leaves or `finish` is called; no
-    second task per connection, which is memory at thousands of viewers."""
     task = conn.task = asyncio.current_task()
     try:
-        await _read(conn)
+        if await _hello(conn):
+            while not conn.done:
+                await _command(conn, _frame(conn, await conn.receive()))
+    except _Gone:
+        pass
     except asyncio.CancelledError:
         if not conn.done or task is None:
             raise  # cancelled from outside: not ours to swallow
         task.uncancel()  # `finish` interrupted a wait for the next frame
     finally:
         conn.task = None
-        conn.rooms.hub.leave(conn.venue_id, conn)
-        if conn.counted:
-            conn.rooms.gauges.connections.labels(conn.role).dec()
-        await _close(conn)
+        await end(conn)
+
+
+async def _accepted(ws: WebSocket, rooms: Rooms, venue: Venue, venue_id: str) -> Connection | None:
+    """The handshake: the connection, or None when it was refused (and closed)."""
+    offered = ws.scope.get("subprotocols") or []
+    codec = negotiate(offered) if offered else JSON
+    if codec is None or not origin_allowed(ws, rooms.limits.origins):
+        await ws.close(Close.POLICY)  # before accept: the handshake gets 403
+        return None
+    await ws.accept(subprotocol=codec.subprotocol if offered else None)
+    conn = Connection(ws, codec, venue_id, venue, rooms)
+    if conn.raw is not None:
+        conn.raw.release_scope()  # read: the headers and the rest are not kept
+    refused = rooms.doors.refusal(conn.address)
+    if refused is not None:
+        conn.close_code, conn.close_reason = refused
+        await conn.close()
+        return None
+    return conn
 
 
 class _Gone(Exception):
     """The client closed its side."""
 
 
-async def _read(conn: Connection) -> None:
-    with contextlib.suppress(_Gone):
-        await _converse(conn)
-
-
-async def _converse(conn: Connection) -> None:
-    """Hello first, then one command at a time until the client leaves or `done`."""
-    limits, gauges = conn.rooms.limits, conn.rooms.gauges
-    try:
-        async with asyncio.timeout(limits.hello_timeout_s):
-            first = await _receive(conn)
-        await conn.hello(conn.codec.decode(first))
-    except OpenBidError as error:
-        await conn.error(error)
-        code = Close.NO_HELLO if isinstance(error, BadMessage) else error.ws_close
-        return conn.finish(code, error.code)
-    except conn.rooms.unavailable:  # no welcome without the store: try again later
-        await conn.error(StoreUnavailable())
-        return conn.finish(Close.TRY_LATER, "STORE_UNAVAILABLE")
-    except TimeoutError:
-        return conn.finish(Close.NO_HELLO, "no hello")
-    gauges.connections.labels(conn.role).inc()
-    conn.counted = True
-    if conn.outbox is not None:  # plain ASGI: one task drains the outbox
-        conn.writer = asyncio.create_task(conn.outbox.run())
-        conn.writer.add_done_callback(lambda task: _writer_done(conn, task))
-    while not conn.done:
-        frame = await _receive(conn)
-        if not conn.frames.take():
-            gauges.bad_frame("RATE_LIMITED")
-            continue  # dropped unread: a flood gets no answer to amplify it
-        try:
-            await conn.command(conn.codec.decode(frame))
-        except OpenBidError as error:
-            await conn.error(error)
-        except conn.rooms.unavailable:  # the connection stays: the client resends when it is back
-            await conn.error(StoreUnavailable())
-
-
-async def _receive(conn: Connection) -> bytes | str | None:
-    conn.receiving = True
-    try:
-        message = await conn.ws.receive()
-    finally:
-        conn.receiving = False
+def _frame(conn: Connection, message: dict[str, Any]) -> bytes | str | None:
+    """The data of a received message; _Gone when the client left."""
     if message["type"] == "websocket.disconnect":
         conn.client_gone = True
         conn.finish(message.get("code", 1000), "client left")
@@ -349,28 +354,43 @@ async def _receive(conn: Connection) -> bytes | str | None:
     return frame if frame is not None else message.get("text")
 
 
-def _writer_done(conn: Connection, task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:  # the socket broke mid-send
-        conn.client_gone = True
-        conn.finish(1006, "send failed")
+async def _hello(conn: Connection) -> bool:
+    """The first frame, a hello within the limit's time: True once welcomed, else False
+    and the connection finishing."""
+    try:
+        async with asyncio.timeout(conn.rooms.limits.hello_timeout_s):
+            first = _frame(conn, await conn.receive())
+        await conn.hello(conn.codec.decode(first))
+    except OpenBidError as error:
+        await conn.error(error)
+        code = Close.NO_HELLO if isinstance(error, BadMessage) else error.ws_close
+        conn.finish(code, error.code)
+        return False
+    except conn.rooms.unavailable:  # no welcome without the store: try again later
+        await conn.error(StoreUnavailable())
+        conn.finish(Close.TRY_LATER, "STORE_UNAVAILABLE")
+        return False
+    except TimeoutError:
+        conn.finish(Close.NO_HELLO, "no hello")
+        return False
+    conn.rooms.gauges.connections.labels(conn.role).inc()
+    conn.counted = True
+    if conn.outbox is not None:  # plain ASGI: one task drains the outbox
+        conn.writer = asyncio.create_task(conn.outbox.run())
+        conn.writer.add_done_callback(lambda task: writer_done(conn, task))
+    return True
 
 
-async def _close(conn: Connection) -> None:
-    """Send what is queued (unless the client fell behind), then the close frame."""
-    grace = conn.rooms.limits.hello_timeout_s
-    if conn.writer is not None and not conn.writer.done():
-        if conn.close_code == Close.TOO_SLOW:
-            conn.writer.cancel()  # what it holds is stale; the client resumes with since
-        else:
-            assert conn.outbox is not None
-            conn.outbox.close()
-        with contextlib.suppress(Exception, asyncio.CancelledError, TimeoutError):
-            async with asyncio.timeout(grace):
-                await conn.writer
-    if not conn.client_gone:
-        conn.rooms.gauges.closes.labels(str(conn.close_code)).inc()
-        with contextlib.suppress(Exception, TimeoutError):
-            async with asyncio.timeout(grace):
-                await conn.ws.close(conn.close_code, conn.close_reason)
-    log.info("ws closed", lot=conn.venue_id, role=conn.role, plate=conn.plate,
-             code=conn.close_code, reason=conn.close_reason)  # fmt: skip
+async def _command(conn: Connection, frame: bytes | str | None) -> None:
+    """One frame after the hello, within the frame rate."""
+    if conn.frames is None:
+        conn.frames = Bucket(conn.rooms.limits.frames_per_s, conn.rooms.limits.frame_burst)
+    if not conn.frames.take():
+        conn.rooms.gauges.bad_frame("RATE_LIMITED")
+        return  # dropped unread: a flood gets no answer to amplify it
+    try:
+        await conn.command(conn.codec.decode(frame))
+    except OpenBidError as error:
+        await conn.error(error)
+    except conn.rooms.unavailable:  # the connection stays: the client resends when it is back
+        await conn.error(StoreUnavailable())

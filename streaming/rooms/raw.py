@@ -31,19 +31,24 @@ RAW_EXTENSION = "openbid.raw_transport"
 # Queued bytes written at once, not at the turn's end: the transport's default high-water
 # mark, so `writable` (flow control for the replay) still sees what is outstanding.
 FLUSH_AT = 64 * 1024
+# uvicorn's list of a message's frames, shared while none is half received: websockets
+# refuses a continuation frame that no first frame began, so nothing appends to it
+_NO_FRAMES: Any = ()
 
 
 class _Inbox:
     """The ASGI receive queue, for its one reader: what uvicorn calls of `asyncio.Queue`
-    (three deques and an Event each) in a list and one future, a quarter of the memory."""
+    (three deques and an Event each), with its list made only while a message waits."""
 
     __slots__ = ("_items", "_waiter")
 
     def __init__(self) -> None:
-        self._items: list[Any] = []
+        self._items: list[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = []
         self._items.append(item)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -51,14 +56,50 @@ class _Inbox:
     def empty(self) -> bool:
         return not self._items
 
-    async def get(self) -> Any:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.pop(0)
+    def arrival(self) -> asyncio.Future[None]:
+        """A future done once a message is in; await it, then `take`."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        return self._waiter
+
+    def take(self) -> Any:
+        assert self._items
+        item = self._items.pop(0)
+        if not self._items:
+            self._items = None
+        return item
+
+
+class _Writable:
+    """What uvicorn uses of `asyncio.Event` for its flow control (an Event is a dict and a
+    deque per connection): set unless the transport's buffer is over its high-water mark."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        await waiter
 
 
 class _Flusher:
@@ -101,12 +142,17 @@ class RawWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = _Writable()  # type: ignore[assignment]
+        self.frames = _NO_FRAMES  # a message's frames, while one is being received
         # frames of this loop turn; None while this protocol is not on the flusher's list
         self._pending: list[bytes] | None = None
         self._pending_size = 0
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
+        # Read (into the scope, and the response made): websockets' parser keeps the request
+        # for the connection's life, its headers a list and a dict entry each.
+        event.headers.clear()
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
             scope["extensions"][RAW_EXTENSION] = self  # the app's task has not run yet
@@ -123,6 +169,22 @@ class RawWebSocketProtocol(WebSocketsSansIOProtocol):
         self._pending_size += len(frame)
         if self._pending_size >= FLUSH_AT:
             self._write_pending()
+
+    def send_receive_event_to_app(self) -> None:
+        super().send_receive_event_to_app()
+        self.frames = _NO_FRAMES
+
+    async def receive(self) -> Any:
+        """The next ASGI event (uvicorn's, awaiting the inbox's future, not a coroutine of
+        its own: an idle viewer's task waits through as few suspended frames as it can)."""
+        queue: _Inbox = self.queue  # type: ignore[assignment]
+        while queue.empty():
+            await queue.arrival()
+        message = queue.take()
+        if self.read_paused and queue.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
 
     def unsent(self) -> int:
         """Bytes the client has not taken yet: the transport's buffer and the queued frames."""
@@ -151,6 +213,12 @@ class RawWebSocketProtocol(WebSocketsSansIOProtocol):
             # viewers their parsed headers are a tenth of each connection's memory.
             self.request = self.response = None  # type: ignore[assignment]
 
+    def release_scope(self) -> None:
+        """Empty the connection's ASGI scope (the headers, this protocol) once the app has
+        read what it needs of it: the app's frame and this protocol still refer to it for
+        the connection's whole life, a tenth of an idle viewer's memory."""
+        self.scope.clear()  # type: ignore[attr-defined]
+
     def shutdown(self) -> None:
         self._write_pending()  # before uvicorn's own close frame
         super().shutdown()
@@ -163,6 +231,6 @@ class RawWebSocketProtocol(WebSocketsSansIOProtocol):
         # keeps off long-lived objects (frozen, they would wait for a reclaim). Nothing
         # parses after the connection is lost (asyncio delivers no data after this).
         scope = getattr(self, "scope", None)
-        if scope is not None:
+        if scope is not None and "extensions" in scope:
             scope["extensions"].pop(RAW_EXTENSION, None)
         self.conn.parser.close()
