@@ -20,15 +20,36 @@ The flags:
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ACTIVE", "Flag", "Trace", "flags", "never_outbid", "price_flags", "shared"]
+__all__ = [
+    "ACTIVE", "Flag", "Seen", "Trace", "device_of", "flags", "never_outbid", "price_flags",
+    "shared",
+]  # fmt: skip
 
 ACTIVE = 2  # bids each of two bidders makes before their never outbidding each other counts
 SHARED = {"address": "shared_address", "device": "shared_device", "payer": "shared_payer"}
+DEVICE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a page may name its browser by
+
+
+def device_of(value: object) -> str | None:
+    """The device a page names (`X-OpenBid-Device`, a hello's `device`) when it is 1 to 64
+    of [A-Za-z0-9_-]; None for anything else, which is ignored, never refused: a signal is
+    no reason to turn a bidder away."""
+    return value if isinstance(value, str) and DEVICE.fullmatch(value) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """Where a command came from: the client's address (the direct peer's) and the device
+    its page names. Kept for the supervisor's signals only, never shown to anyone else."""
+
+    address: str | None = None
+    device: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

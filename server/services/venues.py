@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from auction.errors import Forbidden, NotFound
+from auction.signals import Seen
 from server.services.lots import LotService
 from server.services.openings import (
     BIDDER_COMMANDS,
@@ -18,16 +19,22 @@ from server.services.openings import (
     SUPERVISOR_COMMANDS,
     OpeningService,
 )
+from server.services.signals import Signals
 
 __all__ = ["LotVenue", "OpeningVenue"]
 
 
 class _Desk:
     """What both rooms share: staff tokens, a bidder's one current session, the clock. A
-    store that cannot be reached raises one of `STORE_ERRORS`, which the rooms know."""
+    store that cannot be reached raises one of `STORE_ERRORS`, which the rooms know. A
+    bidder's command is traced for the supervisor's collusion signals once decided."""
 
-    def __init__(self, service: LotService) -> None:
-        self.service = service
+    def __init__(self, service: LotService, signals: Signals | None = None) -> None:
+        self.service, self.signals = service, signals
+
+    def saw(self, venue_id: str, bidder_id: str, kind: str, seen: Seen | None) -> None:
+        if self.signals is not None:
+            self.signals.saw(venue_id, bidder_id, kind, seen)
 
     async def staff_role(self, token: str) -> str | None:
         return await self.service.staff_role(token)
@@ -58,21 +65,27 @@ class LotVenue(_Desk):
         return await self.service.snapshot_at(venue_id, bidder_id)
 
     async def act(
-        self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
-    ) -> dict[str, Any]:
+        self, venue_id: str, kind: str, message: dict[str, Any], role: str,
+        bidder_id: str | None, seen: Seen | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         if role != "bidder" or bidder_id is None:
             raise Forbidden()
         if kind == "bid":
-            return await self.service.bid(venue_id, bidder_id, message)
-        return await self.service.simple(venue_id, bidder_id, kind, message.get("sig"))
+            answer = await self.service.bid(venue_id, bidder_id, message)
+        else:
+            answer = await self.service.simple(venue_id, bidder_id, kind, message.get("sig"))
+        self.saw(venue_id, bidder_id, kind, seen)
+        return answer
 
 
 class OpeningVenue(_Desk):
     name = "opening"
     commands = BIDDER_COMMANDS + HOST_COMMANDS + SUPERVISOR_COMMANDS
 
-    def __init__(self, service: LotService, openings: OpeningService) -> None:
-        super().__init__(service)
+    def __init__(
+        self, service: LotService, openings: OpeningService, signals: Signals | None = None
+    ) -> None:
+        super().__init__(service, signals)
         self.openings = openings
 
     async def exists(self, venue_id: str) -> bool:
@@ -90,9 +103,13 @@ class OpeningVenue(_Desk):
         return await self.openings.snapshot_at(venue_id, bidder_id)
 
     async def act(
-        self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
-    ) -> dict[str, Any]:
+        self, venue_id: str, kind: str, message: dict[str, Any], role: str,
+        bidder_id: str | None, seen: Seen | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         if role not in ("bidder", "admin", "supervisor"):
             raise Forbidden()  # the public watches
         acting = bidder_id if role == "bidder" else None
-        return await self.openings.act(venue_id, kind, message, acting, role)
+        answer = await self.openings.act(venue_id, kind, message, acting, role)
+        if acting is not None:
+            self.saw(venue_id, acting, kind, seen)
+        return answer

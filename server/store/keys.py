@@ -31,6 +31,7 @@ __all__ = [
     "tlog_index",
     "tlog_level",
     "token_hash",
+    "traces_key",
 ]
 
 LOT_DUE_KEY = "ob:due"  # lot id -> its next deadline
@@ -70,6 +71,12 @@ def opening_keys(opening_id: str) -> dict[str, str]:
 def stream_key(opening_id: str) -> str:
     """Which worker holds the opening's livestream (server/store/streams.py)."""
     return f"ob:{{{opening_id}}}:video"
+
+
+def traces_key(venue_id: str) -> str:
+    """What a lot's or an opening's bidders were seen from, for the supervisor's collusion
+    signals (server/store/traces.py): a capped stream, never published."""
+    return f"ob:{{{venue_id}}}:traces"
 
 
 def party_venues(party_id: str) -> str:

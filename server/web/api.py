@@ -32,6 +32,7 @@ SECURITY = {  # who may call, as the description says it
     "admin or party": "the host's token, or a party's own (交易主体, from POST /api/parties)",
     "party": "a party's token (from POST /api/parties)",
     "staff": "the host's or the supervisor's token",
+    "supervisor": "the supervisor's token (监督; the host's is refused)",
     "bidder": "a bidder's token for this lot or opening",
     "bidder or admin": "a bidder's token for this opening, or the host's",
     "admin or bank": "the host's token, or a bank's with the body's HMAC (X-OpenBid-Signature)",

@@ -33,6 +33,7 @@ from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
 from server.services.parties import PartyService
+from server.services.signals import Signals
 from server.services.timer import Timer
 from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
@@ -50,6 +51,7 @@ from server.web.openapi import openapi_operations
 from server.web.openings import opening_operations
 from server.web.pages import page_operations, static
 from server.web.parties import party_operations
+from server.web.signals import signal_operations
 from server.web.staff import staff_operations
 from server.web.transparency import transparency_operations
 from streaming.rooms.connection import Rooms, serve
@@ -162,9 +164,11 @@ def create_app(
             hub=hub, doors=Doors(service.limits), feed=service.logs, limits=service.limits,
             gauges=service.metrics, unavailable=STORE_ERRORS,
         )  # fmt: skip
+        signals = Signals(service, openings)
         found = app.state.resources = Resources(
-            service=service, openings=openings, lot_venue=LotVenue(service),
-            opening_venue=OpeningVenue(service, openings), rooms=rooms, studio=Studio(data_dir),
+            service=service, openings=openings, lot_venue=LotVenue(service, signals),
+            opening_venue=OpeningVenue(service, openings, signals), rooms=rooms,
+            studio=Studio(data_dir), signals=signals,
             documents=Documents(
                 service, openings, document_signer or DocumentSigner.kept(data_dir)
             ), parties=PartyService(service, openings),
@@ -196,6 +200,7 @@ def create_app(
                     await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
             await hub.close()
             await service.chainer.close()
+            await signals.traces.written()
             for background in (signing, anchoring):
                 if background is not None:
                     background.cancel()
@@ -215,7 +220,7 @@ def create_app(
 OPERATIONS = [
     *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
     *page_operations, *openapi_operations, *transparency_operations, *staff_operations,
-    *document_operations, *party_operations,
+    *document_operations, *party_operations, *signal_operations,
     Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
               auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
 ]  # fmt: skip

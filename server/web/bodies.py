@@ -51,6 +51,7 @@ __all__ = [
     "Result",
     "Revoked",
     "Share",
+    "Signals",
     "Signed",
     "StaffList",
     "StaffMade",
@@ -87,6 +88,7 @@ class DepositBody(Struct, kw_only=True):
     amount: Money
     kind: Literal["cash", "guarantee"]
     ref: Id
+    payer_account: Annotated[str, Meta(min_length=1, max_length=60)] | None = None  # 付款账户
 
 
 class BidBody(Struct, kw_only=True):
@@ -360,10 +362,18 @@ class Stopped(Struct, kw_only=True):
     stopped: bool
 
 
+class Signals(Struct, kw_only=True):
+    """围串标预警, the supervisor's: each flag's `kind`, the bidders it names and its evidence
+    (auction/signals.py)."""
+
+    flags: list[Entry]
+    server_now: Time
+
+
 ANSWERS: tuple[type, ...] = (
     Error, Health, Created, Registered, Accepted, LotSnapshot, OpeningSnapshot, Events, Result,
     Audit, HallDay, WhoAmI, Bidders, Record, Stopped, Description, Inclusion, Consistency,
-    Anchor, StaffMade, StaffList, Revoked,
+    Anchor, StaffMade, StaffList, Revoked, Signals,
 )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from server.services.documents import Documents
 from server.services.lots import LotService
 from server.services.openings import OpeningService
 from server.services.parties import PartyService
+from server.services.signals import Signals
 from server.services.staff import Staff
 from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
@@ -71,6 +72,7 @@ class Resources:
     studio: Studio
     documents: Documents
     parties: PartyService
+    signals: Signals  # what bidders were seen from, for the supervisor's collusion signals
     hall_cache: dict[Any, Any] = field(default_factory=dict)  # a day's lists, briefly
     archive_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one build at a time
 

@@ -26,6 +26,7 @@ from server.web.common import (
     since_of,
     token_of,
 )
+from server.web.signals import registered, saw
 
 __all__ = ["lot_operations"]
 
@@ -72,6 +73,7 @@ async def register(request: Request) -> Response:
     asking = await parties.asking(token_of(request))
     body = await body_of(request, bodies.NewBidder)
     made = await parties.enrol("lot", request.path_params["lot"], asking, body)
+    registered(request, request.path_params["lot"], asking, made["bidder_id"])
     return json_response(request, made, 201)
 
 
@@ -85,7 +87,11 @@ async def deposit(request: Request) -> Response:
         signed_by(staff, request, raw)
     lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
     body = decoded(raw, bodies.DepositBody)
-    return json_response(request, await service.deposit(lot_id, bidder_id, body, staff))
+    answer = await service.deposit(lot_id, bidder_id, body, staff)
+    # the bank's or the host's call: the payer's account is the bidder's trace, not the address
+    signals = resources(request).signals
+    signals.saw(lot_id, bidder_id, "deposit", None, payer=body.get("payer_account"))
+    return json_response(request, answer)
 
 
 def _bidder_command(name: str) -> Handler:
@@ -98,6 +104,7 @@ def _bidder_command(name: str) -> Handler:
             raw = await read_raw(request)
             body = decoded(raw, bodies.Signed) if raw.strip() else {}
             answer = await service.simple(lot_id, bidder_id, name, body.get("sig"))
+        saw(request, lot_id, bidder_id, name)
         return answered(request, bidder_answer(answer))  # its seq in the public one (R5)
 
     return handle

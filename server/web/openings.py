@@ -33,6 +33,7 @@ from server.web.common import (
     token_of,
 )
 from server.web.record_page import render_record
+from server.web.signals import registered, saw
 
 __all__ = ["export", "opening_operations"]
 
@@ -64,6 +65,7 @@ async def register(request: Request) -> Response:
     asking = await parties.asking(token_of(request))
     body = await body_of(request, bodies.NewTenderer)
     made = await parties.enrol("opening", request.path_params["opening"], asking, body)
+    registered(request, request.path_params["opening"], asking, made["bidder_id"])
     return json_response(request, made, 201)
 
 
@@ -75,7 +77,10 @@ async def envelope(request: Request) -> Response:
     limits = resources(request).service.limits
     limit = MAX_ENVELOPE * 4 // 3 + 4096
     body = await body_of(request, bodies.Envelope, limit, limits.envelope_timeout_s)
-    return answered(request, bidder_answer(await openings.submit(opening_id, bidder_id, body)))
+    answer = await openings.submit(opening_id, bidder_id, body)
+    if answer.get("accepted"):  # an envelope kept: the machine it was sealed on
+        saw(request, opening_id, bidder_id, "envelope")
+    return answered(request, bidder_answer(answer))
 
 
 async def command(request: Request) -> Response:
@@ -88,6 +93,8 @@ async def command(request: Request) -> Response:
     role = await service.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
     bidder_id = None if role != "bidder" else await openings.bidder(opening_id, token)
     answer = await openings.act(opening_id, body["type"], body, bidder_id, role)
+    if bidder_id is not None:
+        saw(request, opening_id, bidder_id, body["type"])
     return answered(request, answer if bidder_id is None else bidder_answer(answer))
 
 

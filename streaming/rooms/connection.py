@@ -28,6 +28,7 @@ from auction.errors import (
     ServerBusy,
     StoreUnavailable,
 )
+from auction.signals import Seen
 from streaming.rooms.bucket import Bucket
 from streaming.rooms.doors import Doors
 from streaming.rooms.ends import end, origin_allowed, writer_done
@@ -67,7 +68,7 @@ class Connection:
 
     __slots__ = (
         "address", "bidder_id", "client_gone", "close_code", "close_reason", "codec",
-        "counted", "done", "frames", "language", "notice", "outbox", "plate", "protocol",
+        "counted", "device", "done", "frames", "language", "notice", "outbox", "plate", "protocol",
         "raw", "receiving", "role", "rooms", "session", "task", "venue", "venue_id", "writer",
         "ws",
     )  # fmt: skip
@@ -77,6 +78,7 @@ class Connection:
     ) -> None:
         self.codec, self.venue_id, self.venue, self.rooms = codec, venue_id, venue, rooms
         self.address = ws.client.host if ws.client else ""
+        self.device: str | None = None  # a bidder's page's, from its hello (collusion signals)
         self.role = "public"
         self.plate: str | None = None
         self.bidder_id: str | None = None
@@ -214,6 +216,7 @@ class Connection:
     async def hello(self, message: dict[str, Any]) -> None:
         """Authenticate, join the hub, welcome, replay since `since`, then go live."""
         said = Session.hello(message)
+        self.device = said.device if said.token is not None else None  # a viewer's: unused
         if said.token is None:  # counted in, then in line with the crowd for the store
             self._take_place()
             async with self.rooms.welcoming:
@@ -288,7 +291,8 @@ class Connection:
                 self.replaced()
                 return
             kind = message["type"]
-            answer = await self.venue.act(self.venue_id, kind, message, self.role, self.bidder_id)
+            answer = await self.venue.act(self.venue_id, kind, message, self.role,
+                self.bidder_id, Seen(self.address, self.device))  # fmt: skip
         except OpenBidError as error:
             return await self._nack(about, error)
         except self.rooms.unavailable:  # decided or not, unknown: the same bid_id again will say

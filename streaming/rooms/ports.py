@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from auction.log import Entry
+from auction.signals import Seen
 
 __all__ = ["Feed", "Gauges", "RoomLimits", "Venue"]
 
@@ -56,9 +57,11 @@ class Venue(Protocol):
         """The welcome's snapshot, and the audit seq it reflects."""
 
     async def act(
-        self, venue_id: str, kind: str, message: dict[str, Any], role: str, bidder_id: str | None
-    ) -> dict[str, Any]:
-        """Decide a command; the answer has `accepted` and, when refused, `code`."""
+        self, venue_id: str, kind: str, message: dict[str, Any], role: str,
+        bidder_id: str | None, seen: Seen | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Decide a command; the answer has `accepted` and, when refused, `code`. `seen`:
+        the connection's address and device, for the supervisor's collusion signals."""
 
     async def staff_role(self, token: str) -> str | None:
         """ "admin" or "supervisor" for a staff token, else None."""

@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, TypeVar
 from auction.audience import STAFF, bidder_answer
 from auction.checks import MAX_SEQ
 from auction.errors import BadMessage, refusal
+from auction.signals import device_of
 
 __all__ = ["OVERFLOW", "Hello", "Session"]
 
@@ -31,6 +32,7 @@ OVERFLOW: Literal["overflow"] = "overflow"
 class Hello:
     token: str | None  # none: a public viewer
     since: int | None  # none: no catch-up, live events only
+    device: str | None = None  # what the page names its browser (a malformed one: None)
 
 
 @dataclass(slots=True)
@@ -51,7 +53,7 @@ class Session(Generic[T]):
             raise BadMessage("token", "须为文本", "must be a string")
         if since is not None and (type(since) is not int or not 0 <= since <= MAX_SEQ):
             raise BadMessage("since", "须为非负整数", "must be a non-negative integer")
-        return Hello(token, since)
+        return Hello(token, since, device_of(message.get("device")))
 
     def arrive(self, seq: int, event: T) -> T | Literal["overflow"] | None:
         """A live event: the event to send now, None (already sent, or held for later), or

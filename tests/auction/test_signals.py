@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auction.signals import Flag, Trace, flags, never_outbid, price_flags, shared
+from auction.signals import Flag, Trace, device_of, flags, never_outbid, price_flags, shared
 
 
 def trace(bidder: str, action: str = "bid", **seen: str) -> Trace:
@@ -90,3 +90,21 @@ def test_every_flag_serialises_with_its_evidence() -> None:
     (flag,) = never_outbid(["A", "C", "B", "C", "A", "C", "B", "C"])
     assert flag.as_dict() == {"kind": "never_outbid", "bidders": ["A", "B"],
                               "evidence": {"bids": {"A": 2, "B": 2}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("dev_7f3a-BROWSER", "dev_7f3a-BROWSER"),
+        ("a" * 64, "a" * 64),
+        ("a" * 65, None),  # too long
+        ("", None),
+        ("bad device!", None),
+        ("设备", None),
+        ("dev\n", None),
+        (42, None),
+        (None, None),
+    ],
+)
+def test_a_device_is_kept_only_when_well_formed(sent: object, kept: str | None) -> None:
+    assert device_of(sent) == kept

@@ -152,3 +152,26 @@ async def test_a_host_creates_a_listing_under_a_preset_with_its_particulars(
     await form.locator("button[type=submit]").click()
     await expect(console.locator("#lottitle")).to_have_text("无保证金的土地")
     await expect(console.locator("#message")).to_contain_text("土地出让须设竞买保证金")
+
+
+async def test_the_supervisor_console_lists_collusion_signals_with_their_evidence(
+    served: str, admin: httpx.AsyncClient, browser: Browser
+) -> None:
+    lot = await make_lot(admin)
+    payer = "6222020200112233445"
+    for name in ("甲公司", "乙公司"):
+        made = (await admin.post(f"/api/lots/{lot}/bidders", json={"name": name})).json()
+        deposit = {"amount": 10_000_000, "kind": "cash", "ref": name, "payer_account": payer}
+        await admin.post(f"/api/lots/{lot}/bidders/{made['bidder_id']}/deposit", json=deposit)
+    context = await staff_context(browser, SUPERVISOR)
+    page = await context.new_page()
+    await page.goto(f"{served}/console#lot={lot}")
+    row = page.locator("#signals tr[data-kind=shared_payer]")
+    await expect(row).to_contain_text("同一账户缴纳保证金")
+    await expect(row).to_contain_text(f"付款账户: {payer}")
+    await expect(page.locator("#signalshead")).to_have_text("围串标预警")
+    await assert_accessible(page)
+    host = await (await staff_context(browser, ADMIN)).new_page()
+    await host.goto(f"{served}/console#lot={lot}")
+    await expect(host.locator("#lotbidders tr")).to_have_count(2)
+    await expect(host.locator("#signalspanel")).to_be_hidden()

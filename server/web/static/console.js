@@ -85,7 +85,38 @@ async function showSelected() {
   const { kind, id } = state.selected;
   $("lotpanel").hidden = kind !== "lot";
   $("openingpanel").hidden = kind !== "opening";
+  $("signalspanel").hidden = state.role !== "supervisor";
+  if (state.role === "supervisor") showSignals(kind, id);
   return kind === "lot" ? showLot(id) : showOpening(id);
+}
+
+// ---- 围串标预警: the supervisor's collusion signals, each with its evidence ----------------
+
+async function showSignals(kind, id) {
+  const answer = await api(`/api/${kind}s/${id}/signals`, { token: staffToken() });
+  const flags = answer.status === 200 ? answer.body.flags : [];
+  $("nosignals").hidden = flags.length > 0;
+  $("signals").replaceChildren(...flags.map((f) => {
+    const tr = document.createElement("tr");
+    tr.dataset.kind = f.kind;
+    for (const text of [named("signalKinds", f.kind), f.bidders.join(", "), evidence(f)]) {
+      tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+    }
+    return tr;
+  }));
+  headCells($("signals"));
+}
+
+function evidence(f) {
+  const e = f.evidence;
+  if (e.actions) {
+    const what = ["address", "device", "payer"].filter((k) => e[k]).map((k) => `${t(k + "Seen")}: ${e[k]}`);
+    const done = e.actions.map((a) => `${a.bidder} ${named("tracedActions", a.action)} ${dateTime(a.ts)}`);
+    return [...what, ...done].join("; ");
+  }
+  if (e.prices) return `${e.prices.map((p) => money(p)).join(", ")} (${t("priceStep")} ${money(e.step)})`;
+  if (e.price !== undefined) return money(e.price);
+  return Object.entries(e.bids || {}).map(([who, n]) => `${who}: ${n} ${t("bidsMade")}`).join("; ");
 }
 
 // ---- a lot -------------------------------------------------------------------------------

@@ -108,9 +108,27 @@ export function headCells(tbody) {
   }
 }
 
+// This browser's own random id, kept in localStorage: sent with every call and hello, the
+// server keeps it for the supervisor's collusion signals only (never shown to anyone else).
+export function device() {
+  try {
+    let id = localStorage.getItem("openbid-device");
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id || "")) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      id = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem("openbid-device", id);
+    }
+    return id;
+  } catch {
+    return null; // storage refused (a private window): send none
+  }
+}
+
 // A call of the HTTP API: {status, body}; messages come back in the page's language.
 export async function api(path, { method = "GET", body, token } = {}) {
   const headers = { "accept-language": lang() };
+  const id = device();
+  if (id) headers["x-openbid-device"] = id;
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -234,6 +252,8 @@ export class LiveRoom {
     ws.onopen = () => {
       const hello = { type: "hello", since: this.last };
       if (this.token) hello.token = this.token;
+      const id = this.token ? device() : null; // a viewer's is of no use to anyone
+      if (id) hello.device = id;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (m) => this.receive(JSON.parse(m.data));
