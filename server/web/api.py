@@ -25,7 +25,9 @@ STATUS = {
     "BAD_MESSAGE": 422, "BAD_CREDIT_CODE": 422, "BLACKLISTED": 403, "RATE_LIMITED": 429,
     "TOO_LARGE": 413, "REQUEST_TIMEOUT": 408, "STORE_UNAVAILABLE": 503,
     "DOCUMENTS_UNAVAILABLE": 503,
+    "UNREADABLE": 400,  # a BAD_MESSAGE that cannot be read at all (auction/errors.py BadRequest)
 }  # fmt: skip
+SAYS = {"UNREADABLE": "BAD_MESSAGE (unreadable)"}  # what the description calls a status's code
 SECURITY = {  # who may call, as the description says it
     "anyone": None,
     "admin": "the host's (admin) token",
@@ -129,7 +131,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     for code in (*op.errors, "STORE_UNAVAILABLE"):
         status = str(STATUS[code])
         described = responses.setdefault(status, {"description": "", **error})
-        described["description"] = " or ".join(filter(None, (described["description"], code)))
+        said = SAYS.get(code, code)
+        described["description"] = " or ".join(filter(None, (described["description"], said)))
     return responses
 
 

@@ -220,7 +220,7 @@ hls_operations = [
     Operation(method="GET", path="/live/openings/{opening}/index.m3u8", handler=playlist,
               summary="The livestream as HLS: the live playlist (fMP4 segments, LL-HLS "
               "parts); `_HLS_msn`/`_HLS_part` wait for that segment or part (blocking "
-              "reload)", media=TYPES["m3u8"], errors=("NOT_FOUND", "BAD_MESSAGE"),
+              "reload)", media=TYPES["m3u8"], errors=("NOT_FOUND", "UNREADABLE"),
               query={"_HLS_msn": NUMBER, "_HLS_part": NUMBER}),
     Operation(method="GET", path="/live/openings/{opening}/{name}", handler=segment,
               summary="An HLS init or media segment, or part (immutable)", media="video/mp4",

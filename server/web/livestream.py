@@ -247,7 +247,7 @@ def _bundle(
     partial.replace(path)
 
 
-OFFER = ("NOT_FOUND", "BAD_MESSAGE", "CONFLICT")
+OFFER = ("NOT_FOUND", "BAD_MESSAGE", "UNREADABLE", "CONFLICT")
 webrtc_operations = [
     Operation(method="POST", path="/api/openings/{opening}/webrtc/publish", handler=publish,
               summary="The host's camera: an SDP offer that sends, answered", auth="admin",
