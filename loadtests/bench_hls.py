@@ -84,19 +84,26 @@ async def player(
                 text = await answer.text()
                 tally["requests"] += 1
                 tally["bytes"] += len(text)
-            wanted = [init_of(text)] if init_of(text) not in seen else []
-            for name in [*wanted, *segments_of(text)[-2:]]:
-                if name is None or name in seen:
-                    continue
-                async with http.get(f"{base}/{name}") as answer:
-                    body = await answer.read()
-                    tally["requests"] += 1
-                    tally["bytes"] += len(body)
-                    tally["failed"] += answer.status != 200
-                seen.add(name)
+            await fetch_new(http, base, [init_of(text), *segments_of(text)[-2:]], seen, tally)
         except aiohttp.ClientError:
             tally["failed"] += 1
         await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))  # hls.js's pace
+
+
+async def fetch_new(
+    http: aiohttp.ClientSession, base: str, names: list[str | None], seen: set[str],
+    tally: dict[str, int],
+) -> None:  # fmt: skip
+    """Fetch each of `names` not fetched yet, as a player does, counting into `tally`."""
+    for name in names:
+        if name is None or name in seen:
+            continue
+        async with http.get(f"{base}/{name}") as answer:
+            body = await answer.read()
+            tally["requests"] += 1
+            tally["bytes"] += len(body)
+            tally["failed"] += answer.status != 200
+        seen.add(name)
 
 
 async def ll_player(
@@ -120,15 +127,7 @@ async def ll_player(
             if not asked:  # joining: from the last few parts on, as PART-HOLD-BACK says
                 seen.update(new[:-3])
                 new = new[-3:]
-            for name in [init_of(text), *new]:
-                if name is None or name in seen:
-                    continue
-                async with http.get(f"{base}/{name}") as answer:
-                    body = await answer.read()
-                    tally["requests"] += 1
-                    tally["bytes"] += len(body)
-                    tally["failed"] += answer.status != 200
-                seen.add(name)
+            await fetch_new(http, base, [init_of(text), *new], seen, tally)
             asked = f"?_HLS_msn={now.next_msn}&_HLS_part={now.parts}"
         except aiohttp.ClientError:
             tally["failed"] += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import resource
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -136,3 +137,14 @@ def lot_config(**overrides: Any) -> dict[str, Any]:
         "quote_unit": "元", "start_price": 34_380_000, "increment": 500_000,
         "deposit": 10_000_000, "opens_at": 0, "free_ends_at": 0, "countdown_s": 300,
     } | overrides  # fmt: skip
+
+
+def allow_open_files(viewers: int) -> None:
+    """Raise this process's open-files limit for `viewers` connections held in it (a viewer
+    and its server side a descriptor each); skip the test when the hard limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2 * viewers + 1024
+    if soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            pytest.skip(f"{viewers} viewers here need {need} open files; the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))

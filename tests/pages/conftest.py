@@ -31,11 +31,21 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def launched() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
-        yield launched
-        await launched.close()
+        found = await playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
+        yield found
+        await found.close()
+
+
+@pytest.fixture
+async def browser(launched: Browser) -> AsyncIterator[Browser]:
+    """The one Chromium; every context (its tabs) a test opened is closed after it. Left
+    open, a tab keeps running: a console polling its panels or a player decoding the
+    livestream took the CPU of every later test."""
+    yield launched
+    for context in launched.contexts:
+        await context.close()
 
 
 async def assert_accessible(page: Page) -> None:

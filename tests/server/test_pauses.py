@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import resource
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from server.limits import Limits
 from server.metrics import Metrics
 from server.pauses import SWITCH, Pauses
-from tests.conftest import TIMEOUT, admin_client, serving
+from tests.conftest import TIMEOUT, admin_client, allow_open_files, serving
 from tests.server.helpers import make_lot
 
 VIEWERS = 2_000
@@ -47,13 +46,7 @@ class Viewer(WSListener):
 
 @pytest.fixture
 def open_files() -> None:
-    """A viewer and its server side hold a descriptor each, in this one process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * VIEWERS + 1024
-    if soft < need:
-        if hard != resource.RLIM_INFINITY and hard < need:
-            pytest.skip(f"{VIEWERS} viewers here need {need} open files; the hard limit is {hard}")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    allow_open_files(VIEWERS)
 
 
 def walked() -> int:

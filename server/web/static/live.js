@@ -126,14 +126,8 @@ export class LivePlayer {
       this.video.src = url;
     } else {
       const { default: Hls } = await import("/static/vendor/hls.light.min.mjs");
-      // a low-latency playlist (parts, blocking reload): hls.js follows its PART-HOLD-BACK
-      // (a liveSyncDurationCount would override it) and plays a little faster to catch up
-      const text = await fetch(url).then((r) => r.text(), () => "");
-      const tuning = text.includes("#EXT-X-PART-INF:")
-        ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 }
-        : { lowLatencyMode: false, liveSyncDurationCount: 2 };
       // no worker: it would need `worker-src blob:`, and fMP4 needs no transmuxing anyway
-      const hls = new Hls({ enableWorker: false, ...tuning });
+      const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 2 });
       hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) ended(); });
       hls.loadSource(url);
       hls.attachMedia(this.video);

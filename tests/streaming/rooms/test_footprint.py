@@ -6,14 +6,13 @@ The mechanism only, not a timing: loadtests/bench_crowd.py measures the RSS."""
 from __future__ import annotations
 
 import gc
-import resource
 import tracemalloc
 
 import pytest
 
 from server.limits import Limits
 from server.pauses import SWITCH
-from tests.conftest import admin_client, serving
+from tests.conftest import admin_client, allow_open_files, serving
 from tests.server.helpers import make_lot
 from tests.streaming.rooms.viewers import viewers
 
@@ -34,12 +33,7 @@ BYTES = 11 * 1024
 
 @pytest.fixture
 def open_files() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * VIEWERS + 1024
-    if soft < need:
-        if hard != resource.RLIM_INFINITY and hard < need:
-            pytest.skip(f"{VIEWERS} viewers need {need} open files; the hard limit is {hard}")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    allow_open_files(VIEWERS)
 
 
 def tracked() -> int:
