@@ -27,8 +27,10 @@ PER_ADDRESS = Limits(public_per_address=2 * VIEWERS, pending_per_address=2 * VIE
 # its session; the bound methods and contexts of the callbacks asyncio keeps.
 OBJECTS = 60
 # Its bytes as Python allocates them (tracemalloc): 9.7 KB when this was written (17.2
-# before). The kernel's socket buffers are not in it.
-BYTES = 11 * 1024
+# before). The kernel's socket buffers are not in it. The bound leaves room for what the
+# rest of the process allocates meanwhile (11.7 KB in a full run on CI): it is there to
+# catch the 17 KB coming back, not to weigh the last kilobyte.
+BYTES = 14 * 1024
 
 
 @pytest.fixture
