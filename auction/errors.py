@@ -24,6 +24,7 @@ Hierarchy::
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
                                  CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED,
+                                 BAD_QUANTITY (a lot sold by quantity),
                                  BAD_SIGNATURE (refused before the rules: nothing logged);
                                  openings add
                                  NO_ENVELOPE, NOT_READY, OBJECTION_OPEN,
@@ -73,6 +74,10 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "TOO_LOW": ("报价低于当前可接受的最低价", "The price is below the lowest acceptable bid"),
     "OFF_INCREMENT": ("报价须为增价幅度的整数倍", "The price is not on the increment grid"),
     "CAP_REACHED": ("已达最高限价，不接受报价", "The price cap has been reached"),
+    "BAD_QUANTITY": (
+        "申购数量须在最小申购量与总量之间，且为申购增量的整数倍",
+        "The quantity must be between the lot's least quantity and its whole, in its steps",
+    ),
     "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
     "SUSPENDED": ("竞价已中止，恢复后方可继续", "The lot is suspended"),
     "DEADLINE_PASSED": ("已过报名或保证金截止时间", "The registration or deposit deadline passed"),

@@ -138,7 +138,8 @@ def check_lot_log(lot_id: str, entries: Sequence[Entry]) -> int:
             return None  # not opened yet: its price is still the secret
         price = opened[entry["seq"]] if sealed else entry.get("price")
         return "bid", {"bid_id": entry["bid_id"], "price": price,
-                       "indicator": entry.get("indicator")}  # fmt: skip
+                       "indicator": entry.get("indicator"),
+                       "quantity": entry.get("quantity")}  # fmt: skip
 
     return _check(lot_id, entries, mode, LOT_KINDS, signed)
 

@@ -154,12 +154,22 @@ NOTICE = (
 
 def confirmation_pdf(lot: dict[str, Any]) -> bytes:
     """成交确认书 of a sold lot: `lot` has its id, title, quote unit, the result (price,
-    winner plate and name, close time) and the audit head it was issued at."""
+    winner plate and name, close time) and the audit head it was issued at; for a lot sold
+    by quantity, the `share` it confirms (plate, name, unit price, quantity, amount) and
+    the `quantity_unit`."""
     pdf = _page("成交确认书")
+    share = lot.get("share")  # a lot sold by quantity: this winner's share of it
+    terms = [("成交价", f"{yuan(lot['price'])} {lot['quote_unit']}"),
+             ("竞得人", f"{lot['winner_name']}（号牌 {lot['winner_plate']}）")]  # fmt: skip
+    if share is not None:
+        terms = [
+            ("成交单价", f"{yuan(share['price'])} {lot['quote_unit']}"),
+            ("成交数量", f"{share['quantity']} {lot['quantity_unit']}"),
+            ("成交金额", f"{yuan(share['amount'])} 元"),
+            ("竞得人", f"{share['name']}（号牌 {share['plate']}）"),
+        ]
     _lines(pdf, [
-        ("标的编号", lot["lot_id"]), ("标的名称", lot["title"]),
-        ("成交价", f"{yuan(lot['price'])} {lot['quote_unit']}"),
-        ("竞得人", f"{lot['winner_name']}（号牌 {lot['winner_plate']}）"),
+        ("标的编号", lot["lot_id"]), ("标的名称", lot["title"]), *terms,
         ("成交时间", when(lot["closed_at"])),
         ("审计日志", f"第 {lot['audit_seq']} 条，链头 {lot['audit_head']}"),
     ])  # fmt: skip

@@ -14,13 +14,19 @@ from typing import Any
 from auction.errors import Refused
 from auction.log import EntryLog, Tick
 from auction.lot.commit import lottery_index
+from auction.lot.shares import allocation
 from auction.lot.state import Draw, LotPhase, LotState, Terminate
 
 __all__ = ["close", "draw", "fix_pool", "settle", "settle_sealed"]
 
 
 def settle(s: LotState, due: int, log: EntryLog) -> LotState:
-    """Close on the highest bid: sold unless there is none or it is under the reserve."""
+    """Close on the highest bid: sold unless there is none or it is under the reserve. A lot
+    sold by quantity is shared among its highest bids (auction/lot/shares.py)."""
+    if s.config.quantity is not None:
+        won = allocation(s)
+        rows = [[b.plate, price, quantity] for b, price, quantity in won]
+        return close(s, due, log, won[0][0].bidder_id if won else None, allocated=rows)
     reserve = s.config.reserve
     if s.leader is None or (reserve is not None and s.price is not None and s.price < reserve):
         return close(s, due, log, None)
@@ -81,10 +87,13 @@ def close(
     terminated: Terminate | None = None,
     lottery_share: str | None = None,
     actor: str | None = None,
+    allocated: list[list[Any]] | None = None,
 ) -> LotState:
     c, sold = s.config, winner is not None
     outcome = "terminated" if terminated else "sold" if sold else "failed"
-    ended = {"by": terminated.by, "reason": terminated.reason} if terminated else {}
+    ended: dict[str, Any] = {"by": terminated.by, "reason": terminated.reason} if terminated else {}
+    if c.quantity is not None:  # who gets how much: nobody in a lot failed or terminated
+        ended["allocated"] = allocated or []
     log.add(
         due, "closed", True, **ended,
         outcome=outcome,

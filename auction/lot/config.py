@@ -82,6 +82,13 @@ class LotConfig:
     listing_days: ListingDays = "working_days"
     # required: every bid, continue and accept carries its bidder's signature (电子签章)
     signatures: Signatures = "off"
+    # sold by quantity (排污权): `quantity` whole `quantity_unit`s shared among several
+    # winners; a bid names a unit price and a quantity, at least `min_quantity` (1 if none)
+    # and above it by whole `quantity_step`s (1 if none) (auction/lot/shares.py)
+    quantity: Money | None = None
+    quantity_unit: Text | None = None
+    min_quantity: Money | None = None
+    quantity_step: Money | None = None
 
     @classmethod
     def parse(cls, raw: object) -> LotConfig:
@@ -150,11 +157,46 @@ class LotConfig:
          "sealed": self._check_sealed, "dutch": self._check_dutch}[self.mode]()  # fmt: skip
         if self.reserve is not None:
             _positive("reserve", self.reserve)
+        self._check_quantity()
         if self.cap is not None:
             if self.cap <= self.start_price:
                 raise BadMessage("cap", "最高限价须高于起始价", "must be above start_price")
             if self.reserve is not None and self.reserve > self.cap:
                 raise BadMessage("reserve", "底价不得高于最高限价", "must not exceed cap")
+
+    def _check_quantity(self) -> None:
+        if self.quantity is None:
+            for name in ("quantity_unit", "min_quantity", "quantity_step"):
+                if getattr(self, name) is not None:
+                    raise BadMessage(name, "须与 quantity 同时给出", "goes with a quantity")
+            return
+        _positive("quantity", self.quantity)
+        if self.category != "emission":
+            raise BadMessage("quantity", "仅排污权标的按数量成交",
+                             "only emission lots are sold by quantity")  # fmt: skip
+        if self.mode != "auction":
+            raise BadMessage("quantity", "按数量成交的标的须为 auction 方式",
+                             "a lot sold by quantity is an auction")  # fmt: skip
+        if self.quantity_unit is None:
+            raise BadMessage("quantity_unit", "缺少必填字段", "is required with a quantity")
+        for name in ("min_quantity", "quantity_step"):
+            if (value := getattr(self, name)) is not None:
+                _positive(name, value)
+        if self.least_quantity > self.quantity:
+            raise BadMessage("min_quantity", "不得大于 quantity", "must not exceed quantity")
+        if self.cap is not None:  # R2's procedures decide one winner
+            raise BadMessage(
+                "cap", "按数量成交的标的不设最高限价", "a lot sold by quantity has no cap"
+            )
+
+    @property
+    def least_quantity(self) -> int:
+        """The least quantity a bid may ask for (a lot sold by quantity)."""
+        return self.min_quantity or 1
+
+    @property
+    def step_quantity(self) -> int:
+        return self.quantity_step or 1
 
     def _check_listing(self) -> None:
         self._check_window()
@@ -193,21 +235,24 @@ class LotConfig:
 
 _TEXT_FIELDS = {
     "title", "category", "mode", "quote_unit", "after_cap", "entry_rule", "preset", "listing_days",
-    "signatures",
+    "signatures", "quantity_unit",
 }  # fmt: skip
-_OPTIONAL = {"reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s", "preset"}
+_OPTIONAL = {
+    "reserve", "cap", "apply_ends_at", "deposit_ends_at", "after_cap_s", "preset", "quantity",
+    "quantity_unit", "min_quantity", "quantity_step",
+}  # fmt: skip
 
 
 def _field(raw: Mapping[str, Any], name: str) -> Any:
     value = raw[name]
     if name == "particulars":
         return _particulars(value)
+    if value is None and name in _OPTIONAL:
+        return None
     if name in _TEXT_FIELDS:
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
             raise BadMessage(name, "须为非空文本", f"must be text of 1 to {MAX_TEXT} characters")
         return value
-    if value is None and name in _OPTIONAL:
-        return None
     # bool is an int in Python; a price of `true` is a client bug, not 1 fen.
     if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_MONEY:
         raise BadMessage(name, "须为整数", "must be an integer")

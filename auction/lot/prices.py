@@ -33,12 +33,14 @@ def dutch_price(c: LotConfig, now: int) -> int:
 
 
 def next_min(c: LotConfig, phase: str, price: int | None, now: int) -> int | None:
-    """The lowest price the lot would accept next, or None where no price bid is taken."""
+    """The lowest price the lot would accept next, or None where no price bid is taken (in
+    a lot sold by quantity, from a bidder with no standing bid: a unit price for a share)."""
     if phase == LotPhase.DUTCH:
         return dutch_price(c, now)
     if (
         phase in (LotPhase.SCHEDULED, LotPhase.FREE, LotPhase.INQUIRY, LotPhase.LIMITED)
         and price is not None
+        and c.quantity is None
     ):
         return price + c.increment
     if phase in (

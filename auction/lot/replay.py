@@ -130,7 +130,8 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
                 entry.get("sealed"),
             )
             return PlaceBid(bidder_id=who, bid_id=entry["bid_id"], price=price,
-                            indicator=indicator, sealed=sealed, sig=entry.get("sig"))  # fmt: skip
+                            indicator=indicator, sealed=sealed, sig=entry.get("sig"),
+                            quantity=entry.get("quantity"))  # fmt: skip
         case "credit_check":
             return build(CreditCheck, entry)
         case "continue":

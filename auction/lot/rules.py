@@ -53,6 +53,7 @@ from auction.lot.closing import close, draw, fix_pool, settle, settle_sealed
 from auction.lot.commit import created_fields
 from auction.lot.config import LotConfig
 from auction.lot.prices import check_grid, dutch_end, dutch_price
+from auction.lot.shares import bid_share
 from auction.lot.state import (
     Accept,
     Bidder,
@@ -203,9 +204,11 @@ def _bid(s: LotState, cmd: PlaceBid, now: int, log: EntryLog) -> tuple[LotState,
     try:
         s, answer = _decide_bid(s, bidder, cmd, now, log)
     except Refused as refusal:
+        asked = {} if cmd.quantity is None else {"quantity": cmd.quantity}
         seq = log.add(
             now, "refused", False, plate=bidder.plate, command="bid", code=refusal.code,
             bid_id=cmd.bid_id, price=cmd.price, indicator=cmd.indicator, sealed=cmd.sealed,
+            **asked,
         )  # fmt: skip
         answer = {"accepted": False, "code": refusal.code, "seq": seq}
     answer = log.with_pseq(answer)  # stored as given: a resent bid_id gets it whole
@@ -239,6 +242,8 @@ def _decide_bid(
     assert cmd.price is not None
     if s.phase == LotPhase.LIMITED and s.config.mode == "listing" and not bidder.continued:
         raise Refused("NOT_QUALIFIED")  # the 限时 round is for those who continued
+    if s.config.quantity is not None or cmd.quantity is not None:
+        return bid_share(s, bidder, cmd.bid_id, cmd.price, cmd.quantity, now, log)
     return _price(s, bidder, cmd.bid_id, cmd.price, now, log)
 
 

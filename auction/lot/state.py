@@ -67,6 +67,9 @@ class Bidder:
     sealed_box: str | None = None  # its sealed bid, opened only at the close (lot/sealing.py)
     sealed_seq: int | None = None
     listed: bool = False  # on the blacklist at its last credit check (auction/parties/check.py)
+    # in a lot sold by quantity: its standing bid (unit price, quantity, seq); a newer bid
+    # replaces it (auction/lot/shares.py)
+    standing: tuple[int, int, int] | None = None
 
 
 class LotPhase(StrEnum):
@@ -178,7 +181,8 @@ class Deposit:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlaceBid:
     """A price bid, in a capped lot's secondary round an `indicator` bid, or in a sealed lot
-    a `sealed` one (its price sealed by auction/lot/sealing.py before it reaches the rules)."""
+    a `sealed` one (its price sealed by auction/lot/sealing.py before it reaches the rules).
+    In a lot sold by quantity, the price is a unit price and `quantity` how much it asks."""
 
     bidder_id: str
     bid_id: str
@@ -186,6 +190,7 @@ class PlaceBid:
     indicator: int | None = None
     sealed: str | None = None
     sig: str | None = None  # its bidder's signature (auction/signatures.py), checked before
+    quantity: int | None = None
 
     def __post_init__(self) -> None:
         _check_id("bidder_id", self.bidder_id)
@@ -199,6 +204,10 @@ class PlaceBid:
             _check_int("price", self.price)
         if self.indicator is not None:
             _check_int("indicator", self.indicator)
+        if self.quantity is not None:
+            _check_int("quantity", self.quantity)
+            if self.price is None:
+                raise BadMessage("quantity", "须与 price 同时给出", "goes with a price")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

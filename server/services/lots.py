@@ -323,16 +323,18 @@ class LotService:
             price=_field(body, "price"),
             indicator=_field(body, "indicator"),
             sig=_field(body, "sig"),
+            quantity=_field(body, "quantity"),
         )
         config = await self._lot_config(lot_id)
         sig = await self.signatures.checked(
             lot_id, config.signatures, bidder_id, self._plate_of(lot_id, bidder_id), "bid",
             bid.sig, bid_id=bid.bid_id, price=bid.price, indicator=bid.indicator,
+            quantity=bid.quantity,
         )  # fmt: skip
         if config.mode == "sealed" and bid.price is not None:
             return await self._sealed_bid(lot_id, config, bid, sig)
         args = {"bidder_id": bidder_id, "bid_id": bid.bid_id, "price": bid.price,
-                "indicator": bid.indicator, "sig": sig}  # fmt: skip
+                "indicator": bid.indicator, "quantity": bid.quantity, "sig": sig}  # fmt: skip
         return await self.decide(lot_id, "bid", {k: v for k, v in args.items() if v is not None})
 
     async def _sealed_bid(

@@ -55,23 +55,36 @@ def terms(config: LotConfig, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def standing(bidder: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    """Where a bidder stands on a lot, for itself: its private entries' sum."""
+    """Where a bidder stands on a lot, for itself: its private entries' sum; in a lot sold
+    by quantity, its standing bid (the unit price and quantity a newer bid replaces)."""
+    own = bidder.get("standing")
     return {
         "plate": bidder["plate"], "deposit": bidder.get("deposit", 0),
         "qualified": bool(bidder.get("qualified")), "continued": bool(bidder.get("continued")),
         "accepted": bidder["bidder_id"] in (state.get("acceptors") or []),
         "sealed": bidder.get("sealed_box") is not None,
+        "standing": {"price": own[0], "quantity": own[1]} if own else None,
     }  # fmt: skip
 
 
 def result(
     closed: dict[str, Any], bidders: dict[str, dict[str, Any]], deposit: int, admin: bool
 ) -> dict[str, Any]:
-    """The result after the close; the admin also sees each bidder's refund (the winner's
-    deposit is kept as earnest money, 定金, toward the price)."""
-    winner = next((b for b in bidders.values() if b["plate"] == closed["winner_plate"]), None)
+    """The result after the close; the admin also sees each bidder's refund (a winner's
+    deposit is kept as earnest money, 定金, toward the price). A lot sold by quantity lists
+    its winners in `allocated`: plate, name, unit price, quantity and amount each."""
+    by_plate = {b["plate"]: b for b in bidders.values()}
+    winner = by_plate.get(closed["winner_plate"])
     shown = {k: v for k, v in closed.items() if k not in PRIVATE_FIELDS}
     shown["winner_name"] = winner["name"] if winner else None
+    won = {closed["winner_plate"]}
+    if "allocated" in closed:
+        shown["allocated"] = [
+            {"plate": plate, "name": by_plate[plate]["name"], "price": price,
+             "quantity": quantity, "amount": price * quantity}
+            for plate, price, quantity in closed["allocated"]
+        ]  # fmt: skip
+        won = {plate for plate, _, _ in closed["allocated"]}
     if admin:
         shown["refunds"] = [
             {
@@ -79,8 +92,8 @@ def result(
                 "plate": b["plate"],
                 "name": b["name"],
                 "paid": b["deposit"],
-                "retained": b["deposit"] if b is winner else 0,
-                "refund": 0 if b is winner else b["deposit"],
+                "retained": b["deposit"] if b["plate"] in won else 0,
+                "refund": 0 if b["plate"] in won else b["deposit"],
             }
             for b in sorted(bidders.values(), key=lambda b: b["plate"])
         ]

@@ -92,11 +92,13 @@ class DepositBody(Struct, kw_only=True):
 
 
 class BidBody(Struct, kw_only=True):
-    """A price bid, or in a capped lot's secondary round an indicator bid."""
+    """A price bid, or in a capped lot's secondary round an indicator bid; in a lot sold by
+    quantity, a unit price and the quantity asked."""
 
     bid_id: Id
     price: Money | None = None
     indicator: Money | None = None
+    quantity: Money | None = None
     sig: Signature | None = None  # its bidder's, where the lot takes signatures
 
 

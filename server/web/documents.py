@@ -21,9 +21,9 @@ def _pdf(body: bytes, name: str) -> Response:
 
 
 async def confirmation(request: Request) -> Response:
-    lot_id = request.path_params["lot"]
-    found = await resources(request).documents.confirmation(lot_id)
-    return _pdf(found, f"{lot_id}-confirmation.pdf")
+    lot_id, plate = request.path_params["lot"], request.query_params.get("plate")
+    found = await resources(request).documents.confirmation(lot_id, plate)
+    return _pdf(found, f"{lot_id}-confirmation{'-' + plate if plate else ''}.pdf")
 
 
 async def record(request: Request) -> Response:
@@ -39,8 +39,10 @@ async def certificate(request: Request) -> Response:
 
 document_operations = [
     Operation(method="GET", path="/api/lots/{lot}/confirmation.pdf", handler=confirmation,
-              summary="成交确认书 of a sold lot, signed PAdES by the centre", media=PDF,
-              errors=("NOT_FOUND", "CONFLICT", "DOCUMENTS_UNAVAILABLE")),
+              summary="成交确认书 of a sold lot, signed PAdES by the centre; a lot sold by "
+              "quantity has one for each winner, by plate (the first winner's without)",
+              media=PDF, errors=("NOT_FOUND", "CONFLICT", "DOCUMENTS_UNAVAILABLE"),
+              query={"plate": {"type": "string", "minLength": 1, "maxLength": 64}}),
     Operation(method="GET", path="/api/openings/{opening}/record.pdf", handler=record,
               summary="开标记录表 as issued, signed PAdES by the centre", media=PDF,
               errors=("NOT_FOUND", "CONFLICT", "DOCUMENTS_UNAVAILABLE")),

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
+from server.store.keys import channel
+from server.store.logs import published
+from server.store.scripts import unpack
 from tests.conftest import ADMIN, LOG_SIGNER, TIMEOUT, lot_config
 from tests.server.wsclient import client
 
@@ -61,6 +65,24 @@ async def phase_reached(url: str, lot_id: str, phase: str) -> None:
     async with client(url, lot_id) as viewer:
         await viewer.hello(since=0)
         await viewer.until(lambda m: m.get("kind") == "phase" and m.get("phase") == phase)
+
+
+@asynccontextmanager
+async def closing(redis: Redis, lot_id: str) -> AsyncIterator[None]:
+    """Listen to the lot's channel from now; on leaving the block, wait for its `closed`
+    entry (the timer's, at the deadline)."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel(lot_id))
+    try:
+        yield
+        async with asyncio.timeout(TIMEOUT):
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    kinds = [unpack(raw)["kind"] for raw in published(message["data"])[1]]
+                    if "closed" in kinds:
+                        break
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def bearer(token: str) -> dict[str, str]:

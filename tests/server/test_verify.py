@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from pathlib import Path
@@ -14,28 +13,16 @@ from redis.asyncio import Redis
 
 from auction.log import genesis, link
 from server.cli import main
-from server.store.keys import channel
-from server.store.logs import published
-from server.store.scripts import unpack
-from tests.conftest import TIMEOUT
-from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
+from tests.server.helpers import bearer, closing, lot_in_limited, make_lot, qualified_bidder
 
 
 async def closed_lot(admin: httpx.AsyncClient, redis: Redis) -> str:
     """A 限时 lot with a one-second countdown, bid on, then closed by the timer alone."""
     lot, (a, b) = await lot_in_limited(admin, "甲", "乙", countdown_s=1, reserve=34_880_000)
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(channel(lot))
-    for i, (who, price) in enumerate([(a, 34_380_000), (b, 34_880_000), (a, 35_000_000)]):
-        await admin.post(f"/api/lots/{lot}/bids", json={"bid_id": str(i), "price": price},
-                         headers=bearer(who["token"]))  # fmt: skip
-    async with asyncio.timeout(TIMEOUT):
-        async for message in pubsub.listen():
-            if message["type"] == "message":
-                kinds = [unpack(raw)["kind"] for raw in published(message["data"])[1]]
-                if "closed" in kinds:
-                    break
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async with closing(redis, lot):
+        for i, (who, price) in enumerate([(a, 34_380_000), (b, 34_880_000), (a, 35_000_000)]):
+            await admin.post(f"/api/lots/{lot}/bids", json={"bid_id": str(i), "price": price},
+                             headers=bearer(who["token"]))  # fmt: skip
     return lot
 
 

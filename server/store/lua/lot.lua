@@ -119,9 +119,10 @@ local function dutch_price(t)
   return math.max(cfg.dutch_floor, cfg.start_price - ticks * cfg.dutch_step)
 end
 
-local function close(due, winner, lottery_plates, terminated, lottery_share, actor)
+local function close(due, winner, lottery_plates, terminated, lottery_share, actor, allocated)
   -- terminated: {by, reason} of a lot ended by staff (outcome `terminated`); lottery_share:
-  -- the supervisor's, of a drawn lottery; actor: the person who ended or drew it
+  -- the supervisor's, of a drawn lottery; actor: the person who ended or drew it;
+  -- allocated: a lot sold by quantity's rows {plate, price, quantity}
   local sold = winner ~= nil
   local outcome = sold and 'sold' or 'failed'
   if terminated then outcome = 'terminated' end
@@ -138,6 +139,7 @@ local function close(due, winner, lottery_plates, terminated, lottery_share, act
     lottery_share = nn(lottery_share), actor = nn(actor),
   }
   if terminated then fields.by = terminated.by; fields.reason = terminated.reason end
+  if cfg.quantity then fields.allocated = allocated or {} end
   st.closed_seq = add(due, 'closed', true, fields)
   st.phase = 'closed'; st.deadline = nil; st.outcome = outcome; st.winner = winner
   st.held = nil
@@ -211,7 +213,30 @@ local function on_unmask()
   return {accepted = true, seq = seq}
 end
 
+local function allocate(due)
+  -- a lot sold by quantity: its standing bids by unit price, then time, each given what it
+  -- asked or what is left (auction/lot/shares.py)
+  local ranked, rows, left, first = {}, {}, cfg.quantity, nil
+  for _, b in ipairs(all_bidders()) do
+    if b.standing then ranked[#ranked + 1] = b end
+  end
+  table.sort(ranked, function(a, b)
+    if a.standing[1] ~= b.standing[1] then return a.standing[1] > b.standing[1] end
+    return a.standing[3] < b.standing[3]
+  end)
+  for _, b in ipairs(ranked) do
+    local price, asked = b.standing[1], b.standing[2]
+    if left == 0 or (reserve and price < reserve) then break end
+    local got = math.min(asked, left)
+    rows[#rows + 1] = {b.plate, price, got}
+    left = left - got
+    first = first or b.bidder_id
+  end
+  return close(due, first, nil, nil, nil, nil, rows)
+end
+
 local function settle(due)
+  if cfg.quantity then return allocate(due) end
   if st.leader == nil or (reserve and st.price and st.price < reserve) then
     return close(due, nil, nil)
   end
@@ -352,6 +377,26 @@ local function bid_price(b, price)
   return {accepted = true, seq = seq, price = price, deadline = nn(st.deadline)}
 end
 
+local function bid_share(b)
+  -- a lot sold by quantity (auction/lot/shares.py): a unit price and a quantity, replacing
+  -- the bidder's standing bid, whose price it must pass
+  local q, least, step = args.quantity, cfg.min_quantity or 1, cfg.quantity_step or 1
+  if not cfg.quantity or not q or q < least or q > cfg.quantity or (q - least) % step ~= 0 then
+    refusal('BAD_QUANTITY')
+  end
+  local price, own = args.price, b.standing
+  if own then check_grid(own[1], price, cfg.increment, false)
+  else check_grid(cfg.start_price, price, cfg.increment, true) end
+  if st.phase == 'limited' then st.deadline = now + cfg.countdown_s * 1000 end
+  local seq = add(now, 'bid', true,
+    {plate = b.plate, bid_id = args.bid_id, price = price, quantity = q, phase = st.phase,
+     deadline = nn(st.deadline)})
+  b.standing = {price, q, seq}
+  put_bidder(b)
+  if st.price == nil or price > st.price then st.price = price; st.leader = b.bidder_id end
+  return {accepted = true, seq = seq, price = price, quantity = q, deadline = nn(st.deadline)}
+end
+
 local function bid_sealed(b)
   -- one sealed bid a bidder; its price is checked against the grid when it is opened
   if b.sealed_box then refusal('ALREADY_SUBMITTED') end
@@ -401,6 +446,7 @@ local function decide_bid(b)
   if phase == 'limited' and cfg.mode == 'listing' and not b.continued then
     refusal('NOT_QUALIFIED')
   end
+  if cfg.quantity or args.quantity then return bid_share(b) end
   return bid_price(b, args.price)
 end
 
@@ -452,7 +498,7 @@ local function refusable(b, name, decide)
   local fields = {plate = b.plate, command = name, code = result.refused}
   if name == 'bid' then
     fields.bid_id = args.bid_id; fields.price = nn(args.price); fields.indicator = nn(args.indicator)
-    fields.sealed = nn(args.sealed)
+    fields.sealed = nn(args.sealed); fields.quantity = args.quantity
   end
   return {accepted = false, code = result.refused, seq = add(now, 'refused', false, fields)}
 end

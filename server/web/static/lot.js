@@ -12,11 +12,16 @@ import { showOutcome, showTerms } from "/static/terms.js";
 const lotId = location.pathname.split("/")[2];
 const token = roomToken();
 const state = { snapshot: null, points: [], plate: null, qualified: false, bidSeq: 0, role: null,
-  drawnAt: null, created: null };
+  drawnAt: null, created: null, standings: new Map(), mine: null };
 const PRICE_PHASES = ["free", "limited", "sealed"];  // where a price bid may be sent
+
+// A lot sold by quantity (排污权): bids of a unit price and a quantity; several win.
+const byQuantity = (snapshot) => Boolean(snapshot.terms?.quantity);
+const amountOf = (quantity, snapshot) => `${quantity} ${snapshot.terms?.quantity_unit ?? ""}`;
 
 function show(snapshot) {
   const unit = snapshot.quote_unit;
+  $("quantitylabel").hidden = $("standingsection").hidden = !byQuantity(snapshot);
   $("title").textContent = snapshot.title;
   $("phase").textContent = snapshot.awaiting_draw ? t("awaitingDraw") : phaseName(snapshot.phase);
   $("price").textContent = money(snapshot.price, unit);
@@ -56,8 +61,12 @@ function apply(event) {
   if (state.role === "admin" || state.role === "supervisor") logEntry(event);
   s.seq = event.seq;
   if (event.kind === "bid" && event.price !== undefined && event.plate !== undefined) {
-    s.price = event.price; s.leader = event.plate; s.deadline = event.deadline ?? s.deadline;
-    s.next_min = event.price + s.increment;
+    s.deadline = event.deadline ?? s.deadline;
+    if (event.quantity === undefined) {
+      s.price = event.price; s.leader = event.plate; s.next_min = event.price + s.increment;
+    } else {
+      share(s, event);
+    }
     state.points.push([event.ts, event.price]);
     addHistory(event);
     state.drawnAt = null;  // drawn on the next tick
@@ -88,8 +97,38 @@ function addHistory(event) {
   const row = document.createElement("tr");
   row.innerHTML = `<td>${clockTime(event.ts)}</td><td></td><td class="money"></td>`;
   row.children[1].textContent = event.plate;
-  row.children[2].textContent = money(event.price);
+  const asked = event.quantity === undefined ? "" : ` × ${amountOf(event.quantity, state.snapshot)}`;
+  row.children[2].textContent = money(event.price) + asked;
   $("history").prepend(row);
+}
+
+// A bid for a share replaces its bidder's standing one. The lot's price is the highest
+// standing unit price; the next a bidder may bid is above its own, else the start price.
+function share(s, event) {
+  state.standings.set(event.plate, [event.price, event.quantity, event.seq]);
+  if (s.price === null || event.price > s.price) { s.price = event.price; s.leader = event.plate; }
+  if (event.plate === state.plate) state.mine = { price: event.price, quantity: event.quantity };
+  s.next_min = state.mine ? state.mine.price + s.increment : s.terms.start_price;
+  showStandings(s);
+}
+
+// The standing bids as the close would share them now (the reserve is secret until then).
+function showStandings(s) {
+  const ranked = [...state.standings].sort(([, a], [, b]) => b[0] - a[0] || a[2] - b[2]);
+  let left = s.terms.quantity;
+  $("standings").replaceChildren(...ranked.map(([plate, [price, quantity]], i) => {
+    const got = Math.min(quantity, left);
+    left -= got;
+    const row = document.createElement("tr");
+    for (const text of [i + 1, plate, money(price), amountOf(quantity, s), got ? amountOf(got, s) : t("none")]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    row.children[2].className = "money";
+    row.classList.toggle("mine", plate === state.plate);
+    return row;
+  }));
 }
 
 // The staff's view: every entry as it is logged, refusals and deposits included.
@@ -139,19 +178,27 @@ function step(room, sign) {
 function bid(room) {
   const price = Math.round(parseFloat($("amount").value) * 100);
   if (!Number.isFinite(price)) return say(codeMessage("BAD_MESSAGE"), "error");
-  $("confirmtext").textContent = t("confirmText").replace("{price}", money(price, state.snapshot.quote_unit));
+  const s = state.snapshot, unit = s.quote_unit;
+  const quantity = byQuantity(s) ? Number($("quantity").value) : undefined;
+  if (quantity !== undefined && !(Number.isInteger(quantity) && quantity > 0)) {
+    return say(codeMessage("BAD_QUANTITY"), "error");
+  }
+  $("confirmtext").textContent = quantity === undefined
+    ? t("confirmText").replace("{price}", money(price, unit))
+    : t("confirmShare").replace("{price}", money(price, unit)).replace("{quantity}", amountOf(quantity, s));
   const dialog = $("confirm");
   dialog.onclose = async () => {
     if (dialog.returnValue !== "yes") return;
     const bidId = `${Date.now().toString(36)}-${++state.bidSeq}`;
-    const sig = await signed("bid", { bid_id: bidId, price });
+    const asked = quantity === undefined ? {} : { quantity };
+    const sig = await signed("bid", { bid_id: bidId, price, ...asked });
     if (sig === false) return;
     const row = document.createElement("tr");
     row.dataset.bid = bidId;
     row.innerHTML = `<td>${clockTime(room.clock.now() ?? Date.now())}</td><td class="money"></td><td>${t("sent")}</td><td></td>`;
-    row.children[1].textContent = money(price);
+    row.children[1].textContent = money(price) + (quantity === undefined ? "" : ` × ${amountOf(quantity, s)}`);
     $("mine").prepend(row);
-    if (!room.send({ type: "bid", bid_id: bidId, price, ...(sig ? { sig } : {}) })) say(t("down"), "error");
+    if (!room.send({ type: "bid", bid_id: bidId, price, ...asked, ...(sig ? { sig } : {}) })) say(t("down"), "error");
   };
   dialog.showModal();
   $("yes").focus();
@@ -221,6 +268,8 @@ function start() {
       state.role = m.role;
       $("staffsection").hidden = !["admin", "supervisor"].includes(m.role);
       if (m.plate) { state.plate = m.plate; state.qualified = Boolean(m.lot.me?.qualified); showMe(); }
+      state.mine = m.lot.me?.standing ?? state.mine;
+      if (state.mine && byQuantity(m.lot)) m.lot.next_min = state.mine.price + m.lot.increment;
       show(m.lot);
       showTerms(m.lot);
     },

@@ -21,6 +21,11 @@ export function showTerms(snapshot) {
   if (c.preset) row(list, t("presetL"), t("presets")[c.preset] ?? c.preset);
   row(list, t("startPriceT"), money(c.start_price, unit));
   if (c.mode !== "dutch") row(list, t("incrementT"), money(c.increment, unit));
+  if (c.quantity) {  // sold by quantity (排污权): shared among the highest unit prices
+    const amount = (n) => `${n} ${c.quantity_unit}`;
+    row(list, t("quantityT"), amount(c.quantity));
+    row(list, t("quantityAsk"), fill(t("quantityRuleT"), { min: amount(c.min_quantity ?? 1), step: amount(c.quantity_step ?? 1) }));
+  }
   row(list, t("depositT"), money(c.deposit));
   row(list, t("applyEnds"), dateTime(c.apply_ends_at));
   row(list, t("depositEnds"), dateTime(c.deposit_ends_at));
@@ -59,7 +64,16 @@ export async function showOutcome(lotId, snapshot, created) {
   const r = answer.body, unit = snapshot.quote_unit, list = $("outcome");
   list.replaceChildren();
   row(list, t("outcome"), t(r.outcome)).className = `outcome ${r.outcome}`;
-  if (r.outcome === "sold") {
+  if (r.outcome === "sold" && r.allocated) {  // several winners, each with its confirmation
+    const c = snapshot.terms;
+    for (const share of r.allocated) {
+      const said = row(list, `${t("winner")} ${share.plate} · ${share.name}`,
+        `${money(share.price, unit)} × ${share.quantity} ${c.quantity_unit}，${t("amountT")} ${money(share.amount, "元")} `);
+      const link = Object.assign(document.createElement("a"), { textContent: t("confirmationDoc"),
+        href: `/api/lots/${lotId}/confirmation.pdf?plate=${encodeURIComponent(share.plate)}` });
+      said.append(link);
+    }
+  } else if (r.outcome === "sold") {
     row(list, t("winner"), r.winner_plate);
     row(list, t("winnerName"), r.winner_name ?? t("none"));
     row(list, t("dealPrice"), money(r.price, unit));

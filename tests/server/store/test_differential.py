@@ -44,8 +44,13 @@ NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "depo
          Unmask: "unmask", CreditCheck: "credit_check"}  # fmt: skip
 
 
+QUANTITY = 40  # a lot sold by quantity (auction/lot/shares.py), of whole 吨
+
+
 def draw_config(rng: random.Random) -> LotConfig:
-    mode = rng.choice(["auction", "auction", "listing", "listing", "sealed", "dutch"])
+    mode = rng.choice(["auction", "auction", "listing", "listing", "sealed", "dutch", "shares"])
+    if mode == "shares":
+        return _shares(rng)
     shape: dict[str, Any] = {
         "mode": mode, "countdown_s": rng.choice([1, 2, 3]), "inquiry_s": rng.choice([1, 2]),
         "opens_at": rng.choice([0, 300]), "free_ends_at": rng.choice([600, 2_000, 6_000]),
@@ -70,6 +75,17 @@ def draw_config(rng: random.Random) -> LotConfig:
         "title": "diff", "category": "other", "quote_unit": "元", "start_price": START,
         "increment": STEP, "deposit": DEPOSIT, "secondary_increment": 2,
     } | shape)  # fmt: skip
+
+
+def _shares(rng: random.Random) -> LotConfig:
+    return LotConfig.parse({
+        "title": "diff", "category": "emission", "mode": "auction", "quote_unit": "元/吨",
+        "start_price": START, "increment": STEP, "deposit": DEPOSIT, "quantity": QUANTITY,
+        "quantity_unit": "吨", "min_quantity": rng.choice([None, 5]),
+        "quantity_step": rng.choice([None, 5]), "countdown_s": rng.choice([1, 2]),
+        "opens_at": 0, "free_ends_at": rng.choice([0, 2_000, 6_000]),
+        "reserve": rng.choice([None, START + 2 * STEP]),
+    })  # fmt: skip
 
 
 def draw_command(rng: random.Random, state: LotState) -> Command:
@@ -109,6 +125,12 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
             price = state.config.cap + rng.choice([0, STEP])
         if state.config.mode == "sealed" and rng.random() < 0.8:  # as the server seals them
             return PlaceBid(bidder_id=who, bid_id=bid_id, sealed=f"box:{price}", sig=sig)
+        if state.config.quantity is not None or rng.random() < 0.05:  # now and then misplaced
+            own = state.bidders.get(who)  # around its own standing price, or the start
+            if own is not None and own.standing is not None and rng.random() < 0.7:
+                price = own.standing[0] + rng.choice([1, 1, 2, 0, -1]) * STEP
+            quantity = rng.choice([None, 1, 5, 7, 10, 15, 25, QUANTITY, QUANTITY + 5])
+            return PlaceBid(bidder_id=who, bid_id=bid_id, price=price, quantity=quantity, sig=sig)
         return PlaceBid(bidder_id=who, bid_id=bid_id, price=price, sig=sig)
     if kind == "indicator":
         indicator = state.indicator + rng.randint(1, 5)
