@@ -55,7 +55,7 @@ class Party:
 class PartyService:
     def __init__(self, lots: LotService, openings: OpeningService) -> None:
         self.lots, self.openings = lots, openings
-        self.book = PartyBook(lots.book.client)
+        self.book = PartyBook(lots.book.client, lots.book.vault_key)
         lots.credit_check = self.deposit_check
 
     # ---- the library -------------------------------------------------------------------

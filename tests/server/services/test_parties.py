@@ -6,14 +6,17 @@ staff's log and in no public event or frame."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
 from auction.parties.credit_code import ALPHABET, check_character, organisation_check
 from server.cli import main
+from server.store.keys import lot_keys, party_venues
 from tests.conftest import ADMIN, SUPERVISOR
 from tests.server.helpers import bearer, make_lot
 from tests.server.services.test_openings import new_opening
@@ -99,6 +102,24 @@ async def test_a_party_in_a_lot_and_an_opening_shows_both_on_its_page(
     passed = await checks(admin, f"/api/lots/{lot_id}")
     assert [(c["at"], c["result"], c["listing"]) for c in passed] == [("register", "passed", None)]
     assert party["credit_code"] not in str(passed)  # blinded: no name behind a plate (R9)
+
+
+async def test_the_store_does_not_link_a_party_to_its_plate(
+    public: httpx.AsyncClient, admin: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Whoever reads the store (its file, a backup, a replica) cannot tell which company
+    holds which plate before the close: where a party registered is sealed (R9)."""
+    party = await new_party(public)
+    lot_id = await make_lot(admin)
+    made = await public.post(f"/api/lots/{lot_id}/bidders", json={}, headers=bearer(party["token"]))
+    bidder_id = made.json()["bidder_id"]
+    links = [*(await redis.hvals(lot_keys(lot_id)["parties"])),
+             *(await redis.lrange(party_venues(party["party_id"]), 0, -1))]  # fmt: skip
+    assert len(links) == 2
+    for link in links:
+        assert not {party["party_id"], lot_id, bidder_id} & set(re.findall(r"\w+", link.decode()))
+    page = (await public.get("/api/parties/me", headers=bearer(party["token"]))).json()
+    assert page["lots"] == [{"lot_id": lot_id, "bidder_id": bidder_id}]  # the server opens them
 
 
 async def test_a_listed_party_is_refused_with_the_entry(
