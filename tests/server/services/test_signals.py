@@ -14,7 +14,7 @@ import httpx
 from auction.opening.envelope import seal
 from tests.conftest import SUPERVISOR
 from tests.server.helpers import bearer, make_lot
-from tests.server.services.test_openings import PRICES, new_opening
+from tests.server.services.test_openings import PRICES, act, enrol, new_opening
 from tests.server.wsclient import Client, client
 
 PAYER = "6222020200112233445"  # one account paying both bidders' deposits
@@ -155,6 +155,25 @@ async def test_two_envelopes_sealed_on_one_machine_are_flagged(
     assert (
         await public.get("/api/openings/op00000000/signals", headers=SUPERVISING)
     ).status_code == 404
+
+
+async def test_an_opening_s_sign_ins_over_the_room_are_traced(
+    served: str, admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    """The opening's room traces its bidders' commands as the lot's does: two sign-ins
+    from one device (named in the hello) are flagged, the third bidder's is not."""
+    opening = await new_opening(admin)
+    made = [await enrol(admin, opening, name) for name in ("甲", "乙", "丙")]
+    async with AsyncExitStack() as stack:
+        for bidder, device in zip(made, (DEVICE, DEVICE, "dev-other"), strict=True):
+            room = await stack.enter_async_context(client(served, opening, room="openings"))
+            await room.send({"type": "hello", "token": bidder["token"], "device": device})
+            await room.recv()
+            assert (await act(room, {"type": "sign_in"}))["type"] == "ack"
+    shared = flag(await signals(public, f"/api/openings/{opening}"), "shared_device")
+    assert shared["evidence"]["device"] == DEVICE
+    assert [x["action"] for x in shared["evidence"]["actions"]] == ["sign_in"] * 2
+    assert shared["bidders"] == sorted(b["bidder_id"] for b in made[:2])
 
 
 async def test_a_burst_of_bids_is_all_traced(
