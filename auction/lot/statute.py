@@ -21,9 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import chinese_calendar  # type: ignore[import-untyped]
-
-from auction.china import date_of
+from auction.china import date_of, workday
 from auction.errors import BadMessage
 
 if TYPE_CHECKING:
@@ -92,12 +90,8 @@ def listing_days(config: LotConfig) -> tuple[int, bool]:
         return (last - first).days + 1, True
     days, covered = 0, True
     for n in range((last - first).days + 1):
-        day = first + dt.timedelta(days=n)
-        try:
-            days += chinese_calendar.is_workday(day)
-        except NotImplementedError:  # a year whose holidays are not yet published
-            covered = False
-            days += day.weekday() < 5
+        works, known = workday(first + dt.timedelta(days=n))
+        days, covered = days + works, covered and known
     return days, covered
 
 
