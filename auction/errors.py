@@ -24,7 +24,8 @@ Hierarchy::
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
                                  CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED,
-                                 BAD_QUANTITY (a lot sold by quantity),
+                                 BAD_QUANTITY (a lot sold by quantity), PAYER_MISMATCH
+                                 (a bank's arrival from another account: nothing logged),
                                  BAD_SIGNATURE (refused before the rules: nothing logged);
                                  openings add
                                  NO_ENVELOPE, NOT_READY, OBJECTION_OPEN,
@@ -81,6 +82,10 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
     "SUSPENDED": ("竞价已中止，恢复后方可继续", "The lot is suspended"),
     "DEADLINE_PASSED": ("已过报名或保证金截止时间", "The registration or deposit deadline passed"),
+    "PAYER_MISMATCH": (
+        "保证金须由竞买人登记的本单位账户交纳",
+        "The deposit must come from the bidder's registered account",
+    ),
     "BAD_SIGNATURE": ("签名缺失或验证未通过", "The signature is missing or does not verify"),
     # remote bid opening (不见面开标)
     "NO_ENVELOPE": ("您未在投标截止时间前递交投标文件", "You have no envelope in this opening"),

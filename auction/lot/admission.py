@@ -41,9 +41,10 @@ def deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotStat
     _open(s, s.deposit_by, now)
     total = bidder.deposit + cmd.amount
     qualified = total >= s.config.deposit and not bidder.listed
+    route = {} if cmd.payer is None else {"payer": cmd.payer}
     seq = log.add(
         now, "deposit", False, plate=bidder.plate, amount=cmd.amount, deposit_kind=cmd.kind,
-        ref=cmd.ref, total=total, qualified=qualified, actor=cmd.actor,
+        ref=cmd.ref, total=total, qualified=qualified, actor=cmd.actor, **route,
     )  # fmt: skip
     answer = log.with_pseq({"accepted": True, "seq": seq, "total": total, "qualified": qualified})
     s = with_bidder(s, bidder, deposit=total, qualified=qualified)

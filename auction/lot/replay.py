@@ -121,7 +121,7 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
         case "deposit":
             return Deposit(
                 bidder_id=who, amount=entry["amount"], kind=entry["deposit_kind"],
-                ref=entry["ref"], actor=entry.get("actor"),
+                ref=entry["ref"], actor=entry.get("actor"), payer=entry.get("payer"),
             )  # fmt: skip
         case "bid" | "indicator":
             price, indicator, sealed = (

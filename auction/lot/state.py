@@ -168,6 +168,9 @@ class Deposit:
     kind: str
     ref: str
     actor: str | None = None  # the bank (or the host) that reported it
+    # the account it came from, blinded as names are (auction/lot/blinding.py): where its
+    # refund goes back to (原路退还, auction/money/refunds.py); None when the host types it
+    payer: str | None = None
 
     def __post_init__(self) -> None:
         _actor(self.actor)
@@ -176,6 +179,8 @@ class Deposit:
         if self.kind not in ("cash", "guarantee"):
             raise BadMessage("kind", "须为 cash 或 guarantee", "must be cash or guarantee")
         _check_id("ref", self.ref)
+        if self.payer is not None:
+            _check_id("payer", self.payer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

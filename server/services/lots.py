@@ -285,6 +285,8 @@ class LotService:
         ref = await self._blinded(lot_id, "ref", command.ref)
         args = {"bidder_id": bidder_id, "amount": command.amount}
         args |= {"actor": staff.staff_id} if staff else {}
+        if payer := _field(body, "payer_account"):  # where its refund goes back to
+            args["payer"] = await self._blinded(lot_id, "payer", str(payer))
         check = await self.credit_check(lot_id, bidder_id) if self.credit_check else None
         paid = [("deposit", args | {"kind": command.kind, "ref": ref})]  # checked first, at once
         reply = await self.book.decide(lot_id, [("credit_check", check), *paid] if check else paid)

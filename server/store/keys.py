@@ -4,7 +4,8 @@ Every key of a lot or an opening carries its id as the hash tag (`ob:{id}:…`),
 in one cluster slot and one script call decides atomically. The due sets and the hall's
 lists are the only keys outside a hash tag; on a cluster each is one slot. The transparency
 log's keys share the tag `{tlog}`, the staff's `{staff}`, the party library's and the
-blacklist's `{parties}` (no lot's or opening's id, which are hex, can be any of them).
+blacklist's `{parties}`, the platform's money registers `{money}` (no lot's or opening's
+id, which are hex, can be any of them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "HALL_KEYS",
     "LOT_DUE_KEY",
     "LOT_PARTS",
+    "MONEY_KEYS",
     "OPENING_DUE_KEY",
     "PARTY_KEYS",
     "STAFF_KEYS",
@@ -46,6 +48,10 @@ PARTY_KEYS = {  # the party library and the blacklist, in one slot (tag {parties
     "tokens": "ob:{parties}:tokens",  # a token's SHA-256 -> party_id
     "codes": "ob:{parties}:codes",  # credit code -> party_id: one party per code
     "listed": "ob:{parties}:listed",  # the credit codes the blacklist holds (a set)
+}
+MONEY_KEYS = {  # what the bank's callbacks are checked against, platform-wide (tag {money})
+    "accounts": "ob:{money}:accounts",  # sub-account number -> [lot id, bidder id]
+    "refs": "ob:{money}:refs",  # a bank ref's keyed hash -> the lot it paid into
 }
 TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot; its anchors
     part: f"ob:{{tlog}}:{part}"  # (RFC 3161 tokens by size, their sizes, the TSA's lease)

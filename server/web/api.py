@@ -38,6 +38,9 @@ SECURITY = {  # who may call, as the description says it
     "bidder": "a bidder's token for this lot or opening",
     "bidder or admin": "a bidder's token for this opening, or the host's",
     "admin or bank": "the host's token, or a bank's with the body's HMAC (X-OpenBid-Signature)",
+    "bank": "a bank's token, with the body's HMAC (X-OpenBid-Signature)",
+    "money staff": "the host's, the supervisor's or a bank's token",
+    "bidder or money staff": "the bidder's own token, or the host's, the supervisor's or a bank's",
     "metrics": "a staff token or OPENBID_METRICS_TOKEN",
     "optional": "none for the public view; a bidder's or staff token for more",
 }

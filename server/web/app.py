@@ -31,6 +31,7 @@ from server.pauses import Pauses
 from server.services.anchoring import INTERVAL_S, Anchoring
 from server.services.documents import Documents
 from server.services.lots import LotService
+from server.services.money import MoneyService
 from server.services.openings import OpeningService
 from server.services.parties import PartyService
 from server.services.signals import Signals
@@ -47,6 +48,7 @@ from server.web.headers import SecurityHeaders
 from server.web.httpproto import guarded_http
 from server.web.livestream import webrtc_operations
 from server.web.lots import lot_operations
+from server.web.money import money_operations
 from server.web.openapi import openapi_operations
 from server.web.openings import opening_operations
 from server.web.pages import page_operations, static
@@ -171,7 +173,8 @@ def create_app(
             studio=Studio(data_dir), signals=signals,
             documents=Documents(
                 service, openings, document_signer or DocumentSigner.kept(data_dir)
-            ), parties=PartyService(service, openings),
+            ), parties=(parties := PartyService(service, openings)),
+            money=MoneyService(service, parties),
         )  # fmt: skip
         # before the timing: its first pass comes before any client can connect
         pauses = Pauses.started(service.metrics, lambda: len(rooms.doors.open))
@@ -220,7 +223,7 @@ def create_app(
 OPERATIONS = [
     *lot_operations, *hall_operations, *opening_operations, *webrtc_operations,
     *page_operations, *openapi_operations, *transparency_operations, *staff_operations,
-    *document_operations, *party_operations, *signal_operations,
+    *document_operations, *party_operations, *signal_operations, *money_operations,
     Operation(method="GET", path="/metrics", handler=metrics, summary="Prometheus metrics",
               auth="metrics", media="text/plain", errors=("UNAUTHORIZED", "FORBIDDEN")),
 ]  # fmt: skip

@@ -17,7 +17,7 @@ from msgspec import Meta, Struct
 
 from auction.lot.config import LotConfig
 from auction.opening.config import OpeningConfig
-from server.web import party_types
+from server.web import money_types, party_types
 
 __all__ = [
     "ANSWERS",
@@ -382,7 +382,12 @@ ANSWERS: tuple[type, ...] = (
 def components() -> dict[str, Any]:
     """Every body's and answer's JSON Schema (2020-12, as OpenAPI 3.1 takes it), by name."""
     _, found = msgspec.json.schema_components(
-        BODIES + ANSWERS + party_types.BODIES + party_types.ANSWERS,
+        BODIES
+        + ANSWERS
+        + party_types.BODIES
+        + party_types.ANSWERS
+        + money_types.BODIES
+        + money_types.ANSWERS,
         ref_template="#/components/schemas/{name}",
     )
     return found

@@ -31,6 +31,7 @@ from auction.errors import (
 )
 from server.services.documents import Documents
 from server.services.lots import LotService
+from server.services.money import MoneyService
 from server.services.openings import OpeningService
 from server.services.parties import PartyService
 from server.services.signals import Signals
@@ -72,6 +73,7 @@ class Resources:
     studio: Studio
     documents: Documents
     parties: PartyService
+    money: MoneyService
     signals: Signals  # what bidders were seen from, for the supervisor's collusion signals
     hall_cache: dict[Any, Any] = field(default_factory=dict)  # a day's lists, briefly
     archive_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one build at a time

@@ -526,7 +526,7 @@ local function on_deposit(b)
   local qualified = total >= cfg.deposit and not b.listed
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
     deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified,
-    actor = nn(args.actor)})
+    actor = nn(args.actor), payer = args.payer})
   local answer = with_pseq({accepted = true, seq = seq, total = total, qualified = qualified})
   b.deposit = total; b.qualified = qualified
   put_bidder(b)

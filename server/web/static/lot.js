@@ -167,6 +167,16 @@ function showMe() {
   $("plate").textContent = state.plate;
   $("qualified").textContent = state.qualified ? t("qualified") : t("unqualified");
   $("minesection").hidden = false;
+  if (!state.qualified && state.bidderId && !state.account) showAccount();
+}
+
+// The bidder's own sub-account (虚拟子账户): where its deposit is to be paid, from the
+// account it registered; asked for only while it is not yet qualified.
+async function showAccount() {
+  state.account = "…";
+  const answer = await api(`/api/lots/${lotId}/bidders/${state.bidderId}/account`, { token });
+  state.account = answer.status === 200 ? answer.body.account : null;
+  if (state.account) $("subaccount").textContent = `${t("subAccount")}: ${state.account.replace(/(\d{4})(?=\d)/g, "$1 ")}`;
 }
 
 function step(room, sign) {
@@ -267,7 +277,10 @@ function start() {
       state.snapshot = m.lot;
       state.role = m.role;
       $("staffsection").hidden = !["admin", "supervisor"].includes(m.role);
-      if (m.plate) { state.plate = m.plate; state.qualified = Boolean(m.lot.me?.qualified); showMe(); }
+      if (m.plate) {
+        state.plate = m.plate; state.bidderId = m.bidder_id; state.qualified = Boolean(m.lot.me?.qualified);
+        showMe();
+      }
       state.mine = m.lot.me?.standing ?? state.mine;
       if (state.mine && byQuantity(m.lot)) m.lot.next_min = state.mine.price + m.lot.increment;
       show(m.lot);

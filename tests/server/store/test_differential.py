@@ -137,7 +137,9 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
         return PlaceBid(bidder_id=who, bid_id=bid_id, indicator=indicator, sig=sig)
     if kind == "deposit":
         amount = rng.choice([200, 300, 500])
-        return Deposit(bidder_id=who, amount=amount, kind="cash", ref=f"r{rng.randrange(6)}")
+        payer = rng.choice([None, "h:payer-1", "h:payer-2"])  # the bank's, blinded
+        return Deposit(bidder_id=who, amount=amount, kind="cash", ref=f"r{rng.randrange(6)}",
+                       payer=payer)  # fmt: skip
     if kind == "continue":
         return Continue(bidder_id=who, sig=sig)
     if kind == "accept":

@@ -1,0 +1,56 @@
+"""Refunds (保证金原路退还): one instruction per deposit, back to the account it came from.
+
+Read from a closed lot's log alone, so anyone who verifies the log can check the list: each
+`deposit` entry is one instruction for its amount, to its `payer` (blinded in the log; the
+staff's list opens it). A loser's is due the lot's close date plus the working days the
+rules give (RULES L-9: 5 working days after the activity; 法定工作日 by the State
+Council's calendar, auction/china.py), a winner's is held as 定金 toward the price
+(`held`, no due date) until its contract is signed. A guarantee (保函) is released rather
+than paid back; its instruction says so by its kind.
+
+Nothing is due before the close: a lot still running refunds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auction.china import after_workdays, date_of
+from auction.log import Entry
+
+__all__ = ["REFUND_DAYS", "Refund", "refunds"]
+
+REFUND_DAYS = 5  # RULES L-9: losers' deposits within 5 working days after the activity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refund:
+    refund_id: str  # the lot and the seq of the deposit it returns
+    plate: str
+    amount: int
+    kind: str  # "cash": paid back; "guarantee": released
+    payer: str | None  # where it goes back to, blinded as the log holds it
+    status: str  # "due", or "held" (a winner's, toward the price)
+    due: str | None  # the last day to pay it back (Beijing, YYYY-MM-DD); None while held
+    calendar_known: bool  # whether the holiday calendar knew every day counted to `due`
+
+
+def refunds(lot_id: str, entries: Sequence[Entry], days: int = REFUND_DAYS) -> list[Refund]:
+    """Every deposit's refund instruction, in the log's order; none before the close."""
+    closed = next((e for e in entries if e.get("kind") == "closed"), None)
+    if closed is None:
+        return []
+    winners = {closed.get("winner_plate")} | {row[0] for row in closed.get("allocated") or []}
+    due, known = after_workdays(date_of(closed["ts"]), days)
+    made = []
+    for e in entries:
+        if e.get("kind") != "deposit":
+            continue
+        held = closed.get("outcome") == "sold" and e["plate"] in winners
+        made.append(Refund(
+            refund_id=f"{lot_id}-{e['seq']}", plate=e["plate"], amount=e["amount"],
+            kind=e["deposit_kind"], payer=e.get("payer"), status="held" if held else "due",
+            due=None if held else due.isoformat(), calendar_known=held or known,
+        ))  # fmt: skip
+    return made

@@ -1,0 +1,90 @@
+"""Money of lots: each bidder's virtual sub-account, and the bank's callback of an arrival.
+
+The bank names the sub-account a transfer arrived in, the amount, its `ref` and the payer's
+account. The sub-account says which lot and bidder it is (server/store/money.py); the ref
+may pay into one lot only, platform-wide; a bidder registered from the party library must
+pay from the account it registered (RULES §0.5: no third-party payers), else
+`PAYER_MISMATCH` and nothing is written, so the bank returns the transfer. What passes is
+the lot's deposit as before (LotService.deposit: the credit check, the deadline, the sum,
+qualification), its payer blinded in the log: where its refund goes back to."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from auction.errors import Conflict, Forbidden, NotFound, Refused
+from auction.money.accounts import check_account
+from auction.money.refunds import refunds
+from server.services.common import object_of
+from server.services.lots import LotService
+from server.services.parties import PartyService
+from server.services.staff import Staff
+from server.store.money import MoneyBook
+from server.store.scripts import unpack
+
+__all__ = ["MoneyService", "digits"]
+
+READERS = ("admin", "supervisor", "bank")  # staff who may read a bidder's sub-account
+
+
+def digits(account: str) -> str:
+    """An account number as compared: its digits (banks print blanks and dashes)."""
+    return "".join(c for c in account if c.isdigit())
+
+
+class MoneyService:
+    def __init__(self, lots: LotService, parties: PartyService) -> None:
+        self.lots, self.parties = lots, parties
+        self.book = MoneyBook(lots.book.client, lots.book.vault_key("{money}"))
+
+    async def account(self, lot_id: str, bidder_id: str, token: str | None) -> dict[str, Any]:
+        """The bidder's sub-account for the lot: for the bidder itself or the staff who
+        handle money (Unauthorized for a token nobody has, Forbidden for another's)."""
+        staff = await self.lots.desk.who(token) if token else None
+        if staff is None:
+            if await self.lots.bidder(lot_id, token) != bidder_id:
+                raise Forbidden()
+        elif staff.role not in READERS:
+            raise Forbidden()
+        if await self.lots.book.bidder(lot_id, bidder_id) is None:
+            raise NotFound("bidder")
+        return {"account": await self.book.account(lot_id, bidder_id)}
+
+    async def refunds(self, lot_id: str, token: str | None) -> list[dict[str, Any]]:
+        """The lot's refund instructions (auction/money/refunds.py) for the staff and the
+        bank, each with the bidder's name and the clear account it goes back to; none
+        before the close."""
+        await self.lots.require(token, *READERS)
+        await self.lots.command(lot_id, "tick")  # NotFound for an unknown lot; a due close
+        entries = [unpack(raw) for raw in await self.lots.logs.log(lot_id)]
+        made = refunds(lot_id, entries)
+        if not made:
+            return []
+        clear = await self.lots.book.clear_values(lot_id)
+        names = {b["plate"]: b["name"] for b in await self.lots.bidders(lot_id)}  # closed: named
+        return [
+            asdict(r) | {"name": names.get(r.plate), "to_account": clear.get(r.payer or "")}
+            for r in made
+        ]
+
+    async def bank_deposit(self, bank: Staff, raw: object) -> dict[str, Any]:
+        """An arrival the bank reports (its signature checked by the caller): the lot's
+        deposit, with the lot and the bidder it was for."""
+        body = object_of(raw)
+        number = check_account(body.get("account"))
+        owner = await self.book.owner(number)
+        if owner is None:
+            raise NotFound("account")
+        lot_id, bidder_id = owner
+        payer = digits(str(body.get("payer_account") or ""))
+        party_id = await self.parties.book.party_of(lot_id, bidder_id)
+        party = None if party_id is None else await self.parties.book.party(party_id)
+        if party is not None and digits(party["account"]) != payer:
+            raise Refused("PAYER_MISMATCH")
+        ref = body.get("ref")
+        if isinstance(ref, str) and not await self.book.claim_ref(ref, lot_id):
+            raise Conflict("该银行流水号已用于其他标的", "this ref paid into another lot")
+        paid = {"amount": body.get("amount"), "kind": "cash", "ref": ref, "payer_account": payer}
+        answer = await self.lots.deposit(lot_id, bidder_id, paid, bank)
+        return answer | {"lot_id": lot_id, "bidder_id": bidder_id}

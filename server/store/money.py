@@ -1,0 +1,51 @@
+"""The platform's money registers: which lot and bidder a sub-account number is, and which
+lot a bank transfer's `ref` went to, so that the same ref on another lot is refused (RULES
+§0.5: "每笔竞买保证金只对应一个标的"). A lot's own log keeps its deposits; these only route
+the bank's callbacks to it. Refs are kept as keyed hashes (the bank's references are the
+bidders' business, not the store's readers')."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from auction.money.accounts import sub_account
+from server.store.keys import MONEY_KEYS
+from server.store.scripts import pack, unpack
+
+__all__ = ["MoneyBook"]
+
+
+class MoneyBook:
+    def __init__(self, client: Any, secret: bytes) -> None:
+        self.client: Any = client
+        self._secret = secret
+
+    async def account(self, lot_id: str, bidder_id: str) -> str:
+        """The bidder's sub-account for the lot, opened on first asking: the first number
+        of its draws (auction/money/accounts.py) that no one else holds."""
+        owner = pack([lot_id, bidder_id])
+        for draw in range(100):
+            number = sub_account(self._secret, lot_id, bidder_id, draw)
+            if await self.client.hsetnx(MONEY_KEYS["accounts"], number, owner):
+                return number
+            if await self.client.hget(MONEY_KEYS["accounts"], number) == owner:
+                return number
+        raise RuntimeError("no free sub-account number in 100 draws")  # 10^12 numbers
+
+    async def owner(self, number: str) -> tuple[str, str] | None:
+        """The lot and the bidder a sub-account is, None for a number nobody holds."""
+        raw = await self.client.hget(MONEY_KEYS["accounts"], number)
+        if raw is None:
+            return None
+        lot_id, bidder_id = unpack(raw)
+        return str(lot_id), str(bidder_id)
+
+    async def claim_ref(self, ref: str, lot_id: str) -> bool:
+        """Whether the bank's `ref` may pay into `lot_id`: the first lot to claim it keeps it
+        (a retry to the same lot is that lot's own to answer, as its first time)."""
+        key = hmac.new(self._secret, f"ref|{ref}".encode(), hashlib.sha256).hexdigest()
+        if await self.client.hsetnx(MONEY_KEYS["refs"], key, lot_id):
+            return True
+        return bool(await self.client.hget(MONEY_KEYS["refs"], key) == lot_id.encode())

@@ -1,0 +1,86 @@
+"""The money routes: a bidder's sub-account, and the bank's callback of an arrival, signed
+with the bank's secret (`X-OpenBid-Signature: sha256=HEX`, HMAC-SHA256 of the raw body)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.services.money import MoneyService
+from server.web.api import Operation
+from server.web.common import (
+    decoded,
+    json_response,
+    now_of,
+    read_raw,
+    resources,
+    signed_by,
+    token_of,
+)
+from server.web.money_types import Arrival, BankDeposit, Refunds, SubAccount
+
+__all__ = ["money_operations"]
+
+
+def _money(request: Request) -> MoneyService:
+    found: MoneyService = resources(request).money
+    return found
+
+
+async def account(request: Request) -> Response:
+    lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
+    found = await _money(request).account(lot_id, bidder_id, token_of(request))
+    return json_response(request, found | {"server_now": await now_of(request)})
+
+
+async def bank_deposit(request: Request) -> Response:
+    bank = await resources(request).service.require(token_of(request), "bank")
+    raw = await read_raw(request)
+    signed_by(bank, request, raw)
+    body = decoded(raw, BankDeposit)
+    answer = await _money(request).bank_deposit(bank, body)
+    signals = resources(request).signals  # the payer's account: the bidder's trace
+    signals.saw(answer["lot_id"], answer["bidder_id"], "deposit", None,
+                payer=body.get("payer_account"))  # fmt: skip
+    return json_response(request, answer)
+
+
+COLUMNS = ("refund_id", "plate", "name", "amount", "kind", "to_account", "status", "due",
+           "calendar_known")  # fmt: skip
+
+
+async def refunds(request: Request) -> Response:
+    """JSON, or with `?format=csv` a file the bank loads (amounts in fen, UTF-8 with BOM)."""
+    found = await _money(request).refunds(request.path_params["lot"], token_of(request))
+    if request.query_params.get("format") != "csv":
+        return json_response(request, {"refunds": found, "server_now": await now_of(request)})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(found)
+    name = f"{request.path_params['lot']}-refunds.csv"
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+money_operations = [
+    Operation(method="GET", path="/api/lots/{lot}/bidders/{bidder_id}/account", handler=account,
+              summary="The bidder's virtual sub-account for the lot (the bidder, or the host, "
+              "the supervisor and the bank)", auth="bidder or money staff", answer=SubAccount,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    Operation(method="POST", path="/api/bank/deposits", handler=bank_deposit,
+              summary="The bank's callback of an arrival in a sub-account, signed (HMAC): "
+              "idempotent by ref, the payer checked against the party's account",
+              auth="bank", body=BankDeposit, answer=Arrival,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "CONFLICT",
+                      "REFUSED")),
+    Operation(method="GET", path="/api/lots/{lot}/refunds", handler=refunds,
+              summary="The lot's refunds (原路退还): one for each deposit, to the account it "
+              "came from, due in working days after the close (a winner's held); "
+              "?format=csv for the bank", auth="money staff", answer=Refunds,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+              query={"format": {"type": "string", "enum": ["json", "csv"]}}),
+]  # fmt: skip
