@@ -54,9 +54,10 @@ browser:
 	$$sudo apt-get update -q && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES)
 
-# The suite, then its coverage of every floor (branches); the pure rules must keep 95%
+# The suite on two processes (most tests wait on deadlines, sockets and browsers more than
+# they compute), then its coverage of every floor (branches); the pure rules must keep 95%
 test: browser lint
-	$(BIN)/pytest -q --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -q -n 2 --cov --cov-report=term:skip-covered
 	$(BIN)/coverage report --include='auction/*' --fail-under=95 --format=total
 
 # Mutation testing of the pure rules (auction/) by their fast tests; not part of `make test`

@@ -15,6 +15,7 @@ import msgpack
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from auction.checks import MAX_ID
 from server.limits import Limits
 from server.store.lots import LotBook
 from server.store.scripts import unpack
@@ -61,12 +62,14 @@ async def test_a_viewer_that_never_reads_is_closed_and_delays_no_one(
             await viewer.hello()
             price = 34_380_000
             # 100 bids a call until the stuck one is dropped: the kernel's send buffer on
-            # loopback grows to megabytes, so that takes some 25,000 events
+            # loopback grows to megabytes, so that takes thousands of events (long bid ids,
+            # which every event carries, make them fewer)
             for batch in range(1000):
                 bids = []
                 for i in range(100):
                     price += 500_000
-                    args = {"bidder_id": bidder["bidder_id"], "bid_id": f"{batch}-{i}"}
+                    bid_id = f"{batch}-{i}-".ljust(MAX_ID, "x")
+                    args = {"bidder_id": bidder["bidder_id"], "bid_id": bid_id}
                     bids.append(("bid", args | {"price": price}))
                 reply = await book.decide(lot, bids)
                 last: int = reply.answers[-1]["pseq"]  # as the public counts
