@@ -24,7 +24,8 @@ Hierarchy::
     └── Refused                  409  a well-formed command the rules refuse:
                                  NOT_QUALIFIED, PHASE_CLOSED, TOO_LOW, OFF_INCREMENT,
                                  CAP_REACHED, ALREADY_SUBMITTED, SUSPENDED, DEADLINE_PASSED,
-                                 BAD_QUANTITY (a lot sold by quantity), PAYER_MISMATCH
+                                 BAD_QUANTITY (a lot sold by quantity), GUARANTEE_SHORT,
+                                 GUARANTEE_EXPIRES (电子保函), PAYER_MISMATCH
                                  (a bank's arrival from another account: nothing logged),
                                  BAD_SIGNATURE (refused before the rules: nothing logged);
                                  openings add
@@ -82,6 +83,11 @@ REFUSAL_CODES: dict[str, tuple[str, str]] = {
     "ALREADY_SUBMITTED": ("您已提交过，不能重复提交", "You have already submitted"),
     "SUSPENDED": ("竞价已中止，恢复后方可继续", "The lot is suspended"),
     "DEADLINE_PASSED": ("已过报名或保证金截止时间", "The registration or deposit deadline passed"),
+    "GUARANTEE_SHORT": ("保函金额须不低于竞买保证金", "The guarantee is for less than the deposit"),
+    "GUARANTEE_EXPIRES": (
+        "保函有效期须至竞价结束后 30 日",
+        "The guarantee must stay valid 30 days past the bidding's end",
+    ),
     "PAYER_MISMATCH": (
         "保证金须由竞买人登记的本单位账户交纳",
         "The deposit must come from the bidder's registered account",

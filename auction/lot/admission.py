@@ -18,7 +18,8 @@ from auction.log import EntryLog
 from auction.lot.state import Bidder, Deposit, LotPhase, LotState, Register
 from auction.parties.check import CreditCheck, log_check
 
-__all__ = ["bidder_of", "credit_check", "deposit", "register", "with_bidder"]
+__all__ = ["bidder_of", "credit_check", "deposit", "open_by", "qualifies", "register",
+           "with_bidder"]  # fmt: skip
 
 
 def bidder_of(s: LotState, bidder_id: str) -> Bidder:
@@ -38,9 +39,9 @@ def deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotStat
     if first is not None:  # a bank's retry gets its first answer; another bidder's ref is not
         same = first["bidder_id"] == cmd.bidder_id  # this one's (review L5)
         return s, first["answer"] if same else {"accepted": False, "code": "CONFLICT"}
-    _open(s, s.deposit_by, now)
+    open_by(s, s.deposit_by, now)
     total = bidder.deposit + cmd.amount
-    qualified = total >= s.config.deposit and not bidder.listed
+    qualified = qualifies(s, replace(bidder, deposit=total))
     route = {} if cmd.payer is None else {"payer": cmd.payer}
     seq = log.add(
         now, "deposit", False, plate=bidder.plate, amount=cmd.amount, deposit_kind=cmd.kind,
@@ -48,15 +49,14 @@ def deposit(s: LotState, cmd: Deposit, now: int, log: EntryLog) -> tuple[LotStat
     )  # fmt: skip
     answer = log.with_pseq({"accepted": True, "seq": seq, "total": total, "qualified": qualified})
     s = with_bidder(s, bidder, deposit=total, qualified=qualified)
-    return replace(
-        s, refs={**s.refs, cmd.ref: {"bidder_id": bidder.bidder_id, "answer": answer}}
-    ), answer
+    refs = {**s.refs, cmd.ref: {"bidder_id": bidder.bidder_id, "answer": answer}}
+    return replace(s, refs=refs, paid={**s.paid, seq: bidder.bidder_id}), answer
 
 
 def register(
     s: LotState, cmd: Register, now: int, log: EntryLog
 ) -> tuple[LotState, dict[str, Any]]:
-    _open(s, s.apply_by, now)
+    open_by(s, s.apply_by, now)
     if cmd.bidder_id in s.bidders or cmd.plate in s.plates:
         raise Conflict("号牌或竞买人已存在", "plate or bidder already registered")
     qualified = s.config.deposit == 0
@@ -79,15 +79,22 @@ def credit_check(
 ) -> tuple[LotState, dict[str, Any]]:
     """Log the check while what it checks for is open (registration or deposits); at a
     deposit, mark the bidder listed or clear."""
-    _open(s, s.apply_by if cmd.at == "register" else s.deposit_by, now)
+    open_by(s, s.apply_by if cmd.at == "register" else s.deposit_by, now)
     if cmd.bidder_id is not None:
         s = with_bidder(s, bidder_of(s, cmd.bidder_id), listed=cmd.listing is not None)
     return s, log_check(log, now, cmd)
 
 
-def _open(s: LotState, by: int, now: int) -> None:
+def open_by(s: LotState, by: int | None, now: int) -> None:
     """Refused (no entry) once the lot has closed or the deadline `by` has passed."""
     if s.phase == LotPhase.CLOSED:
         raise Refused("PHASE_CLOSED")
-    if not s.window_open(by, now):
+    if by is not None and not s.window_open(by, now):
         raise Refused("DEADLINE_PASSED")
+
+
+def qualifies(s: LotState, bidder: Bidder) -> bool:
+    """Paid in full or guaranteed (电子保函, auction/lot/guarantees.py), and not on the
+    blacklist at its last credit check."""
+    paid = bidder.deposit >= s.config.deposit or bidder.guaranteed
+    return paid and not bidder.listed

@@ -18,7 +18,9 @@ import hmac
 __all__ = ["FIELDS", "blind", "blinding_key", "unblinds"]
 
 FORMAT = b"openbid-blind/1"
-FIELDS = ("name", "ref", "credit_code")  # credit_code: a party's (auction/parties/check.py)
+# credit_code: a party's (auction/parties/check.py); payer: the account a deposit came from;
+# guarantee: a 电子保函's number (auction/money/)
+FIELDS = ("name", "ref", "credit_code", "payer", "guarantee")
 PREFIX = "h:"
 
 
@@ -32,5 +34,5 @@ def blind(key: bytes, field: str, value: str) -> str:
 
 
 def unblinds(key: bytes, blinded: str, value: str) -> bool:
-    """Is `value` what `blinded` hides (as a name, a ref or a credit code)?"""
+    """Is `value` what `blinded` hides (as any of FIELDS)?"""
     return any(hmac.compare_digest(blind(key, f, value), blinded) for f in FIELDS)

@@ -107,6 +107,10 @@ def close(
         lottery_share=lottery_share,
         actor=terminated.actor if terminated else actor,
     )  # fmt: skip
+    winners: tuple[str, ...] = ()  # whose deposits are held toward the price
+    if winner is not None:
+        winners = tuple(s.plates[row[0]] for row in allocated) if allocated else (winner,)
     return replace(
-        s, phase=LotPhase.CLOSED, deadline=None, outcome=outcome, winner=winner, held=None
-    )
+        s, phase=LotPhase.CLOSED, deadline=None, outcome=outcome, winner=winner, held=None,
+        winners=winners,
+    )  # fmt: skip

@@ -33,6 +33,8 @@ from auction.lot.state import (
     Terminate,
     Unmask,
 )
+from auction.money.guarantee import ConfirmGuarantee, FileGuarantee, RevokeGuarantee
+from auction.money.settlement import Contract, Default, Refunded
 
 __all__ = ["replay"]
 
@@ -134,12 +136,24 @@ def _command(entry: Entry, ids: dict[str, str]) -> Command:
                             quantity=entry.get("quantity"))  # fmt: skip
         case "credit_check":
             return build(CreditCheck, entry)
+        case "guarantee":
+            return build(FileGuarantee, entry | {"bidder_id": who})
+        case "guarantee_confirmed":
+            return ConfirmGuarantee(number=entry["number"], actor=entry.get("actor"))
+        case "guarantee_revoked":
+            return RevokeGuarantee(number=entry["number"], actor=entry.get("actor"))
         case "continue":
             return Continue(bidder_id=who, sig=entry.get("sig"))
         case "accept":
             return Accept(bidder_id=who, sig=entry.get("sig"))
         case "suspended" if entry.get("by") != "platform":
             return Suspend(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
+        case "contract":
+            return Contract(actor=entry.get("actor"))
+        case "requested" | "defaulted" if entry.get("action", "default") == "default":
+            return Default(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))
+        case "refund":
+            return Refunded(seq=entry["refund"], status=entry["status"], actor=entry.get("actor"))
         case "requested":
             staff = Resume if entry.get("action") == "resume" else Terminate
             return staff(by=entry["by"], reason=entry["reason"], actor=entry.get("actor"))

@@ -48,6 +48,7 @@ from typing import Any
 
 from auction.errors import OpenBidError, Refused
 from auction.log import EntryLog, Step, Tick
+from auction.lot import guarantees, settlement
 from auction.lot.admission import bidder_of, credit_check, deposit, register, with_bidder
 from auction.lot.closing import close, draw, fix_pool, settle, settle_sealed
 from auction.lot.commit import created_fields
@@ -73,6 +74,8 @@ from auction.lot.state import (
     Unmask,
 )
 from auction.lot.suspension import suspend, suspend_command, two_person, unmask
+from auction.money.guarantee import ConfirmGuarantee, FileGuarantee, RevokeGuarantee
+from auction.money.settlement import Contract, Default, Refunded
 
 __all__ = ["Step", "advance", "create", "step"]
 
@@ -97,6 +100,18 @@ def step(state: LotState, command: Command, now: int) -> Step[LotState]:
                 state, answer = register(state, command, now, log)
             case CreditCheck():
                 state, answer = credit_check(state, command, now, log)
+            case FileGuarantee():
+                state, answer = guarantees.file(state, command, now, log)
+            case ConfirmGuarantee():
+                state, answer = guarantees.confirm(state, command, now, log)
+            case RevokeGuarantee():
+                state, answer = guarantees.revoke(state, command, now, log)
+            case Contract():
+                state, answer = settlement.contract(state, command, now, log)
+            case Default():
+                state, answer = settlement.default(state, command, now, log)
+            case Refunded():
+                state, answer = settlement.refunded(state, command, now, log)
             case Suspend():
                 state, answer = suspend_command(state, command, now, log)
             case Resume() | Terminate():

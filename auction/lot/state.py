@@ -17,6 +17,8 @@ from auction.checks import MAX_ID, build, check_text
 from auction.errors import BadMessage
 from auction.log import Entry, EntryLog, Tick
 from auction.lot.config import LotConfig
+from auction.money.guarantee import ConfirmGuarantee, Filed, FileGuarantee, RevokeGuarantee
+from auction.money.settlement import Contract, Default, Refunded
 from auction.parties.check import CreditCheck
 
 __all__ = [
@@ -70,6 +72,7 @@ class Bidder:
     # in a lot sold by quantity: its standing bid (unit price, quantity, seq); a newer bid
     # replaces it (auction/lot/shares.py)
     standing: tuple[int, int, int] | None = None
+    guaranteed: bool = False  # a guarantee its issuer confirmed, not revoked (电子保函)
 
 
 class LotPhase(StrEnum):
@@ -114,6 +117,13 @@ class LotState:
     # suspensions that began before them
     apply_by: int = 0
     deposit_by: int = 0
+    guarantees: Mapping[str, Filed] = field(default_factory=dict)  # by number (blinded)
+    # money after the close (auction/lot/settlement.py): each deposit entry's seq and whose,
+    # the winners (bidder ids), "contract" or "default" once recorded, refunds reported
+    paid: Mapping[int, str] = field(default_factory=dict)
+    winners: tuple[str, ...] = ()
+    settled: str | None = None
+    refunded: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def awaiting_draw(self) -> bool:
@@ -334,6 +344,12 @@ Command = (
     | Draw
     | Unmask
     | CreditCheck
+    | FileGuarantee
+    | ConfirmGuarantee
+    | RevokeGuarantee
+    | Contract
+    | Default
+    | Refunded
 )
 
 # every command by its name on the wire and to the Lua: the one table of them
@@ -341,6 +357,9 @@ COMMANDS: dict[str, type[Command]] = {
     "register": Register, "deposit": Deposit, "bid": PlaceBid, "continue": Continue,
     "accept": Accept, "tick": Tick, "suspend": Suspend, "resume": Resume,
     "terminate": Terminate, "draw": Draw, "unmask": Unmask, "credit_check": CreditCheck,
+    "guarantee": FileGuarantee, "guarantee_confirm": ConfirmGuarantee,
+    "guarantee_revoke": RevokeGuarantee, "contract": Contract, "default": Default,
+    "refunded": Refunded,
 }  # fmt: skip
 NAMES: dict[type[Command], str] = {kind: name for name, kind in COMMANDS.items()}
 

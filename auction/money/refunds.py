@@ -5,8 +5,11 @@ Read from a closed lot's log alone, so anyone who verifies the log can check the
 staff's list opens it). A loser's is due the lot's close date plus the working days the
 rules give (RULES L-9: 5 working days after the activity; 法定工作日 by the State
 Council's calendar, auction/china.py), a winner's is held as 定金 toward the price
-(`held`, no due date) until its contract is signed. A guarantee (保函) is released rather
-than paid back; its instruction says so by its kind.
+(`held`, no due date) until its contract is recorded, then due as many working days after
+that, or `forfeited` by a recorded default (auction/money/settlement.py). The bank's word
+moves each on to `sent`, then `done`. A deposit the host entered as a
+guarantee, and every 电子保函 its issuer confirmed and did not revoke (auction/money/
+guarantee.py), is released rather than paid back: kind "guarantee", no account.
 
 Nothing is due before the close: a lot still running refunds nothing.
 """
@@ -31,7 +34,7 @@ class Refund:
     amount: int
     kind: str  # "cash": paid back; "guarantee": released
     payer: str | None  # where it goes back to, blinded as the log holds it
-    status: str  # "due", or "held" (a winner's, toward the price)
+    status: str  # "due", "held" (a winner's, toward the price), "forfeited", "sent", "done"
     due: str | None  # the last day to pay it back (Beijing, YYYY-MM-DD); None while held
     calendar_known: bool  # whether the holiday calendar knew every day counted to `due`
 
@@ -43,14 +46,29 @@ def refunds(lot_id: str, entries: Sequence[Entry], days: int = REFUND_DAYS) -> l
         return []
     winners = {closed.get("winner_plate")} | {row[0] for row in closed.get("allocated") or []}
     due, known = after_workdays(date_of(closed["ts"]), days)
-    made = []
+    settled = next((e for e in entries if e.get("kind") in ("contract", "defaulted")), None)
+    if settled is not None and settled["kind"] == "contract":
+        signed, signed_known = after_workdays(date_of(settled["ts"]), days)
+    reported = {e["refund"]: e["status"] for e in entries if e.get("kind") == "refund"}
+    said = {e["number"]: e["kind"] for e in entries if e.get("kind", "").startswith("guarantee_")}
+    made: list[Refund] = []
+    until: str | None = None
     for e in entries:
-        if e.get("kind") != "deposit":
+        if e.get("kind") == "deposit":
+            kind, payer = e["deposit_kind"], e.get("payer")
+        elif e.get("kind") == "guarantee" and said.get(e["number"]) == "guarantee_confirmed":
+            kind, payer = "guarantee", None
+        else:
             continue
-        held = closed.get("outcome") == "sold" and e["plate"] in winners
+        status, until, counted = "due", due.isoformat(), known
+        if closed.get("outcome") == "sold" and e["plate"] in winners:
+            status, until, counted = "held", None, True
+            if settled is not None and settled["kind"] == "defaulted":
+                status = "forfeited"
+            elif settled is not None:
+                status, until, counted = "due", signed.isoformat(), signed_known
         made.append(Refund(
-            refund_id=f"{lot_id}-{e['seq']}", plate=e["plate"], amount=e["amount"],
-            kind=e["deposit_kind"], payer=e.get("payer"), status="held" if held else "due",
-            due=None if held else due.isoformat(), calendar_known=held or known,
+            refund_id=f"{lot_id}-{e['seq']}", plate=e["plate"], amount=e["amount"], kind=kind,
+            payer=payer, status=reported.get(e["seq"], status), due=until, calendar_known=counted,
         ))  # fmt: skip
     return made

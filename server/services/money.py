@@ -13,8 +13,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from auction.errors import Conflict, Forbidden, NotFound, Refused
+from auction.checks import MAX_ID, build, check_text
+from auction.errors import Conflict, Forbidden, NotFound, Refused, refusal
+from auction.lot.blinding import blind
+from auction.lot.state import parse
 from auction.money.accounts import check_account
+from auction.money.guarantee import FileGuarantee
 from auction.money.refunds import refunds
 from server.services.common import object_of
 from server.services.lots import LotService
@@ -41,14 +45,7 @@ class MoneyService:
     async def account(self, lot_id: str, bidder_id: str, token: str | None) -> dict[str, Any]:
         """The bidder's sub-account for the lot: for the bidder itself or the staff who
         handle money (Unauthorized for a token nobody has, Forbidden for another's)."""
-        staff = await self.lots.desk.who(token) if token else None
-        if staff is None:
-            if await self.lots.bidder(lot_id, token) != bidder_id:
-                raise Forbidden()
-        elif staff.role not in READERS:
-            raise Forbidden()
-        if await self.lots.book.bidder(lot_id, bidder_id) is None:
-            raise NotFound("bidder")
+        await self._bidder_or(lot_id, bidder_id, token, READERS)
         return {"account": await self.book.account(lot_id, bidder_id)}
 
     async def refunds(self, lot_id: str, token: str | None) -> list[dict[str, Any]]:
@@ -67,6 +64,73 @@ class MoneyService:
             asdict(r) | {"name": names.get(r.plate), "to_account": clear.get(r.payer or "")}
             for r in made
         ]
+
+    async def file_guarantee(
+        self, lot_id: str, bidder_id: str, token: str | None, raw: object
+    ) -> dict[str, Any]:
+        """电子保函 filed for the bidder (by itself or the host): it counts once its issuer
+        confirms it (auction/lot/guarantees.py)."""
+        staff = await self._bidder_or(lot_id, bidder_id, token, ("admin",))
+        body = object_of(raw)
+        number = check_text("number", body.get("number"), MAX_ID)
+        blinded = blind(self.lots.book.blinding_key(lot_id), "guarantee", number)
+        build(FileGuarantee, body | {"bidder_id": bidder_id, "number": blinded})  # its checks
+        if not await self.book.claim_guarantee(number, lot_id, bidder_id):
+            raise Conflict("该保函已用于其他竞买", "this guarantee backs another bidder")
+        await self.lots.book.keep_clear(lot_id, blinded, number)
+        args = {"bidder_id": bidder_id, "number": blinded, "issuer": body["issuer"],
+                "amount": body["amount"], "valid_until": body["valid_until"]}  # fmt: skip
+        args |= {"actor": staff.staff_id} if staff and staff.staff_id else {}
+        return await self._decided(lot_id, "guarantee", args)
+
+    async def issuer_says(self, issuer: Staff, number: str, name: str) -> dict[str, Any]:
+        """The issuer confirms (`guarantee_confirm`) or revokes (`guarantee_revoke`) the
+        guarantee `number` it issued (its signature checked by the caller)."""
+        found = await self.book.guaranteed(number)
+        if found is None:
+            raise NotFound("guarantee")
+        lot_id, bidder_id = found
+        blinded = blind(self.lots.book.blinding_key(lot_id), "guarantee", number)
+        args = {"number": blinded} | ({"actor": issuer.staff_id} if issuer.staff_id else {})
+        return await self._decided(lot_id, name, args) | {"lot_id": lot_id, "bidder_id": bidder_id}
+
+    async def _decided(self, lot_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.lots.command(lot_id, name, args)
+        if not reply.answer.get("accepted"):
+            raise refusal(reply.answer)
+        return reply.answer | {"server_now": reply.now}
+
+    async def _bidder_or(
+        self, lot_id: str, bidder_id: str, token: str | None, roles: tuple[str, ...]
+    ) -> Staff | None:
+        """The staff member asking (one of `roles`), or None for the bidder itself;
+        Unauthorized for a token nobody has, Forbidden for anyone else."""
+        staff = await self.lots.desk.who(token) if token else None
+        if staff is None:
+            if await self.lots.bidder(lot_id, token) != bidder_id:
+                raise Forbidden()
+            return None
+        if staff.role not in roles:
+            raise Forbidden()
+        if await self.lots.book.bidder(lot_id, bidder_id) is None:
+            raise NotFound("bidder")
+        return staff
+
+    async def contract(self, lot_id: str, token: str | None) -> dict[str, Any]:
+        """The host records the winners' contract signed: their deposits are due back."""
+        host = await self.lots.require_admin(token)
+        return await self._decided(lot_id, "contract", {"actor": host.staff_id})
+
+    async def refund_reported(self, bank: Staff, refund_id: str, raw: object) -> dict[str, Any]:
+        """The bank's word on a refund (`{lot}-{seq}`, as GET .../refunds names it): `sent`
+        or `done`."""
+        lot_id, _, seq = refund_id.rpartition("-")
+        if not lot_id or not seq.isdigit() or len(seq) > 15:
+            raise NotFound("refund")
+        body = object_of(raw)
+        args = {"seq": int(seq), "status": body.get("status"), "actor": bank.staff_id}
+        parse("refunded", args)  # the domain's own checks (BadMessage)
+        return await self._decided(lot_id, "refunded", args)
 
     async def bank_deposit(self, bank: Staff, raw: object) -> dict[str, Any]:
         """An arrival the bank reports (its signature checked by the caller): the lot's

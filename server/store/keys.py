@@ -52,6 +52,7 @@ PARTY_KEYS = {  # the party library and the blacklist, in one slot (tag {parties
 MONEY_KEYS = {  # what the bank's callbacks are checked against, platform-wide (tag {money})
     "accounts": "ob:{money}:accounts",  # sub-account number -> [lot id, bidder id]
     "refs": "ob:{money}:refs",  # a bank ref's keyed hash -> the lot it paid into
+    "guarantees": "ob:{money}:guarantees",  # a guarantee number's keyed hash -> [lot, bidder]
 }
 TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot; its anchors
     part: f"ob:{{tlog}}:{part}"  # (RFC 3161 tokens by size, their sizes, the TSA's lease)

@@ -1,8 +1,9 @@
-"""The platform's money registers: which lot and bidder a sub-account number is, and which
-lot a bank transfer's `ref` went to, so that the same ref on another lot is refused (RULES
-§0.5: "每笔竞买保证金只对应一个标的"). A lot's own log keeps its deposits; these only route
+"""The platform's money registers: which lot and bidder a sub-account number is, which lot
+a bank transfer's `ref` went to, so that the same ref on another lot is refused (RULES
+§0.5: "每笔竞买保证金只对应一个标的"), and which a guarantee's number backs, so that its
+issuer confirms it by number. A lot's own log keeps its deposits; these only route
 the bank's callbacks to it. Refs are kept as keyed hashes (the bank's references are the
-bidders' business, not the store's readers')."""
+bidders' business, not the store's readers'), and so are guarantee numbers."""
 
 from __future__ import annotations
 
@@ -45,7 +46,26 @@ class MoneyBook:
     async def claim_ref(self, ref: str, lot_id: str) -> bool:
         """Whether the bank's `ref` may pay into `lot_id`: the first lot to claim it keeps it
         (a retry to the same lot is that lot's own to answer, as its first time)."""
-        key = hmac.new(self._secret, f"ref|{ref}".encode(), hashlib.sha256).hexdigest()
-        if await self.client.hsetnx(MONEY_KEYS["refs"], key, lot_id):
+        return await self._claim("refs", f"ref|{ref}", lot_id.encode())
+
+    async def claim_guarantee(self, number: str, lot_id: str, bidder_id: str) -> bool:
+        """Whether a guarantee `number` may be filed for this lot's bidder: one guarantee
+        backs one bidder of one lot."""
+        return await self._claim("guarantees", f"guarantee|{number}", pack([lot_id, bidder_id]))
+
+    async def guaranteed(self, number: str) -> tuple[str, str] | None:
+        """The lot and the bidder a guarantee `number` was filed for, None if never."""
+        raw = await self.client.hget(MONEY_KEYS["guarantees"], self._hashed(f"guarantee|{number}"))
+        if raw is None:
+            return None
+        lot_id, bidder_id = unpack(raw)
+        return str(lot_id), str(bidder_id)
+
+    async def _claim(self, register: str, said: str, owner: bytes) -> bool:
+        key = self._hashed(said)
+        if await self.client.hsetnx(MONEY_KEYS[register], key, owner):
             return True
-        return bool(await self.client.hget(MONEY_KEYS["refs"], key) == lot_id.encode())
+        return bool(await self.client.hget(MONEY_KEYS[register], key) == owner)
+
+    def _hashed(self, said: str) -> str:
+        return hmac.new(self._secret, said.encode(), hashlib.sha256).hexdigest()

@@ -40,6 +40,7 @@ SECURITY = {  # who may call, as the description says it
     "admin or bank": "the host's token, or a bank's with the body's HMAC (X-OpenBid-Signature)",
     "bank": "a bank's token, with the body's HMAC (X-OpenBid-Signature)",
     "money staff": "the host's, the supervisor's or a bank's token",
+    "issuer": "a guarantee issuer's token, with the body's HMAC (X-OpenBid-Signature)",
     "bidder or money staff": "the bidder's own token, or the host's, the supervisor's or a bank's",
     "metrics": "a staff token or OPENBID_METRICS_TOKEN",
     "optional": "none for the public view; a bidder's or staff token for more",
@@ -66,6 +67,7 @@ class Operation:
     pending: bool = False  # may answer 202: asked, waiting for a second person
     body_list: bool = False  # the body is a JSON list of `body`
     body_media: tuple[str, ...] = ()  # other media types the body may come in, as text
+    answer_media: tuple[str, ...] = ()  # other media types the answer may come in, as text
 
     def route(self) -> Route:
         return Route(self.path, self.handler, methods=[self.method])
@@ -125,6 +127,7 @@ def _responses(op: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "done"}
     if op.answer is not None:
         success["content"] = {"application/json": {"schema": _ref(op.answer)}}
+        success["content"] |= {m: {"schema": {"type": "string"}} for m in op.answer_media}
     else:
         success["content"] = {op.media: {"schema": {"type": "string"}}}
     responses = {str(op.status): success}

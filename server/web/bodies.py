@@ -375,7 +375,7 @@ class Signals(Struct, kw_only=True):
 ANSWERS: tuple[type, ...] = (
     Error, Health, Created, Registered, Accepted, LotSnapshot, OpeningSnapshot, Events, Result,
     Audit, HallDay, WhoAmI, Bidders, Record, Stopped, Description, Inclusion, Consistency,
-    Anchor, StaffMade, StaffList, Revoked, Signals,
+    Anchor, StaffMade, StaffList, Revoked, Signals, Unmasked,
 )  # fmt: skip
 
 

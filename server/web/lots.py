@@ -204,6 +204,11 @@ lot_operations = [
               handler=_staff_command("terminate"), summary="终止: close with outcome "
               "terminated, host and supervisor both", auth="staff", body=bodies.Reason,
               answer=bodies.Accepted, pending=True, errors=(*ADMIN, "CONFLICT", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/default",
+              handler=_staff_command("default"), summary="违约: the winner of a sold lot "
+              "defaulted; the first role's call answers 202 pending, the other role's records "
+              "it and the winner's deposit is forfeited", auth="staff", body=bodies.Reason,
+              answer=bodies.Accepted, pending=True, errors=(*ADMIN, "CONFLICT", "REFUSED")),
     Operation(method="POST", path="/api/lots/{lot}/draw", handler=draw,
               summary="摇号: the supervisor draws the cap lottery once its pool is logged, "
               "with a share of 32 random bytes of their own", auth="staff", body=bodies.Share,

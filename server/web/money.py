@@ -1,5 +1,7 @@
-"""The money routes: a bidder's sub-account, and the bank's callback of an arrival, signed
-with the bank's secret (`X-OpenBid-Signature: sha256=HEX`, HMAC-SHA256 of the raw body)."""
+"""The money routes: a bidder's sub-account, the bank's callback of an arrival, 电子保函
+filed and then confirmed or revoked by their issuers, and the refunds. The bank's and the
+issuers' calls are signed with their secret (`X-OpenBid-Signature: sha256=HEX`,
+HMAC-SHA256 of the raw body)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.services.money import MoneyService
-from server.web.api import Operation
+from server.web.api import Handler, Operation
 from server.web.common import (
+    body_of,
     decoded,
     json_response,
     now_of,
@@ -20,7 +23,16 @@ from server.web.common import (
     signed_by,
     token_of,
 )
-from server.web.money_types import Arrival, BankDeposit, Refunds, SubAccount
+from server.web.money_types import (
+    Arrival,
+    BankDeposit,
+    Decided,
+    IssuerSays,
+    NewGuarantee,
+    RefundReport,
+    Refunds,
+    SubAccount,
+)
 
 __all__ = ["money_operations"]
 
@@ -46,6 +58,40 @@ async def bank_deposit(request: Request) -> Response:
     signals.saw(answer["lot_id"], answer["bidder_id"], "deposit", None,
                 payer=body.get("payer_account"))  # fmt: skip
     return json_response(request, answer)
+
+
+async def file_guarantee(request: Request) -> Response:
+    lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
+    body = await body_of(request, NewGuarantee)
+    answer = await _money(request).file_guarantee(lot_id, bidder_id, token_of(request), body)
+    return json_response(request, answer)
+
+
+def _issuer(name: str) -> Handler:
+    async def says(request: Request) -> Response:
+        issuer = await resources(request).service.require(token_of(request), "issuer")
+        raw = await read_raw(request)
+        signed_by(issuer, request, raw)
+        decoded(raw or b"{}", IssuerSays)
+        number = request.path_params["number"]
+        return json_response(request, await _money(request).issuer_says(issuer, number, name))
+
+    return says
+
+
+async def contract(request: Request) -> Response:
+    await body_of(request, IssuerSays)  # an empty body, or a note
+    answer = await _money(request).contract(request.path_params["lot"], token_of(request))
+    return json_response(request, answer)
+
+
+async def refund_reported(request: Request) -> Response:
+    bank = await resources(request).service.require(token_of(request), "bank")
+    raw = await read_raw(request)
+    signed_by(bank, request, raw)
+    body = decoded(raw, RefundReport)
+    refund_id = request.path_params["refund_id"]
+    return json_response(request, await _money(request).refund_reported(bank, refund_id, body))
 
 
 COLUMNS = ("refund_id", "plate", "name", "amount", "kind", "to_account", "status", "due",
@@ -77,10 +123,34 @@ money_operations = [
               auth="bank", body=BankDeposit, answer=Arrival,
               errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "CONFLICT",
                       "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/bidders/{bidder_id}/guarantees",
+              handler=file_guarantee, summary="File a 电子保函 for the bidder (the bidder, or "
+              "the host): it qualifies once its issuer confirms it", auth="bidder or admin",
+              body=NewGuarantee, answer=Decided,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "CONFLICT",
+                      "REFUSED")),
+    Operation(method="POST", path="/api/guarantees/{number}/confirm",
+              handler=_issuer("guarantee_confirm"), summary="The issuer confirms a guarantee "
+              "(signed, HMAC), before the lot's deposit deadline", auth="issuer",
+              body=IssuerSays, answer=Decided,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "REFUSED")),
+    Operation(method="POST", path="/api/guarantees/{number}/revoke",
+              handler=_issuer("guarantee_revoke"), summary="The issuer revokes a guarantee "
+              "(signed, HMAC) before the lot's close: its bidder qualifies only by its cash",
+              auth="issuer", body=IssuerSays, answer=Decided,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "REFUSED")),
+    Operation(method="POST", path="/api/lots/{lot}/contract", handler=contract,
+              summary="合同签订: the host records the sold lot's contract signed; the winners' "
+              "deposits are due back from then", auth="admin", body=IssuerSays, answer=Decided,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "REFUSED")),
+    Operation(method="POST", path="/api/bank/refunds/{refund_id}", handler=refund_reported,
+              summary="The bank's callback of a refund sent or done (signed, HMAC)",
+              auth="bank", body=RefundReport, answer=Decided,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "REFUSED")),
     Operation(method="GET", path="/api/lots/{lot}/refunds", handler=refunds,
               summary="The lot's refunds (原路退还): one for each deposit, to the account it "
               "came from, due in working days after the close (a winner's held); "
               "?format=csv for the bank", auth="money staff", answer=Refunds,
-              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"), answer_media=("text/csv",),
               query={"format": {"type": "string", "enum": ["json", "csv"]}}),
 ]  # fmt: skip

@@ -3,11 +3,12 @@ description)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
-__all__ = ["ANSWERS", "BODIES", "Arrival", "BankDeposit", "Refunds", "SubAccount"]
+__all__ = ["ANSWERS", "BODIES", "Arrival", "BankDeposit", "Decided", "IssuerSays",
+           "NewGuarantee", "RefundReport", "Refunds", "SubAccount"]  # fmt: skip
 
 Money = Annotated[int, Meta(ge=1, le=2**53 - 1)]
 Time = Annotated[int, Meta(ge=0, le=2**53 - 1)]
@@ -23,7 +24,30 @@ class BankDeposit(Struct, kw_only=True):
     payer_account: Annotated[str, Meta(min_length=6, max_length=60)]
 
 
-BODIES: tuple[type, ...] = (BankDeposit,)
+class NewGuarantee(Struct, kw_only=True):
+    """电子保函: its issuer, number, amount in fen (at least the deposit) and the last day it
+    is valid (Beijing; at least 30 days past the lot's free bidding)."""
+
+    kind: Literal["guarantee"] = "guarantee"
+    issuer: Annotated[str, Meta(min_length=1, max_length=100)]
+    number: Annotated[str, Meta(min_length=1, max_length=64)]
+    amount: Money
+    valid_until: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class IssuerSays(Struct, kw_only=True):
+    """The issuer's confirmation or revocation; the body is signed (it may be empty)."""
+
+    note: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class RefundReport(Struct, kw_only=True):
+    """The bank's word on a refund: sent, then done."""
+
+    status: Literal["sent", "done"]
+
+
+BODIES: tuple[type, ...] = (BankDeposit, NewGuarantee, IssuerSays, RefundReport)
 
 
 class SubAccount(Struct, kw_only=True):
@@ -46,6 +70,18 @@ class Arrival(Struct, kw_only=True):
     server_now: Time
 
 
+class Decided(Struct, kw_only=True):
+    """A guarantee filed, confirmed or revoked: its entry's seq, and whether its bidder
+    qualifies now (with the lot and the bidder, for the issuer)."""
+
+    accepted: bool
+    seq: int | None = None
+    qualified: bool | None = None
+    lot_id: str | None = None
+    bidder_id: str | None = None
+    server_now: Time
+
+
 class Refunds(Struct, kw_only=True):
     """One instruction for each deposit: `refund_id`, `plate`, `name`, `amount` (fen),
     `kind` (cash, or guarantee: released), `to_account`, `status` (due, held), `due`
@@ -55,4 +91,4 @@ class Refunds(Struct, kw_only=True):
     server_now: Time
 
 
-ANSWERS: tuple[type, ...] = (SubAccount, Arrival, Refunds)
+ANSWERS: tuple[type, ...] = (SubAccount, Arrival, Decided, Refunds)

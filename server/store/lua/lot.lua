@@ -9,7 +9,8 @@
 --   server, where it may share a script with the lot's keys)
 -- ARGV: 1 msgpack list of commands, each {name, args} with name one of tick, bid,
 --   continue, accept, deposit, register, credit_check, suspend, resume, terminate, draw,
---   unmask; 2 now
+--   unmask, guarantee, guarantee_confirm, guarantee_revoke, contract, default, refunded;
+--   2 now
 --   (honoured only for lots created with a manual clock, i.e. by tests); 3 pub/sub channel;
 --   4 the lot id (the due set's member); 5 msgpack {reserve, salt} opened by the server for a
 --   lot whose reserve the store holds only sealed (cfg.reserve_box, review R9), else empty
@@ -140,6 +141,15 @@ local function close(due, winner, lottery_plates, terminated, lottery_share, act
   }
   if terminated then fields.by = terminated.by; fields.reason = terminated.reason end
   if cfg.quantity then fields.allocated = allocated or {} end
+  local winners = {}  -- whose deposits are held toward the price (bidder ids)
+  if winner then
+    if allocated and #allocated > 0 then
+      for i, row in ipairs(allocated) do winners[i] = redis.call('HGET', KEYS[4], row[1]) end
+    else
+      winners = {winner}
+    end
+  end
+  st.winners = winners
   st.closed_seq = add(due, 'closed', true, fields)
   st.phase = 'closed'; st.deadline = nil; st.outcome = outcome; st.winner = winner
   st.held = nil
@@ -523,11 +533,13 @@ local function on_deposit(b)
   if st.phase == 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
   if not window_open(st.deposit_by) then return {accepted = false, code = 'DEADLINE_PASSED'} end
   local total = b.deposit + args.amount
-  local qualified = total >= cfg.deposit and not b.listed
+  local qualified = (total >= cfg.deposit or b.guaranteed == true) and not b.listed
   local seq = add(now, 'deposit', false, {plate = b.plate, amount = args.amount,
     deposit_kind = args.kind, ref = args.ref, total = total, qualified = qualified,
     actor = nn(args.actor), payer = args.payer})
   local answer = with_pseq({accepted = true, seq = seq, total = total, qualified = qualified})
+  st.paid = st.paid or {}
+  st.paid[tostring(seq)] = b.bidder_id  -- the refund that returns it is named by its seq
   b.deposit = total; b.qualified = qualified
   put_bidder(b)
   redis.call('HSET', KEYS[5], key, cmsgpack.pack({bidder_id = args.bidder_id, answer = answer}))
@@ -590,6 +602,126 @@ local function on_draw()
   return {accepted = true, seq = st.closed_seq, winner_plate = plates[index + 1]}
 end
 
+-- ---- 电子保函 (auction/lot/guarantees.py) -----------------------------------------------
+
+local function day_of(ms) return math.floor((ms + 28800000) / 86400000) end  -- Beijing's day
+
+local function day_number(text)
+  -- 'YYYY-MM-DD' as days since 1970-01-01 (the proleptic Gregorian calendar, as Python's)
+  local y, m, d = string.match(text, '^(%d%d%d%d)-(%d%d)-(%d%d)$')
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+end
+
+local function shut(by)
+  -- why a money command may not be decided now: the close, or the deadline `by` passed
+  if st.phase == 'closed' then return 'PHASE_CLOSED' end
+  if by and not window_open(by) then return 'DEADLINE_PASSED' end
+  return nil
+end
+
+local function on_guarantee(b)
+  local why = shut(st.deposit_by)
+  if why then return {accepted = false, code = why} end
+  st.guarantees = st.guarantees or {}
+  if st.guarantees[args.number] then return {accepted = false, code = 'CONFLICT'} end
+  if args.amount < cfg.deposit then return {accepted = false, code = 'GUARANTEE_SHORT'} end
+  if day_number(args.valid_until) < day_of(cfg.free_ends_at) + 30 then
+    return {accepted = false, code = 'GUARANTEE_EXPIRES'}
+  end
+  local seq = add(now, 'guarantee', false, {plate = b.plate, number = args.number,
+    issuer = args.issuer, amount = args.amount, valid_until = args.valid_until,
+    actor = nn(args.actor)})
+  st.guarantees[args.number] = {bidder_id = b.bidder_id, amount = args.amount,
+    valid_until = args.valid_until, seq = seq, status = 'filed'}
+  return {accepted = true, seq = seq}
+end
+
+local function on_guarantee_said(name)
+  -- the issuer confirms (before the deposit deadline) or revokes (before the close)
+  local filed = (st.guarantees or {})[args.number]
+  if not filed then return {accepted = false, code = 'NOT_FOUND'} end
+  local b = get_bidder(filed.bidder_id)
+  local status, by = 'confirmed', st.deposit_by
+  if name == 'guarantee_revoke' then status, by = 'revoked', nil end
+  local why = shut(by)
+  if why then return {accepted = false, code = why} end
+  if (status == 'confirmed' and filed.status ~= 'filed') or filed.status == 'revoked' then
+    return {accepted = false, code = 'ALREADY_SUBMITTED'}
+  end
+  filed.status = status
+  local guaranteed = false
+  for _, g in pairs(st.guarantees) do
+    if g.bidder_id == b.bidder_id and g.status == 'confirmed' then guaranteed = true end
+  end
+  b.guaranteed = guaranteed
+  b.qualified = (b.deposit >= cfg.deposit or guaranteed) and not b.listed
+  put_bidder(b)
+  local seq = add(now, 'guarantee_' .. status, false, {plate = b.plate, number = args.number,
+    qualified = b.qualified, actor = nn(args.actor)})
+  return {accepted = true, seq = seq, qualified = b.qualified}
+end
+
+-- ---- money after the close (auction/lot/settlement.py) ---------------------------------
+
+local function unsold()
+  if st.phase ~= 'closed' or st.outcome ~= 'sold' then return 'PHASE_CLOSED' end
+  if st.settled then return 'ALREADY_SUBMITTED' end
+  return nil
+end
+
+local function on_contract()
+  local why = unsold()
+  if why then return {accepted = false, code = why} end
+  local seq = add(now, 'contract', false, {actor = nn(args.actor)})
+  st.settled = 'contract'
+  return {accepted = true, seq = seq}
+end
+
+local function on_default()
+  -- two people: the first role's call is asked, the other role's records it
+  local why = unsold()
+  if why then return {accepted = false, code = why} end
+  if st.pending == nil or st.pending.action ~= 'default' then
+    local seq = add(now, 'requested', false,
+      {action = 'default', by = args.by, reason = args.reason, actor = nn(args.actor)})
+    st.pending = {action = 'default', by = args.by}
+    return {accepted = true, seq = seq, pending = 'default'}
+  end
+  if st.pending.by == args.by then return {accepted = false, code = 'CONFLICT'} end
+  local seq = add(now, 'defaulted', false,
+    {by = args.by, reason = args.reason, actor = nn(args.actor)})
+  st.pending = nil; st.settled = 'default'
+  return {accepted = true, seq = seq}
+end
+
+local function on_refunded()
+  if st.phase ~= 'closed' then return {accepted = false, code = 'PHASE_CLOSED'} end
+  local owner = (st.paid or {})[tostring(args.seq)]
+  if not owner then
+    for _, g in pairs(st.guarantees or {}) do
+      if g.seq == args.seq and g.status == 'confirmed' then owner = g.bidder_id end
+    end
+  end
+  if not owner then return {accepted = false, code = 'NOT_FOUND'} end
+  for _, id in ipairs(st.winners or {}) do
+    if id == owner and st.settled ~= 'contract' then
+      return {accepted = false, code = 'NOT_READY'}  -- held toward the price, or forfeited
+    end
+  end
+  st.refunded = st.refunded or {}
+  local was = st.refunded[tostring(args.seq)]
+  if was == 'done' or was == args.status then return {accepted = false, code = 'ALREADY_SUBMITTED'} end
+  local seq = add(now, 'refund', false, {plate = get_bidder(owner).plate, refund = args.seq,
+    status = args.status, actor = nn(args.actor)})
+  st.refunded[tostring(args.seq)] = args.status
+  return {accepted = true, seq = seq}
+end
+
 -- ---- dispatch --------------------------------------------------------------------------
 
 local function decide(name)
@@ -600,12 +732,19 @@ local function decide(name)
   if name == 'resume' or name == 'terminate' then return on_two_person(name) end
   if name == 'draw' then return on_draw() end
   if name == 'unmask' then return on_unmask() end
+  if name == 'guarantee_confirm' or name == 'guarantee_revoke' then
+    return on_guarantee_said(name)
+  end
+  if name == 'contract' then return on_contract() end
+  if name == 'default' then return on_default() end
+  if name == 'refunded' then return on_refunded() end
   local b = get_bidder(args.bidder_id)
   if b == nil then return {accepted = false, code = 'NOT_FOUND'} end
   if name == 'bid' then return on_bid(b) end
   if name == 'continue' then return refusable(b, 'continue', continue_) end
   if name == 'accept' then return refusable(b, 'accept', accept) end
   if name == 'deposit' then return on_deposit(b) end
+  if name == 'guarantee' then return on_guarantee(b) end
   return {accepted = false, code = 'BAD_MESSAGE'}
 end
 

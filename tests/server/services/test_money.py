@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +17,7 @@ from redis.asyncio import Redis
 from stdnum import luhn
 
 from auction.china import after_workdays, date_of
+from server.cli import main
 from server.services.money import digits
 from tests.conftest import SUPERVISOR
 from tests.server.helpers import OPENS_IN_MS, bearer, closing, make_lot, phase_reached
@@ -141,7 +145,11 @@ async def test_a_transfer_after_the_deposit_deadline_is_refused(
 
 
 async def test_refunds_go_back_where_each_deposit_came_from(
-    admin: httpx.AsyncClient, public: httpx.AsyncClient, served: str, redis: Redis
+    admin: httpx.AsyncClient,
+    public: httpx.AsyncClient,
+    served: str,
+    redis: Redis,
+    tmp_path: Path,
 ) -> None:
     bank = Bank(admin, await add(admin, "中国银行", "bank"))
     now = (await admin.get("/api/health")).json()["server_now"]
@@ -179,3 +187,71 @@ async def test_refunds_go_back_where_each_deposit_came_from(
     assert [(r["refund_id"], r["amount"], r["to_account"]) for r in rows] == [
         (r["refund_id"], str(r["amount"]), r["to_account"]) for r in found
     ]
+
+    async def report(refund_id: str, status: str) -> httpx.Response:
+        raw, headers = signed(bank.secret, {"status": status})
+        return await admin.post(f"/api/bank/refunds/{refund_id}", content=raw,
+                                headers=bearer(bank.token) | headers)  # fmt: skip
+
+    first, _, won = (r["refund_id"] for r in found)
+    assert (await report(first, "sent")).status_code == 200
+    assert (await report(first, "done")).status_code == 200
+    assert (await report(won, "sent")).json()["code"] == "NOT_READY"  # held toward the price
+    assert (await admin.post(f"/api/lots/{lot}/contract", json={})).status_code == 200
+    assert (await report(won, "done")).status_code == 200
+    defaulted = await admin.post(f"/api/lots/{lot}/default", json={"reason": "违约"})
+    assert (defaulted.status_code, defaulted.json()["code"]) == (409, "ALREADY_SUBMITTED")
+    after = (await admin.get(path, headers=bearer(bank.token))).json()["refunds"]
+    assert [r["status"] for r in after] == ["done", "due", "done"]
+    audit = tmp_path / "audit.json"  # every money decision replays
+    audit.write_text(json.dumps((await admin.get(f"/api/lots/{lot}/audit")).json()))
+    assert main(["verify", str(audit)]) == 0
+
+
+async def issuer_says(
+    http: httpx.AsyncClient, issuer: dict[str, Any], number: str, what: str
+) -> httpx.Response:
+    raw, headers = signed(issuer["hmac_secret"], {})
+    return await http.post(f"/api/guarantees/{number}/{what}", content=raw,
+                           headers=bearer(issuer["token"]) | headers)  # fmt: skip
+
+
+async def test_a_guarantee_counts_once_its_issuer_confirms_it_and_the_log_replays(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    issuer = await add(admin, "中国银行北京分行", "issuer")
+    lot, other = await make_lot(admin), await make_lot(admin)
+    bidder, elsewhere = await party_bidder(public, lot), await party_bidder(public, other)
+    number = f"BG{secrets.token_hex(6)}"
+    guarantee = {"kind": "guarantee", "issuer": "中国银行北京分行", "number": number,
+                 "amount": DEPOSIT, "valid_until": "2099-12-31"}  # fmt: skip
+    path = f"/api/lots/{lot}/bidders/{bidder['bidder_id']}/guarantees"
+    short = await public.post(path, json=guarantee | {"amount": DEPOSIT - 1},
+                              headers=bearer(bidder["token"]))  # fmt: skip
+    assert (short.status_code, short.json()["code"]) == (409, "GUARANTEE_SHORT")
+    made = await public.post(path, json=guarantee, headers=bearer(bidder["token"]))
+    assert made.status_code == 200 and made.json()["accepted"], made.text
+    twice = await public.post(
+        f"/api/lots/{other}/bidders/{elsewhere['bidder_id']}/guarantees", json=guarantee,
+        headers=bearer(elsewhere["token"]),
+    )  # fmt: skip
+    assert (twice.status_code, twice.json()["code"]) == (409, "CONFLICT")  # one bidder, one lot
+
+    unsigned = await public.post(f"/api/guarantees/{number}/confirm", json={},
+                                 headers=bearer(issuer["token"]))  # fmt: skip
+    assert (unsigned.status_code, unsigned.json()["code"]) == (409, "BAD_SIGNATURE")
+    confirmed = await issuer_says(public, issuer, number, "confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["qualified"], confirmed.json()["lot_id"]) == (True, lot)
+    revoked = await issuer_says(public, issuer, number, "revoke")
+    assert revoked.json()["qualified"] is False
+    unknown = await issuer_says(public, issuer, "BG-never-filed", "confirm")
+    assert unknown.status_code == 404
+
+    logged = await entries(admin, lot)
+    said = [e["kind"] for e in logged if e["kind"].startswith("guarantee")]
+    assert said == ["guarantee", "guarantee_confirmed", "guarantee_revoked"]
+    assert number not in str(logged)  # blinded, as refs are
+    audit = tmp_path / "audit.json"
+    audit.write_text(json.dumps((await admin.get(f"/api/lots/{lot}/audit")).json()))
+    assert main(["verify", str(audit)]) == 0

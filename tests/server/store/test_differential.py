@@ -35,13 +35,17 @@ from auction.lot.state import (
     Terminate,
     Unmask,
 )
+from auction.money.guarantee import ConfirmGuarantee, FileGuarantee, RevokeGuarantee
+from auction.money.settlement import Contract, Default, Refunded
 from server.store.lots import LotBook
 
 START, STEP, DEPOSIT = 10_000, 100, 500
 BIDDERS = ["b1", "b2", "b3"]  # registered first; b4 and b5 may come later
 NAMES = {PlaceBid: "bid", Continue: "continue", Accept: "accept", Deposit: "deposit", Tick: "tick",
          Suspend: "suspend", Resume: "resume", Terminate: "terminate", Draw: "draw",
-         Unmask: "unmask", CreditCheck: "credit_check"}  # fmt: skip
+         Unmask: "unmask", CreditCheck: "credit_check", FileGuarantee: "guarantee",
+         ConfirmGuarantee: "guarantee_confirm", RevokeGuarantee: "guarantee_revoke",
+         Contract: "contract", Default: "default", Refunded: "refunded"}  # fmt: skip
 
 
 QUANTITY = 40  # a lot sold by quantity (auction/lot/shares.py), of whole 吨
@@ -93,9 +97,29 @@ def draw_command(rng: random.Random, state: LotState) -> Command:
     who = rng.choice([*BIDDERS, *BIDDERS[:2], "b4", "nobody"])
     kind = rng.choices(
         ["bid", "indicator", "continue", "accept", "deposit", "tick", "staff", "register", "draw",
-         "credit"],
-        [10, 2, 2, 8 if state.phase == "capped" else 2, 1, 1, 1, 1, 1, 1],
+         "credit", "guarantee", "settle"],
+        [10, 2, 2, 8 if state.phase == "capped" else 2, 1, 1, 1, 1, 1, 1, 2,
+         8 if state.phase == "closed" else 1],
     )[0]  # fmt: skip
+    if kind == "settle":  # after the close: the contract, a default, the bank's refunds
+        actor = rng.choice([None, "host-0"])
+        said = rng.choice([Contract, Default, Refunded, Refunded, Refunded])
+        if said is Contract:
+            return Contract(actor=actor)
+        if said is Default:
+            return Default(by=rng.choice(["host", "supervisor"]), reason="违约", actor=actor)
+        seqs = [*state.paid, *(g.seq for g in state.guarantees.values()), 1]
+        return Refunded(seq=rng.choice(seqs), status=rng.choice(["sent", "done"]), actor=actor)
+    if kind == "guarantee":  # filed near the rules' bounds, confirmed or revoked by number
+        number, actor = f"h:g{rng.randrange(4)}", rng.choice([None, "iss-1"])
+        said = rng.choice([FileGuarantee, FileGuarantee, ConfirmGuarantee, RevokeGuarantee])
+        if said is not FileGuarantee:
+            return cast(Command, said(number=number, actor=actor))
+        return FileGuarantee(
+            bidder_id=who, number=number, issuer="某银行", actor=actor,
+            amount=rng.choice([DEPOSIT - 1, DEPOSIT, 2 * DEPOSIT]),
+            valid_until=rng.choice(["1970-01-30", "1970-01-31", "2027-06-30"]),  # 30 days on
+        )  # fmt: skip
     if kind == "credit":  # a party checked at registration, or before a bidder's deposit
         listing = rng.choice([None, {"source": "法院", "from": "2026-01-01",
                                      "until": rng.choice([None, "2026-12-31"])}])  # fmt: skip
