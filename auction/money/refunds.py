@@ -5,7 +5,7 @@ Read from a closed lot's log alone, so anyone who verifies the log can check the
 staff's list opens it). A loser's is due the lot's close date plus the working days the
 rules give (RULES L-9: 5 working days after the activity; 法定工作日 by the State
 Council's calendar, auction/china.py), a winner's is held as 定金 toward the price
-(`held`, no due date) until its contract is recorded, then due as many working days after
+(`held`: due, with no date yet) until its contract is recorded, then due as many working days after
 that, or `forfeited` by a recorded default (auction/money/settlement.py). The bank's word
 moves each on to `sent`, then `done`. A deposit the host entered as a
 guarantee, and every 电子保函 its issuer confirmed and did not revoke (auction/money/
@@ -34,9 +34,10 @@ class Refund:
     amount: int
     kind: str  # "cash": paid back; "guarantee": released
     payer: str | None  # where it goes back to, blinded as the log holds it
-    status: str  # "due", "held" (a winner's, toward the price), "forfeited", "sent", "done"
+    status: str  # "due", "sent", "done", or "forfeited" (by a default)
     due: str | None  # the last day to pay it back (Beijing, YYYY-MM-DD); None while held
     calendar_known: bool  # whether the holiday calendar knew every day counted to `due`
+    held: bool  # a winner's, toward the price (定金) until the contract: due with no date
 
 
 def refunds(lot_id: str, entries: Sequence[Entry], days: int = REFUND_DAYS) -> list[Refund]:
@@ -60,15 +61,17 @@ def refunds(lot_id: str, entries: Sequence[Entry], days: int = REFUND_DAYS) -> l
             kind, payer = "guarantee", None
         else:
             continue
-        status, until, counted = "due", due.isoformat(), known
+        held, status, until, counted = False, "due", due.isoformat(), known
         if closed.get("outcome") == "sold" and e["plate"] in winners:
-            status, until, counted = "held", None, True
-            if settled is not None and settled["kind"] == "defaulted":
-                status = "forfeited"
-            elif settled is not None:
-                status, until, counted = "due", signed.isoformat(), signed_known
+            if settled is None:
+                held, until, counted = True, None, True
+            elif settled["kind"] == "defaulted":
+                status, until, counted = "forfeited", None, True
+            else:
+                until, counted = signed.isoformat(), signed_known
         made.append(Refund(
             refund_id=f"{lot_id}-{e['seq']}", plate=e["plate"], amount=e["amount"], kind=kind,
             payer=payer, status=reported.get(e["seq"], status), due=until, calendar_known=counted,
+            held=held,
         ))  # fmt: skip
     return made

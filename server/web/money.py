@@ -95,7 +95,7 @@ async def refund_reported(request: Request) -> Response:
 
 
 COLUMNS = ("refund_id", "plate", "name", "amount", "kind", "to_account", "status", "due",
-           "calendar_known")  # fmt: skip
+           "calendar_known", "held")  # fmt: skip
 
 
 async def refunds(request: Request) -> Response:

@@ -84,8 +84,9 @@ class Decided(Struct, kw_only=True):
 
 class Refunds(Struct, kw_only=True):
     """One instruction for each deposit: `refund_id`, `plate`, `name`, `amount` (fen),
-    `kind` (cash, or guarantee: released), `to_account`, `status` (due, held), `due`
-    (Beijing, YYYY-MM-DD) and whether the holiday calendar knew every day counted."""
+    `kind` (cash, or guarantee: released), `to_account`, `status` (due, sent, done,
+    forfeited), `due` (Beijing, YYYY-MM-DD), whether the holiday calendar knew every day
+    counted, and `held`: a winner's, due with no date until the contract."""
 
     refunds: list[dict[str, Any]]
     server_now: Time

@@ -114,5 +114,5 @@ def test_refunds_release_the_guarantees_the_issuers_stand_by() -> None:
     lot.do(bid("A", 34 * WAN), OPENS + 1000)
     lot.do(Tick(), FREE_ENDS)
     lot.do(Tick(), FREE_ENDS + 300_000)  # sold to A
-    shown = [(r.plate, r.kind, r.status, r.payer) for r in refunds("lot-7", lot.log)]
-    assert shown == [("101", "guarantee", "held", None), ("102", "guarantee", "due", None)]
+    shown = [(r.plate, r.kind, r.held, r.payer) for r in refunds("lot-7", lot.log)]
+    assert shown == [("101", "guarantee", True, None), ("102", "guarantee", False, None)]

@@ -25,7 +25,8 @@ def seqs(lot: Lot, plate: str) -> list[int]:
 
 
 def statuses(lot: Lot) -> list[tuple[str, str, str | None]]:
-    return [(r.plate, r.status, r.due) for r in refunds("lot-7", lot.log)]
+    """Each refund's plate, status (or "held", a winner's until the contract) and due day."""
+    return [(r.plate, "held" if r.held else r.status, r.due) for r in refunds("lot-7", lot.log)]
 
 
 def replays(lot: Lot) -> bool:

@@ -71,7 +71,7 @@ def test_the_winner_s_deposit_is_held_and_each_refund_names_its_deposit() -> Non
     deposits = [e["seq"] for e in lot.log if e["kind"] == "deposit"]
     assert [r.refund_id for r in made] == [f"lot-7-{seq}" for seq in deposits]
     won = [r for r in made if r.plate == "102"]
-    assert [(r.status, r.due, r.amount) for r in won] == [("held", None, 10 * WAN)]
+    assert [(r.status, r.held, r.due, r.amount) for r in won] == [("due", True, None, 10 * WAN)]
 
 
 def test_nothing_is_due_before_the_close_and_a_failed_lot_returns_all() -> None:

@@ -178,9 +178,10 @@ async def test_refunds_go_back_where_each_deposit_came_from(
     assert shown == [
         (a["plate"], 4_000_000, to_a, "due", due),
         (a["plate"], 6_000_000, to_a, "due", due),
-        (b["plate"], DEPOSIT, to_b, "held", None),  # 定金 toward the price
+        (b["plate"], DEPOSIT, to_b, "due", None),  # held: 定金 toward the price
     ]
     assert [r["name"] for r in found] == [a["party"]["name"]] * 2 + [b["party"]["name"]]
+    assert [r["held"] for r in found] == [False, False, True]
     exported = await admin.get(f"{path}?format=csv", headers=bearer(SUPERVISOR))
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
