@@ -1,13 +1,20 @@
-"""A bidder's room in a real Chromium tells it where to pay its deposit: its own
-sub-account, until the bank's arrival qualifies it."""
+"""Money in a real Chromium: a bidder's room tells it where to pay its deposit (its own
+sub-account) until the bank's arrival qualifies it; the console shows the staff every
+bidder's sub-account and, after the close, the refunds, and the host records the contract."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.async_api import Browser, expect
+from redis.asyncio import Redis
 
+from tests.conftest import ADMIN, SUPERVISOR
+from tests.pages.conftest import assert_accessible
+from tests.pages.test_console_pages import staff_context
 from tests.pages.test_lot_pages import open_page
-from tests.server.helpers import make_lot
+from tests.server.helpers import bearer, closing, lot_in_limited, make_lot
 from tests.server.services.test_money import DEPOSIT, Bank, account_of, party_bidder
 from tests.server.services.test_staff import add
 
@@ -26,3 +33,28 @@ async def test_the_room_shows_the_sub_account_until_the_deposit_arrives(
     paid = await bank.arrived(account, DEPOSIT, "bocom-1", bidder["party"]["account"])
     assert paid.json()["qualified"] is True
     await expect(room.locator("#qualified")).to_have_text("已取得竞买资格")
+
+
+async def test_the_console_shows_the_money_of_a_closed_lot_and_records_the_contract(
+    served: str, admin: httpx.AsyncClient, browser: Browser, redis: Redis
+) -> None:
+    lot, (_, b) = await lot_in_limited(admin, "甲公司", "乙公司", countdown_s=1)
+    async with closing(redis, lot):
+        bid = {"bid_id": "b1", "price": 34_380_000}
+        await admin.post(f"/api/lots/{lot}/bids", json=bid, headers=bearer(b["token"]))
+    host = await (await staff_context(browser, ADMIN)).new_page()
+    await host.goto(f"{served}/console#lot={lot}")
+    rows = host.locator("#refunds tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_contain_text("甲公司")
+    await expect(rows.nth(0)).to_contain_text("待退还")
+    await expect(rows.nth(1)).to_contain_text("待合同签订（定金）")
+    accounts = host.locator("#lotbidders td:nth-child(5)")
+    await expect(accounts.first).to_have_text(re.compile(r"^\d{19}$"))
+    await assert_accessible(host)
+    await host.click("#lotcontract")
+    await expect(rows.nth(1)).to_contain_text("待退还")
+    supervisor = await (await staff_context(browser, SUPERVISOR)).new_page()
+    await supervisor.goto(f"{served}/console#lot={lot}")
+    await expect(supervisor.locator("#refunds tr")).to_have_count(2)
+    await expect(supervisor.locator("#lotcontract")).to_be_hidden()  # the host's to record

@@ -134,6 +134,44 @@ async function showLot(id) {
   $("lotscreen").href = `/lots/${id}?screen=1`;
   const bidders = listed.status === 200 ? listed.body.bidders : [];
   $("lotbidders").replaceChildren(...bidders.map((b) => bidderRow(id, b, s.deposit)));
+  await Promise.all([...$("lotbidders").rows].map((row, i) => showSubAccount(id, bidders[i], row)));
+  await showRefunds(id);
+}
+
+// ---- money: each bidder's sub-account, and after the close the refunds (原路退还) --------
+
+async function showSubAccount(lotId, b, row) {
+  const answer = await api(`/api/lots/${lotId}/bidders/${b.bidder_id}/account`, { token: staffToken() });
+  row.children[4].textContent = answer.status === 200 ? answer.body.account : t("none");
+}
+
+async function showRefunds(lotId) {
+  const answer = await api(`/api/lots/${lotId}/refunds`, { token: staffToken() });
+  const refunds = answer.status === 200 ? answer.body.refunds : [];
+  $("moneysection").hidden = refunds.length === 0;
+  $("refunds").replaceChildren(...refunds.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.refund = r.refund_id;
+    const status = r.held ? t("heldT") : named("refundStatuses", r.status);
+    const due = r.due === null ? t("none") : r.due + (r.calendar_known ? "" : ` (${t("calendarUnknown")})`);
+    for (const text of [r.plate, r.name ?? t("none"), money(r.amount), t(r.kind), r.kind === "guarantee" ? t("released") : r.to_account ?? t("none"), status, due]) {
+      tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+    }
+    tr.children[2].className = "money";
+    return tr;
+  }));
+  headCells($("refunds"));
+}
+
+// 合同签订 by the host; 违约 by the host and the supervisor (the first call waits for the other)
+async function settle(action) {
+  const { id } = state.selected;
+  const body = action === "default" ? { reason: t("defaulted") } : {};
+  const answer = await api(`/api/lots/${id}/${action}`, { method: "POST", body, token: staffToken() });
+  if (answer.status === 202) say(t("waitsForOther"), "ok");
+  else if (answer.status !== 200) return say(codeMessage(answer.body.code));
+  else say(t("accepted"), "ok");
+  await showRefunds(id);
 }
 
 function bidderRow(lotId, b, lotDeposit) {
@@ -141,8 +179,8 @@ function bidderRow(lotId, b, lotDeposit) {
   tr.dataset.plate = b.plate;
   const name = b.name ?? t("nameSealed");  // hidden from staff until the close (R9)
   const texts = [b.plate, name, money(b.deposit), b.qualified ? t("qualified") : t("unqualified")];
-  for (const text of texts) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
-  tr.children[2].className = "money";
+  for (const text of [...texts, ""]) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+  tr.children[2].className = "money";  // the last: its sub-account, once asked (showSubAccount)
   const cell = document.createElement("td");
   cell.className = "admin";
   if (!b.qualified) cell.append(depositForm(lotId, b, lotDeposit));
@@ -314,6 +352,8 @@ function start() {
   const id = () => state.selected.id;
   $("lotresult").onclick = () => download(`/api/lots/${id()}/result`, staffToken(), `lot-${id()}-result.json`).then(failed);
   $("lotaudit").onclick = () => download(`/api/lots/${id()}/audit`, staffToken(), `lot-${id()}-audit.json`).then(failed);
+  $("lotcontract").onclick = () => settle("contract");
+  $("lotdefault").onclick = () => settle("default");
   $("openingaudit").onclick = () => download(`/api/openings/${id()}/audit`, staffToken(), `opening-${id()}-audit.json`).then(failed);
   $("openingarchive").onclick = () => download(`/api/openings/${id()}/archive`, staffToken(), `opening-${id()}.zip`).then(failed);
   const kept = staffToken();
