@@ -14,10 +14,11 @@ from dataclasses import asdict
 from typing import Any
 
 from auction.checks import MAX_ID, build, check_text
-from auction.errors import Conflict, Forbidden, NotFound, Refused, refusal
+from auction.errors import Conflict, Forbidden, NotFound, refusal
 from auction.lot.blinding import blind
 from auction.lot.state import parse
 from auction.money.accounts import check_account
+from auction.money.arrivals import check_payer, check_ref
 from auction.money.guarantee import FileGuarantee
 from auction.money.refunds import refunds
 from server.services.common import object_of
@@ -27,14 +28,9 @@ from server.services.staff import Staff
 from server.store.money import MoneyBook
 from server.store.scripts import unpack
 
-__all__ = ["MoneyService", "digits"]
+__all__ = ["MoneyService"]
 
 READERS = ("admin", "supervisor", "bank")  # staff who may read a bidder's sub-account
-
-
-def digits(account: str) -> str:
-    """An account number as compared: its digits (banks print blanks and dashes)."""
-    return "".join(c for c in account if c.isdigit())
 
 
 class MoneyService:
@@ -141,14 +137,13 @@ class MoneyService:
         if owner is None:
             raise NotFound("account")
         lot_id, bidder_id = owner
-        payer = digits(str(body.get("payer_account") or ""))
         party_id = await self.parties.book.party_of(lot_id, bidder_id)
         party = None if party_id is None else await self.parties.book.party(party_id)
-        if party is not None and digits(party["account"]) != payer:
-            raise Refused("PAYER_MISMATCH")
+        registered = None if party is None else str(party["account"])
+        payer = check_payer(registered, str(body.get("payer_account") or ""))
         ref = body.get("ref")
-        if isinstance(ref, str) and not await self.book.claim_ref(ref, lot_id):
-            raise Conflict("该银行流水号已用于其他标的", "this ref paid into another lot")
+        if isinstance(ref, str):  # else the deposit's own check refuses it
+            check_ref(await self.book.ref_lot(ref, lot_id), lot_id)
         paid = {"amount": body.get("amount"), "kind": "cash", "ref": ref, "payer_account": payer}
         answer = await self.lots.deposit(lot_id, bidder_id, paid, bank)
         return answer | {"lot_id": lot_id, "bidder_id": bidder_id}

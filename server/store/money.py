@@ -43,10 +43,12 @@ class MoneyBook:
         lot_id, bidder_id = unpack(raw)
         return str(lot_id), str(bidder_id)
 
-    async def claim_ref(self, ref: str, lot_id: str) -> bool:
-        """Whether the bank's `ref` may pay into `lot_id`: the first lot to claim it keeps it
-        (a retry to the same lot is that lot's own to answer, as its first time)."""
-        return await self._claim("refs", f"ref|{ref}", lot_id.encode())
+    async def ref_lot(self, ref: str, lot_id: str) -> str:
+        """The lot the bank's `ref` pays into: the first lot to claim it keeps it (this one,
+        if the ref is new)."""
+        await self._claim("refs", f"ref|{ref}", lot_id.encode())
+        owner = await self.client.hget(MONEY_KEYS["refs"], self._hashed(f"ref|{ref}"))
+        return str(owner.decode())
 
     async def claim_guarantee(self, number: str, lot_id: str, bidder_id: str) -> bool:
         """Whether a guarantee `number` may be filed for this lot's bidder: one guarantee

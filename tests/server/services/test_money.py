@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from stdnum import luhn
 
 from auction.china import after_workdays, date_of
+from auction.money.arrivals import digits
 from server.cli import main
-from server.services.money import digits
 from tests.conftest import SUPERVISOR
 from tests.server.helpers import OPENS_IN_MS, bearer, closing, make_lot, phase_reached
 from tests.server.services.test_parties import new_party
