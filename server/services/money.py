@@ -10,16 +10,19 @@ qualification), its payer blinded in the log: where its refund goes back to."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
 from auction.checks import MAX_ID, build, check_text
+from auction.china import date_of
 from auction.errors import Conflict, Forbidden, NotFound, refusal
 from auction.lot.blinding import blind
 from auction.lot.state import parse
 from auction.money.accounts import check_account
 from auction.money.arrivals import check_payer, check_ref
 from auction.money.guarantee import FileGuarantee
+from auction.money.reconciliation import reconcile
 from auction.money.refunds import refunds
 from server.services.common import object_of
 from server.services.lots import LotService
@@ -94,7 +97,26 @@ class MoneyService:
         reply = await self.lots.command(lot_id, name, args)
         if not reply.answer.get("accepted"):
             raise refusal(reply.answer)
+        await self.moved(lot_id, reply.now)
         return reply.answer | {"server_now": reply.now}
+
+    async def moved(self, lot_id: str, now: int) -> None:
+        """Note the lot in the day's reconciliation (its money moved at `now`)."""
+        await self.book.moved(date_of(now).isoformat(), lot_id)
+
+    async def reconciliation(self, day: dt.date, token: str | None) -> list[dict[str, Any]]:
+        """对账: for every lot whose money moved on `day`, a line for each bidder
+        (auction/money/reconciliation.py), with the lot's deposit and title."""
+        await self.lots.require(token, *READERS)
+        found = []
+        for lot_id in await self.book.moved_on(day.isoformat()):
+            config = await self.lots.book.config(lot_id) or {}
+            entries = [unpack(raw) for raw in await self.lots.logs.log(lot_id)]
+            lines = reconcile(lot_id, entries, int(config.get("deposit", 0)), day)
+            found.append({"lot_id": lot_id, "title": config.get("title", ""),
+                          "deposit": config.get("deposit", 0),
+                          "lines": [asdict(line) for line in lines]})  # fmt: skip
+        return found
 
     async def _bidder_or(
         self, lot_id: str, bidder_id: str, token: str | None, roles: tuple[str, ...]
@@ -146,4 +168,5 @@ class MoneyService:
             check_ref(await self.book.ref_lot(ref, lot_id), lot_id)
         paid = {"amount": body.get("amount"), "kind": "cash", "ref": ref, "payer_account": payer}
         answer = await self.lots.deposit(lot_id, bidder_id, paid, bank)
+        await self.moved(lot_id, answer["server_now"])
         return answer | {"lot_id": lot_id, "bidder_id": bidder_id}

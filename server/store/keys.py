@@ -25,6 +25,7 @@ __all__ = [
     "control_channel",
     "document_key",
     "lot_keys",
+    "money_day",
     "opening_keys",
     "party_listings",
     "party_venues",
@@ -54,6 +55,13 @@ MONEY_KEYS = {  # what the bank's callbacks are checked against, platform-wide (
     "refs": "ob:{money}:refs",  # a bank ref's keyed hash -> the lot it paid into
     "guarantees": "ob:{money}:guarantees",  # a guarantee number's keyed hash -> [lot, bidder]
 }
+
+
+def money_day(day: str) -> str:
+    """The lots whose money moved on `day` (YYYY-MM-DD, Beijing): the day's reconciliation."""
+    return f"ob:{{money}}:day:{day}"
+
+
 TLOG_KEYS = {  # the transparency log: one tree over every log, in one slot; its anchors
     part: f"ob:{{tlog}}:{part}"  # (RFC 3161 tokens by size, their sizes, the TSA's lease)
     for part in ("size", "dirty", "checkpoint", "lock", "anchors", "anchored", "anchoring")

@@ -12,7 +12,7 @@ import hmac
 from typing import Any
 
 from auction.money.accounts import sub_account
-from server.store.keys import MONEY_KEYS
+from server.store.keys import MONEY_KEYS, money_day
 from server.store.scripts import pack, unpack
 
 __all__ = ["MoneyBook"]
@@ -62,6 +62,14 @@ class MoneyBook:
             return None
         lot_id, bidder_id = unpack(raw)
         return str(lot_id), str(bidder_id)
+
+    async def moved(self, day: str, lot_id: str) -> None:
+        """Note that the lot's money moved on `day` (YYYY-MM-DD)."""
+        await self.client.sadd(money_day(day), lot_id)
+
+    async def moved_on(self, day: str) -> list[str]:
+        """The lots whose money moved on `day`."""
+        return sorted(raw.decode() for raw in await self.client.smembers(money_day(day)))
 
     async def _claim(self, register: str, said: str, owner: bytes) -> bool:
         key = self._hashed(said)

@@ -88,6 +88,7 @@ async def deposit(request: Request) -> Response:
     lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
     body = decoded(raw, bodies.DepositBody)
     answer = await service.deposit(lot_id, bidder_id, body, staff)
+    await resources(request).money.moved(lot_id, answer["server_now"])  # the day's 对账
     # the bank's or the host's call: the payer's account is the bidder's trace, not the address
     signals = resources(request).signals
     signals.saw(lot_id, bidder_id, "deposit", None, payer=body.get("payer_account"))

@@ -6,11 +6,14 @@ HMAC-SHA256 of the raw body)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auction.china import date_of
+from auction.errors import BadMessage
 from server.services.money import MoneyService
 from server.web.api import Handler, Operation
 from server.web.common import (
@@ -29,6 +32,7 @@ from server.web.money_types import (
     Decided,
     IssuerSays,
     NewGuarantee,
+    Reconciliation,
     RefundReport,
     Refunds,
     SubAccount,
@@ -94,6 +98,18 @@ async def refund_reported(request: Request) -> Response:
     return json_response(request, await _money(request).refund_reported(bank, refund_id, body))
 
 
+async def reconciliation(request: Request) -> Response:
+    """`?day=YYYY-MM-DD` (Beijing; today by the server's clock when absent)."""
+    now = await now_of(request)
+    asked = request.query_params.get("day")
+    try:
+        day = dt.date.fromisoformat(asked) if asked else date_of(now)
+    except ValueError:
+        raise BadMessage("day", "须为 YYYY-MM-DD 日期", "must be a YYYY-MM-DD date") from None
+    lots = await _money(request).reconciliation(day, token_of(request))
+    return json_response(request, {"day": day.isoformat(), "lots": lots, "server_now": now})
+
+
 COLUMNS = ("refund_id", "plate", "name", "amount", "kind", "to_account", "status", "due",
            "calendar_known", "held")  # fmt: skip
 
@@ -147,6 +163,12 @@ money_operations = [
               summary="The bank's callback of a refund sent or done (signed, HMAC)",
               auth="bank", body=RefundReport, answer=Decided,
               errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "REFUSED")),
+    Operation(method="GET", path="/api/money/reconciliation", handler=reconciliation,
+              summary="对账: for every lot whose money moved on the day, each bidder's "
+              "arrivals that day, its deposit paid in all, guarantees, qualification, the "
+              "refunds reported that day and those overdue", auth="money staff",
+              answer=Reconciliation, errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE"),
+              query={"day": {"type": "string", "format": "date"}}),
     Operation(method="GET", path="/api/lots/{lot}/refunds", handler=refunds,
               summary="The lot's refunds (原路退还): one for each deposit, to the account it "
               "came from, due in working days after the close (a winner's held); "

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 __all__ = ["ANSWERS", "BODIES", "Arrival", "BankDeposit", "Decided", "IssuerSays",
-           "NewGuarantee", "RefundReport", "Refunds", "SubAccount"]  # fmt: skip
+           "NewGuarantee", "Reconciliation", "RefundReport", "Refunds", "SubAccount"]  # fmt: skip
 
 Money = Annotated[int, Meta(ge=1, le=2**53 - 1)]
 Time = Annotated[int, Meta(ge=0, le=2**53 - 1)]
@@ -92,4 +92,14 @@ class Refunds(Struct, kw_only=True):
     server_now: Time
 
 
-ANSWERS: tuple[type, ...] = (SubAccount, Arrival, Decided, Refunds)
+class Reconciliation(Struct, kw_only=True):
+    """The day's 对账: each lot whose money moved that day, with a line for each bidder
+    (plate, the day's arrivals and their count, paid in all, guaranteed, qualified, the
+    day's reported refunds, the overdue ones, short, over)."""
+
+    day: str
+    lots: list[dict[str, Any]]
+    server_now: Time
+
+
+ANSWERS: tuple[type, ...] = (SubAccount, Arrival, Decided, Refunds, Reconciliation)

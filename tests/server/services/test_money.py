@@ -98,6 +98,21 @@ async def test_split_transfers_qualify_once_and_a_resent_callback_counts_once(
     assert [e["amount"] for e in paid] == [6_000_000, 4_500_000]
     assert all(e["payer"].startswith("h:") and payer not in str(e) for e in paid)  # blinded
 
+    day = await admin.get("/api/money/reconciliation", headers=bearer(bank.token))
+    (mine,) = [found for found in day.json()["lots"] if found["lot_id"] == lot]
+    (line,) = mine["lines"]
+    assert (line["plate"], line["arrivals"], line["arrived"], line["paid"]) == (
+        bidder["plate"], 2, 10_500_000, 10_500_000,
+    )  # fmt: skip
+    assert (line["qualified"], line["short"], line["over"]) == (True, False, True)
+    bad_day = await admin.get(
+        "/api/money/reconciliation?day=2026-13-01", headers=bearer(bank.token)
+    )
+    assert (bad_day.status_code, bad_day.json()["field"]) == (422, "day")
+    assert (
+        await public.get("/api/money/reconciliation", headers=bearer(bidder["token"]))
+    ).status_code == 403
+
 
 async def test_what_the_bank_may_not_do_changes_nothing(
     admin: httpx.AsyncClient, public: httpx.AsyncClient
