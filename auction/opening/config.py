@@ -73,6 +73,9 @@ class OpeningConfig:
     # required: every envelope, sign-in, confirmation and objection carries its bidder's
     # signature (auction/signatures.py); off: none is asked for
     signatures: Literal["off", "optional", "required"] = "off"
+    # 投标保证金 (RULES §3.3 DEPOSIT_CHECK): asked of each tenderer, its status published
+    # with the bidders and read out; 0: none asked
+    deposit: Annotated[int, Meta(ge=0, le=2**53 - 1)] = 0
 
     @classmethod
     def parse(cls, raw: object) -> OpeningConfig:
@@ -95,6 +98,7 @@ class OpeningConfig:
             ),
             backup_remedy=_remedy(raw.get("backup_remedy", "withdraw")),
             signatures=_signatures(raw.get("signatures", "off")),
+            deposit=whole("deposit", raw.get("deposit", 0), 0),
         )
 
     @property
@@ -102,9 +106,11 @@ class OpeningConfig:
         return self.bid_deadline - self.sign_in_before_s * 1000
 
     def as_map(self) -> dict[str, Any]:
-        """The config as logged; `signatures` only when asked for (a log from before it
-        existed reads the same)."""
+        """The config as logged; `signatures` and `deposit` only when asked for (a log from
+        before they existed reads the same)."""
         found = {name: getattr(self, name) for name in self.__dataclass_fields__}
         if self.signatures == "off":
             del found["signatures"]
+        if self.deposit == 0:
+            del found["deposit"]
         return found

@@ -10,6 +10,7 @@ from typing import Any
 
 from auction.errors import NotFound, Refused
 from auction.log import EntryLog
+from auction.opening import deposits
 from auction.opening.state import (
     Confirm,
     Object,
@@ -62,7 +63,7 @@ def read_out_rows(s: OpeningState) -> list[dict[str, Any]]:
             "quality": bid.get("quality"), "attachment": bid.get("attachment"),
             "side": t.side if status == "failed" else None,
             "consequence": CONSEQUENCE[t.side] if status == "failed" and t.side else None,
-        })  # fmt: skip
+        } | deposits.shown(s, t))  # fmt: skip
     return rows
 
 

@@ -32,6 +32,7 @@ from auction.opening.state import (
     Reply,
     SignIn,
     Submit,
+    TenderDeposit,
     parse,
 )
 
@@ -75,6 +76,9 @@ def _command(
                                     name=entry["name"], public_key=key)  # fmt: skip
         case "credit_check":
             return build(CreditCheck, entry)
+        case "deposit":
+            return TenderDeposit(bidder_id=who, amount=entry["amount"], kind=entry["deposit_kind"],
+                                 ref=entry["ref"], actor=entry.get("actor"))  # fmt: skip
         case "envelope":
             return Submit(bidder_id=who, digest=entry["digest"], commitment=entry["commitment"],
                           size=entry["size"], sig=entry.get("sig"))  # fmt: skip

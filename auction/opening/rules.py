@@ -33,6 +33,7 @@ from typing import Any
 
 from auction.errors import Conflict, OpenBidError, Refused
 from auction.log import EntryLog, Step, Tick
+from auction.opening import deposits
 from auction.opening.clock import clock
 from auction.opening.config import OpeningConfig
 from auction.opening.record import CONSEQUENCE, confirm, issue_record, objection, read_out_rows
@@ -55,6 +56,7 @@ from auction.opening.state import (
     Reply,
     SignIn,
     Submit,
+    TenderDeposit,
     Tenderer,
     Unpause,
     in_plate_order,
@@ -146,6 +148,8 @@ def _decide(
             return _register(s, c, now, log)
         case CreditCheck():
             return _credit_check(s, c, now, log)
+        case TenderDeposit():
+            return deposits.deposit(s, c, now, log)
         case Submit():
             return _submit(s, c, now, log)
         case SignIn():
@@ -249,7 +253,7 @@ def _pending(s: OpeningState) -> bool:
 def _publish_bidders(s: OpeningState, now: int, log: EntryLog) -> tuple[Any, Any]:
     valid = [t for t in in_plate_order(s) if t.valid]
     absent = [t for t in in_plate_order(s) if t.envelope is not None and not t.valid]
-    named = [{"plate": t.plate, "name": t.name} for t in valid]
+    named = [{"plate": t.plate, "name": t.name} | deposits.shown(s, t) for t in valid]
     unsigned = [{"plate": t.plate, "name": t.name} for t in absent]
     if len(valid) < s.config.min_bidders:
         seq = log.add(now, "phase", True, command="advance", phase=OpeningPhase.ABORTED,

@@ -43,6 +43,7 @@ __all__ = [
     "Reply",
     "SignIn",
     "Submit",
+    "TenderDeposit",
     "Tenderer",
     "Tick",
     "Unpause",
@@ -88,6 +89,8 @@ class Tenderer:
     confirmed: int = 0  # the session (1 = the opening, 2.. = 复会) it last confirmed in
     objecting: str | None = None  # its objection not yet answered: one at a time
     cosigned: bool = False  # the supervisor co-signed a backup decryption of its envelope
+    deposit: int = 0  # 投标保证金 paid in cash (auction/opening/deposits.py)
+    guaranteed: bool = False  # or a guarantee for it
 
     @property
     def valid(self) -> bool:
@@ -109,6 +112,8 @@ class OpeningState:
     tenderers: Mapping[str, Tenderer] = field(default_factory=dict)  # by bidder_id
     objections: Mapping[str, str | None] = field(default_factory=dict)  # id -> reply seq
     record_hash: str | None = None
+    # each deposit's ref (blinded): whose, and its first answer, which a resend gets again
+    refs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def state_to_map(state: OpeningState) -> dict[str, Any]:
@@ -120,6 +125,7 @@ def state_to_map(state: OpeningState) -> dict[str, Any]:
         for t in state.tenderers.values()
     ]
     fields["objections"] = dict(state.objections)
+    fields["refs"] = {ref: dict(kept) for ref, kept in state.refs.items()}
     return fields
 
 
@@ -168,6 +174,27 @@ class Submit:
             if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
                 raise BadMessage(name, "须为 64 位十六进制 SHA-256", "must be a hex SHA-256")
         _whole("size", self.size, 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenderDeposit:
+    """投标保证金 reported for a tenderer (by the bank, or the host by hand), before the
+    bidders are published; `ref` is blinded, as a lot's are."""
+
+    bidder_id: str
+    amount: int
+    kind: str
+    ref: str
+    actor: str | None = None
+
+    def __post_init__(self) -> None:
+        _text("bidder_id", self.bidder_id, MAX_ID)
+        _whole("amount", self.amount, 1)
+        if self.kind not in ("cash", "guarantee"):
+            raise BadMessage("kind", "须为 cash 或 guarantee", "must be cash or guarantee")
+        _text("ref", self.ref, MAX_ID)
+        if self.actor is not None:
+            _text("actor", self.actor, MAX_ID)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -303,6 +330,7 @@ OpeningCommand = (
     | Reply
     | Reopen
     | CreditCheck
+    | TenderDeposit
     | Tick
 )
 
@@ -311,7 +339,7 @@ COMMANDS: dict[str, type[OpeningCommand]] = {
     "register": RegisterTenderer, "submit": Submit, "sign_in": SignIn, "advance": Advance,
     "decrypt": Decrypt, "backup": Backup, "fault": Fault, "cosign": Cosign, "pause": Pause,
     "resume": Unpause, "confirm": Confirm, "object": Object, "reply": Reply, "reopen": Reopen,
-    "tick": Tick, "credit_check": CreditCheck,
+    "tick": Tick, "credit_check": CreditCheck, "deposit": TenderDeposit,
 }  # fmt: skip
 NAMES: dict[type[OpeningCommand], str] = {kind: name for name, kind in COMMANDS.items()}
 

@@ -24,6 +24,7 @@ from auction.money.arrivals import check_payer, check_ref
 from auction.money.guarantee import FileGuarantee
 from auction.money.reconciliation import reconcile
 from auction.money.refunds import refunds
+from auction.opening.state import TenderDeposit
 from server.services.common import object_of
 from server.services.lots import LotService
 from server.services.parties import PartyService
@@ -149,6 +150,23 @@ class MoneyService:
         args = {"seq": int(seq), "status": body.get("status"), "actor": bank.staff_id}
         parse("refunded", args)  # the domain's own checks (BadMessage)
         return await self._decided(lot_id, "refunded", args)
+
+    async def tender_deposit(
+        self, opening_id: str, bidder_id: str, raw: object, staff: Staff
+    ) -> dict[str, Any]:
+        """投标保证金 of an opening's tenderer, from the bank or the host by hand, its ref
+        blinded as a lot's are (auction/opening/deposits.py decides it)."""
+        body = object_of(raw)
+        ref = body.get("ref")
+        if isinstance(ref, str) and 0 < len(ref) <= MAX_ID:
+            ref = blind(self.lots.book.blinding_key(opening_id), "ref", ref)
+            await self.lots.book.keep_clear(opening_id, ref, str(body["ref"]))
+        fields = {"bidder_id": bidder_id, "amount": body.get("amount"), "kind": body.get("kind"),
+                  "ref": ref, "actor": staff.staff_id}  # fmt: skip
+        answer = await self.parties.openings.command(opening_id, build(TenderDeposit, fields))
+        if not answer.get("accepted"):
+            raise refusal(answer)
+        return answer
 
     async def bank_deposit(self, bank: Staff, raw: object) -> dict[str, Any]:
         """An arrival the bank reports (its signature checked by the caller): the lot's

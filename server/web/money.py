@@ -16,6 +16,7 @@ from auction.china import date_of
 from auction.errors import BadMessage
 from server.services.money import MoneyService
 from server.web.api import Handler, Operation
+from server.web.bodies import DepositBody
 from server.web.common import (
     body_of,
     decoded,
@@ -36,6 +37,7 @@ from server.web.money_types import (
     RefundReport,
     Refunds,
     SubAccount,
+    TenderDeposited,
 )
 
 __all__ = ["money_operations"]
@@ -87,6 +89,18 @@ async def contract(request: Request) -> Response:
     await body_of(request, IssuerSays)  # an empty body, or a note
     answer = await _money(request).contract(request.path_params["lot"], token_of(request))
     return json_response(request, answer)
+
+
+async def tender_deposit(request: Request) -> Response:
+    """投标保证金: the host's entry, or the bank's callback signed with its secret."""
+    staff = await resources(request).service.require(token_of(request), "admin", "bank")
+    raw = await read_raw(request)
+    if staff.role == "bank":
+        signed_by(staff, request, raw)
+    body = decoded(raw, DepositBody)
+    opening_id, bidder_id = request.path_params["opening"], request.path_params["bidder_id"]
+    answer = await _money(request).tender_deposit(opening_id, bidder_id, body, staff)
+    return json_response(request, answer | {"server_now": await now_of(request)})
 
 
 async def refund_reported(request: Request) -> Response:
@@ -163,6 +177,12 @@ money_operations = [
               summary="The bank's callback of a refund sent or done (signed, HMAC)",
               auth="bank", body=RefundReport, answer=Decided,
               errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "REFUSED")),
+    Operation(method="POST", path="/api/openings/{opening}/bidders/{bidder_id}/deposit",
+              handler=tender_deposit, summary="投标保证金 arrived for a tenderer, until its "
+              "bidders are published (their deposit status is published and read out)",
+              auth="admin or bank", body=DepositBody, answer=TenderDeposited,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "CONFLICT",
+                      "REFUSED")),
     Operation(method="GET", path="/api/money/reconciliation", handler=reconciliation,
               summary="对账: for every lot whose money moved on the day, each bidder's "
               "arrivals that day, its deposit paid in all, guarantees, qualification, the "

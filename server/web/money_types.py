@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 __all__ = ["ANSWERS", "BODIES", "Arrival", "BankDeposit", "Decided", "IssuerSays",
-           "NewGuarantee", "Reconciliation", "RefundReport", "Refunds", "SubAccount"]  # fmt: skip
+           "NewGuarantee", "Reconciliation", "RefundReport", "Refunds", "SubAccount",
+           "TenderDeposited"]  # fmt: skip
 
 Money = Annotated[int, Meta(ge=1, le=2**53 - 1)]
 Time = Annotated[int, Meta(ge=0, le=2**53 - 1)]
@@ -92,6 +93,17 @@ class Refunds(Struct, kw_only=True):
     server_now: Time
 
 
+class TenderDeposited(Struct, kw_only=True):
+    """An opening's deposit decided: its seq, the tenderer's cash in all and its status
+    (paid, guarantee, none)."""
+
+    accepted: bool
+    seq: int | None = None
+    total: int | None = None
+    status: str | None = None
+    server_now: Time
+
+
 class Reconciliation(Struct, kw_only=True):
     """The day's 对账: each lot whose money moved that day, with a line for each bidder
     (plate, the day's arrivals and their count, paid in all, guaranteed, qualified, the
@@ -102,4 +114,5 @@ class Reconciliation(Struct, kw_only=True):
     server_now: Time
 
 
-ANSWERS: tuple[type, ...] = (SubAccount, Arrival, Decided, Refunds, Reconciliation)
+ANSWERS: tuple[type, ...] = (SubAccount, Arrival, Decided, Refunds, Reconciliation,
+                             TenderDeposited)  # fmt: skip

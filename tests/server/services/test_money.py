@@ -21,6 +21,7 @@ from auction.money.arrivals import digits
 from server.cli import main
 from tests.conftest import SUPERVISOR
 from tests.server.helpers import OPENS_IN_MS, bearer, closing, make_lot, phase_reached
+from tests.server.services.test_openings import new_opening
 from tests.server.services.test_parties import new_party
 from tests.server.services.test_staff import add, entries, signed
 
@@ -271,3 +272,34 @@ async def test_a_guarantee_counts_once_its_issuer_confirms_it_and_the_log_replay
     audit = tmp_path / "audit.json"
     audit.write_text(json.dumps((await admin.get(f"/api/lots/{lot}/audit")).json()))
     assert main(["verify", str(audit)]) == 0
+
+
+async def test_an_opening_takes_its_tenderers_deposits_from_the_bank_and_the_host(
+    admin: httpx.AsyncClient,
+) -> None:
+    bank = await add(admin, "兴业银行", "bank")
+    opening = await new_opening(admin, deposit=DEPOSIT)
+    a, b = [(await admin.post(f"/api/openings/{opening}/bidders", json={"name": n})).json()
+            for n in ("甲", "乙")]  # fmt: skip
+    path = f"/api/openings/{opening}/bidders/{a['bidder_id']}/deposit"
+    body = {"amount": DEPOSIT, "kind": "cash", "ref": "cib-1"}
+    unsigned = await admin.post(path, json=body, headers=bearer(bank["token"]))
+    assert (unsigned.status_code, unsigned.json()["code"]) == (409, "BAD_SIGNATURE")
+    raw, headers = signed(bank["hmac_secret"], body)
+    for _ in range(2):  # the bank resends: counted once
+        paid = await admin.post(path, content=raw, headers=bearer(bank["token"]) | headers)
+        assert (paid.status_code, paid.json()["total"], paid.json()["status"]) == (
+            200, DEPOSIT, "paid",
+        )  # fmt: skip
+    half = {"amount": DEPOSIT // 2, "kind": "cash", "ref": "host-typed"}
+    typed = await admin.post(f"/api/openings/{opening}/bidders/{b['bidder_id']}/deposit", json=half)
+    assert typed.json()["status"] == "none"
+    own = await admin.post(path, json=half, headers=bearer(a["token"]))
+    assert own.status_code == 403  # a tenderer does not report its own deposit
+    audit = (await admin.get(f"/api/openings/{opening}/audit")).json()
+    deposits = [row["entry"] for row in audit["entries"] if row["entry"]["kind"] == "deposit"]
+    assert [(d["amount"], d["status"]) for d in deposits] == [
+        (DEPOSIT, "paid"),
+        (DEPOSIT // 2, "none"),
+    ]
+    assert "cib-1" not in str(deposits)  # the ref blinded
