@@ -131,6 +131,11 @@ async def test_what_the_bank_may_not_do_changes_nothing(
         json={"account": account, "amount": DEPOSIT, "ref": "ccb-2", "payer_account": payer},
     )  # fmt: skip
     assert (unsigned.status_code, unsigned.json()["code"]) == (409, "BAD_SIGNATURE")
+    body = {"account": account, "amount": DEPOSIT, "ref": "ccb-2", "payer_account": payer}
+    raw, headers = signed("22" * 32, body)  # signed, but not with the bank's secret
+    forged = await admin.post("/api/bank/deposits", content=raw,
+                              headers=bearer(bank.token) | headers)  # fmt: skip
+    assert (forged.status_code, forged.json()["code"]) == (409, "BAD_SIGNATURE")
     wrong_digit = account[:-1] + str((int(account[-1]) + 1) % 10)
     typo = await bank.arrived(wrong_digit, DEPOSIT, "ccb-3", payer)
     assert (typo.status_code, typo.json()["field"]) == (422, "account")
