@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from server.services.anchoring import INTERVAL_S
 from server.services.staff import add_person
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
+from server.store.replicated import ReplicatedSet
 from server.store.staff import StaffBook
 from server.timestamps import read_certificates
 from server.verify import verify_file
@@ -104,7 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     people.add_argument("--role", required=True, choices=["host", "supervisor", "bank", "issuer"])
     people.add_argument("--data-dir", type=Path, default=Path("openbid-data"))
     people.add_argument("--redis-url", default=os.environ.get("OPENBID_REDIS_URL"))
+    store = commands.add_parser("store", help="a replicated store on this machine (development)")
+    store.add_argument("action", choices=["up"])
+    store.add_argument("--replicas", type=int, default=1)
+    store.add_argument("--sentinels", type=int, default=3)
+    store.add_argument("--data-dir", type=Path, default=Path("openbid-store"))
     args = parser.parse_args(argv)
+    if args.command == "store":
+        return _store_up(args)
     if args.command == "staff":
         return _staff(args)
     if args.command == "verify":
@@ -114,6 +124,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "witness":
         return run_witness(args.url, args.state, args.key, args.interval, args.once)
     return serving.serve(args)
+
+
+def _store_up(args: argparse.Namespace) -> int:
+    """A primary, its replicas and Sentinels (server/store/replicated.py), until Ctrl-C or
+    SIGTERM; prints where the Sentinels are and the primary's name."""
+    replicated = ReplicatedSet(args.data_dir, replicas=args.replicas, sentinels=args.sentinels)
+    stop = threading.Event()
+    for sign in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sign, lambda *_: stop.set())
+    try:
+        addresses = replicated.start()
+        said = ",".join(f"{host}:{port}" for host, port in addresses)
+        print(f"sentinels {said} master {replicated.master}", flush=True)
+        stop.wait()
+    finally:
+        replicated.stop()
+    return 0
 
 
 def _verify(

