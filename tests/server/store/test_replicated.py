@@ -65,7 +65,8 @@ async def test_one_command_brings_the_set_up_and_sigterm_takes_it_down(tmp_path:
         async with Redis(host=host, port=int(port)) as sentinel:
             primary: Any = await sentinel.sentinel_get_master_addr_by_name(MASTER)
             replicas = await sentinel.sentinel_slaves(MASTER)
-        async with Redis(host=str(primary[0]), port=int(primary[1])) as store:
+        host = primary[0].decode() if isinstance(primary[0], bytes) else primary[0]
+        async with Redis(host=host, port=int(primary[1])) as store:
             assert await store.ping()
         assert len(replicas) == 1
     finally:
