@@ -22,7 +22,7 @@ from server.services.anchoring import INTERVAL_S
 from server.services.staff import add_person
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
-from server.store.replicated import ReplicatedSet
+from server.store.replicated import MASTER, ReplicatedSet
 from server.store.staff import StaffBook
 from server.timestamps import read_certificates
 from server.verify import verify_file
@@ -41,6 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", type=Path, default=Path("openbid-data"))
     serve.add_argument("--redis-url", default=os.environ.get("OPENBID_REDIS_URL"))
+    serve.add_argument(
+        "--sentinel", metavar="HOST:PORT[,HOST:PORT...]",
+        help="the store's Sentinels: follow the primary they name (with --master)",
+    )  # fmt: skip
+    serve.add_argument("--master", default=MASTER, help=f"the primary's name (default {MASTER})")
+    serve.add_argument(
+        "--ack-replicas", type=int, default=0, metavar="N",
+        help="acknowledge a decision only once N replicas wrote it to their AOF (WAITAOF)",
+    )  # fmt: skip
     serve.add_argument("--demo", action="store_true", help="seed a demo lot")
     serve.add_argument("--certfile", type=Path, help="serve HTTPS: the certificate chain (PEM)")
     serve.add_argument("--keyfile", type=Path, help="serve HTTPS: the certificate's key (PEM)")

@@ -26,6 +26,7 @@ from server.limits import Limits
 from server.log_setup import configure as configure_logs
 from server.services.transparency import ORIGIN
 from server.store.embedded import DataDirInUse, EmbeddedValkey
+from server.store.sentinels import sentinel_url
 from server.web import videoroute
 from server.web.app import Server, create_app, metrics_app
 from server.workers import Worker, Workers, listening_socket
@@ -154,6 +155,8 @@ def serve(args: argparse.Namespace) -> int:
             return 2
     embedded = None
     url = args.redis_url
+    if getattr(args, "sentinel", None):
+        url = sentinel_url(args.sentinel, args.master)
     if not url:
         embedded = EmbeddedValkey(args.data_dir / "valkey")
         try:
@@ -227,7 +230,8 @@ async def _run(
                      sealing_secret=_sealing_secret(args.data_dir),
                      log_signer=_log_signer(args.data_dir, args.log_origin),
                      tsa_url=args.tsa, anchor_interval_s=args.anchor_interval,
-                     worker=worker.index if worker else 0)  # fmt: skip
+                     worker=worker.index if worker else 0,
+                     ack_replicas=getattr(args, "ack_replicas", 0))  # fmt: skip
     tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
     server = Server(app, args.host, args.port, limits, tls, worker.index if worker else None)
     serving = asyncio.create_task(server.serve([worker.sock] if worker else None))

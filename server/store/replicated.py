@@ -82,13 +82,18 @@ class ReplicatedSet:
     def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         assert self.primary is not None
-        primary = redis.Redis.from_url(self.primary.url)
+        primary: Any = redis.Redis.from_url(self.primary.url)  # untyped: its replies vary
         watchers = [redis.Redis(host=h, port=p) for h, p in self.sentinel_addresses]
         try:
             while not (self._synced(primary) and all(self._sees_all(w) for w in watchers)):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the replicated set was not ready within {timeout}s")
                 time.sleep(0.05)  # replication and Sentinel discovery: no event to await
+            if self.replicas:  # the replicas' first report of their AOF comes with their
+                primary.set("ob:{store}:up", 1)  # once-a-second cron: wait for it here
+                left = max(1, int((deadline - time.monotonic()) * 1000))
+                if primary.execute_command("WAITAOF", 1, self.replicas, left)[1] < self.replicas:
+                    raise RuntimeError("the replicas did not report their AOF in time")
         finally:
             primary.close()
             for watcher in watchers:

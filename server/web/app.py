@@ -40,6 +40,7 @@ from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
 from server.store.lots import LotBook
 from server.store.openings import OpeningBook
+from server.store.sentinels import is_sentinel, primary_of
 from server.web.api import Operation, openapi
 from server.web.common import EXCEPTION_HANDLERS, Resources, resources, token_of
 from server.web.documents import document_operations
@@ -75,7 +76,11 @@ WORKER_HEADER = "x-openbid-worker"  # which of `--workers` answered
 
 
 async def connect(url: str) -> Redis | RedisCluster:
-    """A client for `url`, a cluster client when the server says it is in a cluster."""
+    """A client for `url`, a cluster client when the server says it is in a cluster; for a
+    `sentinel://` URL (server/store/sentinels.py), the primary the Sentinels name, followed
+    through a failover."""
+    if is_sentinel(url):
+        return primary_of(url, max_connections=POOL_SIZE)
     client = Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE))
     info = await client.info("cluster")
     if info.get("cluster_enabled"):
@@ -90,6 +95,8 @@ def subscriber(client: Redis | RedisCluster, url: str) -> Redis:
     if isinstance(client, RedisCluster):
         node = client.get_default_node()
         return Redis(host=node.host, port=int(node.port))
+    if is_sentinel(url):
+        return primary_of(url)
     return Redis.from_url(url)
 
 
@@ -127,6 +134,7 @@ def create_app(
     tsa_url: str | None = None,
     anchor_interval_s: float = INTERVAL_S,
     worker: int = 0,
+    ack_replicas: int = 0,
 ) -> Starlette:
     """The app; it connects on startup. `timer=False` is for tests that drive time (no
     background work then: no deadlines passed, no checkpoints signed but on demand);
@@ -138,7 +146,8 @@ def create_app(
     `document_signer` signs the PDFs (by default the data dir's key and certificate);
     `tsa_url`, an RFC 3161 time-stamping authority, anchors a checkpoint once every
     `anchor_interval_s` at most (server/services/anchoring.py); `worker`, this process's
-    index among `openbid serve --workers` (server/workers.py), is told in `/api/health`."""
+    index among `openbid serve --workers` (server/workers.py), is told in `/api/health`;
+    `ack_replicas`: decisions wait for that many replicas' AOF (server/store/lots.py)."""
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -146,7 +155,7 @@ def create_app(
         client = await connect(redis_url)
         if isinstance(client, RedisCluster):
             await client.initialize()
-        book = LotBook(client, sealing_secret)
+        book = LotBook(client, sealing_secret, ack_replicas)
         service = LotService(book, admin_token, limits, Metrics(), supervisor_token, log_signer)
         service.metrics_token = metrics_token
         await service.transparency.check_key()

@@ -11,7 +11,8 @@
 --   continue, accept, deposit, register, credit_check, suspend, resume, terminate, draw,
 --   unmask, guarantee, guarantee_confirm, guarantee_revoke, contract, default, refunded;
 --   2 now
---   (honoured only for lots created with a manual clock, i.e. by tests); 3 pub/sub channel;
+--   (honoured only for lots created with a manual clock, i.e. by tests); 3 pub/sub channel
+--   ('' to publish nothing: the server does, after WAITAOF);
 --   4 the lot id (the due set's member); 5 msgpack {reserve, salt} opened by the server for a
 --   lot whose reserve the store holds only sealed (cfg.reserve_box, review R9), else empty
 -- The commands are decided one after the other, at one `now`, as if sent one by one: a
@@ -760,7 +761,8 @@ end
 local packed_state = cmsgpack.pack(st)
 if #written > 0 then
   redis.call('SET', KEYS[2], packed_state)
-  redis.call('PUBLISH', ARGV[3], cmsgpack.pack({now, written}))
+  -- no channel: the server publishes once the replicas have the entries (LotBook.ack_replicas)
+  if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], cmsgpack.pack({now, written})) end
   -- Bids only push a deadline later; a due time left early costs the timer one idle tick.
   if moved and KEYS[9] and not cfg.manual_clock then
     if st.deadline then redis.call('ZADD', KEYS[9], st.deadline, ARGV[4])

@@ -10,12 +10,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel
 
+from auction.errors import StoreUnavailable
+from auction.lot.commit import created_fields
+from auction.lot.config import LotConfig
+from auction.lot.state import Secrets
 from server.store.embedded import running_on
+from server.store.keys import channel, lot_keys
+from server.store.logs import published
+from server.store.lots import LotBook
 from server.store.replicated import MASTER, ReplicatedSet
-from tests.conftest import TIMEOUT
+from server.store.scripts import unpack
+from tests.conftest import TIMEOUT, lot_config
 
 
 async def test_a_confirmed_write_survives_the_primary_and_the_replica_takes_over(
@@ -76,3 +85,55 @@ async def test_one_command_brings_the_set_up_and_sigterm_takes_it_down(tmp_path:
     folders = sorted(p.name for p in tmp_path.iterdir())
     assert folders == ["primary", "replica0", "sentinel0", "sentinel1", "sentinel2"]
     assert [running_on(tmp_path / name) for name in folders] == [None] * 5  # none left running
+
+
+async def test_a_decision_stands_and_is_published_only_once_the_replica_wrote_it(
+    tmp_path: Path,
+) -> None:
+    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
+    await asyncio.to_thread(replicated.start)
+    assert replicated.primary is not None
+    (replica,) = replicated.copies
+    try:
+        async with (
+            Redis.from_url(replicated.primary.url) as primary,
+            Redis.from_url(replica.url) as copy,
+        ):
+            book = LotBook(primary, ack_replicas=1, ack_timeout_ms=500)
+            config = LotConfig.parse(lot_config(opens_at=10_000, free_ends_at=10_000))
+            hidden = Secrets(reserve_salt="aa", lottery_seed="bb" * 16)
+            await book.create("lot1", config, hidden, created_fields(config, hidden),
+                              manual_clock=True, now=0)  # fmt: skip
+            told = primary.pubsub()
+            await told.subscribe(channel("lot1"))
+            await told.get_message(timeout=TIMEOUT)  # the subscription's confirmation
+            register = ("register", {"bidder_id": "b1", "plate": "101", "name": "甲",
+                                     "token_hash": "t"})  # fmt: skip
+            made = await book.decide("lot1", [register], now=100)
+            assert made.answers[0]["accepted"]
+            assert await copy.xlen(lot_keys("lot1")["log"]) == 2  # on the replica when told
+            heard = await told.get_message(timeout=TIMEOUT)
+            assert heard is not None and published(heard["data"])[1] == made.raw_entries
+
+            assert replica.process is not None
+            replica.process.send_signal(signal.SIGSTOP)  # the replica stops answering
+            paid = ("deposit", {"bidder_id": "b1", "amount": 10_000_000, "kind": "cash",
+                                "ref": "r1"})  # fmt: skip
+            with pytest.raises(StoreUnavailable):
+                await book.decide("lot1", [paid], now=200)
+            await told.ping()  # a message published before this would come before its pong
+            pong = await told.get_message(timeout=TIMEOUT)
+            assert pong is not None and pong["type"] == "pong"  # nothing was published
+
+            replica.process.send_signal(signal.SIGCONT)
+            again = await book.decide("lot1", [paid], now=300)  # the bank resends
+            assert (again.answers[0]["accepted"], again.answers[0]["total"]) == (True, 10_000_000)
+            kinds = [unpack(e)["kind"] for e in await book.logs.log("lot1")]
+            assert kinds.count("deposit") == 1  # decided once, before; now on the replica too
+            assert await copy.xlen(lot_keys("lot1")["log"]) == len(kinds)
+            await told.aclose()  # type: ignore[no-untyped-call]
+    finally:
+        for node in replicated.copies:
+            if node.process is not None:
+                node.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
