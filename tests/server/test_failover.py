@@ -1,15 +1,20 @@
-"""OpenBid on a replicated store through its Sentinels, with `ack_replicas=1`, real
-processes: a bid is acknowledged only once a replica wrote it; the primary is SIGKILLed;
-the Sentinels promote a replica; the server follows it, bidding resumes (the other replica
-now copies the new primary, so one replica still confirms), and every acknowledged bid is
-in the new primary's log."""
+"""OpenBid on a replicated store through its Sentinels, real processes. With
+`ack_replicas=1` a bid is acknowledged only once a replica wrote it: when the primary is
+SIGKILLed, or stops answering mid-stream, the Sentinels promote a replica, the server
+follows it, bidding resumes (the other replica now copies the new primary, so one still
+confirms), and every acknowledged bid is in the new primary's log. Without it, a bid is
+acknowledged on the primary's disk alone: the window the option closes."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 
 from server.store.logs import Logs
@@ -26,6 +31,32 @@ async def bids_in(store: Redis, lot: str) -> list[str]:
     """The bid ids of the lot's log as `store` holds it."""
     entries = [unpack(raw) for raw in await Logs(store).log(lot)]
     return [e["bid_id"] for e in entries if e["kind"] == "bid"]
+
+
+@contextlib.asynccontextmanager
+async def failing_over(addresses: list[tuple[str, int]]) -> AsyncIterator[list[str]]:
+    """Listen to a Sentinel from now; on leaving the block, wait until it announces the new
+    primary, whose host and port the yielded list then holds."""
+    watcher = Redis(host=addresses[0][0], port=addresses[0][1])
+    told = watcher.pubsub()
+    await told.subscribe("+switch-master")
+    promoted: list[str] = []
+    try:
+        yield promoted
+        async with asyncio.timeout(TIMEOUT):
+            async for message in told.listen():
+                if message["type"] == "message":
+                    promoted += message["data"].decode().split()[-2:]
+                    break
+    finally:
+        await told.aclose()  # type: ignore[no-untyped-call]
+        await watcher.aclose()
+
+
+async def bid(admin: httpx.AsyncClient, lot: str, bidder: dict[str, Any], i: int) -> int:
+    body = {"bid_id": f"b{i}", "price": START + i * STEP}
+    answer = await admin.post(f"/api/lots/{lot}/bids", json=body, headers=bearer(bidder["token"]))
+    return answer.status_code
 
 
 async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_path: Path) -> None:
@@ -77,4 +108,72 @@ async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_pat
                 bids = await bids_in(promoted, lot)
             assert bids == [f"b{i}" for i in acknowledged]  # every acknowledged bid, once
     finally:
+        await asyncio.to_thread(replicated.stop)
+
+
+def on_disk(node: Path, needle: bytes) -> bool:
+    """Whether `needle` is in the append-only files of the node whose data dir is `node`."""
+    return any(needle in aof.read_bytes() for aof in (node / "appendonlydir").glob("*"))
+
+
+async def test_without_ack_replicas_a_bid_is_acknowledged_on_one_disk_alone(
+    tmp_path: Path,
+) -> None:
+    """The window `--ack-replicas` closes: while the replica lags (here, stopped), the
+    primary acknowledges a bid that is on its disk alone; losing that machine now loses it."""
+    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
+    await asyncio.to_thread(replicated.start)
+    (replica,) = replicated.copies
+    assert replicated.primary is not None and replica.process is not None
+    try:
+        async with serving(replicated.primary.url) as base, admin_client(base) as admin:
+            lot, (bidder,) = await lot_in_limited(admin, "甲")
+            replica.process.send_signal(signal.SIGSTOP)
+            assert await bid(admin, lot, bidder, 0) == 200  # acknowledged
+            entry = b"\xa6bid_id\xa2b0"  # the entry's msgpack: the key "bid_id", then "b0"
+            assert on_disk(replicated.primary.data_dir, entry)
+            assert not on_disk(replica.data_dir, entry)  # on no replica's disk
+    finally:
+        replica.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
+
+
+async def test_a_paused_primary_acknowledges_nothing_the_replicas_lack(tmp_path: Path) -> None:
+    """A partition from the server's side: the primary stops answering mid-stream (SIGSTOP);
+    the Sentinels promote a replica; the server follows; when the old primary comes back it
+    is a replica. Every bid acknowledged, before and after, is in the new primary's log."""
+    replicated = ReplicatedSet(tmp_path / "set", replicas=2, sentinels=3)
+    addresses = await asyncio.to_thread(replicated.start)
+    said = ",".join(f"{host}:{port}" for host, port in addresses)
+    old = replicated.primary
+    assert old is not None and old.process is not None
+    try:
+        async with (
+            serving(sentinel_url(said, MASTER), ack_replicas=1) as base,
+            admin_client(base) as admin,
+        ):
+            lot, (bidder,) = await lot_in_limited(admin, "甲")
+            acknowledged: list[str] = []
+            sent = 0
+
+            async def stream(until: int) -> None:  # one bidder's stream of rising bids
+                nonlocal sent
+                while len(acknowledged) < until:
+                    if await bid(admin, lot, bidder, sent) == 200:
+                        acknowledged.append(f"b{sent}")
+                        sent += 1
+                    else:  # not acknowledged: the same bid_id again, as a client does
+                        await asyncio.sleep(0.1)
+
+            await stream(3)
+            async with failing_over(addresses) as promoted:
+                old.process.send_signal(signal.SIGSTOP)
+                streaming = asyncio.create_task(stream(6))
+            async with asyncio.timeout(3 * TIMEOUT):
+                await streaming
+            old.process.send_signal(signal.SIGCONT)
+            async with Redis(host=promoted[0], port=int(promoted[1])) as store:
+                assert await bids_in(store, lot) == acknowledged  # each once, in order
+    finally:
+        old.process.send_signal(signal.SIGCONT)
         await asyncio.to_thread(replicated.stop)
