@@ -23,6 +23,7 @@ from server.store.scripts import unpack
 from server.store.sentinels import sentinel_url
 from tests.conftest import TIMEOUT, admin_client, serving
 from tests.server.helpers import bearer, lot_in_limited
+from tests.server.wsclient import client
 
 START, STEP = 34_380_000, 500_000  # lot_config's
 
@@ -67,6 +68,7 @@ async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_pat
         async with (
             serving(sentinel_url(said, MASTER), ack_replicas=1) as base,
             admin_client(base) as admin,
+            contextlib.AsyncExitStack() as stack,
         ):
             lot, (bidder,) = await lot_in_limited(admin, "甲")
             acknowledged: list[int] = []
@@ -77,6 +79,8 @@ async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_pat
                                           headers=bearer(bidder["token"]))  # fmt: skip
                 return answer.status_code
 
+            viewer = await stack.enter_async_context(client(base, lot))  # the public watching
+            await viewer.hello(since=0)
             for i in range(5):
                 assert await bid(i) == 200
                 acknowledged.append(i)
@@ -107,6 +111,11 @@ async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_pat
             async with Redis(host=host, port=int(port)) as promoted:
                 bids = await bids_in(promoted, lot)
             assert bids == [f"b{i}" for i in acknowledged]  # every acknowledged bid, once
+            last = START + acknowledged[-1] * STEP  # the public sees prices, not bid ids
+            async with asyncio.timeout(TIMEOUT):
+                seen = await viewer.until(lambda m: m.get("price") == last)
+            shown = [m["price"] for m in seen if m.get("kind") == "bid"]
+            assert shown == [START + i * STEP for i in acknowledged]  # none lost, none twice
     finally:
         await asyncio.to_thread(replicated.stop)
 
