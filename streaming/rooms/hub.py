@@ -29,6 +29,7 @@ from streaming.rooms.wire import Codec
 
 __all__ = ["Hub", "Member", "encode_event", "event_message"]
 
+PING_S, SILENT_S = 2.0, 6.0  # a quiet pub/sub is pinged; one silent this long is dropped
 log = logging.getLogger("openbid.hub")
 
 
@@ -126,15 +127,29 @@ class Hub:
     # ---- reading pub/sub -------------------------------------------------------------
 
     async def _read(self) -> None:
+        """Read pub/sub for good. A quiet connection is pinged; one that answers nothing for
+        SILENT_S (a store that stopped without closing its sockets, the primary a failover
+        left behind) is dropped: redis-py connects again (through the Sentinels, to the
+        new primary), subscribes again, and `_confirmed` fills each room from the log."""
+        heard = time.monotonic()
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=None)
+                message = await self._pubsub.get_message(timeout=PING_S)
+                now = time.monotonic()
                 if message is not None:
+                    heard = now
                     await self._on_message(message)
+                elif now - heard > SILENT_S:
+                    heard = now
+                    raise ConnectionError(f"pub/sub silent for {SILENT_S:.0f} s")
+                elif now - heard > PING_S:
+                    await self._pubsub.ping()  # its pong counts as heard
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("pub/sub read failed; reconnecting")
+                if self._pubsub.connection is not None:
+                    await self._pubsub.connection.disconnect()
                 await asyncio.sleep(0.5)  # back off from a failing server
 
     async def _on_message(self, message: dict[str, Any]) -> None:

@@ -174,15 +174,22 @@ async def test_a_paused_primary_acknowledges_nothing_the_replicas_lack(tmp_path:
                     else:  # not acknowledged: the same bid_id again, as a client does
                         await asyncio.sleep(0.1)
 
-            await stream(3)
-            async with failing_over(addresses) as promoted:
-                old.process.send_signal(signal.SIGSTOP)
-                streaming = asyncio.create_task(stream(6))
-            async with asyncio.timeout(3 * TIMEOUT):
-                await streaming
+            async with client(base, lot) as viewer:  # the public watching throughout
+                await viewer.hello(since=0)
+                await stream(3)
+                async with failing_over(addresses) as promoted:
+                    old.process.send_signal(signal.SIGSTOP)
+                    streaming = asyncio.create_task(stream(6))
+                async with asyncio.timeout(3 * TIMEOUT):
+                    await streaming
+                last = START + int(acknowledged[-1][1:]) * STEP  # the public sees prices
+                async with asyncio.timeout(TIMEOUT):
+                    seen = await viewer.until(lambda m: m.get("price") == last)
             old.process.send_signal(signal.SIGCONT)
             async with Redis(host=promoted[0], port=int(promoted[1])) as store:
                 assert await bids_in(store, lot) == acknowledged  # each once, in order
+            shown = [m["price"] for m in seen if m.get("kind") == "bid"]
+            assert shown == [START + int(b[1:]) * STEP for b in acknowledged]  # none lost
     finally:
         old.process.send_signal(signal.SIGCONT)
         await asyncio.to_thread(replicated.stop)
