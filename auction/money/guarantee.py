@@ -80,8 +80,8 @@ class FileGuarantee:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ConfirmGuarantee:
-    """The issuer confirms the guarantee `number` (blinded) it issued."""
+class _IssuerSays:
+    """What the issuer says of the guarantee `number` (blinded) it issued."""
 
     number: str
     actor: str | None = None
@@ -93,13 +93,10 @@ class ConfirmGuarantee:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RevokeGuarantee:
-    """The issuer revokes the guarantee `number` (blinded) before the close."""
+class ConfirmGuarantee(_IssuerSays):
+    """The issuer confirms it: it counts, if filed in time."""
 
-    number: str
-    actor: str | None = None
 
-    def __post_init__(self) -> None:
-        _check_id("number", self.number)
-        if self.actor is not None:
-            _check_id("actor", self.actor)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevokeGuarantee(_IssuerSays):
+    """The issuer revokes it before the close."""

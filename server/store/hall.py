@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from auction.china import BEIJING, date_of
+from auction.china import BEIJING
 from server.store.keys import HALL_KEYS
 
-__all__ = ["Hall", "day_bounds", "today"]
+__all__ = ["Hall", "day_bounds"]
 
 
 LOOK_BACK = 200  # earlier entries read for what still runs; older than that is history
@@ -26,10 +26,6 @@ def day_bounds(day: dt.date) -> tuple[int, int]:
     """The day's first and one-past-last millisecond, China Standard Time."""
     start = dt.datetime.combine(day, dt.time(), BEIJING)
     return int(start.timestamp() * 1000), int((start + dt.timedelta(days=1)).timestamp() * 1000)
-
-
-def today(now_ms: int) -> dt.date:
-    return date_of(now_ms)
 
 
 class Hall:

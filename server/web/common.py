@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auction.checks import MAX_SEQ
+from auction.china import date_of
 from auction.errors import (
     BadMessage,
     OpenBidError,
@@ -82,6 +84,16 @@ class Resources:
 def resources(request: Request) -> Resources:
     found: Resources = request.app.state.resources
     return found
+
+
+def day_asked(request: Request, now: int) -> dt.date:
+    """`?day=YYYY-MM-DD` (Beijing), today by the server's clock `now` when absent;
+    BadMessage for anything else."""
+    asked = request.query_params.get("day")
+    try:
+        return dt.date.fromisoformat(asked) if asked else date_of(now)
+    except ValueError:
+        raise BadMessage("day", "须为 YYYY-MM-DD 日期", "must be a YYYY-MM-DD date") from None
 
 
 def token_of(request: Request) -> str | None:

@@ -12,12 +12,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auction.errors import BadMessage, NotFound, Unauthorized
+from auction.errors import NotFound, Unauthorized
 from server.services.openings import OpeningService
-from server.store.hall import day_bounds, today
+from server.store.hall import day_bounds
 from server.web import bodies
 from server.web.api import Operation
-from server.web.common import json_response, now_of, resources, token_of
+from server.web.common import day_asked, json_response, now_of, resources, token_of
 
 __all__ = ["hall_operations"]
 
@@ -35,11 +35,7 @@ async def hall(request: Request) -> Response:
     The lists are read at most once a second a day, whoever asks: every anonymous request
     would otherwise read every listed lot and opening (security review M7)."""
     now = await now_of(request)
-    asked = request.query_params.get("day")
-    try:
-        day = dt.date.fromisoformat(asked) if asked else today(now)
-    except ValueError:
-        raise BadMessage("day", "须为 YYYY-MM-DD 日期", "must be a YYYY-MM-DD date") from None
+    day = day_asked(request, now)
     cache: dict[dt.date, tuple[float, dict[str, Any]]] = resources(request).hall_cache
     clock = time.monotonic()
     kept = cache.get(day)

@@ -6,19 +6,17 @@ HMAC-SHA256 of the raw body)."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auction.china import date_of
-from auction.errors import BadMessage
 from server.services.money import MoneyService
 from server.web.api import Handler, Operation
 from server.web.bodies import DepositBody
 from server.web.common import (
     body_of,
+    day_asked,
     decoded,
     json_response,
     now_of,
@@ -115,11 +113,7 @@ async def refund_reported(request: Request) -> Response:
 async def reconciliation(request: Request) -> Response:
     """`?day=YYYY-MM-DD` (Beijing; today by the server's clock when absent)."""
     now = await now_of(request)
-    asked = request.query_params.get("day")
-    try:
-        day = dt.date.fromisoformat(asked) if asked else date_of(now)
-    except ValueError:
-        raise BadMessage("day", "须为 YYYY-MM-DD 日期", "must be a YYYY-MM-DD date") from None
+    day = day_asked(request, now)
     lots = await _money(request).reconciliation(day, token_of(request))
     return json_response(request, {"day": day.isoformat(), "lots": lots, "server_now": now})
 

@@ -85,6 +85,26 @@ async def closing(redis: Redis, lot_id: str) -> AsyncIterator[None]:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
+@asynccontextmanager
+async def failing_over(addresses: list[tuple[str, int]]) -> AsyncIterator[list[str]]:
+    """Listen to a Sentinel from now; on leaving the block, wait until it announces the new
+    primary, whose host and port the yielded list then holds."""
+    watcher = Redis(host=addresses[0][0], port=addresses[0][1])
+    told = watcher.pubsub()
+    await told.subscribe("+switch-master")
+    promoted: list[str] = []
+    try:
+        yield promoted
+        async with asyncio.timeout(TIMEOUT):
+            async for message in told.listen():
+                if message["type"] == "message":
+                    promoted += message["data"].decode().split()[-2:]
+                    break
+    finally:
+        await told.aclose()  # type: ignore[no-untyped-call]
+        await watcher.aclose()
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from server.store.replicated import MASTER, ReplicatedSet
 from server.store.scripts import unpack
 from server.store.sentinels import sentinel_url
 from tests.conftest import TIMEOUT, admin_client, serving
-from tests.server.helpers import bearer, lot_in_limited
+from tests.server.helpers import bearer, failing_over, lot_in_limited
 from tests.server.wsclient import client
 
 START, STEP = 34_380_000, 500_000  # lot_config's
@@ -32,26 +31,6 @@ async def bids_in(store: Redis, lot: str) -> list[str]:
     """The bid ids of the lot's log as `store` holds it."""
     entries = [unpack(raw) for raw in await Logs(store).log(lot)]
     return [e["bid_id"] for e in entries if e["kind"] == "bid"]
-
-
-@contextlib.asynccontextmanager
-async def failing_over(addresses: list[tuple[str, int]]) -> AsyncIterator[list[str]]:
-    """Listen to a Sentinel from now; on leaving the block, wait until it announces the new
-    primary, whose host and port the yielded list then holds."""
-    watcher = Redis(host=addresses[0][0], port=addresses[0][1])
-    told = watcher.pubsub()
-    await told.subscribe("+switch-master")
-    promoted: list[str] = []
-    try:
-        yield promoted
-        async with asyncio.timeout(TIMEOUT):
-            async for message in told.listen():
-                if message["type"] == "message":
-                    promoted += message["data"].decode().split()[-2:]
-                    break
-    finally:
-        await told.aclose()  # type: ignore[no-untyped-call]
-        await watcher.aclose()
 
 
 async def bid(admin: httpx.AsyncClient, lot: str, bidder: dict[str, Any], i: int) -> int:

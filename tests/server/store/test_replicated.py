@@ -25,6 +25,7 @@ from server.store.lots import LotBook
 from server.store.replicated import MASTER, ReplicatedSet
 from server.store.scripts import unpack
 from tests.conftest import TIMEOUT, lot_config
+from tests.server.helpers import failing_over
 
 
 async def test_a_confirmed_write_survives_the_primary_and_the_replica_takes_over(
@@ -42,19 +43,10 @@ async def test_a_confirmed_write_survives_the_primary_and_the_replica_takes_over
         async with Redis.from_url(replica.url) as copy:
             assert await copy.get("ob:{t}:bid") == b"acknowledged"
 
-        watcher = Redis(host=addresses[0][0], port=addresses[0][1])
-        told = watcher.pubsub()
-        await told.subscribe("+switch-master")
         assert replicated.primary is not None and replicated.primary.process is not None
-        replicated.primary.process.send_signal(signal.SIGKILL)
-        async with asyncio.timeout(TIMEOUT):
-            async for message in told.listen():
-                if message["type"] == "message":
-                    break
-        name, _, _, host, port = message["data"].decode().split()
-        assert (name, f"redis://{host}:{port}") == (MASTER, replica.url)
-        await told.aclose()  # type: ignore[no-untyped-call]
-        await watcher.aclose()
+        async with failing_over(addresses) as promoted_to:
+            replicated.primary.process.send_signal(signal.SIGKILL)
+        assert "redis://{}:{}".format(*promoted_to) == replica.url
         promoted = sentinels.master_for(MASTER, socket_timeout=2.0)
         assert await promoted.get("ob:{t}:bid") == b"acknowledged"
         assert await promoted.set("ob:{t}:after", "taken")
