@@ -155,7 +155,7 @@ def serve(args: argparse.Namespace) -> int:
             return 2
     embedded = None
     url = args.redis_url
-    if getattr(args, "sentinel", None):
+    if args.sentinel:
         url = sentinel_url(args.sentinel, args.master)
     if not url:
         embedded = EmbeddedValkey(args.data_dir / "valkey")
@@ -231,7 +231,7 @@ async def _run(
                      log_signer=_log_signer(args.data_dir, args.log_origin),
                      tsa_url=args.tsa, anchor_interval_s=args.anchor_interval,
                      worker=worker.index if worker else 0,
-                     ack_replicas=getattr(args, "ack_replicas", 0))  # fmt: skip
+                     ack_replicas=args.ack_replicas)  # fmt: skip
     tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
     server = Server(app, args.host, args.port, limits, tls, worker.index if worker else None)
     serving = asyncio.create_task(server.serve([worker.sock] if worker else None))

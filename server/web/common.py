@@ -37,7 +37,7 @@ from server.services.money import MoneyService
 from server.services.openings import OpeningService
 from server.services.parties import PartyService
 from server.services.signals import Signals
-from server.services.staff import Staff
+from server.services.staff import SIGNING, Staff
 from server.services.venues import LotVenue, OpeningVenue
 from server.store.errors import STORE_ERRORS
 from streaming.rooms.connection import Rooms
@@ -124,6 +124,17 @@ async def body_of(
     description is made from): BadMessage naming the field when it does not fit. Returns the
     body as sent, for the domain's own checks."""
     return decoded(await read_raw(request, limit, timeout), kind)
+
+
+async def staff_body(request: Request, kind: type, *roles: str) -> tuple[Staff, Any]:
+    """The staff member asking (one of `roles`) and the body checked against `kind`; a
+    bank's or an issuer's body must be signed with its secret (`signed_by`), the host's
+    needs no signature."""
+    staff = await resources(request).service.require(token_of(request), *roles)
+    raw = await read_raw(request)
+    if staff.role in SIGNING:
+        signed_by(staff, request, raw)
+    return staff, decoded(raw or b"{}", kind)
 
 
 def signed_by(staff: Staff, request: Request, raw: bytes) -> None:

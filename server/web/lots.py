@@ -22,8 +22,8 @@ from server.web.common import (
     now_of,
     read_raw,
     resources,
-    signed_by,
     since_of,
+    staff_body,
     token_of,
 )
 from server.web.signals import registered, saw
@@ -80,14 +80,9 @@ async def register(request: Request) -> Response:
 async def deposit(request: Request) -> Response:
     """A deposit, from the host (by hand) or from the bank's callback, which signs the raw
     body: `X-OpenBid-Signature: sha256=HEX`, HMAC-SHA256 under the bank's secret."""
-    service = resources(request).service
-    staff = await service.require(token_of(request), "admin", "bank")
-    raw = await read_raw(request)
-    if staff.role == "bank":
-        signed_by(staff, request, raw)
+    staff, body = await staff_body(request, bodies.DepositBody, "admin", "bank")
     lot_id, bidder_id = request.path_params["lot"], request.path_params["bidder_id"]
-    body = decoded(raw, bodies.DepositBody)
-    answer = await service.deposit(lot_id, bidder_id, body, staff)
+    answer = await resources(request).service.deposit(lot_id, bidder_id, body, staff)
     await resources(request).money.moved(lot_id, answer["server_now"])  # the day's 对账
     # the bank's or the host's call: the payer's account is the bidder's trace, not the address
     signals = resources(request).signals

@@ -17,12 +17,10 @@ from server.web.bodies import DepositBody
 from server.web.common import (
     body_of,
     day_asked,
-    decoded,
     json_response,
     now_of,
-    read_raw,
     resources,
-    signed_by,
+    staff_body,
     token_of,
 )
 from server.web.money_types import (
@@ -53,10 +51,7 @@ async def account(request: Request) -> Response:
 
 
 async def bank_deposit(request: Request) -> Response:
-    bank = await resources(request).service.require(token_of(request), "bank")
-    raw = await read_raw(request)
-    signed_by(bank, request, raw)
-    body = decoded(raw, BankDeposit)
+    bank, body = await staff_body(request, BankDeposit, "bank")
     answer = await _money(request).bank_deposit(bank, body)
     signals = resources(request).signals  # the payer's account: the bidder's trace
     signals.saw(answer["lot_id"], answer["bidder_id"], "deposit", None,
@@ -73,10 +68,7 @@ async def file_guarantee(request: Request) -> Response:
 
 def _issuer(name: str) -> Handler:
     async def says(request: Request) -> Response:
-        issuer = await resources(request).service.require(token_of(request), "issuer")
-        raw = await read_raw(request)
-        signed_by(issuer, request, raw)
-        decoded(raw or b"{}", IssuerSays)
+        issuer, _ = await staff_body(request, IssuerSays, "issuer")
         number = request.path_params["number"]
         return json_response(request, await _money(request).issuer_says(issuer, number, name))
 
@@ -91,21 +83,14 @@ async def contract(request: Request) -> Response:
 
 async def tender_deposit(request: Request) -> Response:
     """投标保证金: the host's entry, or the bank's callback signed with its secret."""
-    staff = await resources(request).service.require(token_of(request), "admin", "bank")
-    raw = await read_raw(request)
-    if staff.role == "bank":
-        signed_by(staff, request, raw)
-    body = decoded(raw, DepositBody)
+    staff, body = await staff_body(request, DepositBody, "admin", "bank")
     opening_id, bidder_id = request.path_params["opening"], request.path_params["bidder_id"]
     answer = await _money(request).tender_deposit(opening_id, bidder_id, body, staff)
     return json_response(request, answer | {"server_now": await now_of(request)})
 
 
 async def refund_reported(request: Request) -> Response:
-    bank = await resources(request).service.require(token_of(request), "bank")
-    raw = await read_raw(request)
-    signed_by(bank, request, raw)
-    body = decoded(raw, RefundReport)
+    bank, body = await staff_body(request, RefundReport, "bank")
     refund_id = request.path_params["refund_id"]
     return json_response(request, await _money(request).refund_reported(bank, refund_id, body))
 
