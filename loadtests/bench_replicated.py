@@ -32,6 +32,7 @@ from loadtests.bench_bidbook import (  # noqa: E402
     open_loop,
     percentile,
 )
+from server.store.acks import Acks  # noqa: E402
 from server.store.batcher import Batcher  # noqa: E402
 from server.store.lots import LotBook  # noqa: E402
 from server.store.replicated import ReplicatedSet  # noqa: E402
@@ -41,7 +42,7 @@ async def one_run(replicated: ReplicatedSet, acks: int, seconds: float, rate: in
                   run: int) -> dict[str, float]:  # fmt: skip
     assert replicated.primary is not None
     client = Redis.from_url(replicated.primary.url, max_connections=64)
-    book = LotBook(client, ack_replicas=acks)
+    book = LotBook(client, acks=Acks(client, acks))
     batcher = Batcher(book, lambda lot, reply: None)
     lot, _ = await lot_in_limited(book, f"hot-{acks}-{run}")
     decisions = await closed_loop(batcher, lot, seconds, CLIENTS)

@@ -63,7 +63,9 @@ class LotService:
         self.metrics = metrics or Metrics()
         self.chainer = Chainer(book.logs)
         signer = log_signer or Signer.generate(ORIGIN)
-        self.transparency = Transparency(Tree(book.client), book.logs, self.chainer, signer)
+        self.transparency = Transparency(
+            Tree(book.client, book.acks), book.logs, self.chainer, signer
+        )
         self.batcher = Batcher(book, self._logged)
         self.desk = StaffDesk(StaffBook(book.client), admin_token, supervisor_token)
         self.signatures = Signatures(book.client)

@@ -165,6 +165,9 @@ class Transparency:
     async def _sign(self, size: int) -> None:
         kept = await self.tree.checkpoint()
         if kept is None or kept[0] < size:
+            # only a tree the replicas hold: signed over nodes the primary alone had, a
+            # failover would grow another tree of that size under the same key (a fork)
+            await self.tree.acks.barrier()
             root = root_of_edge(size, await self.tree.nodes(edge(size)))
             await self.tree.save_checkpoint(size, self.signer.checkpoint(size, root))
             if self.on_signed is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 
 __all__ = [
+    "BARRIER_KEY",
     "HALL_KEYS",
     "LOT_DUE_KEY",
     "LOT_PARTS",
@@ -39,6 +40,7 @@ __all__ = [
 
 LOT_DUE_KEY = "ob:due"  # lot id -> its next deadline
 OPENING_DUE_KEY = "ob:due:openings"  # opening id -> its next deadline
+BARRIER_KEY = "ob:barrier"  # a counter written to wait for the replicas (server/store/acks.py)
 HALL_KEYS = {"lot": "ob:hall:lots", "opening": "ob:hall:openings"}  # by when each starts
 STAFF_KEYS = {  # staff_id -> the person's record; a token's SHA-256 -> staff_id
     "people": "ob:{staff}:people",

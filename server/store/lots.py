@@ -22,6 +22,7 @@ from auction.errors import Conflict, NotFound, StoreUnavailable
 from auction.lot import blinding, sealing, vault
 from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
+from server.store.acks import Acks
 from server.store.due import DueSet
 from server.store.keys import LOT_DUE_KEY, LOT_PARTS, channel, lot_keys, token_hash
 from server.store.logs import Logs
@@ -56,14 +57,13 @@ class LotDecision:
 
 class LotBook:
     def __init__(
-        self, client: AnyRedis, sealing_secret: bytes | None = None, ack_replicas: int = 0,
-        ack_timeout_ms: int = 2000,
-    ) -> None:  # fmt: skip
+        self, client: AnyRedis, sealing_secret: bytes | None = None, acks: Acks | None = None
+    ) -> None:
         """`sealing_secret` opens sealed lots' bids at their close (kept outside the store;
         every process on one store holds the same); without it they wait to be opened.
-        `ack_replicas`: a decision stands, and is published, only once WAITAOF says this
-        many replicas wrote it to their append-only files (within `ack_timeout_ms`, else
-        StoreUnavailable: a resent bid_id tells later whether it was decided)."""
+        `acks`: a decision stands, and is published, only once its replicas wrote it to
+        their append-only files (server/store/acks.py; else StoreUnavailable: a resent
+        bid_id tells later whether it was decided)."""
         # redis-py's return types are unions of every decoding mode; we never decode, so
         # we hold the client untyped and type what each method returns.
         self.client: Any = client
@@ -72,9 +72,9 @@ class LotBook:
         self._reserves: dict[str, bytes] = {}  # lot id -> its reserve opened, as ARGV[5] takes it
         self._plates: dict[tuple[str, str], str] = {}  # (lot id, bidder id) -> its plate
         self.cluster = isinstance(client, RedisCluster)
-        if ack_replicas and self.cluster:
+        self.acks = acks or Acks(client)
+        if self.acks.replicas and self.cluster:
             raise ValueError("ack_replicas needs one primary (a URL or Sentinel), not a cluster")
-        self.ack_replicas, self.ack_timeout_ms = ack_replicas, ack_timeout_ms
         self._lot = script(client, "lot")
         self._create = script(client, "create")
         self.due = DueSet(client, LOT_DUE_KEY)
@@ -169,43 +169,25 @@ class LotBook:
         self, lot_id: str, commands: list[tuple[str, dict[str, Any]]], now: int | None
     ) -> LotDecision:
         reserve = await self._reserve(lot_id)
-        said = "" if self.ack_replicas else channel(lot_id)  # published here, once replicated
+        waits = bool(self.acks.replicas)
+        said = "" if waits else channel(lot_id)  # else published here, once replicated
         argv: list[bytes | str | int] = [pack(commands), now or 0, said, lot_id, reserve]
         try:
-            if self.ack_replicas:
-                reply = self._reply(await self._replicated(lot_id, argv))
-            else:
-                reply = self._reply(await self._lot(keys=self._keys(lot_id), args=argv))
+            raw = await self.acks.written(
+                lambda connection: self._lot(keys=self._keys(lot_id), args=argv,
+                                             client=connection),
+                f"lot {lot_id}: a decision",
+            )  # fmt: skip
         except ResponseError as error:
             if "NOT_FOUND" in str(error):
                 raise NotFound("lot") from None
             raise
+        reply = self._reply(raw)
         if self.cluster and reply.raw_entries:
             await self.due.track(lot_id, reply.state.get("deadline"))
-        if self.ack_replicas and reply.raw_entries:
+        if waits and reply.raw_entries:  # a confirmed decision covers any unconfirmed before
             await self.client.publish(channel(lot_id), pack([reply.now, reply.raw_entries]))
         return reply
-
-    async def _replicated(self, lot_id: str, argv: list[bytes | str | int]) -> list[bytes]:
-        """The script's reply, once WAITAOF on the same connection (it waits for that
-        connection's writes) says the local AOF and `ack_replicas` replicas hold it, and so
-        everything written before it. StoreUnavailable when they do not in time: the
-        decision is in the primary's log, unpublished; a later confirmed one covers it (the
-        replication stream is one ordered stream), and the hub fills the gap from the log."""
-        # one connection, two round trips: pipelined, the replica would report its AOF
-        # before the write it fsyncs in the same turn, and the wait would take its next
-        # report, a second later
-        async with self.client.client() as connection:
-            raw = await self._lot(keys=self._keys(lot_id), args=argv, client=connection)
-            local, copies = await connection.execute_command(
-                "WAITAOF", 1, self.ack_replicas, self.ack_timeout_ms
-            )
-        if local < 1 or copies < self.ack_replicas:
-            log.error("lot %s: a decision reached %d of %d replicas in %d ms", lot_id, copies,
-                      self.ack_replicas, self.ack_timeout_ms)  # fmt: skip
-            raise StoreUnavailable()
-        found: list[bytes] = raw
-        return found
 
     @staticmethod
     def _reply(raw: list[bytes]) -> LotDecision:

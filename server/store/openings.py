@@ -25,6 +25,7 @@ from auction.errors import Conflict
 from auction.log import Entry
 from auction.opening.envelope import digest
 from auction.opening.state import OpeningState, state_from_map, state_to_map
+from server.store.acks import Acks
 from server.store.due import DueSet
 from server.store.keys import OPENING_DUE_KEY, channel, opening_keys, token_hash
 from server.store.lots import AnyRedis
@@ -41,8 +42,10 @@ class Stored:
 
 
 class OpeningBook:
-    def __init__(self, client: AnyRedis) -> None:
+    def __init__(self, client: AnyRedis, acks: Acks | None = None) -> None:
+        """`acks`: a decision is published, and answered, once its replicas hold it."""
         self.client: Any = client
+        self.acks = acks or Acks(client)
         self._read = script(client, "opening_read")
         self._append = script(client, "opening_append")
         self._envelope = script(client, "envelope")
@@ -59,16 +62,18 @@ class OpeningBook:
         """Append `entries` decided on the state at seq `since`; None when it moved."""
         keys = opening_keys(opening_id)
         raws = [pack(entry) for entry in entries]
-        args: list[bytes | str | int] = [
-            since,
-            pack(state_to_map(state)),
-            channel(opening_id),
-            now,
-        ]
-        args += raws
-        appended = await self._append(keys=[keys["opening"], keys["log"], keys["plog"]], args=args)
+        waits = bool(self.acks.replicas)
+        said = "" if waits else channel(opening_id)  # else published here, once replicated
+        args: list[bytes | str | int] = [since, pack(state_to_map(state)), said, now, *raws]
+        names = [keys["opening"], keys["log"], keys["plog"]]
+        appended = await self.acks.written(
+            lambda connection: self._append(keys=names, args=args, client=connection),
+            f"opening {opening_id}: a decision",
+        )
         if not appended:
             return None
+        if waits:
+            await self.client.publish(channel(opening_id), pack([now, raws]))
         await self.due.track(opening_id, state.deadline)
         return Stored(raws)
 

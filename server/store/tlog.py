@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auction.merkle import Node
+from server.store.acks import Acks
 from server.store.keys import TLOG_KEYS, tlog_entries, tlog_index, tlog_level
 from server.store.scripts import script
 
@@ -38,8 +39,10 @@ class Grown:
 
 
 class Tree:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, acks: Acks | None = None) -> None:
+        """`acks`: how a checkpoint waits for the replicas (Transparency._sign)."""
         self.client: Any = client
+        self.acks = acks or Acks(client)
         self._append = script(client, "tlog_append")
         self._save = script(client, "tlog_checkpoint")
 

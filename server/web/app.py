@@ -37,6 +37,7 @@ from server.services.parties import PartyService
 from server.services.signals import Signals
 from server.services.timer import Timer
 from server.services.venues import LotVenue, OpeningVenue
+from server.store.acks import Acks
 from server.store.errors import STORE_ERRORS
 from server.store.lots import LotBook
 from server.store.openings import OpeningBook
@@ -44,6 +45,7 @@ from server.store.sentinels import is_sentinel, primary_of
 from server.web.api import Operation, openapi
 from server.web.common import EXCEPTION_HANDLERS, Resources, resources, token_of
 from server.web.documents import document_operations
+from server.web.durable import DurableWrites
 from server.web.hall import hall_operations
 from server.web.headers import SecurityHeaders
 from server.web.httpproto import guarded_http
@@ -147,7 +149,8 @@ def create_app(
     `tsa_url`, an RFC 3161 time-stamping authority, anchors a checkpoint once every
     `anchor_interval_s` at most (server/services/anchoring.py); `worker`, this process's
     index among `openbid serve --workers` (server/workers.py), is told in `/api/health`;
-    `ack_replicas`: decisions wait for that many replicas' AOF (server/store/lots.py)."""
+    `ack_replicas`: writes are acknowledged once that many replicas' AOF hold them
+    (server/store/acks.py)."""
     sealing_secret = sealing_secret or secrets.token_bytes(32)
 
     @contextlib.asynccontextmanager
@@ -155,12 +158,12 @@ def create_app(
         client = await connect(redis_url)
         if isinstance(client, RedisCluster):
             await client.initialize()
-        book = LotBook(client, sealing_secret, ack_replicas)
+        book = LotBook(client, sealing_secret, Acks(client, ack_replicas))
         service = LotService(book, admin_token, limits, Metrics(), supervisor_token, log_signer)
         service.metrics_token = metrics_token
         await service.transparency.check_key()
         openings = OpeningService(
-            OpeningBook(client),
+            OpeningBook(client, book.acks),
             service.logs,
             service.chainer,
             service.hall,
@@ -222,7 +225,7 @@ def create_app(
             await client.aclose()
 
     app = App(routes=[*(op.route() for op in OPERATIONS), static], lifespan=lifespan,
-              middleware=[Middleware(SecurityHeaders)],
+              middleware=[Middleware(SecurityHeaders), Middleware(DurableWrites)],
               exception_handlers=EXCEPTION_HANDLERS)  # fmt: skip
     app.state.openapi = openapi(OPERATIONS)
     app.state.worker = worker

@@ -18,8 +18,9 @@ from auction.errors import StoreUnavailable
 from auction.lot.commit import created_fields
 from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
+from server.store.acks import Acks
 from server.store.embedded import running_on
-from server.store.keys import channel, lot_keys
+from server.store.keys import BARRIER_KEY, channel, lot_keys
 from server.store.logs import published
 from server.store.lots import LotBook
 from server.store.replicated import MASTER, ReplicatedSet
@@ -91,7 +92,7 @@ async def test_a_decision_stands_and_is_published_only_once_the_replica_wrote_it
             Redis.from_url(replicated.primary.url) as primary,
             Redis.from_url(replica.url) as copy,
         ):
-            book = LotBook(primary, ack_replicas=1, ack_timeout_ms=500)
+            book = LotBook(primary, acks=Acks(primary, 1, timeout_ms=500))
             config = LotConfig.parse(lot_config(opens_at=10_000, free_ends_at=10_000))
             hidden = Secrets(reserve_salt="aa", lottery_seed="bb" * 16)
             await book.create("lot1", config, hidden, created_fields(config, hidden),
@@ -124,6 +125,41 @@ async def test_a_decision_stands_and_is_published_only_once_the_replica_wrote_it
             assert kinds.count("deposit") == 1  # decided once, before; now on the replica too
             assert await copy.xlen(lot_keys("lot1")["log"]) == len(kinds)
             await told.aclose()  # type: ignore[no-untyped-call]
+    finally:
+        for node in replicated.copies:
+            if node.process is not None:
+                node.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
+
+
+async def test_callers_waiting_together_share_one_barrier_that_covers_every_earlier_write(
+    tmp_path: Path,
+) -> None:
+    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
+    await asyncio.to_thread(replicated.start)
+    assert replicated.primary is not None
+    (replica,) = replicated.copies
+    try:
+        async with (
+            Redis.from_url(replicated.primary.url) as primary,
+            Redis.from_url(replica.url) as copy,
+        ):
+            await Acks(primary).barrier()  # waiting for no replica writes nothing
+            assert await primary.get(BARRIER_KEY) is None
+            acks = Acks(primary, 1, timeout_ms=500)
+            await primary.set("written", "before")  # another connection's write
+            await asyncio.gather(*(acks.barrier() for _ in range(50)))
+            assert await copy.get("written") == b"before"
+            assert await primary.get(BARRIER_KEY) == b"1"  # one round for the fifty
+
+            assert replica.process is not None
+            replica.process.send_signal(signal.SIGSTOP)
+            waits = await asyncio.gather(*(acks.barrier() for _ in range(3)),
+                                         return_exceptions=True)  # fmt: skip
+            assert all(isinstance(w, StoreUnavailable) for w in waits)
+            replica.process.send_signal(signal.SIGCONT)
+            await acks.barrier()  # the next round after a failed one
+            assert await copy.get(BARRIER_KEY) == b"3"
     finally:
         for node in replicated.copies:
             if node.process is not None:

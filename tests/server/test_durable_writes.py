@@ -1,0 +1,104 @@
+"""With `ack_replicas=1` every write is acknowledged only once a replica holds it, not only a
+lot's decisions (issue 21): an opening's decision, a party registering itself, and the
+transparency log's checkpoint, which is never signed over a tree the replica lacks (a
+failover would grow another tree of that size under the same key: a fork). A real primary
+and replica; the replica stops answering (SIGSTOP), then comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from auction.errors import StoreUnavailable
+from server.store.embedded import EmbeddedValkey
+from server.store.keys import PARTY_KEYS, channel, lot_keys
+from server.store.replicated import ReplicatedSet
+from tests.conftest import TIMEOUT, admin_client, serving
+from tests.server.services.test_openings import enrol, new_opening
+from tests.server.services.test_parties import new_code
+from tests.server.services.test_transparency import KEY
+
+
+@contextlib.contextmanager
+def stopped(node: EmbeddedValkey) -> Iterator[None]:
+    assert node.process is not None
+    node.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        node.process.send_signal(signal.SIGCONT)
+
+
+def a_party() -> dict[str, Any]:
+    return {"name": "丙建设有限公司", "credit_code": new_code(), "account": "6222021234567890",
+            "contact": "李四 13900000000"}  # fmt: skip
+
+
+async def checkpoint_size(admin: httpx.AsyncClient) -> int:
+    size: int = KEY.checkpoint((await admin.get("/api/log/checkpoint")).text).size
+    return size
+
+
+async def test_no_write_is_acknowledged_that_the_replica_lacks(tmp_path: Path) -> None:
+    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
+    await asyncio.to_thread(replicated.start)
+    assert replicated.primary is not None
+    (replica,) = replicated.copies
+    apps: list[Starlette] = []
+    try:
+        async with (
+            serving(replicated.primary.url, ack_replicas=1, apps=apps) as base,
+            admin_client(base) as admin,
+            Redis.from_url(replicated.primary.url) as primary,
+            Redis.from_url(replica.url) as copy,
+        ):
+            service = apps[0].state.resources.service
+            transparency = service.transparency
+            opening = await new_opening(admin, min_bidders=1)
+            await enrol(admin, opening, "甲")
+            log = lot_keys(opening)["log"]  # an opening's keys are a lot's
+            assert await copy.xlen(log) == await primary.xlen(log) > 0  # on the replica when told
+            signed = await transparency.integrate()
+            assert await checkpoint_size(admin) == signed
+
+            told = primary.pubsub()
+            await told.subscribe(channel(opening))
+            await told.get_message(timeout=TIMEOUT)  # the subscription's confirmation
+            with stopped(replica):
+                joined = await admin.post(f"/api/openings/{opening}/bidders", json={"name": "乙"})
+                assert joined.status_code == 503
+                assert joined.json()["code"] == "STORE_UNAVAILABLE"
+                party = await admin.post("/api/parties", json=a_party(),
+                                         headers={"authorization": ""})  # fmt: skip
+                assert party.status_code == 503  # written on the primary, but not answered
+                await service.chainer.catch_up(opening)  # 乙's entry chained, as a reader would
+                with pytest.raises(StoreUnavailable):  # the tree grew; nothing signed over it
+                    await transparency.integrate(opening)
+                assert await checkpoint_size(admin) == signed
+            await told.ping()  # a message published before this would come before its pong
+            pong = await told.get_message(timeout=TIMEOUT)
+            assert pong is not None and pong["type"] == "pong"  # the public heard nothing
+            await told.aclose()  # type: ignore[no-untyped-call]
+
+            party = await admin.post("/api/parties", json=a_party(),
+                                     headers={"authorization": ""})  # fmt: skip
+            assert party.status_code == 201, party.text
+            people = PARTY_KEYS["people"]
+            assert await copy.hexists(people, party.json()["party_id"])
+            assert await copy.hlen(people) == await primary.hlen(people) == 2  # 503's too
+            grown = await transparency.integrate()
+            assert grown > signed and await checkpoint_size(admin) == grown
+    finally:
+        for node in replicated.copies:
+            if node.process is not None:
+                node.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
