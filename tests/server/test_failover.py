@@ -69,18 +69,10 @@ async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_pat
                     held |= set(await bids_in(store, lot))
             assert held == {f"b{i}" for i in acknowledged}
 
-            watcher = Redis(host=addresses[0][0], port=addresses[0][1])
-            told = watcher.pubsub()
-            await told.subscribe("+switch-master")
             assert replicated.primary is not None and replicated.primary.process is not None
-            replicated.primary.process.send_signal(signal.SIGKILL)
-            async with asyncio.timeout(TIMEOUT):
-                async for message in told.listen():
-                    if message["type"] == "message":
-                        break
-            *_, host, port = message["data"].decode().split()  # the promoted replica
-            await told.aclose()  # type: ignore[no-untyped-call]
-            await watcher.aclose()
+            async with failing_over(addresses) as promoted:
+                replicated.primary.process.send_signal(signal.SIGKILL)
+            host, port = promoted
 
             i = 5  # bidding resumes: a resent bid_id is answered as decided, or decided now
             async with asyncio.timeout(TIMEOUT):
@@ -171,4 +163,35 @@ async def test_a_paused_primary_acknowledges_nothing_the_replicas_lack(tmp_path:
             assert shown == [START + int(b[1:]) * STEP for b in acknowledged]  # none lost
     finally:
         old.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
+
+
+async def test_a_deadline_passed_during_the_failover_suspends_the_lot(tmp_path: Path) -> None:
+    """The 限时 countdown runs out while the primary is gone and the Sentinels have not yet
+    promoted a replica (they wait `down_after_ms`, longer than the countdown and its grace):
+    the new primary's first tick finds the deadline passed past the grace and suspends the
+    lot by the outage rule, rather than selling it to whoever led; the public sees it."""
+    replicated = ReplicatedSet(tmp_path / "set", replicas=2, sentinels=3, down_after_ms=4000)
+    addresses = await asyncio.to_thread(replicated.start)
+    said = ",".join(f"{host}:{port}" for host, port in addresses)
+    assert replicated.primary is not None and replicated.primary.process is not None
+    try:
+        async with (
+            serving(sentinel_url(said, MASTER), ack_replicas=1) as base,
+            admin_client(base) as admin,
+        ):
+            lot, (leader,) = await lot_in_limited(admin, "甲", countdown_s=2, late_grace_s=1)
+            async with client(base, lot) as viewer:
+                await viewer.hello(since=0)
+                assert await bid(admin, lot, leader, 0) == 200  # 2 s to go from here
+                async with failing_over(addresses):
+                    replicated.primary.process.send_signal(signal.SIGKILL)
+                async with asyncio.timeout(TIMEOUT):
+                    moved = await viewer.until(lambda m: m.get("kind") in ("suspended", "closed"))
+            assert (moved[-1]["kind"], moved[-1]["by"], moved[-1]["phase"]) == (
+                "suspended", "platform", "limited"
+            )  # fmt: skip
+            result = await admin.get(f"/api/lots/{lot}/result")
+            assert result.status_code == 409  # nothing was decided
+    finally:
         await asyncio.to_thread(replicated.stop)
