@@ -72,15 +72,14 @@ async def test_acknowledged_bids_survive_the_primary_and_bidding_resumes(tmp_pat
             assert replicated.primary is not None and replicated.primary.process is not None
             async with failing_over(addresses) as promoted:
                 replicated.primary.process.send_signal(signal.SIGKILL)
-            host, port = promoted
 
             i = 5  # bidding resumes: a resent bid_id is answered as decided, or decided now
             async with asyncio.timeout(TIMEOUT):
                 while await bid(i) != 200:
                     await asyncio.sleep(0.1)  # the server retries the store on its own clock
             acknowledged.append(i)
-            async with Redis(host=host, port=int(port)) as promoted:
-                bids = await bids_in(promoted, lot)
+            async with Redis(host=promoted[0], port=int(promoted[1])) as store:
+                bids = await bids_in(store, lot)
             assert bids == [f"b{i}" for i in acknowledged]  # every acknowledged bid, once
             last = START + acknowledged[-1] * STEP  # the public sees prices, not bid ids
             async with asyncio.timeout(TIMEOUT):
