@@ -1,6 +1,12 @@
 """The rules of 电子保函 (auction/money/guarantee.py) on a lot: filed, confirmed by its
 issuer, revoked. lot.lua decides the same (its `on_guarantee*`).
 
+A revocation that leaves a bidder who holds a bid that could win (the lead, a standing share,
+a sealed bid, a place in the lottery's pool) without security suspends the lot, by the
+platform, for `REVOKED` (its reason): bids are irrevocable and the law's decision is the
+staff's, not the platform's (RULES §1.4, §5.6), so host and supervisor resume it, the bid
+standing, or terminate it (两人操作).
+
 A refusal here writes nothing (like a deposit past its deadline): `GUARANTEE_SHORT` or
 `GUARANTEE_EXPIRES` when it is filed, `DEADLINE_PASSED` outside the deposit window,
 `PHASE_CLOSED` after the close, `CONFLICT` for a number filed before, `NOT_FOUND` for one
@@ -14,7 +20,8 @@ from typing import Any
 from auction.errors import Conflict, NotFound, Refused
 from auction.log import EntryLog
 from auction.lot.admission import bidder_of, open_by, qualifies, with_bidder
-from auction.lot.state import Bidder, LotState
+from auction.lot.state import Bidder, LotPhase, LotState
+from auction.lot.suspension import suspend
 from auction.money.guarantee import (
     MARGIN_DAYS,
     ConfirmGuarantee,
@@ -24,8 +31,11 @@ from auction.money.guarantee import (
     day_number,
 )
 
-__all__ = ["confirm", "file", "revoke"]
+__all__ = ["REVOKED", "confirm", "file", "revoke"]
 
+REVOKED = "guarantee_revoked"  # the platform's reason when a revocation suspends the lot
+BIDDING = frozenset({LotPhase.FREE, LotPhase.INQUIRY, LotPhase.LIMITED, LotPhase.CAPPED,
+                     LotPhase.DUTCH, LotPhase.SEALED})  # fmt: skip
 DAY_MS = 86_400_000
 BEIJING_MS = 8 * 3_600_000
 
@@ -94,4 +104,17 @@ def _decided(
     s = with_bidder(s, bidder, qualified=qualified)
     seq = log.add(now, f"guarantee_{status}", False, plate=bidder.plate, number=number,
                   qualified=qualified, actor=actor)  # fmt: skip
+    if not qualified and s.phase in BIDDING and could_win(s, bidder):
+        s, _ = suspend(s, now, log, "platform", REVOKED)
     return s, {"accepted": True, "seq": seq, "qualified": qualified}
+
+
+def could_win(s: LotState, bidder: Bidder) -> bool:
+    """Whether the bidder holds a bid that the close could make a winner of."""
+    who = bidder.bidder_id
+    return (
+        who in (s.leader, s.indicator_leader)
+        or who in s.acceptors
+        or bidder.standing is not None
+        or bidder.sealed_box is not None
+    )

@@ -5,6 +5,7 @@ bidder's sub-account and, after the close, the refunds, and the host records the
 from __future__ import annotations
 
 import re
+import secrets
 
 import httpx
 from playwright.async_api import Browser, expect
@@ -15,7 +16,13 @@ from tests.pages.conftest import assert_accessible
 from tests.pages.test_console_pages import staff_context
 from tests.pages.test_lot_pages import open_page
 from tests.server.helpers import bearer, closing, lot_in_limited, make_lot
-from tests.server.services.test_money import DEPOSIT, Bank, account_of, party_bidder
+from tests.server.services.test_money import (
+    DEPOSIT,
+    Bank,
+    account_of,
+    issuer_says,
+    party_bidder,
+)
 from tests.server.services.test_staff import add
 
 
@@ -58,3 +65,29 @@ async def test_the_console_shows_the_money_of_a_closed_lot_and_records_the_contr
     await supervisor.goto(f"{served}/console#lot={lot}")
     await expect(supervisor.locator("#refunds tr")).to_have_count(2)
     await expect(supervisor.locator("#lotcontract")).to_be_hidden()  # the host's to record
+
+
+async def test_a_guarantee_revoked_under_the_lead_suspends_the_room_for_the_staff(
+    served: str, admin: httpx.AsyncClient, public: httpx.AsyncClient, browser: Browser
+) -> None:
+    issuer = await add(admin, "中国建设银行北京分行", "issuer")
+    lot = await make_lot(admin)
+    bidder = await party_bidder(public, lot)
+    number = f"BG{secrets.token_hex(6)}"
+    guarantee = {"kind": "guarantee", "issuer": "中国建设银行北京分行", "number": number,
+                 "amount": DEPOSIT, "valid_until": "2099-12-31"}  # fmt: skip
+    filed = await public.post(f"/api/lots/{lot}/bidders/{bidder['bidder_id']}/guarantees",
+                              json=guarantee, headers=bearer(bidder["token"]))  # fmt: skip
+    assert filed.json()["accepted"], filed.text
+    assert (await issuer_says(public, issuer, number, "confirm")).json()["qualified"] is True
+    bid = {"bid_id": "g1", "price": 34_380_000}
+    led = await public.post(f"/api/lots/{lot}/bids", json=bid, headers=bearer(bidder["token"]))
+    assert led.json()["accepted"], led.text
+    room = await open_page(browser, f"{served}/lots/{lot}")  # the public's
+    await expect(room.locator("#phase")).to_have_text("自由报价")
+    revoked = await issuer_says(public, issuer, number, "revoke")
+    assert revoked.json()["qualified"] is False
+    await expect(room.locator("#phase")).to_have_text("已中止")
+    await expect(room.locator("#message")).to_contain_text("竞买人保函已被撤销")
+    seen = (await public.get(f"/api/lots/{lot}")).json()
+    assert (seen["phase"], seen["price"]) == ("suspended", 34_380_000)  # the bid stands

@@ -642,6 +642,18 @@ local function on_guarantee(b)
   return {accepted = true, seq = seq}
 end
 
+local BIDDING = {free = true, inquiry = true, limited = true, capped = true, dutch = true,
+  sealed = true}
+
+local function could_win(b)
+  -- whether the bidder holds a bid the close could make a winner of
+  if b.bidder_id == st.leader or b.bidder_id == st.indicator_leader then return true end
+  for _, id in ipairs(st.acceptors or {}) do
+    if id == b.bidder_id then return true end
+  end
+  return b.standing ~= nil or b.sealed_box ~= nil
+end
+
 local function on_guarantee_said(name)
   -- the issuer confirms (before the deposit deadline) or revokes (before the close)
   local filed = (st.guarantees or {})[args.number]
@@ -664,6 +676,10 @@ local function on_guarantee_said(name)
   put_bidder(b)
   local seq = add(now, 'guarantee_' .. status, false, {plate = b.plate, number = args.number,
     qualified = b.qualified, actor = nn(args.actor)})
+  -- a bidder who could win left without security: the staff decide (auction/lot/guarantees.py)
+  if not b.qualified and BIDDING[st.phase] and could_win(b) then
+    suspend('platform', 'guarantee_revoked')
+  end
   return {accepted = true, seq = seq, qualified = b.qualified}
 end
 

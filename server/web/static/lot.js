@@ -77,7 +77,8 @@ function apply(event) {
     say(`${t("poolFixed")}: ${event.plates.join("、")}`, "ok");
   } else if (event.kind === "suspended") {  // 中止: the clock stops; why, on the message line
     s.phase = "suspended"; s.deadline = null;
-    say(`${phaseName("suspended")}: ${event.by === "platform" ? t("platformFault") : event.reason}`, "error");
+    const why = { platform: "platformFault", guarantee_revoked: "guaranteeRevoked" }[event.reason];
+    say(`${phaseName("suspended")}: ${event.by === "platform" ? t(why) : event.reason}`, "error");
   } else if (event.kind === "resumed") {
     s.phase = event.phase; s.deadline = event.deadline;
     say(`${t("resumed")}: ${event.reason}`, "ok");

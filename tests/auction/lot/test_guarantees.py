@@ -13,8 +13,9 @@ import pytest
 
 from auction.china import BEIJING
 from auction.log import Tick
+from auction.lot.guarantees import REVOKED
 from auction.lot.replay import replay
-from auction.lot.state import Deposit, Register
+from auction.lot.state import Deposit, LotPhase, Register, Terminate
 from auction.money.guarantee import MARGIN_DAYS, ConfirmGuarantee, FileGuarantee, RevokeGuarantee
 from auction.money.refunds import refunds
 from tests.auction.lot.test_replay import AUCTION, MIN, Lot, bid
@@ -116,3 +117,47 @@ def test_refunds_release_the_guarantees_the_issuers_stand_by() -> None:
     lot.do(Tick(), FREE_ENDS + 300_000)  # sold to A
     shown = [(r.plate, r.kind, r.held, r.payer) for r in refunds("lot-7", lot.log)]
     assert shown == [("101", "guarantee", True, None), ("102", "guarantee", False, None)]
+
+
+def test_revoked_under_a_bid_that_could_win_the_lot_waits_for_the_staff() -> None:
+    lot = lot_of("A", "B")
+    for who, number in (("A", "h:ga"), ("B", "h:gb")):
+        lot.do(filed(who, number), OPENS - 5000)
+        lot.do(ConfirmGuarantee(number=number), OPENS - 4000)
+    lot.do(bid("B", 34 * WAN, "b1"), OPENS + 1000)
+    lot.do(bid("A", 35 * WAN, "a1"), OPENS + 2000)  # A leads
+    lot.do(RevokeGuarantee(number="h:gb"), OPENS + 3000)  # B no longer could win: bidding goes on
+    assert lot.state.phase == LotPhase.FREE
+    revoked = lot.do(RevokeGuarantee(number="h:ga", actor="issuer-1"), OPENS + 4000)
+    assert revoked["accepted"] and revoked["qualified"] is False
+    suspended = lot.log[-1]
+    assert (suspended["kind"], suspended["by"], suspended["reason"]) == (
+        "suspended", "platform", REVOKED
+    )  # fmt: skip
+    assert (lot.state.phase, lot.state.leader, lot.state.price) == (
+        LotPhase.SUSPENDED,
+        "A",
+        35 * WAN,
+    )
+    lot.do(Tick(), FREE_ENDS + 300_000)  # the close does not come while suspended
+    assert lot.state.phase == LotPhase.SUSPENDED
+    lot.do(Terminate(by="host", reason="竞得人保函撤销"), FREE_ENDS + 301_000)
+    lot.do(Terminate(by="supervisor", reason="同意终止"), FREE_ENDS + 302_000)
+    assert (lot.state.phase, lot.state.outcome) == (LotPhase.CLOSED, "terminated")
+    assert replays(lot)
+
+
+@pytest.mark.parametrize("phase", ["scheduled", "closed"])
+def test_a_revocation_outside_the_bidding_suspends_nothing(phase: str) -> None:
+    lot = lot_of("A")
+    lot.do(filed("A", "h:ga"), OPENS - 5000)
+    lot.do(ConfirmGuarantee(number="h:ga"), OPENS - 4000)
+    at = OPENS - 1000
+    if phase == "closed":
+        lot.do(bid("A", 34 * WAN, "a1"), OPENS + 1000)
+        lot.do(Tick(), FREE_ENDS)
+        lot.do(Tick(), FREE_ENDS + 300_000)
+        at = FREE_ENDS + 400_000
+    lot.do(RevokeGuarantee(number="h:ga"), at)
+    assert lot.state.phase == phase
+    assert "suspended" not in kinds(lot)

@@ -208,13 +208,21 @@ async def _created(book: LotBook, rng: random.Random, seed: int) -> tuple[str, L
     return lot_id, model.state
 
 
-def _opening() -> list[Command]:
-    """Everyone registers; b1 and b2 pay in full, b3 only if the plan's deposits say so."""
+def _opening(rng: random.Random) -> list[Command]:
+    """Everyone registers; b1 and b2 pay in full, b3 only if the plan's deposits say so,
+    or half the time by a guarantee (h:g0) that a later revocation may take away."""
     made: list[Command] = [
         Register(bidder_id=name, plate=str(100 + i), name=name.upper())
         for i, name in enumerate(BIDDERS)
     ]
-    return made + [Deposit(bidder_id=b, amount=DEPOSIT, kind="cash", ref=b) for b in BIDDERS[:2]]
+    made += [Deposit(bidder_id=b, amount=DEPOSIT, kind="cash", ref=b) for b in BIDDERS[:2]]
+    if rng.random() < 0.5:
+        made += [
+            FileGuarantee(bidder_id="b3", number="h:g0", issuer="某银行", amount=DEPOSIT,
+                          valid_until="2027-06-30"),
+            ConfirmGuarantee(number="h:g0"),
+        ]  # fmt: skip
+    return made
 
 
 def _wire(command: Command) -> tuple[str, dict[str, Any]]:
@@ -232,7 +240,7 @@ async def test_batches_decide_as_if_sent_one_by_one(book: LotBook, seed: int) ->
     rng = random.Random(seed)
     lot_id, state = await _created(book, rng, seed)
     now = 0
-    pending = _opening()
+    pending = _opening(rng)
     while pending or rng.random() < 0.97:
         batch = pending or [draw_command(rng, state) for _ in range(rng.randint(1, 12))]
         pending, now = [], now + draw_step(rng)
@@ -252,7 +260,7 @@ async def test_batches_decide_as_if_sent_one_by_one(book: LotBook, seed: int) ->
 async def test_lua_and_python_decide_alike(book: LotBook, seed: int) -> None:
     rng = random.Random(seed)
     lot_id, state = await _created(book, rng, seed)
-    now, opening = 0, _opening()
+    now, opening = 0, _opening(rng)
     for i in range(len(opening) + rng.randint(10, 80)):
         command = opening[i] if i < len(opening) else draw_command(rng, state)
         now += 0 if i < len(opening) else draw_step(rng)
