@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 
 from server.services.openings import OpeningService
+from server.store.errors import STORE_ERRORS
 from server.store.lots import LotBook
 
 __all__ = ["Timer"]
@@ -47,6 +48,9 @@ class Timer:
         while not self.stopped:
             try:
                 wait = await self.tick_due()
+            except STORE_ERRORS as error:  # the store down or failing over: one line
+                log.warning("timer pass failed (%s); retrying", error)
+                wait = MAX_WAIT_S
             except Exception:
                 log.exception("timer pass failed; retrying")
                 wait = MAX_WAIT_S

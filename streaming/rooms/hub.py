@@ -21,6 +21,8 @@ from typing import Any, Protocol
 import msgpack
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from auction.audience import audience, entry_view
 from streaming.rooms.outbox import Payload
@@ -30,6 +32,7 @@ from streaming.rooms.wire import Codec
 __all__ = ["Hub", "Member", "encode_event", "event_message"]
 
 PING_S, SILENT_S = 2.0, 6.0  # a quiet pub/sub is pinged; one silent this long is dropped
+GONE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)  # no store
 log = logging.getLogger("openbid.hub")
 
 
@@ -146,8 +149,11 @@ class Hub:
                     await self._pubsub.ping()  # its pong counts as heard
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("pub/sub read failed; reconnecting")
+            except Exception as error:
+                if isinstance(error, GONE):  # the store down or failing over: one line
+                    log.warning("pub/sub read failed (%s); reconnecting", error)
+                else:
+                    log.exception("pub/sub read failed; reconnecting")
                 if self._pubsub.connection is not None:
                     await self._pubsub.connection.disconnect()
                 await asyncio.sleep(0.5)  # back off from a failing server
