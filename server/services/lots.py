@@ -10,7 +10,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from auction.audience import STAFF as STAFF_ROLES
 from auction.checkpoint import Signer
 from auction.checks import check_text
 from auction.errors import (
@@ -19,7 +18,6 @@ from auction.errors import (
     Forbidden,
     NotFound,
     RateLimited,
-    Unauthorized,
     refusal,
 )
 from auction.lot import blinding, commit, prices, sealing, statute
@@ -69,41 +67,11 @@ class LotService:
         self.batcher = Batcher(book, self._logged)
         self.desk = StaffDesk(StaffBook(book.client), admin_token, supervisor_token)
         self.signatures = Signatures(book.client)
-        self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
         self.credit_check: CreditCheck | None = None  # (lot, bidder) -> its party's check
         self._limiter = Limiter(self.limits.bids_per_s, self.limits.bid_burst)
         self._configs: dict[str, LotConfig] = {}
 
-    # ---- who is asking ---------------------------------------------------------------
-
-    async def staff_role(self, token: str | None) -> str | None:
-        """The reading role of a token: "admin" (the host, who acts), "supervisor" (who sees
-        everything the host sees and co-signs) or None (a bank's, an issuer's, anyone's)."""
-        found = await self.desk.who(token)
-        return found.role if found is not None and found.role in STAFF_ROLES else None
-
-    async def require_admin(self, token: str | None) -> Staff:
-        """The host asking; Unauthorized without a token, Forbidden for anyone else."""
-        return await self.require(token, "admin")
-
-    async def require_staff(self, token: str | None) -> Staff:
-        """Reading what only the trading centre may read: the host or the supervisor."""
-        return await self.require(token, *STAFF_ROLES)
-
-    async def require(self, token: str | None, *roles: str) -> Staff:
-        if token is None:
-            raise Unauthorized()
-        found = await self.desk.who(token)
-        if found is None or found.role not in roles:
-            raise Forbidden()  # a bidder's, a revoked or an unknown token alike
-        return found
-
-    async def require_metrics_reader(self, token: str | None) -> None:
-        if token is None:
-            raise Unauthorized()
-        scraper = self.metrics_token is not None and _same(token, self.metrics_token)
-        if not scraper and await self.staff_role(token) is None:
-            raise Forbidden()
+    # ---- who is asking (the staff: self.desk) -------------------------------------
 
     async def bidder(self, lot_id: str, token: str | None) -> str:
         """The bidder a token acts for on this lot; one lookup on the way to every bid."""
@@ -390,11 +358,6 @@ class LotService:
         shown = views.result(closed, await self.book.bidders(lot_id), config.deposit, admin)
         seq, head = await self.chainer.catch_up(lot_id)
         return shown | {"audit_seq": seq, "audit_head": head}
-
-
-def _same(token: str, known: str) -> bool:
-    """Constant-time equality of two tokens as bytes (compare_digest refuses non-ASCII str)."""
-    return secrets.compare_digest(token.encode(), known.encode())
 
 
 def _field(body: dict[str, Any], name: str) -> Any:

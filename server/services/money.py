@@ -52,7 +52,7 @@ class MoneyService:
         """The lot's refund instructions (auction/money/refunds.py) for the staff and the
         bank, each with the bidder's name and the clear account it goes back to; none
         before the close."""
-        await self.lots.require(token, *READERS)
+        await self.lots.desk.require(token, *READERS)
         await self.lots.command(lot_id, "tick")  # NotFound for an unknown lot; a due close
         entries = [unpack(raw) for raw in await self.lots.logs.log(lot_id)]
         made = refunds(lot_id, entries)
@@ -108,7 +108,7 @@ class MoneyService:
     async def reconciliation(self, day: dt.date, token: str | None) -> list[dict[str, Any]]:
         """对账: for every lot whose money moved on `day`, a line for each bidder
         (auction/money/reconciliation.py), with the lot's deposit and title."""
-        await self.lots.require(token, *READERS)
+        await self.lots.desk.require(token, *READERS)
         found = []
         for lot_id in await self.book.moved_on(day.isoformat()):
             config = await self.lots.book.config(lot_id) or {}
@@ -137,7 +137,7 @@ class MoneyService:
 
     async def contract(self, lot_id: str, token: str | None) -> dict[str, Any]:
         """The host records the winners' contract signed: their deposits are due back."""
-        host = await self.lots.require_admin(token)
+        host = await self.lots.desk.require_admin(token)
         return await self._decided(lot_id, "contract", {"actor": host.staff_id})
 
     async def refund_reported(self, bank: Staff, refund_id: str, raw: object) -> dict[str, Any]:

@@ -100,7 +100,7 @@ class PartyService:
     async def asking(self, token: str | None) -> Party | Staff:
         """Who asks to register a bidder: a party (its own token) or the host; Forbidden
         (Unauthorized without a token) for anyone else."""
-        return await self.who(token) or await self.lots.require_admin(token)
+        return await self.who(token) or await self.lots.desk.require_admin(token)
 
     async def enrol(self, kind: str, venue_id: str, asking: Party | Staff, raw: object) -> Any:
         """Register in a lot or an opening (`kind`): the party itself, the host naming a

@@ -13,8 +13,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from auction.audience import STAFF as STAFF_ROLES
 from auction.checks import check_text
-from auction.errors import BadMessage, Conflict, NotFound
+from auction.errors import BadMessage, Conflict, Forbidden, NotFound, Unauthorized
 from server.store.staff import StaffBook
 
 __all__ = ["ROLES", "Staff", "StaffDesk", "add_person"]
@@ -38,6 +39,7 @@ class Staff:
 
 
 def _same(token: str, known: str) -> bool:
+    """Constant-time equality of two tokens as bytes (compare_digest refuses non-ASCII str)."""
     return secrets.compare_digest(token.encode(), known.encode())
 
 
@@ -47,6 +49,7 @@ class StaffDesk:
         self._first = [(admin_token, Staff("host-0", "主持人", "admin"))]
         if supervisor_token:
             self._first.append((supervisor_token, Staff("supervisor-0", "监督人", "supervisor")))
+        self.metrics_token: str | None = None  # a scraper's: reads /metrics and nothing else
 
     async def who(self, token: str | None) -> Staff | None:
         """The person a token is, if it is a staff token and not revoked."""
@@ -62,6 +65,35 @@ class StaffDesk:
         secret = record.get("secret")
         return Staff(staff_id, record["name"], record["role"],
                      bytes.fromhex(secret) if secret else None)  # fmt: skip
+
+    async def staff_role(self, token: str | None) -> str | None:
+        """The reading role of a token: "admin" (the host, who acts), "supervisor" (who sees
+        everything the host sees and co-signs) or None (a bank's, an issuer's, anyone's)."""
+        found = await self.who(token)
+        return found.role if found is not None and found.role in STAFF_ROLES else None
+
+    async def require_admin(self, token: str | None) -> Staff:
+        """The host asking; Unauthorized without a token, Forbidden for anyone else."""
+        return await self.require(token, "admin")
+
+    async def require_staff(self, token: str | None) -> Staff:
+        """Reading what only the trading centre may read: the host or the supervisor."""
+        return await self.require(token, *STAFF_ROLES)
+
+    async def require(self, token: str | None, *roles: str) -> Staff:
+        if token is None:
+            raise Unauthorized()
+        found = await self.who(token)
+        if found is None or found.role not in roles:
+            raise Forbidden()  # a bidder's, a revoked or an unknown token alike
+        return found
+
+    async def require_metrics_reader(self, token: str | None) -> None:
+        if token is None:
+            raise Unauthorized()
+        scraper = self.metrics_token is not None and _same(token, self.metrics_token)
+        if not scraper and await self.staff_role(token) is None:
+            raise Forbidden()
 
     async def add(self, raw: object, now: int) -> dict[str, Any]:
         """A new person: their id and token (and secret), shown this once."""

@@ -37,7 +37,7 @@ class _Desk:
             self.signals.saw(venue_id, bidder_id, kind, seen)
 
     async def staff_role(self, token: str) -> str | None:
-        return await self.service.staff_role(token)
+        return await self.service.desk.staff_role(token)
 
     async def claim_session(self, venue_id: str, bidder_id: str, session: str) -> None:
         await self.service.claim_session(venue_id, bidder_id, session)

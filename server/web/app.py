@@ -106,7 +106,7 @@ async def metrics(request: Request) -> Response:
     """Prometheus text, for the staff or whoever holds the metrics token: the counts say
     how many bids, refusals and connections there are, which the rules may keep secret."""
     service = resources(request).service
-    await service.require_metrics_reader(token_of(request))
+    await service.desk.require_metrics_reader(token_of(request))
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
@@ -160,7 +160,7 @@ def create_app(
             await client.initialize()
         book = LotBook(client, sealing_secret, Acks(client, ack_replicas))
         service = LotService(book, admin_token, limits, Metrics(), supervisor_token, log_signer)
-        service.metrics_token = metrics_token
+        service.desk.metrics_token = metrics_token
         await service.transparency.check_key()
         openings = OpeningService(
             OpeningBook(client, book.acks),

@@ -130,7 +130,7 @@ async def staff_body(request: Request, kind: type, *roles: str) -> tuple[Staff, 
     """The staff member asking (one of `roles`) and the body checked against `kind`; a
     bank's or an issuer's body must be signed with its secret (`signed_by`), the host's
     needs no signature."""
-    staff = await resources(request).service.require(token_of(request), *roles)
+    staff = await resources(request).service.desk.require(token_of(request), *roles)
     raw = await read_raw(request)
     if staff.role in SIGNING:
         signed_by(staff, request, raw)

@@ -67,7 +67,7 @@ async def whoami(request: Request) -> Response:
     token = token_of(request)
     if token is None:
         raise Unauthorized()
-    role = await resources(request).service.staff_role(token)
+    role = await resources(request).service.desk.staff_role(token)
     if role is None:
         raise Unauthorized()
     return json_response(request, {"role": role, "server_now": await now_of(request)})
@@ -75,13 +75,13 @@ async def whoami(request: Request) -> Response:
 
 async def lot_bidders(request: Request) -> Response:
     service = resources(request).service
-    await service.require_staff(token_of(request))
+    await service.desk.require_staff(token_of(request))
     found = await service.bidders(request.path_params["lot"])
     return json_response(request, {"bidders": found, "server_now": await now_of(request)})
 
 
 async def opening_bidders(request: Request) -> Response:
-    await resources(request).service.require_staff(token_of(request))
+    await resources(request).service.desk.require_staff(token_of(request))
     found = await _openings(request).tenderers(request.path_params["opening"])
     return json_response(request, {"bidders": found, "server_now": await now_of(request)})
 

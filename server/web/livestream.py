@@ -84,7 +84,7 @@ def _json(offer: RTCSessionDescription) -> bytes:
 
 
 async def publish(request: Request) -> Response:
-    await resources(request).service.require_admin(token_of(request))
+    await resources(request).service.desk.require_admin(token_of(request))
     offer = await _offer(request, viewer=False)
     if (forwarded := await _at_holder(request, _json(offer))) is not None:
         return forwarded
@@ -95,7 +95,7 @@ async def publish(request: Request) -> Response:
 async def stop(request: Request) -> Response:
     """End the stream; every recording of the opening, closed now, goes in the transparency
     log by its SHA-256 (as an entry of `{opening}-documents`)."""
-    await resources(request).service.require_admin(token_of(request))
+    await resources(request).service.desk.require_admin(token_of(request))
     if (forwarded := await _at_holder(request)) is not None:
         await _studio(request).stop(request.path_params["opening"])  # whatever is left here
         return forwarded
@@ -149,7 +149,7 @@ def _created(request: Request, answer: RTCSessionDescription, kind: str, session
 
 
 async def whip(request: Request) -> Response:
-    await resources(request).service.require_admin(token_of(request))
+    await resources(request).service.desk.require_admin(token_of(request))
     offer, session = await _sdp_offer(request, viewer=False), secrets.token_hex(16)
     if (forwarded := await _at_holder(request, offer.sdp.encode())) is not None:
         return forwarded
@@ -160,7 +160,7 @@ async def whip(request: Request) -> Response:
 async def whip_end(request: Request) -> Response:
     """The encoder stops: as `.../webrtc/stop`. A session the host has since replaced
     (another WHIP publish, the browser's camera) is gone already: 404."""
-    await resources(request).service.require_admin(token_of(request))
+    await resources(request).service.desk.require_admin(token_of(request))
     opening_id = request.path_params["opening"]
     if not _studio(request).is_publisher(opening_id, request.path_params["session"]):
         if (forwarded := await _at_holder(request)) is not None:
@@ -202,7 +202,7 @@ async def archive(request: Request) -> Response:
     and rebuilt only when the log or a recording has grown since, one build at a time per
     opening (security review L7: each request wrote a full copy of every recording)."""
     service = resources(request).service
-    await service.require_staff(token_of(request))
+    await service.desk.require_staff(token_of(request))
     openings: OpeningService = resources(request).openings
     opening_id = request.path_params["opening"]
     audit = await export(service, openings, opening_id)

@@ -49,7 +49,7 @@ async def health(request: Request) -> Response:
 
 async def create_lot(request: Request) -> Response:
     service = resources(request).service
-    await service.require_admin(token_of(request))
+    await service.desk.require_admin(token_of(request))
     lot_id, findings = await service.create_lot(await body_of(request, bodies.LotConfig))
     resources(request).hall_cache.clear()  # the hall lists it at once
     language = request.headers.get("accept-language")
@@ -113,14 +113,14 @@ async def events(request: Request) -> Response:
 
 async def result(request: Request) -> Response:
     service = resources(request).service
-    staff = await service.staff_role(token_of(request)) is not None
+    staff = await service.desk.staff_role(token_of(request)) is not None
     shown = await service.result(request.path_params["lot"], staff)
     return json_response(request, shown | {"server_now": await now_of(request)})
 
 
 async def audit(request: Request) -> Response:
     service = resources(request).service
-    await service.require_staff(token_of(request))
+    await service.desk.require_staff(token_of(request))
     return json_response(request, await exports.audit(service, request.path_params["lot"]))
 
 
@@ -132,7 +132,7 @@ async def public_audit(request: Request) -> Response:
 def _staff_command(name: str) -> Handler:
     async def handle(request: Request) -> Response:
         service = resources(request).service
-        role = await service.require_staff(token_of(request))
+        role = await service.desk.require_staff(token_of(request))
         body = await body_of(request, bodies.Reason)
         answer = await service.staff_command(request.path_params["lot"], name, role, body["reason"])
         return json_response(request, answer, 202 if answer.get("pending") else 200)
@@ -142,7 +142,7 @@ def _staff_command(name: str) -> Handler:
 
 async def draw(request: Request) -> Response:
     service = resources(request).service
-    role = await service.require_staff(token_of(request))
+    role = await service.desk.require_staff(token_of(request))
     body = await body_of(request, bodies.Share)
     return json_response(
         request, await service.draw(request.path_params["lot"], role, body["share"])
@@ -151,7 +151,7 @@ async def draw(request: Request) -> Response:
 
 async def unmask(request: Request) -> Response:
     service = resources(request).service
-    staff = await service.require_staff(token_of(request))
+    staff = await service.desk.require_staff(token_of(request))
     body = await body_of(request, bodies.Reason)
     found = await unmasking.unmask(service, request.path_params["lot"], staff, body["reason"])
     return json_response(request, found)

@@ -44,7 +44,7 @@ def _openings(request: Request) -> OpeningService:
 
 
 async def create(request: Request) -> Response:
-    await resources(request).service.require_admin(token_of(request))
+    await resources(request).service.desk.require_admin(token_of(request))
     opening_id = await _openings(request).create(await body_of(request, bodies.OpeningConfig))
     resources(request).hall_cache.clear()  # the hall lists it at once
     return json_response(request, {"opening_id": opening_id}, 201)
@@ -54,7 +54,7 @@ async def snapshot(request: Request) -> Response:
     openings, opening_id = _openings(request), request.path_params["opening"]
     token = token_of(request)
     bidder_id = None
-    if token is not None and await resources(request).service.staff_role(token) is None:
+    if token is not None and await resources(request).service.desk.staff_role(token) is None:
         bidder_id = await openings.bidder(opening_id, token)
     return json_response(request, await openings.snapshot(opening_id, bidder_id))
 
@@ -90,7 +90,7 @@ async def command(request: Request) -> Response:
     if token is None:
         raise Unauthorized()
     body = await body_of(request, bodies.Command)
-    role = await service.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
+    role = await service.desk.staff_role(token) or "bidder"  # the supervisor only co-signs (R10)
     bidder_id = None if role != "bidder" else await openings.bidder(opening_id, token)
     answer = await openings.act(opening_id, body["type"], body, bidder_id, role)
     if bidder_id is not None:
@@ -114,7 +114,7 @@ async def record_page(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    await resources(request).service.require_staff(token_of(request))
+    await resources(request).service.desk.require_staff(token_of(request))
     service, opening_id = resources(request).service, request.path_params["opening"]
     return json_response(request, await export(service, _openings(request), opening_id))
 

@@ -37,7 +37,7 @@ async def me(request: Request) -> Response:
 
 async def import_list(request: Request) -> Response:
     """Entries as a JSON list, or as CSV (`text/csv`, a header row naming the columns)."""
-    staff = await resources(request).service.require_staff(token_of(request))
+    staff = await resources(request).service.desk.require_staff(token_of(request))
     raw = await read_raw(request, MAX_LIST_BODY)
     csv_text = _csv(raw) if _is_csv(request) else None
     body: Any = None if csv_text is not None else decoded(raw, list[Any])
@@ -46,7 +46,7 @@ async def import_list(request: Request) -> Response:
 
 
 async def blacklist(request: Request) -> Response:
-    await resources(request).service.require_staff(token_of(request))
+    await resources(request).service.desk.require_staff(token_of(request))
     entries = await _parties(request).blacklist()
     return json_response(request, {"entries": entries, "server_now": await now_of(request)})
 

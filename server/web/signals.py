@@ -42,14 +42,14 @@ def registered(request: Request, venue_id: str, asking: Party | Staff, bidder_id
 
 async def lot_signals(request: Request) -> Response:
     service = resources(request).service
-    staff = await service.require(token_of(request), "supervisor")
+    staff = await service.desk.require(token_of(request), "supervisor")
     found = await resources(request).signals.of_lot(request.path_params["lot"], staff)
     return json_response(request, {"flags": found, "server_now": await now_of(request)})
 
 
 async def opening_signals(request: Request) -> Response:
     service = resources(request).service
-    staff = await service.require(token_of(request), "supervisor")
+    staff = await service.desk.require(token_of(request), "supervisor")
     found = await resources(request).signals.of_opening(request.path_params["opening"], staff)
     return json_response(request, {"flags": found, "server_now": await now_of(request)})
 

@@ -15,21 +15,21 @@ __all__ = ["staff_operations"]
 
 async def add(request: Request) -> Response:
     service = resources(request).service
-    await service.require_admin(token_of(request))
+    await service.desk.require_admin(token_of(request))
     body = await body_of(request, bodies.NewStaff)
     return json_response(request, await service.desk.add(body, await now_of(request)), 201)
 
 
 async def everyone(request: Request) -> Response:
     service = resources(request).service
-    await service.require_staff(token_of(request))
+    await service.desk.require_staff(token_of(request))
     people = await service.desk.everyone()
     return json_response(request, {"staff": people, "server_now": await now_of(request)})
 
 
 async def revoke(request: Request) -> Response:
     service = resources(request).service
-    await service.require_admin(token_of(request))
+    await service.desk.require_admin(token_of(request))
     await service.desk.revoke(request.path_params["staff_id"], await now_of(request))
     return json_response(request, {"revoked": True, "server_now": await now_of(request)})
 
