@@ -1,12 +1,14 @@
-"""Money of lots: each bidder's virtual sub-account, and the bank's callback of an arrival.
+"""Money of lots and openings: each bidder's (or tenderer's) virtual sub-account, and the
+bank's callback of an arrival.
 
 The bank names the sub-account a transfer arrived in, the amount, its `ref` and the payer's
-account. The sub-account says which lot and bidder it is (server/store/money.py); the ref
-may pay into one lot only, platform-wide; a bidder registered from the party library must
-pay from the account it registered (RULES §0.5: no third-party payers), else
-`PAYER_MISMATCH` and nothing is written, so the bank returns the transfer. What passes is
-the lot's deposit as before (LotService.deposit: the credit check, the deadline, the sum,
-qualification), its payer blinded in the log: where its refund goes back to."""
+account. The sub-account says which lot or opening and which bidder it is
+(server/store/money.py); the ref may pay into one of them only, platform-wide; a bidder
+registered from the party library must pay from the account it registered (RULES §0.5: no
+third-party payers), else `PAYER_MISMATCH` and nothing is written, so the bank returns the
+transfer. What passes is the lot's deposit as before (LotService.deposit: the credit check,
+the deadline, the sum, qualification), its payer blinded in the log: where its refund goes
+back to; or an opening's 投标保证金 (auction/opening/deposits.py)."""
 
 from __future__ import annotations
 
@@ -47,6 +49,24 @@ class MoneyService:
         handle money (Unauthorized for a token nobody has, Forbidden for another's)."""
         await self._bidder_or(lot_id, bidder_id, token, READERS)
         return {"account": await self.book.account(lot_id, bidder_id)}
+
+    async def tender_account(
+        self, opening_id: str, bidder_id: str, token: str | None
+    ) -> dict[str, Any]:
+        """The tenderer's sub-account for the opening's 投标保证金, for the same readers."""
+        staff = await self.lots.desk.who(token) if token else None
+        if staff is None:
+            if await self.parties.openings.bidder(opening_id, token) != bidder_id:
+                raise Forbidden()
+        elif staff.role not in READERS:
+            raise Forbidden()
+        else:
+            _, state = await self.parties.openings.book.load(opening_id)
+            if state is None:
+                raise NotFound("opening")
+            if bidder_id not in state.tenderers:
+                raise NotFound("bidder")
+        return {"account": await self.book.account(opening_id, bidder_id)}
 
     async def refunds(self, lot_id: str, token: str | None) -> list[dict[str, Any]]:
         """The lot's refund instructions (auction/money/refunds.py) for the staff and the
@@ -170,21 +190,27 @@ class MoneyService:
 
     async def bank_deposit(self, bank: Staff, raw: object) -> dict[str, Any]:
         """An arrival the bank reports (its signature checked by the caller): the lot's
-        deposit, with the lot and the bidder it was for."""
+        deposit or the opening's 投标保证金, with the lot (or opening) and the bidder it was
+        for."""
         body = object_of(raw)
         number = check_account(body.get("account"))
         owner = await self.book.owner(number)
         if owner is None:
             raise NotFound("account")
-        lot_id, bidder_id = owner
-        party_id = await self.parties.book.party_of(lot_id, bidder_id)
+        venue_id, bidder_id = owner
+        party_id = await self.parties.book.party_of(venue_id, bidder_id)
         party = None if party_id is None else await self.parties.book.party(party_id)
         registered = None if party is None else str(party["account"])
         payer = check_payer(registered, str(body.get("payer_account") or ""))
         ref = body.get("ref")
         if isinstance(ref, str):  # else the deposit's own check refuses it
-            check_ref(await self.book.ref_lot(ref, lot_id), lot_id)
+            check_ref(await self.book.ref_lot(ref, venue_id), venue_id)
+        if await self.parties.openings.book.exists(venue_id):
+            paid = {"amount": body.get("amount"), "kind": "cash", "ref": ref}
+            answer = await self.tender_deposit(venue_id, bidder_id, paid, bank)
+            now = await self.lots.logs.server_time()
+            return answer | {"opening_id": venue_id, "bidder_id": bidder_id, "server_now": now}
         paid = {"amount": body.get("amount"), "kind": "cash", "ref": ref, "payer_account": payer}
-        answer = await self.lots.deposit(lot_id, bidder_id, paid, bank)
-        await self.moved(lot_id, answer["server_now"])
-        return answer | {"lot_id": lot_id, "bidder_id": bidder_id}
+        answer = await self.lots.deposit(venue_id, bidder_id, paid, bank)
+        await self.moved(venue_id, answer["server_now"])
+        return answer | {"lot_id": venue_id, "bidder_id": bidder_id}

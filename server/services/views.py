@@ -8,6 +8,7 @@ from typing import Any
 from auction.audience import PRIVATE_FIELDS
 from auction.lot import prices
 from auction.lot.config import LotConfig
+from auction.opening import deposits
 from auction.opening.rules import PHASE_ORDER
 from auction.opening.state import OpeningState
 
@@ -132,5 +133,5 @@ def opening_snapshot(
         shown["me"] = {
             "plate": mine.plate, "envelope": mine.envelope, "signed_in": mine.signed_in,
             "status": mine.status, "side": mine.side, "confirmed": mine.confirmed,
-        }  # fmt: skip
+        } | deposits.shown(state, mine)  # fmt: skip
     return shown

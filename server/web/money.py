@@ -50,11 +50,18 @@ async def account(request: Request) -> Response:
     return json_response(request, found | {"server_now": await now_of(request)})
 
 
+async def tender_account(request: Request) -> Response:
+    opening_id, bidder_id = request.path_params["opening"], request.path_params["bidder_id"]
+    found = await _money(request).tender_account(opening_id, bidder_id, token_of(request))
+    return json_response(request, found | {"server_now": await now_of(request)})
+
+
 async def bank_deposit(request: Request) -> Response:
     bank, body = await staff_body(request, BankDeposit, "bank")
     answer = await _money(request).bank_deposit(bank, body)
+    venue_id = answer.get("lot_id") or answer["opening_id"]
     signals = resources(request).signals  # the payer's account: the bidder's trace
-    signals.saw(answer["lot_id"], answer["bidder_id"], "deposit", None,
+    signals.saw(venue_id, answer["bidder_id"], "deposit", None,
                 payer=body.get("payer_account"))  # fmt: skip
     return json_response(request, answer)
 
@@ -126,9 +133,15 @@ money_operations = [
               summary="The bidder's virtual sub-account for the lot (the bidder, or the host, "
               "the supervisor and the bank)", auth="bidder or money staff", answer=SubAccount,
               errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
+    Operation(method="GET", path="/api/openings/{opening}/bidders/{bidder_id}/account",
+              handler=tender_account, summary="The tenderer's virtual sub-account for the "
+              "opening's 投标保证金 (the tenderer, or the host, the supervisor and the bank)",
+              auth="bidder or money staff", answer=SubAccount,
+              errors=("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND")),
     Operation(method="POST", path="/api/bank/deposits", handler=bank_deposit,
-              summary="The bank's callback of an arrival in a sub-account, signed (HMAC): "
-              "idempotent by ref, the payer checked against the party's account",
+              summary="The bank's callback of an arrival in a sub-account (a lot's or an "
+              "opening's), signed (HMAC): idempotent by ref, the payer checked against the "
+              "party's account",
               auth="bank", body=BankDeposit, answer=Arrival,
               errors=("UNAUTHORIZED", "FORBIDDEN", "BAD_MESSAGE", "NOT_FOUND", "CONFLICT",
                       "REFUSED")),

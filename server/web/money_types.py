@@ -59,14 +59,17 @@ class SubAccount(Struct, kw_only=True):
 
 
 class Arrival(Struct, kw_only=True):
-    """The deposit the arrival made: its seq, the bidder's total and whether it qualifies,
-    with the lot and the bidder the sub-account is."""
+    """The deposit the arrival made: its seq, the bidder's total and whether it qualifies
+    (a lot's), or its status (`paid` in full, else `none`: an opening's), with the lot or
+    the opening and the bidder the sub-account is."""
 
     accepted: bool
     seq: int | None = None
     total: int | None = None
     qualified: bool | None = None
-    lot_id: str
+    status: str | None = None
+    lot_id: str | None = None
+    opening_id: str | None = None
     bidder_id: str
     server_now: Time
 

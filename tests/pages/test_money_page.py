@@ -23,6 +23,8 @@ from tests.server.services.test_money import (
     issuer_says,
     party_bidder,
 )
+from tests.server.services.test_openings import new_opening
+from tests.server.services.test_parties import new_party
 from tests.server.services.test_staff import add
 
 
@@ -91,3 +93,22 @@ async def test_a_guarantee_revoked_under_the_lead_suspends_the_room_for_the_staf
     await expect(room.locator("#message")).to_contain_text("竞买人保函已被撤销")
     seen = (await public.get(f"/api/lots/{lot}")).json()
     assert (seen["phase"], seen["price"]) == ("suspended", 34_380_000)  # the bid stands
+
+
+async def test_the_opening_room_shows_the_tenderer_its_sub_account_until_the_bond_arrives(
+    served: str, admin: httpx.AsyncClient, public: httpx.AsyncClient, browser: Browser
+) -> None:
+    opening = await new_opening(admin, deposit=DEPOSIT)
+    party = await new_party(public)
+    joined = await public.post(f"/api/openings/{opening}/bidders", json={},
+                               headers=bearer(party["token"]))  # fmt: skip
+    tenderer = joined.json()
+    path = f"/api/openings/{opening}/bidders/{tenderer['bidder_id']}/account"
+    account = (await public.get(path, headers=bearer(tenderer["token"]))).json()["account"]
+    room = await open_page(browser, f"{served}/openings/{opening}#token={tenderer['token']}")
+    grouped = " ".join(account[i : i + 4] for i in range(0, len(account), 4))
+    await expect(room.locator("#subaccount")).to_contain_text(grouped)
+    bank = Bank(admin, await add(admin, "浦发银行", "bank"))
+    paid = await bank.arrived(account, DEPOSIT, "spdb-1", party["account"])
+    assert paid.json()["status"] == "paid", paid.text
+    await expect(room.locator("#subaccount")).to_have_text("已缴保证金")

@@ -12,7 +12,7 @@ import { LivePlayer, publish } from "/static/live.js";
 
 const openingId = location.pathname.split("/")[2];
 const token = roomToken();
-const state = { view: null, role: null, plate: null, bidderId: null, rows: [], staffList: null,
+const state = { view: null, account: null, role: null, plate: null, bidderId: null, rows: [], staffList: null,
   objections: new Map(), refreshing: null, camera: null, player: null, room: null };
 
 const keyName = () => `openbid.key.${openingId}.${state.bidderId}`;
@@ -163,6 +163,8 @@ function showMine() {
   $("plate").textContent = state.plate;
   if (!me) return;
   $("mystatus").textContent = me.signed_in ? statusText(me.status, me.side) : t("none");
+  if (me.deposit === "none" && !state.account) showAccount();
+  if (me.deposit && me.deposit !== "none") $("subaccount").textContent = t("paid");
   if (me.status !== "pending") sessionStorage.removeItem(keyName());  // handed over: done with it
   const key = sessionStorage.getItem(keyName());
   $("keybox").hidden = !(me.envelope && key && v.phase === "scheduled");
@@ -172,6 +174,15 @@ function showMine() {
   if (!$("decryptform").hidden && key && !$("key").value) $("key").value = key;
   $("confirmrecord").hidden = !(v.phase === "confirmation" && me.confirmed !== v.session && me.signed_in);
   $("objectform").hidden = !["read_out", "confirmation"].includes(v.phase);
+}
+
+// The tenderer's own sub-account (虚拟子账户) for its 投标保证金, from the account it
+// registered; asked for only while nothing covers its deposit.
+async function showAccount() {
+  state.account = "…";
+  const answer = await api(`/api/openings/${openingId}/bidders/${state.bidderId}/account`, { token });
+  state.account = answer.status === 200 ? answer.body.account : null;
+  if (state.account) $("subaccount").textContent = `${t("subAccount")}: ${state.account.replace(/(\d{4})(?=\d)/g, "$1 ")}`;
 }
 
 async function sealAndSubmit(form) {

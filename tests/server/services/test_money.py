@@ -308,3 +308,43 @@ async def test_an_opening_takes_its_tenderers_deposits_from_the_bank_and_the_hos
         (DEPOSIT // 2, "none"),
     ]
     assert "cib-1" not in str(deposits)  # the ref blinded
+
+
+async def test_a_tenderer_pays_its_bid_bond_into_its_own_sub_account(
+    admin: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    opening, lot = await new_opening(admin, deposit=DEPOSIT), await make_lot(admin)
+    party, other = await new_party(public), await new_party(public)
+    joined = await public.post(f"/api/openings/{opening}/bidders", json={},
+                               headers=bearer(party["token"]))  # fmt: skip
+    assert joined.status_code == 201, joined.text
+    tenderer = joined.json()
+    path = f"/api/openings/{opening}/bidders/{tenderer['bidder_id']}/account"
+    mine = (await public.get(path, headers=bearer(tenderer["token"]))).json()["account"]
+    assert len(mine) == 19 and luhn.is_valid(mine)
+    bank = Bank(admin, await add(admin, "招商银行", "bank"))
+    seen = await public.get(path, headers=bearer(bank.token))
+    assert seen.json()["account"] == mine  # the staff who handle money read it too
+    rival = await public.post(f"/api/openings/{opening}/bidders", json={},
+                              headers=bearer(other["token"]))  # fmt: skip
+    theirs = await public.get(path, headers=bearer(rival.json()["token"]))
+    assert theirs.status_code == 403
+    nobody = await public.get(f"/api/openings/{opening}/bidders/nobody/account",
+                              headers=bearer(bank.token))  # fmt: skip
+    assert nobody.status_code == 404
+    lots = await account_of(public, lot, await party_bidder(public, lot))
+    assert lots != mine  # one register for lots and openings
+
+    wrong = await bank.arrived(mine, DEPOSIT, "cmb-1", "6222 0000 1111 2222")  # a third party
+    assert (wrong.status_code, wrong.json()["code"]) == (409, "PAYER_MISMATCH")
+    for _ in range(2):  # the bank resends: counted once
+        paid = await bank.arrived(mine, DEPOSIT, "cmb-1", party["account"])
+        assert paid.status_code == 200, paid.text
+        found = paid.json()
+        assert (found["opening_id"], found["bidder_id"]) == (opening, tenderer["bidder_id"])
+        assert (found["status"], found["total"], found.get("lot_id")) == ("paid", DEPOSIT, None)
+    elsewhere = await bank.arrived(lots, DEPOSIT, "cmb-1", party["account"])
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (409, "CONFLICT")  # one ref
+    audit = (await admin.get(f"/api/openings/{opening}/audit")).json()
+    deposits = [row["entry"] for row in audit["entries"] if row["entry"]["kind"] == "deposit"]
+    assert [(d["amount"], d["status"]) for d in deposits] == [(DEPOSIT, "paid")]
