@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from auction.errors import StoreUnavailable
 from server.services.openings import OpeningService
 from server.store.errors import STORE_ERRORS
 from server.store.lots import LotBook
@@ -48,7 +49,7 @@ class Timer:
         while not self.stopped:
             try:
                 wait = await self.tick_due()
-            except STORE_ERRORS as error:  # the store down or failing over: one line
+            except (StoreUnavailable, *STORE_ERRORS) as error:  # the store down, failing over
                 log.warning("timer pass failed (%s); retrying", error)
                 wait = MAX_WAIT_S
             except Exception:

@@ -90,6 +90,7 @@ class Transparency:
         """Put every chained entry of the logs that grew, and of `log_ids`, in the tree, and
         sign a checkpoint if it grew. Returns the tree's size."""
         async with self._lock, self._store_lock():
+            epoch = self.tree.acks.epoch  # the primary the tree grows on
             taken = await self.tree.take_dirty()
             try:
                 size = await self._grow(sorted({*taken, *log_ids}))
@@ -97,7 +98,7 @@ class Transparency:
                 for log_id in taken:
                     await self.tree.mark_dirty(log_id)
                 raise
-            await self._sign(size)
+            await self._sign(size, epoch)
             return size
 
     @contextlib.asynccontextmanager
@@ -151,6 +152,7 @@ class Transparency:
         if await self.tree.entry(log_id, digest) is not None:
             return
         async with self._lock, self._store_lock():
+            epoch = self.tree.acks.epoch
             if await self.tree.entry(log_id, digest) is not None:
                 return
             size = await self.tree.size()
@@ -160,14 +162,14 @@ class Transparency:
             grown = Grown(log_id, done + 1, size.to_bytes(8), [digest], [digest.hex()])
             if not await self.tree.append(size, size + 1, made, [grown]):
                 raise RuntimeError("the transparency log grew under its lock")
-            await self._sign(size + 1)
+            await self._sign(size + 1, epoch)
 
-    async def _sign(self, size: int) -> None:
+    async def _sign(self, size: int, epoch: int) -> None:
         kept = await self.tree.checkpoint()
         if kept is None or kept[0] < size:
             # only a tree the replicas hold: signed over nodes the primary alone had, a
             # failover would grow another tree of that size under the same key (a fork)
-            await self.tree.acks.barrier()
+            await self.tree.acks.barrier(since=epoch)
             root = root_of_edge(size, await self.tree.nodes(edge(size)))
             await self.tree.save_checkpoint(size, self.signer.checkpoint(size, root))
             if self.on_signed is not None:

@@ -12,7 +12,14 @@ write also covers every write the primary made before it, from any connection. T
   every caller waiting meanwhile (group commit): the rest of a request's writes, and the
   transparency log's tree before a checkpoint is signed over it.
 
-With N = 0 both return at once: a write is acknowledged on the primary's disk alone."""
+A barrier's round runs on whatever connection the pool gives it: after a failover, on the
+new primary, whose stream holds nothing of what a caller wrote to the old one. So every wait
+notes the primary it ran on, and `epoch` counts the changes: a caller takes the epoch before
+it writes, and a barrier of a later epoch does not confirm its writes (StoreUnavailable).
+
+With N = 0 both return at once: a write is acknowledged on the primary's disk alone. The
+waits rely on redis-py not retrying a command on a new connection (the pools' default: no
+retries): WAITAOF resent on a connection with no writes would answer at once."""
 
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ __all__ = ["Acks"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TIMEOUT_MS = 2000  # a replica's fsync and report; past it the bidder resends the bid_id
+SLACK_S = 3.0  # beyond the wait's own bound: a primary that stopped answering altogether
 
 
 class Acks:
@@ -37,6 +45,8 @@ class Acks:
         self.replicas, self.timeout_ms = replicas, timeout_ms
         self._current: asyncio.Task[None] | None = None  # the barrier's round in flight
         self._next: asyncio.Task[None] | None = None  # the one later callers share
+        self.epoch = 0  # how often a wait found another primary than the one before
+        self._primary: tuple[Any, ...] | None = None
 
     async def written(self, write: Callable[[Any], Awaitable[T]], what: str) -> T:
         """What `write(connection)` returns, once the local AOF and `replicas` replicas hold
@@ -47,33 +57,57 @@ class Acks:
         # one connection, two round trips: pipelined, the replica would report its AOF
         # before the write it fsyncs in the same turn, and the wait would take its next
         # report, a second later
-        async with self.client.client() as connection:
-            done = await write(connection)
-            local, copies = await connection.execute_command(
-                "WAITAOF", 1, self.replicas, self.timeout_ms
-            )
+        try:
+            async with (
+                asyncio.timeout(self.timeout_ms / 1000 + SLACK_S),
+                self.client.client() as connection,
+            ):
+                done = await write(connection)
+                local, copies = await connection.execute_command(
+                    "WAITAOF", 1, self.replicas, self.timeout_ms
+                )
+                self._saw(connection.connection)
+        except TimeoutError:
+            log.error("%s: the primary did not answer", what)
+            raise StoreUnavailable() from None
         if local < 1 or copies < self.replicas:
             log.error("%s reached %d of %d replicas in %d ms", what, copies, self.replicas,
                       self.timeout_ms)  # fmt: skip
             raise StoreUnavailable()
         return done
 
-    async def barrier(self) -> None:
+    def _saw(self, link: Any) -> None:
+        """Note the primary a wait ran on (its address, or its socket's path)."""
+        where = (getattr(link, "host", None), getattr(link, "port", None),
+                 getattr(link, "path", None))  # fmt: skip
+        if where != self._primary:
+            if self._primary is not None:
+                self.epoch += 1
+            self._primary = where
+
+    async def barrier(self, since: int | None = None) -> None:
         """Return once everything the primary wrote before the call is on `replicas`
-        replicas' disks; StoreUnavailable when it is not in time. A round that started
-        before the call may miss a write that ended just before it, so a caller waits for
-        the next round to start; every caller arriving meanwhile shares that round."""
+        replicas' disks; StoreUnavailable when it is not in time, or when the primary is
+        no longer the one of epoch `since` (the caller's writes went to another). A round
+        that started before the call may miss a write that ended just before it, so a
+        caller waits for the next round to start; every caller arriving meanwhile shares
+        that round."""
         if not self.replicas:
             return
         if self._next is None:
             self._next = asyncio.ensure_future(self._round(self._current))
         # shielded: one caller cancelled (its client gone) does not cancel the others' round
         await asyncio.shield(self._next)
+        if since is not None and self.epoch != since:
+            log.error("a barrier ran on another primary than its caller wrote to")
+            raise StoreUnavailable()
 
     async def _round(self, before: asyncio.Task[None] | None) -> None:
-        if before is not None:
-            await asyncio.wait([before])  # its failure is its callers'
-            if not before.cancelled():
-                before.exception()  # seen, even if every caller of it was gone
-        self._current, self._next = self._next, None
+        try:
+            if before is not None:
+                await asyncio.wait([before])  # its failure is its callers'
+                if not before.cancelled():
+                    before.exception()  # seen, even if every caller of it was gone
+        finally:  # cancelled or not, later callers start another round
+            self._current, self._next = self._next, None
         await self.written(lambda connection: connection.incr(BARRIER_KEY), "a barrier")

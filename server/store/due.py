@@ -19,6 +19,12 @@ class DueSet:
         else:
             await self.client.zadd(self.key, {member: deadline})
 
+    async def no_later(self, member: str, deadline: int | None) -> None:
+        """`member` is due at `deadline` at the latest: an earlier due time stays (a stale,
+        early one costs the timer one idle tick, which mends it)."""
+        if deadline is not None:
+            await self.client.zadd(self.key, {member: deadline}, lt=True)
+
     async def due(self, until: int, count: int = 100) -> list[str]:
         found = await self.client.zrangebyscore(self.key, "-inf", until, start=0, num=count)
         return [member.decode() for member in found]

@@ -21,7 +21,7 @@ from typing import Any
 import msgpack
 from redis.exceptions import LockError
 
-from auction.errors import Conflict
+from auction.errors import Conflict, StoreUnavailable
 from auction.log import Entry
 from auction.opening.envelope import digest
 from auction.opening.state import OpeningState, state_from_map, state_to_map
@@ -66,10 +66,14 @@ class OpeningBook:
         said = "" if waits else channel(opening_id)  # else published here, once replicated
         args: list[bytes | str | int] = [since, pack(state_to_map(state)), said, now, *raws]
         names = [keys["opening"], keys["log"], keys["plog"]]
-        appended = await self.acks.written(
-            lambda connection: self._append(keys=names, args=args, client=connection),
-            f"opening {opening_id}: a decision",
-        )
+        try:
+            appended = await self.acks.written(
+                lambda connection: self._append(keys=names, args=args, client=connection),
+                f"opening {opening_id}: a decision",
+            )
+        except StoreUnavailable:  # perhaps appended, unconfirmed: the timer must still see it
+            await self.due.no_later(opening_id, state.deadline)
+            raise
         if not appended:
             return None
         if waits:

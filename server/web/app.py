@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from auction.checkpoint import Signer
+from auction.errors import StoreUnavailable
 from server.documents import DocumentSigner
 from server.limits import Limits
 from server.metrics import Metrics
@@ -159,6 +160,8 @@ def create_app(
         if isinstance(client, RedisCluster):
             await client.initialize()
         book = LotBook(client, sealing_secret, Acks(client, ack_replicas))
+        with contextlib.suppress(StoreUnavailable, *STORE_ERRORS):
+            await book.acks.barrier()  # the primary, known before any request writes
         service = LotService(book, admin_token, limits, Metrics(), supervisor_token, log_signer)
         service.desk.metrics_token = metrics_token
         await service.transparency.check_key()

@@ -35,13 +35,13 @@ class DurableWrites:
         if not acks.replicas:
             await self.app(scope, receive, send)
             return
-        refused = False
+        refused, epoch = False, acks.epoch  # the primary its writes will go to
 
         async def once_replicated(message: Message) -> None:
             nonlocal refused
             if message["type"] == "http.response.start" and message["status"] < 400:
                 try:
-                    await acks.barrier()
+                    await acks.barrier(since=epoch)
                 except (StoreUnavailable, *STORE_ERRORS):
                     refused = True
                     request = Request(scope, receive)

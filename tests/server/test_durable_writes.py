@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from auction.errors import StoreUnavailable
 from server.store.embedded import EmbeddedValkey
-from server.store.keys import PARTY_KEYS, channel, lot_keys
+from server.store.keys import OPENING_DUE_KEY, PARTY_KEYS, channel, lot_keys
 from server.store.replicated import ReplicatedSet
 from tests.conftest import TIMEOUT, admin_client, serving
 from tests.server.services.test_openings import enrol, new_opening
@@ -80,6 +80,17 @@ async def test_no_write_is_acknowledged_that_the_replica_lacks(tmp_path: Path) -
                 party = await admin.post("/api/parties", json=a_party(),
                                          headers={"authorization": ""})  # fmt: skip
                 assert party.status_code == 503  # written on the primary, but not answered
+                now = (await admin.get("/api/health")).json()["server_now"]
+                orphan = {
+                    "title": "某道路工程",
+                    "bid_deadline": now + 60_000,
+                    "min_bidders": 1,
+                    "decrypt_window_s": 60,
+                }
+                made = await admin.post("/api/openings", json=orphan)
+                assert made.status_code == 503  # created, unconfirmed: its deadline still kept
+                deadline = orphan["bid_deadline"]
+                assert await primary.zcount(OPENING_DUE_KEY, deadline, deadline) == 1
                 await service.chainer.catch_up(opening)  # 乙's entry chained, as a reader would
                 with pytest.raises(StoreUnavailable):  # the tree grew; nothing signed over it
                     await transparency.integrate(opening)

@@ -5,6 +5,7 @@ Sentinels promote the replica, which holds it, and take writes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -20,11 +21,13 @@ from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
 from server.store.acks import Acks
 from server.store.embedded import running_on
+from server.store.errors import STORE_ERRORS
 from server.store.keys import BARRIER_KEY, channel, lot_keys
 from server.store.logs import published
 from server.store.lots import LotBook
 from server.store.replicated import MASTER, ReplicatedSet
 from server.store.scripts import unpack
+from server.store.sentinels import primary_of, sentinel_url
 from tests.conftest import TIMEOUT, lot_config
 from tests.server.helpers import failing_over
 
@@ -164,4 +167,34 @@ async def test_callers_waiting_together_share_one_barrier_that_covers_every_earl
         for node in replicated.copies:
             if node.process is not None:
                 node.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
+
+
+async def test_a_barrier_on_the_promoted_replica_does_not_confirm_what_went_to_the_old_primary(
+    tmp_path: Path,
+) -> None:
+    """A caller writes to the primary, which dies; the barrier it then waits for runs on the
+    replica the Sentinels promoted, whose stream has none of the caller's writes: it must
+    not confirm them. A caller that starts on the new primary is confirmed as before."""
+    replicated = ReplicatedSet(tmp_path / "set", replicas=2, sentinels=3)
+    addresses = await asyncio.to_thread(replicated.start)
+    try:
+        said = ",".join(f"{host}:{port}" for host, port in addresses)
+        client = primary_of(sentinel_url(said, MASTER))
+        acks = Acks(client, 1)
+        await acks.barrier()  # the primary, known
+        since = acks.epoch
+        await client.set("ob:{t}:k", "written")  # the caller's write
+        assert replicated.primary is not None and replicated.primary.process is not None
+        async with failing_over(addresses):
+            replicated.primary.process.send_signal(signal.SIGKILL)
+        async with asyncio.timeout(TIMEOUT):
+            while acks.epoch == since:  # until a round has run on the promoted replica
+                with contextlib.suppress(StoreUnavailable, *STORE_ERRORS):
+                    await acks.barrier()
+        with pytest.raises(StoreUnavailable):  # rounds succeed there, but not for this caller
+            await acks.barrier(since=since)
+        await acks.barrier(since=acks.epoch)  # written on this one from now on: confirmed
+        await client.aclose()
+    finally:
         await asyncio.to_thread(replicated.stop)
