@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TIMEOUT_MS = 2000  # a replica's fsync and report; past it the bidder resends the bid_id
 SLACK_S = 3.0  # beyond the wait's own bound: a primary that stopped answering altogether
+ASK_MS = 10  # WAITAOF again after this long: each wait makes the primary ask the replicas anew
 
 
 class Acks:
@@ -63,9 +64,7 @@ class Acks:
                 self.client.client() as connection,
             ):
                 done = await write(connection)
-                local, copies = await connection.execute_command(
-                    "WAITAOF", 1, self.replicas, self.timeout_ms
-                )
+                local, copies = await self._wait(connection)
                 self._saw(connection.connection)
         except TimeoutError:
             log.error("%s: the primary did not answer", what)
@@ -75,6 +74,20 @@ class Acks:
                       self.timeout_ms)  # fmt: skip
             raise StoreUnavailable()
         return done
+
+    async def _wait(self, connection: Any) -> tuple[int, int]:
+        """WAITAOF for the connection's writes, asked again every ASK_MS until the bound.
+        A blocked WAITAOF makes the primary ask the replicas where their AOF stands
+        (REPLCONF GETACK); a replica that answers before its fsync is next heard from at
+        its once-a-second report, so one long wait would often take a second. Asking again
+        asks them again."""
+        ends = asyncio.get_running_loop().time() + self.timeout_ms / 1000
+        while True:
+            left_ms = int((ends - asyncio.get_running_loop().time()) * 1000)
+            step = max(1, min(ASK_MS, left_ms))  # 0 would wait for good
+            local, copies = await connection.execute_command("WAITAOF", 1, self.replicas, step)
+            if (local >= 1 and copies >= self.replicas) or left_ms <= ASK_MS:
+                return int(local), int(copies)
 
     def _saw(self, link: Any) -> None:
         """Note the primary a wait ran on (its address, or its socket's path)."""
