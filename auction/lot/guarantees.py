@@ -31,7 +31,7 @@ from auction.money.guarantee import (
     day_number,
 )
 
-__all__ = ["REVOKED", "confirm", "file", "revoke"]
+__all__ = ["REVOKED", "confirm", "could_win", "file", "revoke"]
 
 REVOKED = "guarantee_revoked"  # the platform's reason when a revocation suspends the lot
 BIDDING = frozenset({LotPhase.FREE, LotPhase.INQUIRY, LotPhase.LIMITED, LotPhase.CAPPED,

@@ -13,7 +13,7 @@ import pytest
 
 from auction.china import BEIJING
 from auction.log import Tick
-from auction.lot.guarantees import REVOKED
+from auction.lot.guarantees import REVOKED, could_win
 from auction.lot.replay import replay
 from auction.lot.state import Deposit, LotPhase, Register, Terminate
 from auction.money.guarantee import MARGIN_DAYS, ConfirmGuarantee, FileGuarantee, RevokeGuarantee
@@ -161,3 +161,33 @@ def test_a_revocation_outside_the_bidding_suspends_nothing(phase: str) -> None:
     lot.do(RevokeGuarantee(number="h:ga"), at)
     assert lot.state.phase == phase
     assert "suspended" not in kinds(lot)
+
+
+@pytest.mark.parametrize(
+    ("holds", "expected"),
+    [
+        ({}, False),  # registered, never bid, or outbid
+        ({"leader": "A"}, True),
+        ({"indicator_leader": "A"}, True),  # 竞报指标 after the cap
+        ({"acceptors": ("B", "A")}, True),  # in the cap lottery's pool
+        ({"leader": "B", "acceptors": ("B",)}, False),
+    ],
+)
+def test_who_could_win_by_the_lot(holds: dict[str, Any], expected: bool) -> None:
+    lot = lot_of("A", "B")
+    state = replace(lot.state, **holds)
+    assert could_win(state, state.bidders["A"]) is expected
+
+
+@pytest.mark.parametrize(
+    ("own", "expected"),
+    [
+        ({}, False),
+        ({"standing": (34 * WAN, 10, 7)}, True),  # a share of a lot sold by quantity
+        ({"sealed_box": "box", "sealed_seq": 7}, True),  # 一次报价: sealed until the close
+    ],
+)
+def test_who_could_win_by_its_own_bid(own: dict[str, Any], expected: bool) -> None:
+    lot = lot_of("A", "B")
+    bidder = replace(lot.state.bidders["A"], **own)
+    assert could_win(lot.state, bidder) is expected
