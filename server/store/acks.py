@@ -16,6 +16,8 @@ A barrier's round runs on whatever connection the pool gives it: after a failove
 new primary, whose stream holds nothing of what a caller wrote to the old one. So every wait
 notes the primary it ran on, and `epoch` counts the changes: a caller takes the epoch before
 it writes, and a barrier of a later epoch does not confirm its writes (StoreUnavailable).
+Primaries are told apart by address, as the Sentinels give them: a primary that moves
+behind one floating address (a virtual IP, a DNS name) would not be told apart.
 
 With N = 0 both return at once: a write is acknowledged on the primary's disk alone. The
 waits rely on redis-py not retrying a command on a new connection (the pools' default: no
@@ -46,7 +48,9 @@ class Acks:
         self.replicas, self.timeout_ms = replicas, timeout_ms
         self._current: asyncio.Task[None] | None = None  # the barrier's round in flight
         self._next: asyncio.Task[None] | None = None  # the one later callers share
-        self.epoch = 0  # how often a wait found another primary than the one before
+        # how often a wait found another primary than the one before; -1 until the first:
+        # a caller that wrote before any primary was known is not confirmed by the first
+        self.epoch = -1
         self._primary: tuple[Any, ...] | None = None
 
     async def written(self, write: Callable[[Any], Awaitable[T]], what: str) -> T:
@@ -94,8 +98,7 @@ class Acks:
         where = (getattr(link, "host", None), getattr(link, "port", None),
                  getattr(link, "path", None))  # fmt: skip
         if where != self._primary:
-            if self._primary is not None:
-                self.epoch += 1
+            self.epoch += 1
             self._primary = where
 
     async def barrier(self, since: int | None = None) -> None:

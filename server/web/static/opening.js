@@ -163,8 +163,9 @@ function showMine() {
   $("plate").textContent = state.plate;
   if (!me) return;
   $("mystatus").textContent = me.signed_in ? statusText(me.status, me.side) : t("none");
-  if (me.deposit === "none" && !state.account) showAccount();
-  if (me.deposit && me.deposit !== "none") $("subaccount").textContent = t("paid");
+  const payable = me.deposit === "none" && ["scheduled", "sign_in"].includes(v.phase);
+  if (payable && state.account === null) showAccount();
+  if (!payable) $("subaccount").textContent = { paid: t("paid"), guarantee: t("guarantee") }[me.deposit] ?? "";
   if (me.status !== "pending") sessionStorage.removeItem(keyName());  // handed over: done with it
   const key = sessionStorage.getItem(keyName());
   $("keybox").hidden = !(me.envelope && key && v.phase === "scheduled");
@@ -179,10 +180,14 @@ function showMine() {
 // The tenderer's own sub-account (虚拟子账户) for its 投标保证金, from the account it
 // registered; asked for only while nothing covers its deposit.
 async function showAccount() {
-  state.account = "…";
-  const answer = await api(`/api/openings/${openingId}/bidders/${state.bidderId}/account`, { token });
-  state.account = answer.status === 200 ? answer.body.account : null;
-  if (state.account) $("subaccount").textContent = `${t("subAccount")}: ${state.account.replace(/(\d{4})(?=\d)/g, "$1 ")}`;
+  state.account = "…";  // asked once; a failure leaves it unasked, for the next refresh
+  try {
+    const answer = await api(`/api/openings/${openingId}/bidders/${state.bidderId}/account`, { token });
+    state.account = answer.status === 200 ? answer.body.account : null;
+  } catch { state.account = null; }
+  const me = state.view?.me;
+  if (state.account && me?.deposit === "none")  // not paid meanwhile
+    $("subaccount").textContent = `${t("subAccount")}: ${state.account.replace(/(\d{4})(?=\d)/g, "$1 ")}`;
 }
 
 async function sealAndSubmit(form) {
