@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from auction.lot.commit import created_fields
 from auction.lot.config import LotConfig
 from auction.lot.state import Secrets
 from server.store.acks import Acks
-from server.store.embedded import running_on
+from server.store.embedded import EmbeddedValkey, running_on
 from server.store.errors import STORE_ERRORS
 from server.store.keys import BARRIER_KEY, channel, lot_keys
 from server.store.logs import published
@@ -30,6 +31,26 @@ from server.store.scripts import unpack
 from server.store.sentinels import primary_of, sentinel_url
 from tests.conftest import TIMEOUT, lot_config
 from tests.server.helpers import failing_over
+
+
+@contextlib.asynccontextmanager
+async def primary_and_replica(folder: Path) -> AsyncIterator[tuple[Redis, Redis, EmbeddedValkey]]:
+    """A primary and one replica (no Sentinels): a client of each, and the replica's node
+    (to stop and resume); on leaving, the replica is let go on and the set stopped."""
+    replicated = ReplicatedSet(folder, replicas=1, sentinels=0)
+    await asyncio.to_thread(replicated.start)
+    assert replicated.primary is not None
+    (replica,) = replicated.copies
+    try:
+        async with (
+            Redis.from_url(replicated.primary.url) as primary,
+            Redis.from_url(replica.url) as copy,
+        ):
+            yield primary, copy, replica
+    finally:
+        if replica.process is not None:
+            replica.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
 
 
 async def test_a_confirmed_write_survives_the_primary_and_the_replica_takes_over(
@@ -86,88 +107,62 @@ async def test_one_command_brings_the_set_up_and_sigterm_takes_it_down(tmp_path:
 async def test_a_decision_stands_and_is_published_only_once_the_replica_wrote_it(
     tmp_path: Path,
 ) -> None:
-    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
-    await asyncio.to_thread(replicated.start)
-    assert replicated.primary is not None
-    (replica,) = replicated.copies
-    try:
-        async with (
-            Redis.from_url(replicated.primary.url) as primary,
-            Redis.from_url(replica.url) as copy,
-        ):
-            book = LotBook(primary, acks=Acks(primary, 1, timeout_ms=500))
-            config = LotConfig.parse(lot_config(opens_at=10_000, free_ends_at=10_000))
-            hidden = Secrets(reserve_salt="aa", lottery_seed="bb" * 16)
-            await book.create("lot1", config, hidden, created_fields(config, hidden),
-                              manual_clock=True, now=0)  # fmt: skip
-            told = primary.pubsub()
-            await told.subscribe(channel("lot1"))
-            await told.get_message(timeout=TIMEOUT)  # the subscription's confirmation
-            register = ("register", {"bidder_id": "b1", "plate": "101", "name": "甲",
-                                     "token_hash": "t"})  # fmt: skip
-            made = await book.decide("lot1", [register], now=100)
-            assert made.answers[0]["accepted"]
-            assert await copy.xlen(lot_keys("lot1")["log"]) == 2  # on the replica when told
-            heard = await told.get_message(timeout=TIMEOUT)
-            assert heard is not None and published(heard["data"])[1] == made.raw_entries
+    async with primary_and_replica(tmp_path / "set") as (primary, copy, replica):
+        book = LotBook(primary, acks=Acks(primary, 1, timeout_ms=500))
+        config = LotConfig.parse(lot_config(opens_at=10_000, free_ends_at=10_000))
+        hidden = Secrets(reserve_salt="aa", lottery_seed="bb" * 16)
+        await book.create("lot1", config, hidden, created_fields(config, hidden),
+                          manual_clock=True, now=0)  # fmt: skip
+        told = primary.pubsub()
+        await told.subscribe(channel("lot1"))
+        await told.get_message(timeout=TIMEOUT)  # the subscription's confirmation
+        register = ("register", {"bidder_id": "b1", "plate": "101", "name": "甲",
+                                 "token_hash": "t"})  # fmt: skip
+        made = await book.decide("lot1", [register], now=100)
+        assert made.answers[0]["accepted"]
+        assert await copy.xlen(lot_keys("lot1")["log"]) == 2  # on the replica when told
+        heard = await told.get_message(timeout=TIMEOUT)
+        assert heard is not None and published(heard["data"])[1] == made.raw_entries
 
-            assert replica.process is not None
-            replica.process.send_signal(signal.SIGSTOP)  # the replica stops answering
-            paid = ("deposit", {"bidder_id": "b1", "amount": 10_000_000, "kind": "cash",
-                                "ref": "r1"})  # fmt: skip
-            with pytest.raises(StoreUnavailable):
-                await book.decide("lot1", [paid], now=200)
-            await told.ping()  # a message published before this would come before its pong
-            pong = await told.get_message(timeout=TIMEOUT)
-            assert pong is not None and pong["type"] == "pong"  # nothing was published
+        assert replica.process is not None
+        replica.process.send_signal(signal.SIGSTOP)  # the replica stops answering
+        paid = ("deposit", {"bidder_id": "b1", "amount": 10_000_000, "kind": "cash",
+                            "ref": "r1"})  # fmt: skip
+        with pytest.raises(StoreUnavailable):
+            await book.decide("lot1", [paid], now=200)
+        await told.ping()  # a message published before this would come before its pong
+        pong = await told.get_message(timeout=TIMEOUT)
+        assert pong is not None and pong["type"] == "pong"  # nothing was published
 
-            replica.process.send_signal(signal.SIGCONT)
-            again = await book.decide("lot1", [paid], now=300)  # the bank resends
-            assert (again.answers[0]["accepted"], again.answers[0]["total"]) == (True, 10_000_000)
-            kinds = [unpack(e)["kind"] for e in await book.logs.log("lot1")]
-            assert kinds.count("deposit") == 1  # decided once, before; now on the replica too
-            assert await copy.xlen(lot_keys("lot1")["log"]) == len(kinds)
-            await told.aclose()  # type: ignore[no-untyped-call]
-    finally:
-        for node in replicated.copies:
-            if node.process is not None:
-                node.process.send_signal(signal.SIGCONT)
-        await asyncio.to_thread(replicated.stop)
+        replica.process.send_signal(signal.SIGCONT)
+        again = await book.decide("lot1", [paid], now=300)  # the bank resends
+        assert (again.answers[0]["accepted"], again.answers[0]["total"]) == (True, 10_000_000)
+        kinds = [unpack(e)["kind"] for e in await book.logs.log("lot1")]
+        assert kinds.count("deposit") == 1  # decided once, before; now on the replica too
+        assert await copy.xlen(lot_keys("lot1")["log"]) == len(kinds)
+        await told.aclose()  # type: ignore[no-untyped-call]
 
 
 async def test_callers_waiting_together_share_one_barrier_that_covers_every_earlier_write(
     tmp_path: Path,
 ) -> None:
-    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
-    await asyncio.to_thread(replicated.start)
-    assert replicated.primary is not None
-    (replica,) = replicated.copies
-    try:
-        async with (
-            Redis.from_url(replicated.primary.url) as primary,
-            Redis.from_url(replica.url) as copy,
-        ):
-            await Acks(primary).barrier()  # waiting for no replica writes nothing
-            assert await primary.get(BARRIER_KEY) is None
-            acks = Acks(primary, 1, timeout_ms=500)
-            await primary.set("written", "before")  # another connection's write
-            await asyncio.gather(*(acks.barrier() for _ in range(50)))
-            assert await copy.get("written") == b"before"
-            assert await primary.get(BARRIER_KEY) == b"1"  # one round for the fifty
+    async with primary_and_replica(tmp_path / "set") as (primary, copy, replica):
+        await Acks(primary).barrier()  # waiting for no replica writes nothing
+        assert await primary.get(BARRIER_KEY) is None
+        acks = Acks(primary, 1, timeout_ms=500)
+        await primary.set("written", "before")  # another connection's write
+        await asyncio.gather(*(acks.barrier() for _ in range(50)))
+        assert await copy.get("written") == b"before"
+        assert await primary.get(BARRIER_KEY) == b"1"  # one round for the fifty
 
-            assert replica.process is not None
-            replica.process.send_signal(signal.SIGSTOP)
-            waits = await asyncio.gather(*(acks.barrier() for _ in range(3)),
-                                         return_exceptions=True)  # fmt: skip
-            assert all(isinstance(w, StoreUnavailable) for w in waits)
-            replica.process.send_signal(signal.SIGCONT)
-            await acks.barrier()  # the next round after a failed one
-            assert await copy.get(BARRIER_KEY) == b"3"
-    finally:
-        for node in replicated.copies:
-            if node.process is not None:
-                node.process.send_signal(signal.SIGCONT)
-        await asyncio.to_thread(replicated.stop)
+        assert replica.process is not None
+        replica.process.send_signal(signal.SIGSTOP)
+        waits = await asyncio.gather(*(acks.barrier() for _ in range(3)),
+                                     return_exceptions=True)  # fmt: skip
+        assert all(isinstance(w, StoreUnavailable) for w in waits)
+        replica.process.send_signal(signal.SIGCONT)
+        await acks.barrier()  # the next round after a failed one
+        assert await copy.get(BARRIER_KEY) == b"3"
 
 
 async def test_a_barrier_on_the_promoted_replica_does_not_confirm_what_went_to_the_old_primary(
