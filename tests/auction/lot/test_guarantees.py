@@ -16,7 +16,13 @@ from auction.log import Tick
 from auction.lot.guarantees import REVOKED, could_win
 from auction.lot.replay import replay
 from auction.lot.state import Deposit, LotPhase, Register, Terminate
-from auction.money.guarantee import MARGIN_DAYS, ConfirmGuarantee, FileGuarantee, RevokeGuarantee
+from auction.money.guarantee import (
+    MARGIN_DAYS,
+    ConfirmGuarantee,
+    Filed,
+    FileGuarantee,
+    RevokeGuarantee,
+)
 from auction.money.refunds import refunds
 from tests.auction.lot.test_replay import AUCTION, MIN, Lot, bid
 
@@ -86,6 +92,8 @@ def test_a_confirmation_after_the_deposit_deadline_is_refused() -> None:
     lot.do(Tick(), FREE_ENDS)  # deposits stop counting as 限时 begins (R3)
     late = lot.do(ConfirmGuarantee(number="h:g1"), FREE_ENDS + 1000)
     assert late == {"accepted": False, "code": "DEADLINE_PASSED"}
+    too_late = lot.do(filed("A", "h:g2"), FREE_ENDS + 2000)  # nor filed after it
+    assert too_late == {"accepted": False, "code": "DEADLINE_PASSED"}
 
 
 def test_a_revocation_disqualifies_unless_cash_covers_and_the_close_ends_it() -> None:
@@ -191,3 +199,27 @@ def test_who_could_win_by_its_own_bid(own: dict[str, Any], expected: bool) -> No
     lot = lot_of("A", "B")
     bidder = replace(lot.state.bidders["A"], **own)
     assert could_win(lot.state, bidder) is expected
+
+
+def test_each_word_on_a_guarantee_is_logged_for_the_staff_with_who_said_it() -> None:
+    lot = lot_of("A")
+    made = lot.do(replace(filed("A", "h:g1"), actor="host-0"), OPENS - 5000)
+    entry = lot.log[-1]
+    assert made == {"accepted": True, "seq": entry["seq"], "pseq": entry["pseq"]}
+    kept = Filed(bidder_id="A", amount=DEPOSIT, valid_until=ENOUGH, seq=entry["seq"])
+    assert lot.state.guarantees["h:g1"] == kept
+    shown = {k: entry[k] for k in ("kind", "pub", "plate", "amount", "actor")}
+    assert shown == {"kind": "guarantee", "pub": False, "plate": "101", "amount": DEPOSIT,
+                     "actor": "host-0"}  # fmt: skip
+    said: list[tuple[ConfirmGuarantee | RevokeGuarantee, str, bool]] = [
+        (ConfirmGuarantee(number="h:g1", actor="issuer-1"), "guarantee_confirmed", True),
+        (RevokeGuarantee(number="h:g1", actor="issuer-2"), "guarantee_revoked", False),
+    ]
+    for at, (command, kind, qualified) in enumerate(said):
+        answer = lot.do(command, OPENS - 4000 + at)
+        entry = lot.log[-1]
+        assert answer == {"accepted": True, "seq": entry["seq"], "qualified": qualified,
+                          "pseq": entry["pseq"]}  # fmt: skip
+        shown = {k: entry[k] for k in ("kind", "pub", "plate", "number", "qualified", "actor")}
+        assert shown == {"kind": kind, "pub": False, "plate": "101", "number": "h:g1",
+                         "qualified": qualified, "actor": command.actor}  # fmt: skip
