@@ -9,8 +9,8 @@ Two kinds of write, each from `--clients` clients at once for `--seconds`:
   option the answer waits for the shared barrier (server/web/durable.py);
 - a bid over HTTP (`POST /api/lots/{lot}/bids`, each client on a lot of its own, so that
   none is refused, taking turns among its lot's `BIDDERS` to stay under the bidders' rate
-  limit): the lot's decision waits on its own
-  connection (server/store/acks.py `written`), then the answer for the barrier too.
+  limit): the lot's decision waits on its own connection (server/store/acks.py
+  `written`), and the answer skips the barrier (server/web/durable.py `decided_alone`).
 Reports requests/s and latency (p50, p99), medians over `--runs`, and the ratio of each
 to the same run without waiting.
 """

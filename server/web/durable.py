@@ -6,7 +6,11 @@ told so can count on it across a failover, as a bidder counts on its bid.
 
 When the replicas do not confirm in time the answer is STORE_UNAVAILABLE instead; what the
 request did may stand on the primary, as a bid's does: ask again (the bank resends by its
-ref, a bidder by its bid_id) or read it back."""
+ref, a bidder by its bid_id) or read it back.
+
+A route whose every write is a lot's decision, which waited for the replicas on its own
+connection already (a bid), says so with `decided_alone` and is answered without the
+barrier."""
 
 from __future__ import annotations
 
@@ -17,9 +21,16 @@ from auction.errors import OpenBidError, StoreUnavailable
 from server.store.errors import STORE_ERRORS
 from server.web.common import EXCEPTION_HANDLERS, Resources
 
-__all__ = ["DurableWrites"]
+__all__ = ["DurableWrites", "decided_alone"]
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+DECIDED = "openbid.decided_alone"  # in the request's scope: no barrier needed
+
+
+def decided_alone(request: Request) -> None:
+    """Every write of this request was a decision confirmed on its own connection
+    (server/store/acks.py `written`); what else it did is not to be acknowledged (traces)."""
+    request.scope[DECIDED] = True
 
 
 class DurableWrites:
@@ -39,7 +50,8 @@ class DurableWrites:
 
         async def once_replicated(message: Message) -> None:
             nonlocal refused
-            if message["type"] == "http.response.start" and message["status"] < 400:
+            start = message["type"] == "http.response.start"
+            if start and message["status"] < 400 and not scope.get(DECIDED):
                 try:
                     await acks.barrier(since=epoch)
                 except (StoreUnavailable, *STORE_ERRORS):

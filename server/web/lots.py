@@ -26,6 +26,7 @@ from server.web.common import (
     staff_body,
     token_of,
 )
+from server.web.durable import decided_alone
 from server.web.signals import registered, saw
 
 __all__ = ["lot_operations"]
@@ -101,6 +102,7 @@ def _bidder_command(name: str) -> Handler:
             body = decoded(raw, bodies.Signed) if raw.strip() else {}
             answer = await service.simple(lot_id, bidder_id, name, body.get("sig"))
         saw(request, lot_id, bidder_id, name)
+        decided_alone(request)  # the decision waited for the replicas (--ack-replicas)
         return answered(request, bidder_answer(answer))  # its seq in the public one (R5)
 
     return handle

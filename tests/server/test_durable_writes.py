@@ -23,6 +23,7 @@ from server.store.embedded import EmbeddedValkey
 from server.store.keys import OPENING_DUE_KEY, PARTY_KEYS, channel, lot_keys
 from server.store.replicated import ReplicatedSet
 from tests.conftest import TIMEOUT, admin_client, serving
+from tests.server.helpers import bearer, lot_in_limited
 from tests.server.services.test_openings import enrol, new_opening
 from tests.server.services.test_parties import new_code
 from tests.server.services.test_transparency import KEY
@@ -108,6 +109,14 @@ async def test_no_write_is_acknowledged_that_the_replica_lacks(tmp_path: Path) -
             assert await copy.hlen(people) == await primary.hlen(people) == 2  # 503's too
             grown = await transparency.integrate()
             assert grown > signed and await checkpoint_size(admin) == grown
+
+            lot, (bidder,) = await lot_in_limited(admin, "甲")  # a bid skips the barrier:
+            bid = {"bid_id": "b1", "price": 34_380_000}  # its decision waited on its own
+            sent = await admin.post(f"/api/lots/{lot}/bids", json=bid,
+                                    headers=bearer(bidder["token"]))  # fmt: skip
+            assert sent.status_code == 200, sent.text
+            log = lot_keys(lot)["log"]
+            assert await copy.xlen(log) == await primary.xlen(log)  # on the replica when told
     finally:
         for node in replicated.copies:
             if node.process is not None:
