@@ -48,7 +48,7 @@ class MoneyService:
         """The bidder's sub-account for the lot: for the bidder itself or the staff who
         handle money (Unauthorized for a token nobody has, Forbidden for another's)."""
         await self._bidder_or(lot_id, bidder_id, token, READERS)
-        return {"account": await self.book.account(lot_id, bidder_id)}
+        return {"account": await self._opened(lot_id, bidder_id)}
 
     async def tender_account(
         self, opening_id: str, bidder_id: str, token: str | None
@@ -66,7 +66,17 @@ class MoneyService:
                 raise NotFound("opening")
             if bidder_id not in state.tenderers:
                 raise NotFound("bidder")
-        return {"account": await self.book.account(opening_id, bidder_id)}
+        return {"account": await self._opened(opening_id, bidder_id)}
+
+    async def _opened(self, venue_id: str, bidder_id: str) -> str:
+        """The bidder's sub-account, opened on first asking, once the replicas hold it
+        (a GET: DurableWrites does not wait for it): shown, it may be paid into at once,
+        and the bank's callback must find it after a failover."""
+        acks = self.lots.book.acks
+        since = acks.epoch
+        number = await self.book.account(venue_id, bidder_id)
+        await acks.barrier(since=since)
+        return number
 
     async def refunds(self, lot_id: str, token: str | None) -> list[dict[str, Any]]:
         """The lot's refund instructions (auction/money/refunds.py) for the staff and the

@@ -65,7 +65,7 @@ async def test_no_write_is_acknowledged_that_the_replica_lacks(tmp_path: Path) -
             service = apps[0].state.resources.service
             transparency = service.transparency
             opening = await new_opening(admin, min_bidders=1)
-            await enrol(admin, opening, "甲")
+            tenderer = await enrol(admin, opening, "甲")
             log = lot_keys(opening)["log"]  # an opening's keys are a lot's
             assert await copy.xlen(log) == await primary.xlen(log) > 0  # on the replica when told
             signed = await transparency.integrate()
@@ -81,6 +81,9 @@ async def test_no_write_is_acknowledged_that_the_replica_lacks(tmp_path: Path) -
                 party = await admin.post("/api/parties", json=a_party(),
                                          headers={"authorization": ""})  # fmt: skip
                 assert party.status_code == 503  # written on the primary, but not answered
+                account = f"/api/openings/{opening}/bidders/{tenderer['bidder_id']}/account"
+                opened = await admin.get(account)  # a GET, but it opens the sub-account
+                assert opened.status_code == 503  # not shown until the replica holds it
                 now = (await admin.get("/api/health")).json()["server_now"]
                 orphan = {
                     "title": "某道路工程",
