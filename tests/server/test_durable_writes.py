@@ -20,10 +20,10 @@ from starlette.applications import Starlette
 
 from auction.errors import StoreUnavailable
 from server.store.embedded import EmbeddedValkey
-from server.store.keys import OPENING_DUE_KEY, PARTY_KEYS, channel, lot_keys
+from server.store.keys import BARRIER_KEY, OPENING_DUE_KEY, PARTY_KEYS, channel, lot_keys
 from server.store.replicated import ReplicatedSet
 from tests.conftest import TIMEOUT, admin_client, serving
-from tests.server.helpers import bearer, lot_in_limited
+from tests.server.helpers import bearer, lot_in_limited, make_lot, qualified_bidder
 from tests.server.services.test_openings import enrol, new_opening
 from tests.server.services.test_parties import new_code
 from tests.server.services.test_transparency import KEY
@@ -124,4 +124,33 @@ async def test_no_write_is_acknowledged_that_the_replica_lacks(tmp_path: Path) -
         for node in replicated.copies:
             if node.process is not None:
                 node.process.send_signal(signal.SIGCONT)
+        await asyncio.to_thread(replicated.stop)
+
+
+async def test_a_bid_is_answered_on_its_decisions_own_wait(tmp_path: Path) -> None:
+    """A bid's decision waits for the replica on its own connection, so its answer does
+    not wait for a barrier round as well (no timer here: nothing else runs one)."""
+    replicated = ReplicatedSet(tmp_path / "set", replicas=1, sentinels=0)
+    await asyncio.to_thread(replicated.start)
+    assert replicated.primary is not None
+    (replica,) = replicated.copies
+    try:
+        async with (
+            serving(replicated.primary.url, ack_replicas=1, timer=False) as base,
+            admin_client(base) as admin,
+            Redis.from_url(replicated.primary.url) as primary,
+            Redis.from_url(replica.url) as copy,
+        ):
+            lot = await make_lot(admin)
+            bidder = await qualified_bidder(admin, lot, "甲")
+            rounds = await primary.get(BARRIER_KEY)
+            assert rounds is not None  # the lot's creation and the deposit waited for one
+            bid = {"bid_id": "b1", "price": 34_380_000}
+            sent = await admin.post(f"/api/lots/{lot}/bids", json=bid,
+                                    headers=bearer(bidder["token"]))  # fmt: skip
+            assert sent.status_code == 200, sent.text
+            assert await primary.get(BARRIER_KEY) == rounds
+            log = lot_keys(lot)["log"]
+            assert await copy.xlen(log) == await primary.xlen(log)  # on the replica when told
+    finally:
         await asyncio.to_thread(replicated.stop)
